@@ -1,0 +1,230 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+)
+
+// Kind is what a ledger entry records.
+type Kind string
+
+// The kinds of money fact. Amounts are signed effects on "raised": a gift adds, a refund
+// takes away, a dispute holds money back until it is won (released) or lost.
+const (
+	KindGift           Kind = "gift"
+	KindRefund         Kind = "refund"
+	KindDisputeHold    Kind = "dispute_hold"
+	KindDisputeRelease Kind = "dispute_release"
+	KindDisputeLost    Kind = "dispute_lost"
+	KindFee            Kind = "fee" // a Stripe fee learned after the gift was recorded
+)
+
+// totalShards must match the CHECK on totals.shard.
+const totalShards = 8
+
+// Entry is one immutable money fact, keyed by the Stripe object it came from.
+type Entry struct {
+	AppealID      int64
+	FundraiserID  int64  // 0: given to the appeal directly
+	DonationID    string // "" when Stripe reported money for no donation we know
+	Kind          Kind
+	StripeObject  string // payment intent, invoice, charge or dispute id
+	Seq           string // distinguishes several facts of one kind on one object (cumulative refunds)
+	ChargeID      string
+	PaymentIntent string          // the payment intent the money moved through, to place later refunds
+	Amount        decimal.Decimal // signed effect on raised
+	Fee           decimal.Decimal // Stripe's fee, a cost
+	GiftAidBase   decimal.Decimal // signed amount on which Gift Aid may be claimed
+	Monthly       bool
+	DonorKey      string // who gave, for the distinct-donor count (a Stripe customer id or a hash)
+	OccurredAt    time.Time
+	EventID       string
+}
+
+func (e Entry) validate() error {
+	if e.AppealID == 0 || e.StripeObject == "" {
+		return errors.New("ledger entry needs an appeal and a Stripe object")
+	}
+	for _, d := range []decimal.Decimal{e.Amount, e.Fee, e.GiftAidBase} {
+		if !d.Equal(d.Round(2)) {
+			return fmt.Errorf("ledger entry amount %s has fractions of a penny", d)
+		}
+	}
+	sign := e.Amount.Sign()
+	ok := map[Kind]bool{
+		KindGift: sign > 0, KindRefund: sign < 0, KindDisputeHold: sign < 0,
+		KindDisputeRelease: sign > 0, KindDisputeLost: sign < 0, KindFee: sign == 0,
+	}
+	if !ok[e.Kind] {
+		return fmt.Errorf("ledger entry of kind %q cannot have amount %s", e.Kind, e.Amount)
+	}
+	return nil
+}
+
+// delta is what one entry adds to each total column.
+type delta struct {
+	gross, refunded, disputed, lost, fees, giftAidBase decimal.Decimal
+	gifts                                              int64
+}
+
+func (e Entry) delta() delta {
+	d := delta{fees: e.Fee, giftAidBase: e.GiftAidBase}
+	switch e.Kind {
+	case KindGift:
+		d.gross, d.gifts = e.Amount, 1
+	case KindRefund:
+		d.refunded = e.Amount.Neg()
+	case KindDisputeHold, KindDisputeRelease:
+		d.disputed = e.Amount.Neg()
+	case KindDisputeLost:
+		d.lost = e.Amount.Neg()
+	}
+	return d
+}
+
+// shard spreads concurrent writers over the totals rows; any stable choice is correct
+// because a read sums every shard.
+func (e Entry) shard() int16 {
+	h := fnv.New32a()
+	h.Write([]byte(e.StripeObject))
+	h.Write([]byte(e.Kind))
+	h.Write([]byte(e.Seq))
+	return int16(h.Sum32() % totalShards)
+}
+
+// recordSQL inserts the entry and, only if it is new, adds it to the totals of its appeal
+// and of its fundraiser page, all in one statement: one round trip, and a duplicate
+// (same Stripe object, kind and seq) changes nothing at all.
+const recordSQL = `
+WITH entry AS (
+    INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, stripe_object, seq,
+        charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
+    VALUES ($1, NULLIF($2, 0), NULLIF($3, '')::uuid, $4, $5, $6, NULLIF($7, ''), $8, $9, $10,
+        $11, $12, $13, NULLIF($14, ''), NULLIF($23, ''))
+    ON CONFLICT (stripe_object, kind, seq) DO NOTHING
+    RETURNING id
+), scopes (scope, scope_id) AS (
+    SELECT 'appeal', $1::bigint WHERE EXISTS (SELECT 1 FROM entry)
+    UNION ALL
+    SELECT 'fundraiser', $2::bigint WHERE $2::bigint <> 0 AND EXISTS (SELECT 1 FROM entry)
+), new_donors AS (
+    INSERT INTO total_donors (scope, scope_id, donor_key)
+    SELECT scope, scope_id, $12 FROM scopes WHERE $4 = 'gift' AND $12 <> ''
+    ON CONFLICT DO NOTHING
+    RETURNING scope
+), upd AS (
+    INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees,
+        gift_aid_base, gifts, donors)
+    SELECT s.scope, s.scope_id, $15, $16, $17, $18, $19, $20, $21, $22,
+        (SELECT count(*) FROM new_donors d WHERE d.scope = s.scope)
+    FROM scopes s
+    ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
+        gross = t.gross + EXCLUDED.gross,
+        refunded = t.refunded + EXCLUDED.refunded,
+        disputed = t.disputed + EXCLUDED.disputed,
+        lost = t.lost + EXCLUDED.lost,
+        fees = t.fees + EXCLUDED.fees,
+        gift_aid_base = t.gift_aid_base + EXCLUDED.gift_aid_base,
+        gifts = t.gifts + EXCLUDED.gifts,
+        donors = t.donors + EXCLUDED.donors
+)
+SELECT COALESCE((SELECT id FROM entry), 0)`
+
+// Record writes e to the ledger inside tx and moves every total it touches. It reports
+// false, changing nothing, when the same money fact is already recorded: replays and
+// duplicate webhook deliveries are harmless.
+func Record(ctx context.Context, tx pgx.Tx, e Entry) (bool, error) {
+	id, err := RecordID(ctx, tx, e)
+	return id != 0, err
+}
+
+// RecordID is Record returning the new entry's id, 0 for a duplicate.
+func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
+	if err := e.validate(); err != nil {
+		return 0, err
+	}
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = time.Now()
+	}
+	freq := "one_off"
+	if e.Monthly {
+		freq = "monthly"
+	}
+	d := e.delta()
+	var id int64
+	err := tx.QueryRow(ctx, recordSQL,
+		e.AppealID, e.FundraiserID, e.DonationID, string(e.Kind), e.StripeObject, e.Seq,
+		e.ChargeID, e.Amount, e.Fee, e.GiftAidBase, freq, e.DonorKey, e.OccurredAt, e.EventID,
+		e.shard(), d.gross, d.refunded, d.disputed, d.lost, d.fees, d.giftAidBase, d.gifts, e.PaymentIntent,
+	).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("record %s %s: %w", e.Kind, e.StripeObject, err)
+	}
+	return id, nil
+}
+
+// Totals are the figures derived from the ledger for one appeal or fundraiser page.
+type Totals struct {
+	Gross       decimal.Decimal // every gift as paid
+	Refunded    decimal.Decimal
+	Disputed    decimal.Decimal // held back by open disputes
+	Lost        decimal.Decimal // taken back by lost disputes
+	Fees        decimal.Decimal
+	GiftAidBase decimal.Decimal
+	Gifts       int64
+	Donors      int64
+	// GiftAidRate is the appeal's basic-rate Gift Aid rate (0.25).
+	GiftAidRate decimal.Decimal
+}
+
+// Raised is what the appeal keeps: gifts less refunds, open disputes and lost disputes.
+func (t Totals) Raised() decimal.Decimal {
+	return t.Gross.Sub(t.Refunded).Sub(t.Disputed).Sub(t.Lost)
+}
+
+// Net is Raised less Stripe's fees.
+func (t Totals) Net() decimal.Decimal { return t.Raised().Sub(t.Fees) }
+
+// GiftAid is the tax the charity may reclaim on the eligible total. HMRC computes the claim
+// on the total, so it is rounded once, down to the penny, never per gift.
+func (t Totals) GiftAid() decimal.Decimal {
+	if t.GiftAidBase.Sign() <= 0 {
+		return decimal.Zero
+	}
+	return t.GiftAidBase.Mul(t.GiftAidRate).RoundFloor(2)
+}
+
+// Scope names the totals of an appeal or of one fundraiser page.
+type Scope struct {
+	Kind string // "appeal" or "fundraiser"
+	ID   int64
+}
+
+// AppealScope and FundraiserScope build scopes.
+func AppealScope(id int64) Scope     { return Scope{"appeal", id} }
+func FundraiserScope(id int64) Scope { return Scope{"fundraiser", id} }
+
+// ReadTotals sums the few shard rows of a scope: the cost does not depend on the size of
+// the ledger. The Gift Aid rate is the appeal's (a fundraiser page's appeal's).
+func ReadTotals(ctx context.Context, db DB, s Scope) (Totals, error) {
+	var t Totals
+	err := db.QueryRow(ctx, `
+		SELECT COALESCE(sum(gross), 0), COALESCE(sum(refunded), 0), COALESCE(sum(disputed), 0),
+		       COALESCE(sum(lost), 0), COALESCE(sum(fees), 0), COALESCE(sum(gift_aid_base), 0),
+		       COALESCE(sum(gifts), 0)::bigint, COALESCE(sum(donors), 0)::bigint,
+		       COALESCE((SELECT a.gift_aid_rate FROM appeals a
+		         WHERE a.id = CASE WHEN $1 = 'appeal' THEN $2
+		                           ELSE (SELECT f.appeal_id FROM fundraisers f WHERE f.id = $2) END), 0)
+		FROM totals WHERE scope = $1 AND scope_id = $2`, s.Kind, s.ID,
+	).Scan(&t.Gross, &t.Refunded, &t.Disputed, &t.Lost, &t.Fees, &t.GiftAidBase, &t.Gifts, &t.Donors, &t.GiftAidRate)
+	if err != nil {
+		return Totals{}, fmt.Errorf("read totals for %s %d: %w", s.Kind, s.ID, err)
+	}
+	return t, nil
+}

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+
+	"giving/payments"
+)
+
+// config is the process configuration, from the environment names of DESIGN.md.
+type config struct {
+	DatabaseURL    string
+	ListenAddr     string
+	BaseURL        *url.URL
+	MetricsAddr    string
+	StripeKey      string
+	WebhookSecrets []string
+	StripeAPIBase  string
+}
+
+// sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
+func (c config) sandbox() bool { return c.StripeKey == "" }
+
+// loadConfig reads and checks every setting; the first problem stops the start with one
+// line naming the setting, and never echoes a secret.
+func loadConfig(getenv func(string) string, needDatabase bool) (config, error) {
+	c := config{
+		DatabaseURL:   strings.TrimSpace(getenv("DATABASE_URL")),
+		ListenAddr:    orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		MetricsAddr:   orDefault(getenv("METRICS_ADDR"), "127.0.0.1:9090"),
+		StripeKey:     strings.TrimSpace(getenv("STRIPE_SECRET_KEY")),
+		StripeAPIBase: strings.TrimSpace(getenv("STRIPE_API_BASE")),
+	}
+	if needDatabase {
+		if c.DatabaseURL == "" {
+			return c, fmt.Errorf("DATABASE_URL is not set (e.g. postgres://giving@127.0.0.1:5432/giving); 'giving dev' runs without one")
+		}
+		u, err := url.Parse(c.DatabaseURL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return c, fmt.Errorf("DATABASE_URL is not a valid PostgreSQL URL (expected postgres://user@host:5432/dbname)")
+		}
+	}
+	for _, addr := range []struct{ name, value string }{{"LISTEN_ADDR", c.ListenAddr}, {"METRICS_ADDR", c.MetricsAddr}} {
+		if _, _, err := net.SplitHostPort(addr.value); err != nil {
+			return c, fmt.Errorf("%s=%q is not a host:port address (e.g. 127.0.0.1:8080)", addr.name, addr.value)
+		}
+	}
+	// Without BASE_URL the service links to itself at the address it actually listens on
+	// (serve fills it in once the port is known).
+	base := strings.TrimSpace(getenv("BASE_URL"))
+	if base == "" {
+		return c, c.checkStripe(nil, getenv)
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return c, fmt.Errorf("BASE_URL=%q must be an absolute http(s) URL such as https://give.example.org", base)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	c.BaseURL = u
+	return c, c.checkStripe(u, getenv)
+}
+
+func (c *config) checkStripe(base *url.URL, getenv func(string) string) error {
+	if c.StripeKey != "" {
+		live, sandbox := payments.KeyMode(c.StripeKey)
+		if sandbox || !(strings.HasPrefix(c.StripeKey, "sk_") || strings.HasPrefix(c.StripeKey, "rk_")) {
+			return fmt.Errorf("STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_test_..., sk_live_...)")
+		}
+		if live && (base == nil || base.Scheme != "https") {
+			return fmt.Errorf("BASE_URL must be https when STRIPE_SECRET_KEY is a live key")
+		}
+	}
+	for _, s := range strings.Split(getenv("STRIPE_WEBHOOK_SECRET"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			if !strings.HasPrefix(s, "whsec_") {
+				return fmt.Errorf("STRIPE_WEBHOOK_SECRET must be one or more comma-separated whsec_... values")
+			}
+			c.WebhookSecrets = append(c.WebhookSecrets, s)
+		}
+	}
+	if c.StripeKey != "" && len(c.WebhookSecrets) == 0 {
+		return fmt.Errorf("STRIPE_WEBHOOK_SECRET is not set: with a Stripe key, webhooks cannot be verified without it")
+	}
+	if c.StripeAPIBase != "" {
+		if u, err := url.Parse(c.StripeAPIBase); err != nil || u.Host == "" {
+			return fmt.Errorf("STRIPE_API_BASE=%q must be an absolute URL such as http://127.0.0.1:12111", c.StripeAPIBase)
+		}
+	}
+	return nil
+}
+
+func orDefault(v, def string) string {
+	if v = strings.TrimSpace(v); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+	"giving/migrations"
+)
+
+// usageError is a mistake in the command line (exit status 2).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `giving: donation and fundraising tracker for the Fundraising for Freedom appeal.
+
+Usage: giving <command> [flags]
+
+Commands:
+  dev       run everything locally: a private PostgreSQL under .data/ (unless DATABASE_URL
+            is set), migrations, the seeded appeal and the sandbox payment gateway
+  serve     run the web service (needs DATABASE_URL and a migrated database)
+  migrate   apply database migrations (safe to run from several instances at once)
+  seed      create the Fundraising for Freedom appeal and its tiers if missing (idempotent)
+  replay    recompute every total from the ledger and report any difference (exit 1 if any)
+  help      show this help, or 'giving help <command>' for one command
+
+Environment:
+  DATABASE_URL           PostgreSQL URL, e.g. postgres://giving@127.0.0.1:5432/giving
+  LISTEN_ADDR            web address (default 127.0.0.1:8080)
+  BASE_URL               public URL used in links and Stripe redirects (default http://LISTEN_ADDR)
+  METRICS_ADDR           Prometheus /metrics address (default 127.0.0.1:9090)
+  STRIPE_SECRET_KEY      sk_test_... or sk_live_...; unset: the offline sandbox gateway
+  STRIPE_WEBHOOK_SECRET  whsec_... (several, comma-separated, while rotating)
+  STRIPE_API_BASE        optional Stripe API base URL, e.g. stripe-mock at http://127.0.0.1:12111
+`
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":   {"run the web service", cmdServe},
+		"dev":     {"run everything locally on the embedded default", cmdDev},
+		"migrate": {"apply database migrations", cmdMigrate},
+		"seed":    {"create the appeal and its tiers if missing", cmdSeed},
+		"replay":  {"check every stored total against the ledger", cmdReplay},
+	}
+}
+
+// run is the whole program: tests call it with their own arguments, environment and
+// output streams.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	name, rest := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(rest) > 0 {
+			if _, ok := commands()[rest[0]]; ok {
+				return run(ctx, []string{rest[0], "-h"}, getenv, stdout, stderr)
+			}
+		}
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	c, ok := commands()[name]
+	if !ok {
+		fmt.Fprint(stderr, usage)
+		return usageError{fmt.Sprintf("unknown command %q", name)}
+	}
+	err := c.run(ctx, rest, getenv, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// newFlags makes a flag set whose -h prints the command's own help to stdout.
+func newFlags(name, synopsis, detail string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: giving %s\n\n%s\n", synopsis, strings.TrimSpace(detail))
+		var hasFlags bool
+		fs.VisitAll(func(*flag.Flag) { hasFlags = true })
+		if hasFlags {
+			fmt.Fprintln(stdout, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("%s: unexpected argument %q", fs.Name(), fs.Arg(0))}
+	}
+	return nil
+}
+
+func newLogger(w io.Writer, text bool) *slog.Logger {
+	if text {
+		return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}
+
+// openStore connects and checks the server answers, naming DATABASE_URL when it does not.
+func openStore(ctx context.Context, dsn string) (*campaigns.Store, error) {
+	pool, err := campaigns.OpenPool(ctx, dsn, campaigns.PoolOptions{MaxConns: 20})
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("cannot reach the database at DATABASE_URL: %w", err)
+	}
+	return campaigns.NewStore(pool), nil
+}
+
+func cmdMigrate(ctx context.Context, args []string, env func(string) string, stdout, _ io.Writer) error {
+	fs := newFlags("migrate", "migrate", `Applies every embedded migration the database lacks, in order, one transaction per
+file, under an advisory lock: several instances may run it at once.`, stdout)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, true)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Pool().Close()
+	applied, err := migrations.Apply(ctx, store.Pool())
+	if err != nil {
+		return err
+	}
+	if len(applied) == 0 {
+		fmt.Fprintln(stdout, "migrate: schema is up to date")
+	}
+	for _, v := range applied {
+		fmt.Fprintln(stdout, "migrate: applied", v)
+	}
+	return nil
+}
+
+func cmdSeed(ctx context.Context, args []string, env func(string) string, stdout, _ io.Writer) error {
+	fs := newFlags("seed", "seed [--target 50000.00]", `Creates the Fundraising for Freedom appeal (slug fundraising-for-freedom) with its giving
+tiers, from £3 (a survivor's meal) to £2,000 (a woman's entire stay at a safe house), if it
+does not exist. Running it again changes nothing, so trustees' later edits are kept.`, stdout)
+	target := fs.String("target", campaigns.DefaultTarget.StringFixed(2), "the appeal's target in pounds, used only when the appeal is created")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	t, err := decimal.NewFromString(strings.TrimSpace(*target))
+	if err != nil || t.Sign() <= 0 || !t.Equal(t.Round(2)) {
+		return usageError{fmt.Sprintf("seed: --target %q must be an amount in pounds such as 50000 or 50000.00", *target)}
+	}
+	cfg, err := loadConfig(env, true)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Pool().Close()
+	if err := migrations.Check(ctx, store.Pool()); err != nil {
+		return err
+	}
+	created, err := store.Seed(ctx, campaigns.SeedOptions{Target: t})
+	if err != nil {
+		return err
+	}
+	if created {
+		fmt.Fprintf(stdout, "seed: created the appeal %q with target £%s\n", campaigns.DefaultAppealSlug, t.StringFixed(2))
+	} else {
+		fmt.Fprintf(stdout, "seed: the appeal %q already exists; nothing changed\n", campaigns.DefaultAppealSlug)
+	}
+	return nil
+}
+
+func cmdReplay(ctx context.Context, args []string, env func(string) string, stdout, _ io.Writer) error {
+	fs := newFlags("replay", "replay", `Recomputes every appeal and fundraiser total from the ledger and compares it with the
+stored totals the pages show. Prints each difference and exits with status 1 if there is
+any: a difference is a bug.`, stdout)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, true)
+	if err != nil {
+		return err
+	}
+	store, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Pool().Close()
+	diffs, err := store.CompareTotals(ctx)
+	if err != nil {
+		return err
+	}
+	for _, d := range diffs {
+		fmt.Fprintln(stdout, "replay: DIFFERENCE:", d)
+	}
+	if len(diffs) > 0 {
+		return fmt.Errorf("replay: %d stored totals disagree with the ledger", len(diffs))
+	}
+	fmt.Fprintln(stdout, "replay: every total agrees with the ledger")
+	return nil
+}

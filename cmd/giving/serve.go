@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"giving/campaigns"
+	"giving/migrations"
+	"giving/payments"
+	"giving/web"
+)
+
+func cmdServe(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", "serve", `Runs the web service on LISTEN_ADDR and Prometheus metrics on METRICS_ADDR. Needs
+DATABASE_URL and refuses to start on a schema older than this binary ('giving migrate').
+Without STRIPE_SECRET_KEY payments go through the offline sandbox gateway.
+Stops gracefully on SIGINT/SIGTERM, finishing requests in flight.`, stdout)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env, true)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, false)
+	store, err := openStore(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer store.Pool().Close()
+	if err := migrations.Check(ctx, store.Pool()); err != nil {
+		return err
+	}
+	return serve(ctx, cfg, store, log, stdout)
+}
+
+// paymentDeps wires Stripe, or the sandbox when there is no key. The sandbox signs its
+// events with a secret of its own, made up at start unless one is configured.
+func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer, selfWebhook string) (web.Deps, error) {
+	var d web.Deps
+	live, _ := payments.KeyMode(cfg.StripeKey)
+	secrets := cfg.WebhookSecrets
+	if cfg.sandbox() {
+		if len(secrets) == 0 {
+			b := make([]byte, 24)
+			if _, err := rand.Read(b); err != nil {
+				return d, err
+			}
+			secrets = []string{"whsec_sandbox_" + hex.EncodeToString(b)}
+		}
+		sb, err := payments.NewSandbox(store, cfg.StripeKey, cfg.BaseURL, selfWebhook, secrets[0], payments.DefaultFees)
+		if err != nil {
+			return d, err
+		}
+		d.Sandbox, d.Checkout = sb, sb
+	} else {
+		d.Checkout = payments.StripeCheckout{API: payments.NewStripeClient(cfg.StripeKey, cfg.StripeAPIBase, &http.Client{Timeout: 30 * time.Second})}
+	}
+	d.Webhooks = payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
+	return d, nil
+}
+
+// serve runs the web and metrics listeners until ctx is cancelled, then shuts down
+// gracefully: in-flight requests finish (up to 20 s), new ones are refused.
+func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
+	}
+	defer ln.Close()
+	mln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
+	}
+	defer mln.Close()
+	if cfg.BaseURL == nil {
+		cfg.BaseURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	deps, err := paymentDeps(cfg, store, log, reg, "http://"+ln.Addr().String()+"/webhooks/stripe")
+	if err != nil {
+		return err
+	}
+	deps.Store, deps.Log, deps.Registry, deps.BaseURL = store, log, reg, cfg.BaseURL
+	site, err := web.New(deps)
+	if err != nil {
+		return err
+	}
+
+	srv := &http.Server{
+		Handler:           site.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	msrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
+
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- msrv.Serve(mln) }()
+	mode := "Stripe"
+	if cfg.sandbox() {
+		mode = "sandbox (no real money moves)"
+	}
+	fmt.Fprintf(stdout, "giving: serving %s (payments: %s)\n", cfg.BaseURL, mode)
+	fmt.Fprintf(stdout, "giving: listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "giving: metrics on http://%s/metrics\n", mln.Addr())
+	log.Info("serving", "addr", ln.Addr().String(), "metrics", mln.Addr().String(), "sandbox", cfg.sandbox())
+
+	select {
+	case err := <-errc:
+		return fmt.Errorf("server stopped: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutdownCtx)
+	_ = msrv.Shutdown(shutdownCtx)
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	fmt.Fprintln(stdout, "giving: stopped")
+	return nil
+}

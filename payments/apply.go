@@ -1,0 +1,512 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+	"github.com/stripe/stripe-go/v76"
+
+	"giving/campaigns"
+)
+
+// apply turns one verified event into donation updates and ledger entries, inside tx.
+// Every path is idempotent by Stripe object as well as by event id: the ledger's unique
+// key makes a second copy of any money fact impossible.
+func apply(ctx context.Context, tx pgx.Tx, ev event) (string, error) {
+	at := time.Unix(ev.Created, 0)
+	switch ev.Type {
+	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
+		"checkout.session.async_payment_failed", "checkout.session.expired":
+		var s stripe.CheckoutSession
+		if err := decode(ev, &s); err != nil {
+			return "", err
+		}
+		return applySession(ctx, tx, ev, &s, at)
+	case "invoice.paid", "invoice.payment_failed":
+		var in stripe.Invoice
+		if err := decode(ev, &in); err != nil {
+			return "", err
+		}
+		return applyInvoice(ctx, tx, ev, &in, at)
+	case "customer.subscription.updated", "customer.subscription.deleted":
+		var sub stripe.Subscription
+		if err := decode(ev, &sub); err != nil {
+			return "", err
+		}
+		return applySubscription(ctx, tx, ev, &sub, at)
+	case "charge.refunded", "charge.succeeded", "charge.updated":
+		var ch stripe.Charge
+		if err := decode(ev, &ch); err != nil {
+			return "", err
+		}
+		return withGift(ctx, tx, ev, idOf(ch.PaymentIntent), ch.ID, func(d campaigns.Donation) error {
+			if ev.Type == "charge.refunded" {
+				return applyRefund(ctx, tx, ev, &ch, d, at)
+			}
+			return applyFee(ctx, tx, ev, &ch, d, at)
+		})
+	case "charge.dispute.created", "charge.dispute.closed":
+		var dp stripe.Dispute
+		if err := decode(ev, &dp); err != nil {
+			return "", err
+		}
+		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d campaigns.Donation) error {
+			return applyDispute(ctx, tx, ev, &dp, d, at)
+		})
+	default:
+		return "ignored", nil
+	}
+}
+
+func decode(ev event, v any) error {
+	if err := json.Unmarshal(ev.Data.Raw, v); err != nil {
+		return badEvent("decode %s object: %v", ev.Type, err)
+	}
+	return nil
+}
+
+func idOf[T interface {
+	*stripe.PaymentIntent | *stripe.Charge | *stripe.Customer | *stripe.Subscription | *stripe.Invoice
+}](v T) string {
+	switch o := any(v).(type) {
+	case *stripe.PaymentIntent:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.Charge:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.Customer:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.Subscription:
+		if o != nil {
+			return o.ID
+		}
+	case *stripe.Invoice:
+		if o != nil {
+			return o.ID
+		}
+	}
+	return ""
+}
+
+// lockPayment serialises every event about one payment intent across transactions and
+// instances, so a refund that races its own gift either sees the gift or is seen by it.
+func lockPayment(ctx context.Context, tx pgx.Tx, paymentIntent string) error {
+	if paymentIntent == "" {
+		return nil
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, paymentIntent)
+	return err
+}
+
+func checkGBP(c stripe.Currency) error {
+	if err := CheckCurrency(string(c)); err != nil {
+		return badEvent("currency %q: %v", c, err)
+	}
+	return nil
+}
+
+func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSession, at time.Time) (string, error) {
+	pi := idOf(s.PaymentIntent)
+	if err := lockPayment(ctx, tx, pi); err != nil {
+		return "", err
+	}
+	meta := s.Metadata
+	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{
+		ID: firstNonEmpty(s.ClientReferenceID, meta["donation_id"]), SessionID: s.ID,
+		PaymentIntent: pi, SubscriptionID: idOf(s.Subscription)})
+	unmatched := false
+	if errors.Is(err, campaigns.ErrNotFound) {
+		if ev.Type == "checkout.session.expired" {
+			return "ignored", nil // nothing was promised and no money moved
+		}
+		if err := checkGBP(s.Currency); err != nil {
+			return "", err
+		}
+		email := ""
+		if s.CustomerDetails != nil {
+			email = s.CustomerDetails.Email
+		}
+		d, err = campaigns.UpsertUnmatched(ctx, tx, campaigns.Unmatched{
+			AppealSlug: meta["campaign"], FundraiserSlug: meta["fundraiser"], Amount: FromPence(s.AmountTotal),
+			Monthly: s.Mode == stripe.CheckoutSessionModeSubscription, PaymentIntent: pi,
+			SubscriptionID: idOf(s.Subscription), SessionID: s.ID, CustomerID: idOf(s.Customer), Email: email})
+		unmatched = true
+	}
+	if err != nil {
+		return "", err
+	}
+	link := campaigns.Link{SessionID: s.ID, PaymentIntent: pi, SubscriptionID: idOf(s.Subscription), CustomerID: idOf(s.Customer)}
+	if s.CustomerDetails != nil {
+		link.Email = s.CustomerDetails.Email
+	}
+	if err := campaigns.LinkDonation(ctx, tx, d.ID, link); err != nil {
+		return "", err
+	}
+	if link.CustomerID != "" {
+		d.CustomerID = link.CustomerID
+	}
+	if d.Email == "" {
+		d.Email = link.Email
+	}
+	outcome := "applied"
+	if unmatched || d.Unmatched {
+		outcome = "unmatched"
+	}
+
+	switch {
+	case ev.Type == "checkout.session.expired":
+		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusExpired, at, campaigns.StatusPending)
+		return outcome, err
+	case s.Mode == stripe.CheckoutSessionModeSubscription:
+		// The money arrives with each invoice.paid; here only the link and the status.
+		if ev.Type == "checkout.session.completed" {
+			_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusActive, at, campaigns.StatusPending, campaigns.StatusProcessing)
+			return outcome, err
+		}
+		return outcome, nil
+	case ev.Type == "checkout.session.async_payment_failed":
+		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusFailed, at, campaigns.StatusPending, campaigns.StatusProcessing)
+		return outcome, err
+	case s.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid:
+		// An async method (Bacs, a bank transfer): no money yet.
+		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusProcessing, at, campaigns.StatusPending)
+		return outcome, err
+	}
+	if err := checkGBP(s.Currency); err != nil {
+		return "", err
+	}
+	if s.AmountTotal <= 0 {
+		return "", badEvent("paid session %s has amount_total %d", s.ID, s.AmountTotal)
+	}
+	if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusPaid, at, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusExpired, campaigns.StatusFailed); err != nil {
+		return "", err
+	}
+	object := pi
+	if object == "" {
+		object = s.ID
+	}
+	if err := recordGift(ctx, tx, ev, d, object, "", pi, FromPence(s.AmountTotal), false, at); err != nil {
+		return "", err
+	}
+	return outcome, nil
+}
+
+// recordGift writes the gift and then applies any refund, dispute or fee event that
+// arrived before it and has been waiting on its payment intent.
+func recordGift(ctx context.Context, tx pgx.Tx, ev event, d campaigns.Donation, object, chargeID, pi string, amount decimal.Decimal, monthly bool, at time.Time) error {
+	e := campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
+		Kind: campaigns.KindGift, StripeObject: object, ChargeID: chargeID, PaymentIntent: pi,
+		Amount: amount, Monthly: monthly, DonorKey: d.DonorKey(), OccurredAt: at, EventID: ev.ID}
+	if d.GiftAidCovers(at) {
+		e.GiftAidBase = amount
+	}
+	if _, err := campaigns.Record(ctx, tx, e); err != nil {
+		return err
+	}
+	return applyDeferred(ctx, tx, pi)
+}
+
+func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, at time.Time) (string, error) {
+	pi, charge, sub := idOf(in.PaymentIntent), idOf(in.Charge), idOf(in.Subscription)
+	if err := lockPayment(ctx, tx, pi); err != nil {
+		return "", err
+	}
+	var meta map[string]string
+	if in.SubscriptionDetails != nil {
+		meta = in.SubscriptionDetails.Metadata
+	}
+	// invoice.paid may arrive before the checkout.session.completed that created the
+	// subscription: the metadata copied onto the subscription still places it.
+	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{SubscriptionID: sub, ID: meta["donation_id"]})
+	unmatched := false
+	if errors.Is(err, campaigns.ErrNotFound) {
+		if ev.Type == "invoice.payment_failed" {
+			return "ignored", nil
+		}
+		if err := checkGBP(in.Currency); err != nil {
+			return "", err
+		}
+		if sub == "" {
+			return "ignored", nil // not a monthly gift: one-off money is recorded from its session
+		}
+		d, err = campaigns.UpsertUnmatched(ctx, tx, campaigns.Unmatched{AppealSlug: meta["campaign"],
+			FundraiserSlug: meta["fundraiser"], Amount: FromPence(in.AmountPaid), Monthly: true,
+			SubscriptionID: sub, CustomerID: idOf(in.Customer), Email: in.CustomerEmail})
+		unmatched = true
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := campaigns.LinkDonation(ctx, tx, d.ID, campaigns.Link{SubscriptionID: sub, CustomerID: idOf(in.Customer), Email: in.CustomerEmail}); err != nil {
+		return "", err
+	}
+	if c := idOf(in.Customer); c != "" {
+		d.CustomerID = c
+	}
+	outcome := "applied"
+	if unmatched || d.Unmatched {
+		outcome = "unmatched"
+	}
+	if ev.Type == "invoice.payment_failed" {
+		// Stripe retries the card; the gift is past due, not cancelled.
+		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusPastDue, at, campaigns.StatusActive, campaigns.StatusPending)
+		return outcome, err
+	}
+	if in.AmountPaid <= 0 {
+		return "ignored", nil // a free trial or a fully discounted invoice moves no money
+	}
+	if err := checkGBP(in.Currency); err != nil {
+		return "", err
+	}
+	if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusActive, at, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusPastDue); err != nil {
+		return "", err
+	}
+	if err := recordGift(ctx, tx, ev, d, in.ID, charge, pi, FromPence(in.AmountPaid), true, at); err != nil {
+		return "", err
+	}
+	return outcome, nil
+}
+
+var subscriptionStatus = map[stripe.SubscriptionStatus]string{
+	stripe.SubscriptionStatusActive:            campaigns.StatusActive,
+	stripe.SubscriptionStatusTrialing:          campaigns.StatusActive,
+	stripe.SubscriptionStatusPastDue:           campaigns.StatusPastDue,
+	stripe.SubscriptionStatusUnpaid:            campaigns.StatusPastDue,
+	stripe.SubscriptionStatusCanceled:          campaigns.StatusCancelled,
+	stripe.SubscriptionStatusIncompleteExpired: campaigns.StatusExpired,
+	stripe.SubscriptionStatusIncomplete:        campaigns.StatusPending,
+	stripe.SubscriptionStatusPaused:            campaigns.StatusPastDue,
+}
+
+func applySubscription(ctx context.Context, tx pgx.Tx, ev event, sub *stripe.Subscription, at time.Time) (string, error) {
+	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{SubscriptionID: sub.ID, ID: sub.Metadata["donation_id"]})
+	if errors.Is(err, campaigns.ErrNotFound) {
+		return "ignored", nil // no money moves here; the invoice will place it
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := campaigns.LinkDonation(ctx, tx, d.ID, campaigns.Link{SubscriptionID: sub.ID, CustomerID: idOf(sub.Customer)}); err != nil {
+		return "", err
+	}
+	status, ok := subscriptionStatus[sub.Status]
+	if ev.Type == "customer.subscription.deleted" {
+		status, ok = campaigns.StatusCancelled, true
+	}
+	if !ok {
+		return "ignored", nil
+	}
+	// The event's own time guards against an older event overwriting a newer state.
+	changed, err := campaigns.SetStatus(ctx, tx, d.ID, status, at)
+	if err != nil {
+		return "", err
+	}
+	if changed {
+		if err := campaigns.SetCancelAtPeriodEnd(ctx, tx, d.ID, sub.CancelAtPeriodEnd); err != nil {
+			return "", err
+		}
+	}
+	return "applied", nil
+}
+
+// withGift runs fn with the donation a charge event belongs to. If its gift has not been
+// recorded yet (events arrive in any order), the event waits, stored as "deferred", and is
+// applied by the transaction that records the gift.
+func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn func(campaigns.Donation) error) (string, error) {
+	if err := lockPayment(ctx, tx, pi); err != nil {
+		return "", err
+	}
+	_, err := campaigns.FindGift(ctx, tx, pi, charge)
+	if errors.Is(err, campaigns.ErrNotFound) {
+		if pi == "" {
+			return "", badEvent("charge event %s names no payment intent and no known charge", ev.ID)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET defer_key = $2 WHERE id = $1`, ev.ID, pi); err != nil {
+			return "", err
+		}
+		return "deferred", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{PaymentIntent: pi, ChargeID: charge})
+	if err != nil {
+		return "", err
+	}
+	if err := fn(d); err != nil {
+		return "", err
+	}
+	if d.Unmatched {
+		return "unmatched", nil
+	}
+	return "applied", nil
+}
+
+// applyDeferred applies, in Stripe's order, the events that were waiting for the gift on pi.
+func applyDeferred(ctx context.Context, tx pgx.Tx, pi string) error {
+	if pi == "" {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT payload FROM stripe_events WHERE outcome = 'deferred' AND defer_key = $1
+		ORDER BY created, received_at`, pi)
+	if err != nil {
+		return err
+	}
+	payloads, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return err
+	}
+	for _, p := range payloads {
+		ev, err := parseEvent(p)
+		if err != nil {
+			continue // cannot happen: only parsed events are deferred
+		}
+		outcome, err := apply(ctx, tx, ev)
+		if err != nil {
+			return fmt.Errorf("apply deferred event %s: %w", ev.ID, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET outcome = $2, applied_at = now() WHERE id = $1`, ev.ID, outcome); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d campaigns.Donation, at time.Time) error {
+	if err := checkGBP(ch.Currency); err != nil {
+		return err
+	}
+	// amount_refunded is cumulative: record only what this event adds to what the ledger
+	// already holds for the charge. An older event (a smaller cumulative) adds nothing.
+	cumulative := FromPence(ch.AmountRefunded)
+	so, err := campaigns.RefundedSoFar(ctx, tx, ch.ID)
+	if err != nil {
+		return err
+	}
+	delta := cumulative.Sub(so)
+	if delta.Sign() <= 0 {
+		return nil
+	}
+	gift, err := campaigns.FindGift(ctx, tx, idOf(ch.PaymentIntent), ch.ID)
+	if err != nil {
+		return err
+	}
+	e := campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
+		Kind: campaigns.KindRefund, StripeObject: ch.ID, Seq: fmt.Sprint(ch.AmountRefunded), ChargeID: ch.ID,
+		PaymentIntent: idOf(ch.PaymentIntent), Amount: delta.Neg(), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID}
+	eligible := d.GiftAidCovers(d.CreatedAt)
+	if eligible {
+		e.GiftAidBase = delta.Neg()
+	}
+	id, err := campaigns.RecordID(ctx, tx, e)
+	if err != nil {
+		return err
+	}
+	if ch.Refunded && !d.Monthly {
+		if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusRefunded, at, campaigns.StatusPaid, campaigns.StatusDisputed); err != nil {
+			return err
+		}
+	}
+	if id != 0 && eligible && gift.Claimed {
+		a, err := appealRate(ctx, tx, d.AppealID)
+		if err != nil {
+			return err
+		}
+		note := fmt.Sprintf("Refund of £%s on %s of a gift already claimed", FormatAmount(delta), at.Format("02/01/06"))
+		return campaigns.QueueGiftAidAdjustment(ctx, tx, id, gift.ID, delta, a, note)
+	}
+	return nil
+}
+
+func appealRate(ctx context.Context, tx pgx.Tx, appealID int64) (decimal.Decimal, error) {
+	var r decimal.Decimal
+	err := tx.QueryRow(ctx, `SELECT gift_aid_rate FROM appeals WHERE id = $1`, appealID).Scan(&r)
+	return r, err
+}
+
+func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, d campaigns.Donation, at time.Time) error {
+	if err := checkGBP(dp.Currency); err != nil {
+		return err
+	}
+	amount := FromPence(dp.Amount)
+	if amount.Sign() <= 0 {
+		return badEvent("dispute %s has amount %d", dp.ID, dp.Amount)
+	}
+	base := func(v decimal.Decimal) decimal.Decimal {
+		if d.GiftAidCovers(d.CreatedAt) {
+			return v
+		}
+		return decimal.Zero
+	}
+	entry := func(kind campaigns.Kind, amt, fee decimal.Decimal) campaigns.Entry {
+		return campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID, Kind: kind,
+			StripeObject: dp.ID, ChargeID: idOf(dp.Charge), PaymentIntent: idOf(dp.PaymentIntent),
+			Amount: amt, Fee: fee, GiftAidBase: base(amt), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID}
+	}
+	// Disputed money stops counting at once. The hold is recorded by whichever of
+	// created/closed comes first, so the order of delivery does not matter.
+	if _, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeHold, amount.Neg(), decimal.Zero)); err != nil {
+		return err
+	}
+	if d.Monthly {
+		// A disputed monthly gift must not keep charging the card.
+		if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusCancelled, at); err != nil {
+			return err
+		}
+	} else if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusDisputed, at, campaigns.StatusPaid, campaigns.StatusRefunded); err != nil {
+		return err
+	}
+	if ev.Type != "charge.dispute.closed" {
+		return nil
+	}
+	switch dp.Status {
+	case stripe.DisputeStatusWon, stripe.DisputeStatusWarningClosed:
+		_, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeRelease, amount, decimal.Zero))
+		return err
+	case stripe.DisputeStatusLost:
+		// Lost: the held money becomes a permanent loss, and Stripe's dispute fee a cost.
+		var fee int64
+		for _, bt := range dp.BalanceTransactions {
+			if bt != nil {
+				fee += bt.Fee
+			}
+		}
+		if _, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeRelease, amount, decimal.Zero)); err != nil {
+			return err
+		}
+		_, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeLost, amount.Neg(), FromPence(fee)))
+		return err
+	}
+	return nil
+}
+
+func applyFee(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d campaigns.Donation, at time.Time) error {
+	bt := ch.BalanceTransaction
+	if bt == nil || bt.Fee == 0 {
+		// Real Stripe sends only the balance transaction's id; reconciliation fetches it.
+		return nil
+	}
+	_, err := campaigns.Record(ctx, tx, campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
+		Kind: campaigns.KindFee, StripeObject: ch.ID, ChargeID: ch.ID, PaymentIntent: idOf(ch.PaymentIntent),
+		Amount: decimal.Zero, Fee: FromPence(bt.Fee), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID})
+	return err
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,52 @@
+package payments
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// Metrics are the webhook's operational signals, defined in this one place.
+type Metrics struct {
+	Events            *prometheus.CounterVec
+	Latency           prometheus.Histogram
+	Duplicates        prometheus.Counter
+	SignatureFailures prometheus.Counter
+	VersionMismatches prometheus.Counter
+	// LastEvent lets an alert fire when webhooks stop arriving.
+	LastEvent prometheus.Gauge
+}
+
+// NewMetrics creates the metrics and registers them on reg (nil: unregistered, for tests).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_events_total",
+			Help: "Stripe events received, by type and outcome."}, []string{"type", "outcome"}),
+		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_processing_seconds",
+			Help: "Time to verify, store and apply one Stripe event.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_duplicates_total",
+			Help: "Stripe events delivered again after they were stored."}),
+		SignatureFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",
+			Help: "Webhook requests refused for a missing, wrong or stale signature."}),
+		VersionMismatches: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_api_version_mismatches_total",
+			Help: "Events whose api_version is not the pinned 2023-10-16: the endpoint needs re-creating."}),
+		LastEvent: prometheus.NewGauge(prometheus.GaugeOpts{Name: "giving_webhook_last_event_timestamp_seconds",
+			Help: "Unix time of the last event stored."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.LastEvent)
+	}
+	return m
+}
+
+// known event types keep the type label bounded whatever a sender puts in it.
+var knownTypes = map[string]bool{
+	"checkout.session.completed": true, "checkout.session.async_payment_succeeded": true,
+	"checkout.session.async_payment_failed": true, "checkout.session.expired": true,
+	"invoice.paid": true, "invoice.payment_failed": true, "customer.subscription.updated": true,
+	"customer.subscription.deleted": true, "charge.refunded": true, "charge.succeeded": true,
+	"charge.updated": true, "charge.dispute.created": true, "charge.dispute.closed": true,
+}
+
+func (m *Metrics) received(typ, outcome string) {
+	if !knownTypes[typ] {
+		typ = "other"
+	}
+	m.Events.WithLabelValues(typ, outcome).Inc()
+}

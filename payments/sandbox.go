@@ -1,0 +1,129 @@
+package payments
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"giving/campaigns"
+)
+
+// Sandbox stands in for Stripe when no key is configured: its checkout page is served by
+// this service, and paying there sends correctly signed, Stripe-shaped events to the
+// service's own webhook endpoint, so the same code path runs as in production. It never
+// moves money and refuses to exist beside a live key.
+type Sandbox struct {
+	store      *campaigns.Store
+	baseURL    *url.URL
+	webhookURL string
+	secret     string
+	fees       FeeSchedule
+	client     *http.Client
+}
+
+// NewSandbox returns the gateway. webhookURL is this service's own POST /webhooks/stripe;
+// secret signs the events (one of the secrets the webhook accepts).
+func NewSandbox(store *campaigns.Store, stripeKey string, baseURL *url.URL, webhookURL, secret string, fees FeeSchedule) (*Sandbox, error) {
+	if live, _ := KeyMode(stripeKey); live {
+		return nil, errors.New("the sandbox payment gateway refuses to run with a live Stripe key (sk_live_)")
+	}
+	if secret == "" {
+		return nil, errors.New("the sandbox needs a webhook signing secret")
+	}
+	return &Sandbox{store: store, baseURL: baseURL, webhookURL: webhookURL, secret: secret, fees: fees,
+		client: &http.Client{Timeout: 30 * time.Second}}, nil
+}
+
+// CreateSession makes a sandbox checkout session: its page lives on this service.
+func (s *Sandbox) CreateSession(ctx context.Context, r CheckoutRequest) (CheckoutSession, error) {
+	if _, err := ToPence(r.Amount); err != nil {
+		return CheckoutSession{}, err
+	}
+	// Derived from the donation, so a double-submitted form gets the same session, as
+	// Stripe's idempotency key gives in production.
+	id := "cs_test_sandbox_" + strings.ReplaceAll(r.DonationID, "-", "")
+	return CheckoutSession{ID: id, URL: s.baseURL.JoinPath("/sandbox/checkout/", id).String()}, nil
+}
+
+// Session is the donation behind a sandbox checkout session, for its page.
+func (s *Sandbox) Session(ctx context.Context, sessionID string) (campaigns.Donation, error) {
+	if !strings.HasPrefix(sessionID, "cs_test_sandbox_") {
+		return campaigns.Donation{}, fmt.Errorf("sandbox session: %w", campaigns.ErrNotFound)
+	}
+	return s.store.Donation(ctx, campaigns.DonationLookup{SessionID: sessionID})
+}
+
+// Pay sends the events Stripe would send for a successful payment. Every id is derived
+// from the session, so paying twice sends the same events again and records nothing new.
+func (s *Sandbox) Pay(ctx context.Context, sessionID string) error {
+	d, err := s.Session(ctx, sessionID)
+	if err != nil {
+		return err
+	}
+	a, err := s.store.AppealByID(ctx, d.AppealID)
+	if err != nil {
+		return err
+	}
+	fundraiser := ""
+	if d.FundraiserID != 0 {
+		if err := s.store.Pool().QueryRow(ctx, `SELECT slug FROM fundraisers WHERE id = $1`, d.FundraiserID).Scan(&fundraiser); err != nil {
+			return fmt.Errorf("sandbox: fundraiser: %w", err)
+		}
+	}
+	pence, err := ToPence(d.Total())
+	if err != nil {
+		return err
+	}
+	fee, err := ToPence(s.fees.Fee(d.Total()))
+	if err != nil {
+		return err
+	}
+	key := strings.TrimPrefix(sessionID, "cs_test_sandbox_")
+	meta := Meta{DonationID: d.ID, Campaign: a.Slug, Fundraiser: fundraiser}
+	b := EventBuilder{DonorEmail: "sandbox-donor@example.org", DonorName: "Sandbox Donor"}
+	pi, ch, cus := "pi_sandbox_"+key, "ch_sandbox_"+key, "cus_sandbox_"+key
+	var events [][]byte
+	if d.Monthly {
+		sub, in := "sub_sandbox_"+key, "in_sandbox_"+key+"_1"
+		events = [][]byte{
+			b.WithEventID("evt_sandbox_"+key+"_session").CheckoutSubscriptionCompleted(sessionID, sub, cus, pence, meta),
+			b.WithEventID("evt_sandbox_"+key+"_invoice_1").InvoicePaid(in, sub, cus, ch, pi, pence, "subscription_create", meta),
+			b.WithEventID("evt_sandbox_"+key+"_charge").ChargeSucceeded(ch, pi, cus, pence, fee, in, meta),
+		}
+	} else {
+		events = [][]byte{
+			b.WithEventID("evt_sandbox_"+key+"_session").CheckoutSessionCompleted(sessionID, pi, cus, pence, "paid", meta),
+			b.WithEventID("evt_sandbox_"+key+"_charge").ChargeSucceeded(ch, pi, cus, pence, fee, "", meta),
+		}
+	}
+	for _, e := range events {
+		if err := s.deliver(ctx, e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deliver posts one signed event to the service's own webhook endpoint, as Stripe would.
+func (s *Sandbox) deliver(ctx context.Context, payload []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(payload))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Stripe-Signature", SignPayload(payload, s.secret, time.Now()))
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("sandbox: deliver event: %w", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("sandbox: webhook answered %s", resp.Status)
+	}
+	return nil
+}

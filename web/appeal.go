@@ -1,0 +1,122 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"golang.org/x/sync/singleflight"
+
+	"giving/campaigns"
+	"giving/payments"
+)
+
+// appealView is an appeal with its totals, as the public pages show it.
+type appealView struct {
+	Appeal campaigns.Appeal
+	Totals campaigns.Totals
+}
+
+// totalsCache keeps public figures for at most ttl, so a burst of visitors costs one
+// database read per appeal per ttl; concurrent misses share one load.
+type totalsCache struct {
+	ttl   time.Duration
+	group singleflight.Group
+	mu    sync.Mutex
+	items map[string]cachedView
+}
+
+type cachedView struct {
+	view    appealView
+	expires time.Time
+}
+
+func newTotalsCache(ttl time.Duration) *totalsCache {
+	return &totalsCache{ttl: ttl, items: map[string]cachedView{}}
+}
+
+func (c *totalsCache) get(key string, load func() (appealView, error)) (appealView, error) {
+	now := time.Now()
+	c.mu.Lock()
+	item, ok := c.items[key]
+	c.mu.Unlock()
+	if ok && now.Before(item.expires) {
+		return item.view, nil
+	}
+	v, err, _ := c.group.Do(key, func() (any, error) {
+		view, err := load()
+		if err != nil {
+			return appealView{}, err
+		}
+		c.mu.Lock()
+		c.items[key] = cachedView{view: view, expires: time.Now().Add(c.ttl)}
+		c.mu.Unlock()
+		return view, nil
+	})
+	return v.(appealView), err
+}
+
+func (s *Server) loadAppeal(ctx context.Context, slug string) (appealView, error) {
+	return s.cache.get("appeal:"+slug, func() (appealView, error) {
+		a, err := s.store.AppealBySlug(ctx, slug)
+		if err != nil {
+			return appealView{}, err
+		}
+		t, err := s.store.AppealTotals(ctx, a.ID)
+		if err != nil {
+			return appealView{}, err
+		}
+		return appealView{Appeal: a, Totals: t}, nil
+	})
+}
+
+func progress(label string, t campaigns.Totals, target any) map[string]any {
+	return map[string]any{"Label": label, "Raised": t.Raised(), "Target": target, "Donors": t.Donors}
+}
+
+// appealPage is GET /: the appeal, its progress and its tiers.
+func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.loadAppeal(r.Context(), campaigns.DefaultAppealSlug)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, http.StatusOK, "appeal.html", map[string]any{
+		"Title":    v.Appeal.Name,
+		"Appeal":   v.Appeal,
+		"Form":     s.formView(v.Appeal, blankForm("")),
+		"Progress": progress("Progress toward the appeal target", v.Totals, v.Appeal.Target),
+	})
+	return nil
+}
+
+// totalsJSON is the public JSON contract of DESIGN.md: amounts as strings with two decimals.
+type totalsJSON struct {
+	Slug      string `json:"slug"`
+	Name      string `json:"name"`
+	Currency  string `json:"currency"`
+	Target    string `json:"target"`
+	Raised    string `json:"raised"`
+	GiftAid   string `json:"gift_aid"`
+	Donations int64  `json:"donations"`
+	Donors    int64  `json:"donors"`
+	Percent   int    `json:"percent"`
+	URL       string `json:"url"`
+}
+
+// campaignJSON is GET /api/campaigns/{slug}.
+func (s *Server) campaignJSON(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.loadAppeal(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "public, max-age=1")
+	writeJSON(w, http.StatusOK, totalsJSON{
+		Slug: v.Appeal.Slug, Name: v.Appeal.Name, Currency: v.Appeal.Currency,
+		Target: payments.FormatAmount(v.Appeal.Target), Raised: payments.FormatAmount(v.Totals.Raised()),
+		GiftAid: payments.FormatAmount(v.Totals.GiftAid()), Donations: v.Totals.Gifts, Donors: v.Totals.Donors,
+		Percent: percent(v.Totals.Raised(), v.Appeal.Target), URL: s.baseURL.JoinPath("/").String(),
+	})
+	return nil
+}

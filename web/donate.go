@@ -1,0 +1,329 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+	"giving/payments"
+)
+
+// donateForm is the donate form as the donor filled it in: kept as typed so a page with
+// problems shows their own words back beside each problem.
+type donateForm struct {
+	Token       string
+	Fundraiser  string // page slug, "" for the appeal itself
+	Tier        string // a tier id, or "custom"
+	Amount      string
+	Frequency   string
+	DisplayName string
+	Message     string
+	HideName    bool
+	HideAmount  bool
+	CoverFee    bool
+	GiftAid     bool
+	Title       string
+	FirstName   string
+	LastName    string
+	House       string
+	Postcode    string
+	Scope       string
+	Errors      map[string]string
+}
+
+func newToken() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func blankForm(fundraiser string) donateForm {
+	return donateForm{Token: newToken(), Fundraiser: fundraiser, Frequency: "one_off", Scope: campaigns.ScopeThis}
+}
+
+func parseDonateForm(r *http.Request) donateForm {
+	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
+	on := func(k string) bool { return r.PostFormValue(k) != "" }
+	f := donateForm{Token: v("token"), Fundraiser: v("fundraiser"), Tier: v("tier"), Amount: v("amount"),
+		Frequency: v("frequency"), DisplayName: v("display_name"), Message: v("message"),
+		HideName: on("hide_name"), HideAmount: on("hide_amount"), CoverFee: on("cover_fee"), GiftAid: on("gift_aid"),
+		Title: v("title"), FirstName: v("first_name"), LastName: v("last_name"), House: v("house"),
+		Postcode: v("postcode"), Scope: v("scope")}
+	if len(f.Token) != 32 {
+		f.Token = newToken()
+	}
+	return f
+}
+
+// Limits bound what a donor may type and give.
+type Limits struct {
+	Amount payments.AmountLimits
+}
+
+func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
+
+// validate decides the donation from the form. The amount comes from the chosen tier or
+// the typed amount, parsed here; anything else the browser sent about price is ignored.
+func (f *donateForm) validate(a campaigns.Appeal, fundraiserID int64, lim Limits, fees payments.FeeSchedule) (campaigns.NewDonation, error) {
+	ve := &campaigns.ValidationError{}
+	n := campaigns.NewDonation{AppealID: a.ID, FundraiserID: fundraiserID, FormToken: f.Token}
+	switch {
+	case f.Tier != "" && f.Tier != "custom":
+		id, err := strconv.ParseInt(f.Tier, 10, 64)
+		t, terr := a.Tier(id)
+		if err != nil || terr != nil {
+			ve.Add("tier", "Choose one of the amounts shown, or type your own")
+			break
+		}
+		n.TierID, n.Amount = t.ID, t.Amount
+		f.Amount = ""
+	case f.Amount == "":
+		ve.Add("amount", "Choose an amount, or type your own")
+	default:
+		amt, err := payments.ParseAmount(f.Amount)
+		if err == nil {
+			err = lim.Amount.Check(amt)
+		}
+		if err != nil {
+			ve.Add("amount", amountMessage(err))
+			break
+		}
+		n.Amount = amt
+	}
+	switch f.Frequency {
+	case "one_off":
+	case "monthly":
+		n.Monthly = true
+	default:
+		ve.Add("frequency", "Choose one-off or monthly")
+	}
+	if tooLong(f.DisplayName, 60) {
+		ve.Add("display_name", "Use 60 characters or fewer")
+	}
+	if tooLong(f.Message, 500) {
+		ve.Add("message", "Use 500 characters or fewer")
+	}
+	n.DisplayName, n.Message, n.HideName, n.HideAmount = f.DisplayName, f.Message, f.HideName, f.HideAmount
+	if f.CoverFee && n.Amount.Sign() > 0 {
+		n.CoverFee = fees.Cover(n.Amount)
+	}
+	if f.GiftAid {
+		f.validateGiftAid(ve, n.Amount)
+		if len(ve.Fields) == 0 {
+			n.Declaration = &campaigns.Declaration{Title: f.Title, FirstName: f.FirstName, LastName: f.LastName,
+				House: f.House, Postcode: f.Postcode, Scope: f.Scope, WordingVersion: campaigns.GiftAidWordingVersion,
+				Wording: campaigns.GiftAidWording(payments.FormatPounds(n.Amount), f.Scope)}
+		}
+	}
+	f.Errors = ve.Fields
+	return n, ve.OrNil()
+}
+
+func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, amount decimal.Decimal) {
+	if tooLong(f.Title, 4) {
+		ve.Add("title", "Use 4 characters or fewer, like Ms or Dr")
+	}
+	if f.FirstName == "" {
+		ve.Add("first_name", "Enter your first name or initial: HMRC needs it for Gift Aid")
+	} else if tooLong(f.FirstName, 35) {
+		ve.Add("first_name", "Use 35 characters or fewer")
+	}
+	if f.LastName == "" {
+		ve.Add("last_name", "Enter your last name: HMRC needs it for Gift Aid")
+	} else if tooLong(f.LastName, 35) {
+		ve.Add("last_name", "Use 35 characters or fewer")
+	}
+	if f.House == "" {
+		ve.Add("house", "Enter your house name or number: HMRC needs your home address for Gift Aid")
+	} else if tooLong(f.House, 40) {
+		ve.Add("house", "Use 40 characters or fewer")
+	}
+	if pc, ok := campaigns.NormalisePostcode(f.Postcode); !ok {
+		ve.Add("postcode", "Enter a UK postcode, like SW1A 1AA")
+	} else {
+		f.Postcode = pc
+	}
+	switch f.Scope {
+	case campaigns.ScopeThis, campaigns.ScopeThisAndFuture, campaigns.ScopeThisFutureAndPast:
+	default:
+		ve.Add("scope", "Choose which donations this declaration covers")
+	}
+}
+
+func amountMessage(err error) string {
+	var ae *payments.AmountError
+	if errors.As(err, &ae) {
+		return ae.Reason
+	}
+	return "Enter an amount in pounds, like 25 or 25.50"
+}
+
+// donate is POST /donate: validate, store the donation (and Gift Aid declaration), create
+// the payment session and send the donor to pay. Problems re-render the form (422).
+func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return &campaigns.ValidationError{Fields: map[string]string{"form": "The form could not be read; please try again"}}
+	}
+	if retry, ok := s.limiter.allow(clientKey(r)); !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		s.render(w, r, http.StatusTooManyRequests, "error.html", map[string]any{"Title": "Too many attempts",
+			"Message": "You've tried to give several times in a short while. Please wait a minute and try again."})
+		return nil
+	}
+	f := parseDonateForm(r)
+	page, err := s.donationTarget(r.Context(), f.Fundraiser)
+	if err != nil {
+		return err
+	}
+	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, s.deps.Fees)
+	var ve *campaigns.ValidationError
+	if errors.As(err, &ve) {
+		return s.renderDonatePage(w, r, http.StatusUnprocessableEntity, page, f, "")
+	}
+	d, err := s.store.CreateDonation(r.Context(), n)
+	if err != nil {
+		return err
+	}
+	// A second submission of the same form finds the same donation, and the idempotency
+	// key derived from it makes Stripe return the same session.
+	sess, err := s.deps.Checkout.CreateSession(r.Context(), payments.CheckoutRequest{
+		DonationID: d.ID, Campaign: page.appeal.Slug, Fundraiser: page.fundraiserSlug, Amount: d.Total(), Monthly: d.Monthly,
+		Description: "Gift to " + page.appeal.Name,
+		SuccessURL:  s.baseURL.String() + "/thanks?session_id={CHECKOUT_SESSION_ID}",
+		CancelURL:   s.baseURL.String() + "/donate/cancelled?donation=" + d.ID,
+	})
+	if err != nil {
+		// The donation stays pending; the donor gets a calm message and their choices back.
+		s.log.Error("create checkout session", "donation", d.ID, "err", err)
+		return s.renderDonatePage(w, r, http.StatusBadGateway, page, f,
+			"We couldn't reach our payment provider just now. Nothing was charged. Please try again in a minute.")
+	}
+	if err := s.store.SetCheckoutSession(r.Context(), d.ID, sess.ID); err != nil {
+		return err
+	}
+	http.Redirect(w, r, sess.URL, http.StatusSeeOther)
+	return nil
+}
+
+// donationPage is where a gift is attributed: the appeal, and a fundraiser page if any.
+type donationPage struct {
+	appeal         campaigns.Appeal
+	fundraiserID   int64
+	fundraiserSlug string
+	fundraiser     *campaigns.Fundraiser
+}
+
+func (s *Server) donationTarget(ctx context.Context, fundraiserSlug string) (donationPage, error) {
+	if fundraiserSlug == "" {
+		a, err := s.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+		return donationPage{appeal: a}, err
+	}
+	fr, err := s.store.PublicFundraiser(ctx, fundraiserSlug)
+	if err != nil {
+		return donationPage{}, err
+	}
+	a, err := s.store.AppealByID(ctx, fr.AppealID)
+	return donationPage{appeal: a, fundraiserID: fr.ID, fundraiserSlug: fr.Slug, fundraiser: &fr}, err
+}
+
+// renderDonatePage shows the appeal (or fundraiser page) with the form as the donor left it.
+func (s *Server) renderDonatePage(w http.ResponseWriter, r *http.Request, status int, p donationPage, f donateForm, notice string) error {
+	if p.fundraiser != nil {
+		return s.renderFundraiserPage(w, r, status, *p.fundraiser, p.appeal, f, notice)
+	}
+	t, err := s.store.AppealTotals(r.Context(), p.appeal.ID)
+	if err != nil {
+		return err
+	}
+	s.render(w, r, status, "appeal.html", map[string]any{
+		"Title": p.appeal.Name, "Appeal": p.appeal, "Form": s.formView(p.appeal, f), "Notice": notice,
+		"Progress": progress("Progress toward the appeal target", t, p.appeal.Target),
+	})
+	return nil
+}
+
+// formView is what the form template needs.
+func (s *Server) formView(a campaigns.Appeal, f donateForm) map[string]any {
+	return map[string]any{"F": f, "Tiers": a.Tiers, "Scopes": campaigns.GiftAidScopes,
+		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
+		"Wording": campaigns.GiftAidWording("£__", campaigns.ScopeThis)}
+}
+
+// thanks is the success page. It records nothing: money is recorded from webhooks only.
+func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{SessionID: r.URL.Query().Get("session_id")})
+	if err != nil {
+		return err
+	}
+	a, err := s.store.AppealByID(r.Context(), d.AppealID)
+	if err != nil {
+		return err
+	}
+	t, err := s.store.AppealTotals(r.Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	var impact string
+	if d.TierID != 0 {
+		if tier, err := a.Tier(d.TierID); err == nil {
+			impact = tier.Impact
+		}
+	}
+	confirmed := d.Status != campaigns.StatusPending && d.Status != campaigns.StatusProcessing
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "thanks.html", map[string]any{
+		"Title": "Thank you", "Appeal": a, "Donation": d, "Impact": impact, "Confirmed": confirmed,
+		"Progress": progress("Progress toward the appeal target", t, a.Target),
+	})
+	return nil
+}
+
+// cancelled is the cancel URL: back to the form with the donor's choices kept.
+func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{ID: r.URL.Query().Get("donation")})
+	if err != nil {
+		return err
+	}
+	p, err := s.donationTarget(r.Context(), "")
+	if err != nil {
+		return err
+	}
+	if d.FundraiserID != 0 {
+		if p, err = s.donationTargetByID(r.Context(), d.FundraiserID); err != nil {
+			return err
+		}
+	}
+	f := blankForm(p.fundraiserSlug)
+	f.Amount, f.Tier = d.Amount.StringFixed(2), "custom"
+	if d.TierID != 0 {
+		f.Tier, f.Amount = strconv.FormatInt(d.TierID, 10), ""
+	}
+	if d.Monthly {
+		f.Frequency = "monthly"
+	}
+	f.DisplayName, f.Message, f.HideName, f.HideAmount, f.CoverFee = d.DisplayName, d.Message, d.HideName, d.HideAmount, d.CoverFee.Sign() > 0
+	if d.DeclarationID != "" {
+		if g, err := s.store.DeclarationByID(r.Context(), d.DeclarationID); err == nil {
+			f.GiftAid, f.Title, f.FirstName, f.LastName, f.House, f.Postcode, f.Scope = true, g.Title, g.FirstName, g.LastName, g.House, g.Postcode, g.Scope
+		}
+	}
+	return s.renderDonatePage(w, r, http.StatusOK, p, f, "Your payment was cancelled and nothing was charged. Your choices are kept below.")
+}
+
+func (s *Server) donationTargetByID(ctx context.Context, fundraiserID int64) (donationPage, error) {
+	fr, err := s.store.FundraiserByID(ctx, fundraiserID)
+	if err != nil {
+		return donationPage{}, err
+	}
+	a, err := s.store.AppealByID(ctx, fr.AppealID)
+	return donationPage{appeal: a, fundraiserID: fr.ID, fundraiserSlug: fr.Slug, fundraiser: &fr}, err
+}

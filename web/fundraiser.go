@@ -1,0 +1,84 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+
+	"giving/campaigns"
+	"giving/payments"
+)
+
+type wallView struct {
+	Name    string
+	Amount  string // "" when hidden
+	Message string
+}
+
+// fundraiserPage is GET /f/{slug}: an approved page, its progress, the donate form that
+// attributes gifts to it, and its donor wall.
+func (s *Server) fundraiserPage(w http.ResponseWriter, r *http.Request) error {
+	fr, err := s.store.PublicFundraiser(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		return err
+	}
+	a, err := s.store.AppealByID(r.Context(), fr.AppealID)
+	if err != nil {
+		return err
+	}
+	return s.renderFundraiserPage(w, r, http.StatusOK, fr, a, blankForm(fr.Slug), "")
+}
+
+func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, status int, fr campaigns.Fundraiser, a campaigns.Appeal, f donateForm, notice string) error {
+	t, err := s.store.FundraiserTotals(r.Context(), fr.ID)
+	if err != nil {
+		return err
+	}
+	entries, err := s.store.Wall(r.Context(), fr.ID, 50)
+	if err != nil {
+		return err
+	}
+	wall := make([]wallView, 0, len(entries))
+	for _, e := range entries {
+		v := wallView{Name: e.Name, Message: e.Message}
+		if e.Shown {
+			v.Amount = payments.FormatPounds(e.Amount)
+			if e.Monthly {
+				v.Amount += " a month"
+			}
+		}
+		wall = append(wall, v)
+	}
+	s.render(w, r, status, "fundraiser.html", map[string]any{
+		"Title": fr.Title, "Fundraiser": fr, "Appeal": a, "Form": s.formView(a, f), "Notice": notice, "Wall": wall,
+		"ShareURL": s.baseURL.JoinPath("/f/", fr.Slug).String(),
+		"Progress": progress("Progress toward "+fr.Title+"'s target", t, fr.Target),
+	})
+	return nil
+}
+
+// fundraiserJSON is GET /api/fundraisers/{slug}, the same contract as an appeal's.
+func (s *Server) fundraiserJSON(w http.ResponseWriter, r *http.Request) error {
+	fr, err := s.store.PublicFundraiser(r.Context(), chi.URLParam(r, "slug"))
+	if err != nil {
+		return err
+	}
+	t, err := s.store.FundraiserTotals(r.Context(), fr.ID)
+	if err != nil {
+		return err
+	}
+	a, err := s.store.AppealByID(r.Context(), fr.AppealID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, struct {
+		totalsJSON
+		Appeal string `json:"appeal"`
+	}{totalsJSON{
+		Slug: fr.Slug, Name: fr.Title, Currency: a.Currency, Target: payments.FormatAmount(fr.Target),
+		Raised: payments.FormatAmount(t.Raised()), GiftAid: payments.FormatAmount(t.GiftAid()),
+		Donations: t.Gifts, Donors: t.Donors, Percent: percent(t.Raised(), fr.Target),
+		URL: s.baseURL.JoinPath("/f/", fr.Slug).String(),
+	}, a.Slug})
+	return nil
+}

@@ -1,0 +1,102 @@
+// Package web is Giving's HTTP face: chi routes (all in routes.go), handlers that return
+// errors, embedded templates and static files, health checks and HTTP metrics.
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"giving/campaigns"
+	"giving/migrations"
+	"giving/payments"
+)
+
+// Deps is everything the web layer needs, passed in by cmd.
+type Deps struct {
+	Store    *campaigns.Store
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	BaseURL  *url.URL
+	// CacheTTL bounds how stale a public total may be (0: default 1s).
+	CacheTTL time.Duration
+	// Webhooks is Stripe's POST /webhooks/stripe.
+	Webhooks http.Handler
+	// Checkout creates payment sessions: Stripe's, or the sandbox's.
+	Checkout payments.Checkout
+	// Sandbox serves the offline checkout pages; nil with a Stripe key.
+	Sandbox *payments.Sandbox
+	Fees    payments.FeeSchedule
+	Limits  Limits
+	// CheckoutPerMinute limits checkout sessions per client (0: 10 a minute, burst 5).
+	CheckoutPerMinute float64
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	store   *campaigns.Store
+	log     *slog.Logger
+	metrics *httpMetrics
+	views   *views
+	baseURL *url.URL
+	sandbox bool
+	cache   *totalsCache
+	limiter *limiter
+	deps    Deps
+}
+
+// New parses every template (a broken template stops the boot, not a request) and
+// registers the metrics.
+func New(d Deps) (*Server, error) {
+	v, err := loadViews()
+	if err != nil {
+		return nil, fmt.Errorf("load templates: %w", err)
+	}
+	m, err := newHTTPMetrics(d.Registry, d.Store)
+	if err != nil {
+		return nil, err
+	}
+	ttl := d.CacheTTL
+	if ttl == 0 {
+		ttl = time.Second
+	}
+	if d.Fees.Percent.IsZero() && d.Fees.Fixed.IsZero() {
+		d.Fees = payments.DefaultFees
+	}
+	if d.Limits.Amount.Max.IsZero() {
+		d.Limits.Amount = payments.DefaultLimits
+	}
+	perMinute := d.CheckoutPerMinute
+	if perMinute == 0 {
+		perMinute = 10
+	}
+	return &Server{store: d.Store, log: d.Log, metrics: m, views: v, baseURL: d.BaseURL,
+		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl), limiter: newLimiter(perMinute, 5), deps: d}, nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, err := w.Write([]byte("ok\n"))
+	return err
+}
+
+// readyz: the database answers and its schema is the one this binary expects.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := migrations.Check(ctx, s.store.Pool()); err != nil {
+		s.log.Warn("not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready: database unavailable or schema behind\n"))
+		return nil
+	}
+	_, err := w.Write([]byte("ready\n"))
+	return err
+}
