@@ -1,0 +1,178 @@
+package payments
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+	"giving/migrations"
+)
+
+// ReplayResult is what rebuilding the ledger from the stored Stripe events found.
+type ReplayResult struct {
+	Events      int
+	Differences []campaigns.Difference
+}
+
+// ReplayEvents rebuilds the ledger's effects from the stored Stripe events alone, in a
+// scratch schema, through the same code path that applied them live, and compares the
+// totals it gets with the live ones. The live totals and the event list are read in one
+// snapshot, so events arriving meanwhile cannot cause a false difference. The scratch
+// schema is dropped afterwards.
+func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (ReplayResult, error) {
+	var res ReplayResult
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	schema := "replay_" + hex.EncodeToString(b)
+	if _, err := live.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
+		return res, fmt.Errorf("replay: create scratch schema: %w", err)
+	}
+	defer func() {
+		_, _ = live.Exec(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`)
+	}()
+	cfg := live.Config()
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	cfg.MaxConns = 2
+	scratch, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return res, fmt.Errorf("replay: connect to scratch schema: %w", err)
+	}
+	defer scratch.Close()
+	if _, err := migrations.Apply(ctx, scratch); err != nil {
+		return res, fmt.Errorf("replay: build scratch schema: %w", err)
+	}
+
+	err = pgx.BeginTxFunc(ctx, live, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(snap pgx.Tx) error {
+		// What donors asked for (their donations and declarations) is the starting point;
+		// everything money did afterwards must come from the events.
+		for _, table := range []string{"appeals", "tiers", "fundraisers", "gift_aid_declarations"} {
+			if err := copyTable(ctx, snap, scratch, table, ""); err != nil {
+				return err
+			}
+		}
+		if err := copyTable(ctx, snap, scratch, "donations", "WHERE NOT unmatched"); err != nil {
+			return err
+		}
+		liveTotals, err := readAllTotals(ctx, snap)
+		if err != nil {
+			return err
+		}
+		h := &Webhooks{live: liveMode, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(nil)}
+		store := campaigns.NewStore(scratch)
+		rows, err := snap.Query(ctx, `SELECT payload FROM stripe_events ORDER BY created, received_at, id`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var body []byte
+			if err := rows.Scan(&body); err != nil {
+				return err
+			}
+			ev, parseErr := parseEvent(body)
+			if err := store.InTx(ctx, func(tx pgx.Tx) error {
+				_, err := receive(ctx, tx, ev, body, parseErr, h)
+				return err
+			}); err != nil {
+				return fmt.Errorf("replay event %s: %w", ev.ID, err)
+			}
+			res.Events++
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		rebuilt, err := readAllTotals(ctx, scratch)
+		if err != nil {
+			return err
+		}
+		res.Differences = diffTotals(liveTotals, rebuilt)
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("replay: %w", err)
+	}
+	return res, nil
+}
+
+// copyTable copies rows of a live table into the scratch schema, keeping their ids.
+func copyTable(ctx context.Context, from pgx.Tx, to *pgxpool.Pool, table, where string) error {
+	rows, err := from.Query(ctx, `SELECT * FROM `+table+` `+where)
+	if err != nil {
+		return fmt.Errorf("replay: read %s: %w", table, err)
+	}
+	var cols []string
+	for _, f := range rows.FieldDescriptions() {
+		cols = append(cols, f.Name)
+	}
+	values, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) ([]any, error) { return r.Values() })
+	if err != nil {
+		return fmt.Errorf("replay: read %s: %w", table, err)
+	}
+	// Identity columns are GENERATED ALWAYS, so the copy must override them to keep ids.
+	_, err = to.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(values))
+	if err != nil {
+		return fmt.Errorf("replay: copy %s: %w", table, err)
+	}
+	return nil
+}
+
+type totalsKey struct {
+	scope string
+	id    int64
+}
+
+var totalsFields = []string{"gross", "refunded", "disputed", "lost", "fees", "gift_aid_base", "gifts", "donors"}
+
+func readAllTotals(ctx context.Context, db campaigns.DB) (map[totalsKey][]decimal.Decimal, error) {
+	rows, err := db.Query(ctx, `SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost),
+		sum(fees), sum(gift_aid_base), sum(gifts), sum(donors)]::numeric[] FROM totals GROUP BY scope, scope_id`)
+	if err != nil {
+		return nil, fmt.Errorf("replay: read totals: %w", err)
+	}
+	out := map[totalsKey][]decimal.Decimal{}
+	for rows.Next() {
+		var k totalsKey
+		var v []decimal.Decimal
+		if err := rows.Scan(&k.scope, &k.id, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}
+
+func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []campaigns.Difference {
+	zero := make([]decimal.Decimal, len(totalsFields))
+	keys := map[totalsKey]bool{}
+	for k := range live {
+		keys[k] = true
+	}
+	for k := range rebuilt {
+		keys[k] = true
+	}
+	var diffs []campaigns.Difference
+	for k := range keys {
+		l, r := live[k], rebuilt[k]
+		if l == nil {
+			l = zero
+		}
+		if r == nil {
+			r = zero
+		}
+		for i, f := range totalsFields {
+			if !l[i].Equal(r[i]) {
+				diffs = append(diffs, campaigns.Difference{Scope: campaigns.Scope{Kind: k.scope, ID: k.id}, Field: f,
+					Stored: l[i].String(), Ledger: "rebuilt from events: " + r[i].String()})
+			}
+		}
+	}
+	return diffs
+}
