@@ -39,12 +39,13 @@ func newInstance(t *testing.T, dsn string) *instance {
 	}
 	t.Cleanup(pool.Close)
 	store := campaigns.NewStore(pool)
-	h := payments.NewWebhooks(store, []string{"whsec_old_rotated_away", secret}, false,
-		slog.New(slog.NewTextHandler(io.Discard, nil)), payments.NewMetrics(nil))
+	h := payments.NewWebhooks(store, []string{"whsec_old_rotated_away", secret}, false, discard(), payments.NewMetrics(nil))
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	return &instance{store: store, srv: srv, hooks: h}
 }
+
+func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type world struct {
 	t      *testing.T

@@ -1,0 +1,93 @@
+package payments_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"giving/campaigns"
+	"giving/payments"
+)
+
+func TestEventsFromTheWrongModeAreStoredNotApplied(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1)
+	d := w.donation("3.00", false, false, 0)
+	ev := b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 300, "paid", meta(w, d))
+	// The event's own livemode is the last one in the body (the object inside has its own).
+	i := bytes.LastIndex(ev, []byte(`"livemode": false`))
+	live := append(append(append([]byte{}, ev[:i]...), `"livemode": true`...), ev[i+len(`"livemode": false`):]...)
+	if body := w.send(live); !strings.Contains(body, "wrong_mode") {
+		t.Fatalf("live event at a test-mode service: %s", body)
+	}
+	if w.totals(campaigns.AppealScope(w.appeal.ID)).Gifts != 0 {
+		t.Fatal("an event from the wrong mode moved the totals")
+	}
+}
+
+func TestAPIVersionMismatchIsCountedAndStillApplied(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1)
+	reg := prometheus.NewRegistry()
+	m := payments.NewMetrics(reg)
+	w.insts[0].srv.Config.Handler = payments.NewWebhooks(w.store(), []string{secret}, false, discard(), m)
+	d := w.donation("3.00", false, false, 0)
+	ev := bytes.Replace(b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 300, "paid", meta(w, d)),
+		[]byte(`"api_version": "2023-10-16"`), []byte(`"api_version": "2024-06-20"`), 1)
+	w.send(ev)
+	if got := testutil.ToFloat64(m.VersionMismatches); got != 1 {
+		t.Fatalf("version mismatches = %v, want 1", got)
+	}
+	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "3.00" {
+		t.Fatalf("raised %s: a paid gift must not be dropped over a version label", got)
+	}
+	w.send(b.SubscriptionUpdated("sub_unknown", "cus_1", 100, "active", false, payments.Meta{}))
+	if got := testutil.ToFloat64(m.Events.WithLabelValues("checkout.session.completed", "applied")); got != 1 {
+		t.Fatalf("events{applied} = %v", got)
+	}
+}
+
+func TestUnusedEventTypesGetA2xx(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1)
+	ev := bytes.Replace(b.SubscriptionUpdated("sub_1", "cus_1", 100, "active", false, payments.Meta{}),
+		[]byte(`"type": "customer.subscription.updated"`), []byte(`"type": "customer.created"`), 1)
+	if body := w.send(ev); !strings.Contains(body, "ignored") {
+		t.Fatalf("unused type: %s", body)
+	}
+}
+
+// A refund of a gift already included in a Gift Aid claim queues an adjustment for the
+// next claim: 25% of the refunded amount, with a short note.
+func TestRefundOfAClaimedGiftQueuesAnAdjustment(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1)
+	d := w.donation("40.00", false, true, 0)
+	w.send(b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 4000, "paid", meta(w, d)))
+	ctx := context.Background()
+	if _, err := w.pool().Exec(ctx, `WITH c AS (INSERT INTO gift_aid_claims (total) VALUES (10) RETURNING id)
+		INSERT INTO gift_aid_claim_items (ledger_entry_id, claim_id) SELECT e.id, c.id FROM ledger_entries e, c WHERE e.kind = 'gift'`); err != nil {
+		t.Fatal(err)
+	}
+	w.send(b.ChargeRefunded("ch_1", "pi_1", 4000, 1000, payments.Meta{}))
+	var tax, note string
+	if err := w.pool().QueryRow(ctx, `SELECT tax_amount::text, note FROM gift_aid_adjustments`).Scan(&tax, &note); err != nil {
+		t.Fatalf("no adjustment queued: %v", err)
+	}
+	if tax != "2.50" || len(note) > 100 || !strings.Contains(note, "£10.00") {
+		t.Fatalf("adjustment %s %q, want 2.50 with a note naming £10.00", tax, note)
+	}
+	// An unclaimed gift's refund needs no adjustment: it simply never gets claimed.
+	d2 := w.donation("20.00", false, true, 0)
+	w.send(b.CheckoutSessionCompleted("cs_2", "pi_2", "cus_2", 2000, "paid", meta(w, d2)))
+	w.send(b.ChargeRefunded("ch_2", "pi_2", 2000, 2000, payments.Meta{}))
+	var n int
+	_ = w.pool().QueryRow(ctx, `SELECT count(*) FROM gift_aid_adjustments`).Scan(&n)
+	if n != 1 {
+		t.Fatalf("%d adjustments, want 1", n)
+	}
+}
