@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -48,9 +49,10 @@ func find() (string, error) {
 		}
 	}
 	httpPort, httpsPort := freePort(), freePort()
-	// Left running for the life of the test process; it holds no state worth cleaning.
 	cmd := exec.Command(bin, "-http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"-https-addr", fmt.Sprintf("127.0.0.1:%d", httpsPort), "-strict-version-check")
+	// It lives as long as the test process: the kernel kills it when the test binary exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		return "", err
 	}
