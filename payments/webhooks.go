@@ -33,6 +33,9 @@ type Webhooks struct {
 	metrics *Metrics
 	// Tolerance for the signature timestamp; 0 means stripe-go's default of 300 s.
 	Tolerance time.Duration
+	// Balance fetches fees that events name only by balance transaction id (nil: the
+	// sandbox, whose events carry them).
+	Balance BalanceLookup
 }
 
 // NewWebhooks builds the handler. secrets holds every accepted signing secret (two while
@@ -61,12 +64,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, parseErr := parseEvent(body)
-	var outcome string
-	err = h.store.InTx(r.Context(), func(tx pgx.Tx) error {
-		var err error
-		outcome, err = receive(r.Context(), tx, ev, body, parseErr, h)
-		return err
-	})
+	outcome, err := h.storeAndApply(r.Context(), ev, body, parseErr)
 	if err != nil {
 		h.metrics.received(ev.typ(), "retry")
 		h.log.Error("webhook not stored: asking Stripe to retry", "event", ev.ID, "type", ev.typ(), "err", err)
@@ -74,6 +72,9 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.metrics.received(ev.typ(), outcome)
+	if outcome == "applied" || outcome == "deferred" || outcome == "unmatched" {
+		h.learnFee(r.Context(), ev)
+	}
 	h.metrics.Latency.Observe(time.Since(start).Seconds())
 	h.metrics.LastEvent.SetToCurrentTime()
 	w.Header().Set("Content-Type", "application/json")

@@ -3,6 +3,7 @@ package payments_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -90,4 +91,37 @@ func TestRefundOfAClaimedGiftQueuesAnAdjustment(t *testing.T) {
 	if n != 1 {
 		t.Fatalf("%d adjustments, want 1", n)
 	}
+}
+
+type fakeBalance map[string]int64
+
+func (f fakeBalance) Fee(_ context.Context, id string) (int64, error) { return f[id], nil }
+
+// Real Stripe names the balance transaction by id: the fee is fetched and stored as a local
+// event, so replay from events still rebuilds it.
+func TestFeeIsFetchedWhenStripeSendsOnlyAnID(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1)
+	d := w.donation("25.00", false, false, 0)
+	w.send(b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 2500, "paid", meta(w, d)))
+	ev := b.ChargeSucceeded("ch_1", "pi_1", "cus_1", 2500, 58, "", payments.Meta{})
+	// Collapse the expanded balance transaction to an id, as real Stripe sends it.
+	var env map[string]any
+	if err := json.Unmarshal(ev, &env); err != nil {
+		t.Fatal(err)
+	}
+	obj := env["data"].(map[string]any)["object"].(map[string]any)
+	btID := obj["balance_transaction"].(map[string]any)["id"].(string)
+	obj["balance_transaction"] = btID
+	idOnly, _ := json.Marshal(env)
+	w.insts[0].hooks.Balance = fakeBalance{btID: 58}
+	w.send(idOnly)
+	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Fees.StringFixed(2); got != "0.58" {
+		t.Fatalf("fees %s, want 0.58 fetched from the balance transaction", got)
+	}
+	w.send(idOnly) // a redelivery fetches again but records nothing new
+	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Fees.StringFixed(2); got != "0.58" {
+		t.Fatalf("fees after a redelivery %s", got)
+	}
+	w.noDifference()
 }

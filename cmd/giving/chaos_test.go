@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -24,19 +22,8 @@ import (
 // non-2xx, so Stripe would retry, and is recorded after a retry.
 func TestPostgresRestartLosesNoAcknowledgedEvent(t *testing.T) {
 	t.Parallel()
-	root, err := os.MkdirTemp("", "gchaos")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(root) })
-	_ = os.Chmod(root, 0o755)
-	dataDir := filepath.Join(root, "postgres")
 	ctx := context.Background()
-	dsn, stop, err := startPrivatePostgres(ctx, dataDir, io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stop() })
+	dataDir, dsn := privateCluster(t)
 	const secret = "whsec_chaos_test_madeup"
 	env := map[string]string{"DATABASE_URL": dsn, "STRIPE_WEBHOOK_SECRET": secret}
 	for _, c := range []string{"migrate", "seed"} {

@@ -66,10 +66,14 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 			return d, err
 		}
 		d.Sandbox, d.Checkout = sb, sb
-	} else {
-		d.Checkout = payments.StripeCheckout{API: payments.NewStripeClient(cfg.StripeKey, cfg.StripeAPIBase, &http.Client{Timeout: 30 * time.Second})}
 	}
-	d.Webhooks = payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
+	hooks := payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
+	if !cfg.sandbox() {
+		api := payments.NewStripeClient(cfg.StripeKey, cfg.StripeAPIBase, &http.Client{Timeout: 30 * time.Second})
+		d.Checkout = payments.StripeCheckout{API: api}
+		hooks.Balance = payments.StripeBalance{API: api}
+	}
+	d.Webhooks = hooks
 	return d, nil
 }
 
