@@ -1,19 +1,25 @@
-# Giving: every command a contributor needs. `make help` lists them.
+# Giving: every command a contributor needs. `make` or `make help` lists them; a target is
+# documented by the `## ` comment on its line.
 SHELL := /bin/bash
 GOBIN := $(shell go env GOPATH)/bin
+# Tools installed with `go install` land in GOBIN, which is often not on PATH.
 export PATH := $(GOBIN):$(PATH)
+
 STRIPE_MOCK_VERSION := v0.183.0
-SQL_TEST_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
-export TEST_DATABASE_URL ?= $(SQL_TEST_URL)
+# stripe-mock for the tests: .ci/with-stripe-mock reuses or starts one at this address.
+export STRIPE_MOCK_URL ?= http://127.0.0.1:12111
+# PostgreSQL for the tests: each test gets a database of its own on this server.
+export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 
 .DEFAULT_GOAL := help
 
 .PHONY: help
 help: ## list the targets
-	@grep -hE '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@echo "Usage: make <target>"
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## run everything locally: private PostgreSQL under .data/, sandbox payments, http://127.0.0.1:8080/
+run: ## run locally: private PostgreSQL under .data/ (unix socket only), sandbox payments
 	go run ./cmd/giving dev
 
 .PHONY: build
@@ -21,25 +27,27 @@ build: ## build the binary into bin/giving
 	go build -o bin/giving ./cmd/giving
 
 .PHONY: tools
-tools: ## install the pinned test tools (stripe-mock) if missing
-	@test -x $(GOBIN)/stripe-mock || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
+tools: ## install the pinned tools (stripe-mock, staticcheck) when missing
+	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
+	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@latest; }
 
 .PHONY: test
-test: tools ## run every test with the race detector (needs PostgreSQL: TEST_DATABASE_URL), then fuzz the amount parser for 15 s
-	go test -race -count=1 -timeout 14m ./...
+test: ## all tests with -race against PostgreSQL (TEST_DATABASE_URL) and stripe-mock, then 15 s of fuzzing
+	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
+	.ci/with-stripe-mock go test -race -count=1 -timeout 12m ./...
 	go test -run='^$$' -fuzz=FuzzParseAmount -fuzztime=15s ./payments
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './.data/*' -print0 | xargs -0 gofmt -l); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
-	@command -v staticcheck >/dev/null || go install honnef.co/go/tools/cmd/staticcheck@latest
+	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@latest; }
 	staticcheck ./...
 
 .PHONY: bench
-bench: ## measure throughput, latency and memory against the targets (loopback only, bounded)
-	go test -run='^$$' -bench=. -benchmem -count=1 ./campaigns ./payments ./web
-	go run ./cmd/givingbench
+bench: ## benchmarks with allocations, one run each
+	go test -run='^$$' -bench=. -benchmem -count=1 ./...
 
 .PHONY: clean
 clean: ## remove the build output (keeps .data/, your local database)

@@ -60,6 +60,10 @@ func (c *totalsCache) get(key string, load func() (appealView, error)) (appealVi
 
 func (s *Server) loadAppeal(ctx context.Context, slug string) (appealView, error) {
 	return s.cache.get("appeal:"+slug, func() (appealView, error) {
+		// Shared by every request waiting on this load: one visitor leaving must not fail
+		// the others.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
 		a, err := s.store.AppealBySlug(ctx, slug)
 		if err != nil {
 			return appealView{}, err
@@ -82,6 +86,7 @@ func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noStore(w)
 	s.render(w, r, http.StatusOK, "appeal.html", map[string]any{
 		"Title":    v.Appeal.Name,
 		"Appeal":   v.Appeal,

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -287,20 +288,22 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// cancelled is the cancel URL: back to the form with the donor's choices kept.
+// cancelled is the cancel URL: back to the form with the donor's choices kept. Only a
+// donation still waiting for payment can be cancelled; a paid one goes to its thank-you
+// page. The home address is never put back into a page: the link travels through Stripe
+// and browser history.
 func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{ID: r.URL.Query().Get("donation")})
 	if err != nil {
 		return err
 	}
-	p, err := s.donationTarget(r.Context(), "")
+	if d.Status != campaigns.StatusPending {
+		http.Redirect(w, r, s.baseURL.String()+"/thanks?session_id="+url.QueryEscape(d.SessionID), http.StatusSeeOther)
+		return nil
+	}
+	p, err := s.donationTargetByID(r.Context(), d.AppealID, d.FundraiserID)
 	if err != nil {
 		return err
-	}
-	if d.FundraiserID != 0 {
-		if p, err = s.donationTargetByID(r.Context(), d.FundraiserID); err != nil {
-			return err
-		}
 	}
 	f := blankForm(p.fundraiserSlug)
 	f.Amount, f.Tier = d.Amount.StringFixed(2), "custom"
@@ -313,13 +316,18 @@ func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
 	f.DisplayName, f.Message, f.HideName, f.HideAmount, f.CoverFee = d.DisplayName, d.Message, d.HideName, d.HideAmount, d.CoverFee.Sign() > 0
 	if d.DeclarationID != "" {
 		if g, err := s.store.DeclarationByID(r.Context(), d.DeclarationID); err == nil {
-			f.GiftAid, f.Title, f.FirstName, f.LastName, f.House, f.Postcode, f.Scope = true, g.Title, g.FirstName, g.LastName, g.House, g.Postcode, g.Scope
+			f.GiftAid, f.Title, f.FirstName, f.LastName, f.Scope = true, g.Title, g.FirstName, g.LastName, g.Scope
 		}
 	}
+	noStore(w)
 	return s.renderDonatePage(w, r, http.StatusOK, p, f, "Your payment was cancelled and nothing was charged. Your choices are kept below.")
 }
 
-func (s *Server) donationTargetByID(ctx context.Context, fundraiserID int64) (donationPage, error) {
+func (s *Server) donationTargetByID(ctx context.Context, appealID, fundraiserID int64) (donationPage, error) {
+	if fundraiserID == 0 {
+		a, err := s.store.AppealByID(ctx, appealID)
+		return donationPage{appeal: a}, err
+	}
 	fr, err := s.store.FundraiserByID(ctx, fundraiserID)
 	if err != nil {
 		return donationPage{}, err
@@ -327,3 +335,7 @@ func (s *Server) donationTargetByID(ctx context.Context, fundraiserID int64) (do
 	a, err := s.store.AppealByID(ctx, fr.AppealID)
 	return donationPage{appeal: a, fundraiserID: fr.ID, fundraiserSlug: fr.Slug, fundraiser: &fr}, err
 }
+
+// noStore keeps pages carrying a one-time form token out of shared caches: two donors
+// served one cached copy would share one donation.
+func noStore(w http.ResponseWriter) { w.Header().Set("Cache-Control", "private, no-store") }

@@ -26,6 +26,7 @@ func (s *Server) fundraiserPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	noStore(w)
 	return s.renderFundraiserPage(w, r, http.StatusOK, fr, a, blankForm(fr.Slug), "")
 }
 
