@@ -6,6 +6,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+
+	"giving/campaigns"
 )
 
 // Handler is every route of the public site, in one place, read top to bottom.
@@ -26,6 +28,7 @@ func (s *Server) Handler() http.Handler {
 	// Everything a person does in a browser is protected against cross-site posts.
 	r.Group(func(r chi.Router) {
 		r.Use(crossOrigin, middleware.Timeout(30*time.Second))
+		r.Use(s.session) // sessions live in PostgreSQL; no cookie, no database work
 		r.Get("/", s.wrap(s.appealPage))
 		r.Get("/api/campaigns/{slug}", s.wrap(s.campaignJSON))
 		r.Get("/f/{slug}", s.wrap(s.fundraiserPage))
@@ -40,6 +43,13 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/sandbox/checkout/{session}/pay", s.wrap(s.sandboxPay))
 			r.Post("/sandbox/checkout/{session}/decline", s.wrap(s.sandboxDecline))
 		}
+
+		// Accounts: trustees and admins log in; every log-in and log-out is audited.
+		r.Get("/login", s.wrap(s.loginPage))
+		r.Post("/login", s.wrap(s.login))
+		r.Post("/logout", s.wrap(s.logout))
+		r.With(s.requireRole()).Post("/logout-everywhere", s.wrap(s.logoutEverywhere))
+		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/trustees/audit", s.wrap(s.auditPage))
 	})
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound) })

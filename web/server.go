@@ -48,6 +48,8 @@ type Server struct {
 	cache   *totalsCache
 	limiter *limiter
 	deps    Deps
+	// auth holds the sessions (stored in PostgreSQL) behind log-in; see auth.go.
+	auth *auth
 }
 
 // New parses every template (a broken template stops the boot, not a request) and
@@ -76,7 +78,7 @@ func New(d Deps) (*Server, error) {
 		perMinute = 10
 	}
 	return &Server{store: d.Store, log: d.Log, metrics: m, views: v, baseURL: d.BaseURL,
-		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl), limiter: newLimiter(perMinute, 5), deps: d}, nil
+		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl), limiter: newLimiter(perMinute, 5), deps: d, auth: newAuth(d)}, nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

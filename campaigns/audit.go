@@ -1,0 +1,58 @@
+package campaigns
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AuditEntry is one line of the audit log: who did what, and when. The log is
+// append-only; the database refuses changes and deletions.
+type AuditEntry struct {
+	ID          int64
+	At          time.Time
+	ActorUserID int64 // 0 when nobody was logged in (the command line)
+	ActorEmail  string
+	Action      string
+	Detail      string
+}
+
+// CommandLine is the actor for changes made with the giving command on the server, where
+// nobody logs in.
+func CommandLine() User { return User{Email: "command line"} }
+
+// Audit appends an entry in db: pass the transaction that makes the change, so the entry
+// and the change are committed together or not at all.
+func Audit(ctx context.Context, db DB, actor User, action, detail string) error {
+	var actorID *int64
+	if actor.ID != 0 {
+		actorID = &actor.ID
+	}
+	_, err := db.Exec(ctx, `INSERT INTO audit_log (actor_user_id, actor_email, action, detail) VALUES ($1, $2, $3, $4)`,
+		actorID, actor.Email, action, detail)
+	if err != nil {
+		return fmt.Errorf("audit %q: %w", action, err)
+	}
+	return nil
+}
+
+// AuditLog returns the most recent entries, newest first (limit between 1 and 1000).
+func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
+	limit = min(max(limit, 1), 1000)
+	rows, err := s.pool.Query(ctx, `SELECT id, at, coalesce(actor_user_id, 0), actor_email, action, detail
+		FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AuditEntry, error) {
+		var e AuditEntry
+		err := row.Scan(&e.ID, &e.At, &e.ActorUserID, &e.ActorEmail, &e.Action, &e.Detail)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return entries, nil
+}

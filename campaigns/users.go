@@ -1,0 +1,346 @@
+package campaigns
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"golang.org/x/crypto/argon2"
+)
+
+// Role is what an account may do. Trustees read everything; admins also change things;
+// fundraisers (later) see only their own pages.
+type Role string
+
+const (
+	RoleFundraiser Role = "fundraiser"
+	RoleTrustee    Role = "trustee"
+	RoleAdmin      Role = "admin"
+)
+
+// Roles lists every role, in the order the command line explains them.
+func Roles() []Role { return []Role{RoleAdmin, RoleTrustee, RoleFundraiser} }
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	return r == RoleFundraiser || r == RoleTrustee || r == RoleAdmin
+}
+
+// User is an account that can log in.
+type User struct {
+	ID        int64
+	Email     string
+	Role      Role
+	CreatedAt time.Time
+	Disabled  bool
+	// SessionEpoch is stored in each session at log-in; "log out everywhere" increments it,
+	// which ends every session begun before.
+	SessionEpoch int64
+}
+
+// CanRead: trustees and admins see the whole appeal's figures and the audit log.
+func (u User) CanRead() bool { return u.Role == RoleTrustee || u.Role == RoleAdmin }
+
+// CanAdmin: only admins change settings and accounts.
+func (u User) CanAdmin() bool { return u.Role == RoleAdmin }
+
+// Password rules: long enough to resist guessing, short enough that hashing stays cheap.
+const (
+	MinPasswordLen = 12
+	MaxPasswordLen = 128
+)
+
+// ErrBadCredentials is the one answer to a failed log-in, whether the email is unknown,
+// the password wrong or the account disabled, so the answer never reveals an account.
+var ErrBadCredentials = errors.New("email or password is incorrect")
+
+// TooManyAttemptsError refuses a log-in while an email or client address has more than
+// MaxLoginFailures failures in LoginWindow.
+type TooManyAttemptsError struct {
+	RetryAfter time.Duration
+}
+
+func (e *TooManyAttemptsError) Error() string {
+	return fmt.Sprintf("too many failed log-ins: try again in %s", e.RetryAfter.Round(time.Second))
+}
+
+// The log-in rate limit, per email and per client address.
+const (
+	MaxLoginFailures = 5
+	LoginWindow      = 15 * time.Minute
+)
+
+// argon2id parameters: OWASP's m=19 MiB, t=2, p=1. They are stored in each hash, so they
+// can be raised later without invalidating existing passwords.
+const (
+	argonTime    = 2
+	argonMemory  = 19 * 1024 // KiB
+	argonThreads = 1
+	argonKeyLen  = 32
+	argonSaltLen = 16
+)
+
+// dummyHash is the hash of a random password nobody knows. Authenticate verifies against it
+// when the email is unknown, so an unknown email costs the same time as a known one.
+const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$2Mg+L3qSU+GJZ4Ta4SGzng$g8tY96jVOLG0Dwthss76Ls8Xv6K9VRjX4Cy2c54+v90"
+
+// NormalizeEmail is how an email is stored and looked up: trimmed and lower-case.
+func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// PasswordProblem explains what is wrong with a new password, or returns "" when it will do.
+func PasswordProblem(password string) string {
+	switch n := utf8.RuneCountInString(password); {
+	case n < MinPasswordLen:
+		return fmt.Sprintf("The password must be at least %d characters long.", MinPasswordLen)
+	case n > MaxPasswordLen:
+		return fmt.Sprintf("The password must be at most %d characters long.", MaxPasswordLen)
+	}
+	return ""
+}
+
+// hashPassword returns an argon2id hash in PHC form with a fresh random salt.
+func hashPassword(password string) (string, error) {
+	salt := make([]byte, argonSaltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("password salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+// checkPassword compares password with a PHC-encoded argon2id hash in constant time. An
+// error means the stored hash is malformed, not that the password is wrong.
+func checkPassword(encoded, password string) (bool, error) {
+	parts := strings.Split(encoded, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("password hash is not argon2id")
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, fmt.Errorf("password hash: unsupported argon2 version %q", parts[2])
+	}
+	var mem, iter uint32
+	var threads uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &mem, &iter, &threads); err != nil {
+		return false, fmt.Errorf("password hash parameters: %w", err)
+	}
+	// Bounds keep a corrupted row from making one log-in allocate gigabytes.
+	if mem < 8 || mem > 1<<20 || iter < 1 || iter > 16 || threads < 1 {
+		return false, errors.New("password hash parameters out of range")
+	}
+	b64 := base64.RawStdEncoding
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, fmt.Errorf("password hash salt: %w", err)
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) < 16 {
+		return false, errors.New("password hash: malformed key")
+	}
+	got := argon2.IDKey([]byte(password), salt, iter, mem, threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}
+
+const userColumns = `id, email, role, created_at, disabled, session_epoch`
+
+func scanUser(row pgx.Row, extra ...any) (User, error) {
+	var u User
+	var role string
+	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch}, extra...)...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return User{}, ErrNotFound
+	}
+	u.Role = Role(role)
+	return u, err
+}
+
+// CreateUser adds an account and records "user added" in the audit log, in one
+// transaction. by is who added it: an admin, CommandLine(), or the zero User when people
+// sign themselves up (the new account is then the actor). A taken email is ErrConflict:
+// a public sign-up form must not show that difference to the visitor.
+func (s *Store) CreateUser(ctx context.Context, by User, email, password string, role Role) (User, error) {
+	email = NormalizeEmail(email)
+	var ve ValidationError
+	if at := strings.IndexByte(email, '@'); at < 1 || at == len(email)-1 || len(email) > 254 || strings.ContainsAny(email, " \t\r\n") {
+		ve.Add("email", "Enter an email address such as name@example.org.")
+	}
+	if msg := PasswordProblem(password); msg != "" {
+		ve.Add("password", msg)
+	}
+	if !role.Valid() {
+		ve.Add("role", "The role must be admin, trustee or fundraiser.")
+	}
+	if err := ve.OrNil(); err != nil {
+		return User{}, err
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
+			RETURNING `+userColumns, email, hash, string(role)))
+		if err != nil {
+			return err
+		}
+		actor := by
+		if actor.ID == 0 && actor.Email == "" {
+			actor = u
+		}
+		return Audit(ctx, tx, actor, "user added", fmt.Sprintf("%s as %s", u.Email, u.Role))
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation on email
+		return User{}, fmt.Errorf("create user: %w: an account with that email already exists", ErrConflict)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// UserByID returns the account, or ErrNotFound.
+func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("user %d: %w", id, err)
+	}
+	return u, err
+}
+
+// Authenticate checks an email and password. Every failure is ErrBadCredentials, and an
+// unknown email is verified against a dummy hash, so neither the answer nor its timing
+// reveals whether an account exists.
+func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
+	email = NormalizeEmail(email)
+	if utf8.RuneCountInString(password) > MaxPasswordLen || len(email) > 254 {
+		return User{}, ErrBadCredentials
+	}
+	var hash string
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		hash = dummyHash
+	case err != nil:
+		return User{}, fmt.Errorf("authenticate: %w", err)
+	}
+	ok, err := checkPassword(hash, password)
+	if err != nil {
+		return User{}, fmt.Errorf("authenticate user %d: %w", u.ID, err)
+	}
+	if !ok || u.ID == 0 || u.Disabled {
+		return User{}, ErrBadCredentials
+	}
+	return u, nil
+}
+
+// LogIn is Authenticate under the log-in rate limit, recording the outcome: a failure
+// counts against the email and the client address for LoginWindow; a success clears the
+// email's failures and writes "login" to the audit log. It answers ErrBadCredentials,
+// *TooManyAttemptsError, or an internal error.
+func (s *Store) LogIn(ctx context.Context, email, password, client string) (User, error) {
+	email = NormalizeEmail(email)
+	if len(email) > 254 {
+		email = email[:254] // recorded for the limit only
+	}
+	if err := s.pruneAccounts(ctx); err != nil {
+		return User{}, err
+	}
+	// The attempt is recorded before the password is checked, so concurrent guesses count
+	// against each other and a burst cannot slip more than the limit past the check.
+	var attempt int64
+	if err := s.pool.QueryRow(ctx, `INSERT INTO login_attempts (email, client) VALUES ($1, $2) RETURNING id`,
+		email, client).Scan(&attempt); err != nil {
+		return User{}, fmt.Errorf("log in: record attempt: %w", err)
+	}
+	// The 5th most recent other attempt for the email or the client, if any: the limit is
+	// reached, and lifts when that attempt leaves the window.
+	var byEmail, byClient *time.Time
+	var now time.Time
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT at FROM login_attempts WHERE email = $1 AND id <> $3 AND at > now() - $4::interval
+		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
+		(SELECT at FROM login_attempts WHERE client = $2 AND id <> $3 AND at > now() - $4::interval
+		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
+		now()`, email, client, attempt, LoginWindow, MaxLoginFailures).Scan(&byEmail, &byClient, &now)
+	if err != nil {
+		return User{}, fmt.Errorf("log in: count attempts: %w", err)
+	}
+	if byEmail != nil || byClient != nil {
+		// Refused unchecked, so it is not a failure: waiting out the window is enough.
+		if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, attempt); err != nil {
+			return User{}, fmt.Errorf("log in: forget refused attempt: %w", err)
+		}
+		var oldest time.Time
+		for _, t := range []*time.Time{byEmail, byClient} {
+			if t != nil && t.After(oldest) {
+				oldest = *t
+			}
+		}
+		wait := oldest.Add(LoginWindow).Sub(now)
+		if wait < time.Second {
+			wait = time.Second
+		}
+		return User{}, &TooManyAttemptsError{RetryAfter: wait}
+	}
+	u, err := s.Authenticate(ctx, email, password)
+	if err != nil {
+		return User{}, err // the attempt stays recorded as a failure
+	}
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE email = $1 OR id = $2`, email, attempt); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, u, "login", "")
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("log in: %w", err)
+	}
+	return u, nil
+}
+
+// pruneAccounts removes expired sessions and log-in attempts outside the window. It runs
+// at each log-in rather than in a background loop, since instances keep no state; SKIP
+// LOCKED keeps concurrent log-ins from waiting on (or deadlocking with) each other.
+func (s *Store) pruneAccounts(ctx context.Context) error {
+	if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts
+		WHERE at < now() - $1::interval LIMIT 1000 FOR UPDATE SKIP LOCKED)`, LoginWindow); err != nil {
+		return fmt.Errorf("prune log-in attempts: %w", err)
+	}
+	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE token IN (SELECT token FROM sessions
+		WHERE expiry < now() LIMIT 1000 FOR UPDATE SKIP LOCKED)`); err != nil {
+		return fmt.Errorf("prune expired sessions: %w", err)
+	}
+	return nil
+}
+
+// EndAllSessions ends every session of u, wherever it was begun, by moving the account to
+// a new session epoch; it records "logout everywhere" in the audit log.
+func (s *Store) EndAllSessions(ctx context.Context, u User) error {
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, u.ID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return ErrNotFound
+		}
+		return Audit(ctx, tx, u, "logout everywhere", "")
+	})
+	if err != nil {
+		return fmt.Errorf("end sessions of user %d: %w", u.ID, err)
+	}
+	return nil
+}

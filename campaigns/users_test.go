@@ -1,0 +1,278 @@
+package campaigns_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"giving/campaigns"
+	"giving/migrations/testdb"
+)
+
+const goodPassword = "correct horse battery"
+
+func accountStore(t *testing.T) *campaigns.Store {
+	t.Helper()
+	pool, err := campaigns.OpenPool(context.Background(), testdb.DSN(t), campaigns.PoolOptions{MaxConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return campaigns.NewStore(pool)
+}
+
+func addUser(t *testing.T, s *campaigns.Store, email string, role campaigns.Role) campaigns.User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), campaigns.CommandLine(), email, goodPassword, role)
+	if err != nil {
+		t.Fatalf("create %s: %v", email, err)
+	}
+	return u
+}
+
+func TestPasswordRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	created := addUser(t, s, "  Trustee@Example.ORG ", campaigns.RoleTrustee)
+	if created.Email != "trustee@example.org" || created.Role != campaigns.RoleTrustee || created.ID == 0 {
+		t.Fatalf("created %+v: want the email stored lower-case and trimmed", created)
+	}
+	var hash string
+	if err := s.Pool().QueryRow(ctx, `SELECT password_hash FROM users WHERE id = $1`, created.ID).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=19456,t=2,p=1$") || strings.Contains(hash, goodPassword) {
+		t.Fatalf("stored hash %q: want argon2id in PHC form", hash)
+	}
+
+	u, err := s.Authenticate(ctx, "TRUSTEE@example.org", goodPassword)
+	if err != nil || u.ID != created.ID || !u.CanRead() || u.CanAdmin() {
+		t.Fatalf("right password: %+v, %v", u, err)
+	}
+	for _, wrong := range []string{"correct horse battery ", "Correct horse battery", "", strings.Repeat("x", 200)} {
+		if _, err := s.Authenticate(ctx, "trustee@example.org", wrong); err != campaigns.ErrBadCredentials {
+			t.Errorf("password %q: %v, want ErrBadCredentials", wrong, err)
+		}
+	}
+	byID, err := s.UserByID(ctx, created.ID)
+	if err != nil || byID != created {
+		t.Errorf("UserByID: %+v, %v; want %+v", byID, err, created)
+	}
+	if _, err := s.UserByID(ctx, created.ID+1000); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Errorf("UserByID of nobody: %v, want ErrNotFound", err)
+	}
+}
+
+// An unknown email, a wrong password and a disabled account get the very same answer, and
+// an unknown email still pays for a password hash, so timing does not tell them apart.
+func TestUnknownEmailIsIndistinguishable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	addUser(t, s, "known@example.org", campaigns.RoleTrustee)
+	off := addUser(t, s, "disabled@example.org", campaigns.RoleTrustee)
+	if _, err := s.Pool().Exec(ctx, `UPDATE users SET disabled = true WHERE id = $1`, off.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, unknown := s.Authenticate(ctx, "nobody@example.org", goodPassword)
+	_, wrong := s.Authenticate(ctx, "known@example.org", "not the password at all")
+	_, disabled := s.Authenticate(ctx, "disabled@example.org", goodPassword)
+	if unknown != campaigns.ErrBadCredentials || wrong != unknown || disabled != unknown {
+		t.Fatalf("unknown %v, wrong %v, disabled %v: want one and the same error value", unknown, wrong, disabled)
+	}
+
+	fastest := func(email string) time.Duration {
+		best := time.Hour
+		for range 3 {
+			start := time.Now()
+			_, _ = s.Authenticate(ctx, email, "not the password at all")
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	known, nobody := fastest("known@example.org"), fastest("nobody@example.org")
+	// Without the dummy hash an unknown email would answer in one query, a hundred times
+	// faster; the bound is loose so that a busy test machine does not make it flaky.
+	if nobody < known/4 {
+		t.Errorf("unknown email answered in %v, a known one in %v: the unknown path skips the hash", nobody, known)
+	}
+}
+
+func TestCreateUserValidates(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	cases := []struct {
+		email, password string
+		role            campaigns.Role
+		field, says     string
+	}{
+		{"a@example.org", "elevenchars", campaigns.RoleAdmin, "password", "at least 12"},
+		{"a@example.org", strings.Repeat("p", 129), campaigns.RoleAdmin, "password", "at most 128"},
+		{"not-an-email", goodPassword, campaigns.RoleAdmin, "email", "email address"},
+		{"a@example.org", goodPassword, "treasurer", "role", "admin, trustee or fundraiser"},
+	}
+	for _, c := range cases {
+		_, err := s.CreateUser(ctx, campaigns.CommandLine(), c.email, c.password, c.role)
+		var ve *campaigns.ValidationError
+		if !errors.As(err, &ve) || !strings.Contains(ve.Fields[c.field], c.says) {
+			t.Errorf("%q/%d chars/%q: %v, want %s: %q", c.email, len(c.password), c.role, err, c.field, c.says)
+		}
+	}
+	// Twelve characters, counted as characters rather than bytes, are enough.
+	if _, err := s.CreateUser(ctx, campaigns.CommandLine(), "twelve@example.org", "ééééééééééé1", campaigns.RoleFundraiser); err != nil {
+		t.Errorf("a 12-character password: %v", err)
+	}
+	addUser(t, s, "taken@example.org", campaigns.RoleTrustee)
+	if _, err := s.CreateUser(ctx, campaigns.CommandLine(), "Taken@Example.org", goodPassword, campaigns.RoleAdmin); !errors.Is(err, campaigns.ErrConflict) {
+		t.Errorf("a second account for one email: %v, want ErrConflict", err)
+	}
+	var n int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM users`).Scan(&n); err != nil || n != 2 {
+		t.Errorf("%d users (%v), want 2", n, err)
+	}
+}
+
+func TestRoles(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		role           campaigns.Role
+		canRead, admin bool
+	}{
+		{campaigns.RoleFundraiser, false, false},
+		{campaigns.RoleTrustee, true, false},
+		{campaigns.RoleAdmin, true, true},
+	}
+	for _, c := range cases {
+		u := campaigns.User{Role: c.role}
+		if u.CanRead() != c.canRead || u.CanAdmin() != c.admin {
+			t.Errorf("%s: CanRead %v CanAdmin %v", c.role, u.CanRead(), u.CanAdmin())
+		}
+	}
+}
+
+func TestAuditLogIsAppendOnly(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	admin := addUser(t, s, "admin@example.org", campaigns.RoleAdmin)
+	if err := campaigns.Audit(ctx, s.Pool(), admin, "settings changed", "target £50,000.00"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := s.AuditLog(ctx, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("%d entries, want 2: %+v", len(entries), entries)
+	}
+	newest, first := entries[0], entries[1]
+	if newest.Action != "settings changed" || newest.ActorUserID != admin.ID || newest.ActorEmail != "admin@example.org" || newest.Detail != "target £50,000.00" {
+		t.Errorf("newest entry %+v", newest)
+	}
+	if first.Action != "user added" || first.ActorUserID != 0 || first.ActorEmail != campaigns.CommandLine().Email || first.Detail != "admin@example.org as admin" {
+		t.Errorf("first entry %+v", first)
+	}
+	for _, q := range []string{`UPDATE audit_log SET detail = 'edited'`, `DELETE FROM audit_log`, `TRUNCATE audit_log`} {
+		if _, err := s.Pool().Exec(ctx, q); err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want refused", q, err)
+		}
+	}
+}
+
+func TestLogInRateLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
+	addUser(t, s, "other@example.org", campaigns.RoleTrustee)
+
+	// Five failures for one email, from five addresses, are allowed; the sixth attempt is
+	// refused unchecked, even with the right password.
+	for i := range campaigns.MaxLoginFailures {
+		if _, err := s.LogIn(ctx, "trustee@example.org", "wrong password!", fmt.Sprintf("10.0.0.%d", i)); err != campaigns.ErrBadCredentials {
+			t.Fatalf("failure %d: %v", i+1, err)
+		}
+	}
+	_, err := s.LogIn(ctx, "TRUSTEE@example.org", goodPassword, "10.0.1.1")
+	var tooMany *campaigns.TooManyAttemptsError
+	if !errors.As(err, &tooMany) || tooMany.RetryAfter <= 14*time.Minute || tooMany.RetryAfter > campaigns.LoginWindow {
+		t.Fatalf("sixth attempt: %v, want TooManyAttemptsError with about 15 minutes to wait", err)
+	}
+	// Another account from another address is unaffected.
+	if u, err := s.LogIn(ctx, "other@example.org", goodPassword, "10.0.1.1"); err != nil || u.Email != "other@example.org" {
+		t.Fatalf("another account: %+v, %v", u, err)
+	}
+
+	// Five failures from one address, whatever the emails, stop that address.
+	for i := range campaigns.MaxLoginFailures {
+		if _, err := s.LogIn(ctx, fmt.Sprintf("guess%d@example.org", i), "wrong password!", "192.0.2.7"); err != campaigns.ErrBadCredentials {
+			t.Fatalf("guess %d: %v", i+1, err)
+		}
+	}
+	if _, err := s.LogIn(ctx, "other@example.org", goodPassword, "192.0.2.7"); !errors.As(err, &tooMany) {
+		t.Fatalf("sixth attempt from one address: %v, want TooManyAttemptsError", err)
+	}
+
+	// When the oldest failures age out of the window, log-in works again, and success
+	// clears the email's remaining failures.
+	if _, err := s.Pool().Exec(ctx, `UPDATE login_attempts SET at = at - interval '16 minutes' WHERE email = 'trustee@example.org' AND client IN ('10.0.0.0', '10.0.0.1')`); err != nil {
+		t.Fatal(err)
+	}
+	// Expired sessions and stale attempts are tidied away at each log-in.
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES
+		('expired', '\x00', now() - interval '1 second'), ('live', '\x00', now() + interval '1 hour')`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LogIn(ctx, "trustee@example.org", goodPassword, "10.0.2.2"); err != nil {
+		t.Fatalf("after the window: %v", err)
+	}
+	var sessions, stale int
+	if err := s.Pool().QueryRow(ctx, `SELECT (SELECT count(*) FROM sessions WHERE token IN ('expired', 'live')),
+		(SELECT count(*) FROM login_attempts WHERE at < now() - interval '15 minutes')`).Scan(&sessions, &stale); err != nil {
+		t.Fatal(err)
+	}
+	if sessions != 1 || stale != 0 {
+		t.Errorf("after a log-in: %d of the two sessions and %d stale attempts remain, want 1 and 0", sessions, stale)
+	}
+	var left int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM login_attempts WHERE email = 'trustee@example.org'`).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d attempts left for the email after a success (%v), want 0", left, err)
+	}
+	entries, err := s.AuditLog(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logins []string
+	for _, e := range entries {
+		if e.Action == "login" {
+			logins = append(logins, e.ActorEmail)
+		}
+	}
+	slices.Sort(logins)
+	if !slices.Equal(logins, []string{"other@example.org", "trustee@example.org"}) {
+		t.Errorf("login audit entries for %v", logins)
+	}
+}
+
+func TestEndAllSessionsMovesTheEpoch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	u := addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
+	if err := s.EndAllSessions(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	after, err := s.UserByID(ctx, u.ID)
+	if err != nil || after.SessionEpoch != u.SessionEpoch+1 {
+		t.Fatalf("epoch %d -> %d (%v)", u.SessionEpoch, after.SessionEpoch, err)
+	}
+	if err := s.EndAllSessions(ctx, campaigns.User{ID: u.ID + 99}); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Errorf("nobody: %v, want ErrNotFound", err)
+	}
+}
