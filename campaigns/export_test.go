@@ -1,0 +1,136 @@
+package campaigns_test
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+// golden compares got with testdata/<name>.golden, or rewrites the file under -update.
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./campaigns -update to create it)", err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(gl) || i < len(wl); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Fatalf("%s differs at line %d:\n got: %q\nwant: %q\n(run go test ./campaigns -update if the change is intended)", path, i+1, g, w)
+		}
+	}
+}
+
+func TestGiftsCSV(t *testing.T) {
+	t.Parallel()
+	w := newGiftWorld(t)
+	w.buildFirstPeriod()
+	ctx := context.Background()
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, campaigns.London())
+	var buf bytes.Buffer
+	if err := campaigns.WriteGiftsCSV(ctx, w.s.Pool(), &buf, from, from.AddDate(1, 0, 0), w.appeal.ID); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	golden(t, "gifts", buf.Bytes())
+
+	if !strings.HasPrefix(out, "\uFEFF\"Date\",\"Appeal\",") {
+		t.Errorf("the gifts CSV must start with a UTF-8 byte-order mark and a quoted header: %q", out[:min(40, len(out))])
+	}
+	if strings.Count(out, "\n") != strings.Count(out, "\r\n") || !strings.HasSuffix(out, "\r\n") {
+		t.Error("every line must end with CRLF")
+	}
+	for _, want := range []string{
+		`"'=HYPERLINK(""x"")"`,        // a formula-looking display name is defused
+		`"'+44 7700 900000"`,          // and so is a message
+		`"refund","one_off","-30.00"`, // a negative amount stays a number
+		`"Anonymous"`,                 // a hidden name is never exported
+		`"01/07/2026"`,                // 23:30 UTC on 30 June is 1 July in London
+		`"Ruby runs for freedom"`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("gifts CSV lacks %s", want)
+		}
+	}
+	if strings.Contains(out, "Ada L") {
+		t.Error("a donor who hid their name appears by name")
+	}
+	// One line per ledger entry in the period, plus the header.
+	var entries int
+	if err := w.s.Pool().QueryRow(ctx, `SELECT count(*) FROM ledger_entries WHERE occurred_at >= $1 AND occurred_at < $2`,
+		from, from.AddDate(1, 0, 0)).Scan(&entries); err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Count(out, "\r\n"); lines != entries+1 {
+		t.Errorf("%d lines for %d entries", lines, entries)
+	}
+
+	// The period is half-open, and another appeal's money stays out.
+	buf.Reset()
+	if err := campaigns.WriteGiftsCSV(ctx, w.s.Pool(), &buf, from, time.Date(2026, 1, 15, 0, 0, 0, 0, campaigns.London()), w.appeal.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "\r\n"); n != 1 {
+		t.Errorf("a period ending at the first gift's date: %d lines, want the header only", n)
+	}
+	buf.Reset()
+	if err := campaigns.WriteGiftsCSV(ctx, w.s.Pool(), &buf, from, from.AddDate(1, 0, 0), w.appeal.ID+1000); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), "\r\n"); n != 1 {
+		t.Errorf("another appeal: %d lines, want the header only", n)
+	}
+	if err := campaigns.WriteGiftsCSV(ctx, w.s.Pool(), &buf, from, from, 0); err == nil {
+		t.Error("an empty period should be refused")
+	}
+}
+
+// The claim schedule obeys the same CSV hygiene: a formula-looking name is defused, an
+// amount is a plain number, and an empty cell stays empty.
+func TestClaimCSVHygiene(t *testing.T) {
+	t.Parallel()
+	c := campaigns.Claim{Rows: []campaigns.ClaimRow{
+		{FirstName: "=cmd", LastName: "@SUM(A1)", House: "1", Postcode: "SW1A 1AA",
+			Date: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC), Amount: decimal.RequireFromString("25")},
+	}}
+	var buf bytes.Buffer
+	if err := campaigns.WriteClaimCSV(&buf, c); err != nil {
+		t.Fatal(err)
+	}
+	want := "\uFEFF\"Title\",\"First name\",\"Last name\",\"House name or number\",\"Postcode\",\"Aggregated donations\",\"Sponsored event\",\"Donation date\",\"Amount\"\r\n" +
+		"\"\",\"'=cmd\",\"'@SUM(A1)\",\"1\",\"SW1A 1AA\",\"\",\"\",\"01/05/26\",\"25.00\"\r\n"
+	if buf.String() != want {
+		t.Errorf("got\n%q\nwant\n%q", buf.String(), want)
+	}
+}
