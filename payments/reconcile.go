@@ -1,0 +1,623 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+
+	"giving/campaigns"
+)
+
+// Reconciler compares what Stripe says happened with what the ledger holds, and with
+// recovery on, applies what went missing through the webhook's own idempotent path.
+type Reconciler struct {
+	API      *client.API
+	Store    *campaigns.Store
+	Webhooks *Webhooks // applies recovered events and learned fees exactly as a delivery would
+}
+
+// The kinds of Difference.
+const (
+	MissingLocally  = "missing_locally"   // Stripe has money the ledger lacks
+	MissingAtStripe = "missing_at_stripe" // the ledger has a gift Stripe did not list
+	AmountMismatch  = "amount_mismatch"   // both have it, with different amounts or outcomes
+)
+
+// Difference is one disagreement between Stripe and the ledger.
+type Difference struct {
+	Kind   string // MissingLocally, MissingAtStripe or AmountMismatch
+	Object string // the Stripe object it is about (a charge, dispute, payment intent or invoice)
+	Stripe string // what Stripe says, for people
+	Ledger string // what the ledger says, for people
+	Detail string
+}
+
+func (d Difference) String() string {
+	return fmt.Sprintf("%s %s: Stripe %s; ledger %s (%s)", d.Kind, d.Object, d.Stripe, d.Ledger, d.Detail)
+}
+
+// Listed counts what Stripe returned for the period.
+type Listed struct {
+	Charges     int // charges created in the period (any status or currency)
+	Refunds     int
+	Disputes    int
+	Payouts     int
+	Undelivered int // events of the handled types Stripe could not deliver to every endpoint
+}
+
+// RecoveredEvent is one undelivered event and what applying it did ("applied",
+// "duplicate", "deferred", ...), or "not stored" / "stored" when recovery was off.
+type RecoveredEvent struct {
+	ID, Type, Outcome string
+}
+
+// Report is what one reconciliation found.
+type Report struct {
+	Since, Until time.Time
+	Listed       Listed
+	NotGBP       int             // charges, refunds and disputes in another currency: never ours to count
+	PaidOut      decimal.Decimal // GBP payouts paid in the period, for the trustees' bank check
+	Recover      bool
+	Events       []RecoveredEvent
+	FeesRecorded int
+	Differences  []Difference
+}
+
+// reconcileMargin widens the charge listing backwards: a gift recorded just after the
+// period began may belong to a charge created just before it (a bank payment takes days to
+// succeed), and must not be reported missing at Stripe.
+const reconcileMargin = 7 * 24 * time.Hour
+
+// Run lists Stripe's charges, refunds, disputes and payouts created since the given time,
+// and its undelivered events, and compares them with the ledger. With recover it first
+// applies the undelivered events and records fees the ledger lacks, both as events through
+// the webhook's path, so duplicates change nothing and `giving replay` rebuilds them;
+// without it, Run writes nothing.
+func (r *Reconciler) Run(ctx context.Context, since time.Time, recover bool) (Report, error) {
+	if r.API == nil || r.Store == nil || r.Webhooks == nil {
+		return Report{}, errors.New("reconcile: needs a Stripe client, a store and the webhook handler")
+	}
+	rep := Report{Since: since, Recover: recover, PaidOut: decimal.Zero}
+
+	if err := r.events(ctx, &rep); err != nil {
+		return rep, err
+	}
+	rep.Until = time.Now()
+	s, err := r.list(ctx, since, &rep)
+	if err != nil {
+		return rep, err
+	}
+	l, err := r.readLedger(ctx, s, since, rep.Until)
+	if err != nil {
+		return rep, err
+	}
+	if recover {
+		n, err := r.recordFees(ctx, s, l)
+		if err != nil {
+			return rep, err
+		}
+		if rep.FeesRecorded = n; n > 0 {
+			if l, err = r.readLedger(ctx, s, since, rep.Until); err != nil {
+				return rep, err
+			}
+		}
+	}
+	rep.Differences = compareWithStripe(s, l, since)
+	return rep, nil
+}
+
+// events lists undelivered events of the handled types and, with recovery, applies each.
+func (r *Reconciler) events(ctx context.Context, rep *Report) error {
+	p := &stripe.EventListParams{DeliverySuccess: stripe.Bool(false), Types: stripe.StringSlice(HandledEvents)}
+	p.Context = ctx
+	p.Limit = stripe.Int64(100)
+	p.CreatedRange = &stripe.RangeQueryParams{GreaterThanOrEqual: rep.Since.Unix()}
+	var list []*stripe.Event
+	it := r.API.Events.List(p)
+	for it.Next() {
+		list = append(list, it.Event())
+	}
+	if err := it.Err(); err != nil {
+		return fmt.Errorf("reconcile: list undelivered events: %w", err)
+	}
+	rep.Listed.Undelivered = len(list)
+	// Stripe lists newest first; apply oldest first, as they happened.
+	sort.SliceStable(list, func(i, j int) bool { return list[i].Created < list[j].Created })
+	stored := map[string]bool{}
+	if !rep.Recover && len(list) > 0 {
+		ids := make([]string, len(list))
+		for i, e := range list {
+			ids[i] = e.ID
+		}
+		rows, err := r.Store.Pool().Query(ctx, `SELECT id FROM stripe_events WHERE id = ANY($1)`, ids)
+		if err != nil {
+			return fmt.Errorf("reconcile: read stored events: %w", err)
+		}
+		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return fmt.Errorf("reconcile: read stored events: %w", err)
+		}
+		for _, id := range got {
+			stored[id] = true
+		}
+	}
+	for _, e := range list {
+		ev := RecoveredEvent{ID: e.ID, Type: string(e.Type)}
+		switch {
+		case rep.Recover:
+			// stripe.Event marshals data.object from its raw bytes: the body is the event as
+			// Stripe rendered it, and the same id makes an already-stored event a duplicate.
+			body, err := json.Marshal(e)
+			if err != nil {
+				return fmt.Errorf("reconcile: encode event %s: %w", e.ID, err)
+			}
+			if ev.Outcome, err = r.Webhooks.Apply(ctx, body); err != nil {
+				return fmt.Errorf("reconcile: apply event %s: %w", e.ID, err)
+			}
+		case stored[e.ID]:
+			ev.Outcome = "stored"
+		default:
+			ev.Outcome = "not stored"
+		}
+		rep.Events = append(rep.Events, ev)
+	}
+	return nil
+}
+
+// stripeLists is what Stripe listed.
+type stripeLists struct {
+	charges  []*stripe.Charge // created since the period began less the margin
+	refunds  []*stripe.Refund
+	disputes []*stripe.Dispute
+}
+
+func createdFrom(since time.Time) *stripe.RangeQueryParams {
+	return &stripe.RangeQueryParams{GreaterThanOrEqual: since.Unix()}
+}
+
+func (r *Reconciler) list(ctx context.Context, since time.Time, rep *Report) (stripeLists, error) {
+	var s stripeLists
+	cp := &stripe.ChargeListParams{CreatedRange: createdFrom(since.Add(-reconcileMargin))}
+	cp.Context, cp.Limit = ctx, stripe.Int64(100)
+	// The fee lives on the balance transaction, which Stripe names by id unless expanded.
+	cp.AddExpand("data.balance_transaction")
+	ci := r.API.Charges.List(cp)
+	for ci.Next() {
+		ch := ci.Charge()
+		s.charges = append(s.charges, ch)
+		if ch.Created >= since.Unix() {
+			rep.Listed.Charges++
+		}
+	}
+	if err := ci.Err(); err != nil {
+		return s, fmt.Errorf("reconcile: list charges: %w", err)
+	}
+
+	rp := &stripe.RefundListParams{CreatedRange: createdFrom(since)}
+	rp.Context, rp.Limit = ctx, stripe.Int64(100)
+	// A refund in the period may be of a charge from before it: its cumulative
+	// amount_refunded comes with the expanded charge.
+	rp.AddExpand("data.charge")
+	ri := r.API.Refunds.List(rp)
+	for ri.Next() {
+		s.refunds = append(s.refunds, ri.Refund())
+	}
+	if err := ri.Err(); err != nil {
+		return s, fmt.Errorf("reconcile: list refunds: %w", err)
+	}
+	rep.Listed.Refunds = len(s.refunds)
+
+	dp := &stripe.DisputeListParams{CreatedRange: createdFrom(since)}
+	dp.Context, dp.Limit = ctx, stripe.Int64(100)
+	di := r.API.Disputes.List(dp)
+	for di.Next() {
+		s.disputes = append(s.disputes, di.Dispute())
+	}
+	if err := di.Err(); err != nil {
+		return s, fmt.Errorf("reconcile: list disputes: %w", err)
+	}
+	rep.Listed.Disputes = len(s.disputes)
+
+	pp := &stripe.PayoutListParams{CreatedRange: createdFrom(since)}
+	pp.Context, pp.Limit = ctx, stripe.Int64(100)
+	poi := r.API.Payouts.List(pp)
+	for poi.Next() {
+		po := poi.Payout()
+		rep.Listed.Payouts++
+		if po.Status == stripe.PayoutStatusPaid && CheckCurrency(string(po.Currency)) == nil {
+			rep.PaidOut = rep.PaidOut.Add(FromPence(po.Amount))
+		}
+	}
+	if err := poi.Err(); err != nil {
+		return s, fmt.Errorf("reconcile: list payouts: %w", err)
+	}
+
+	for _, ch := range s.charges {
+		if ch.Created >= since.Unix() && CheckCurrency(string(ch.Currency)) != nil {
+			rep.NotGBP++
+		}
+	}
+	for _, rf := range s.refunds {
+		if CheckCurrency(string(rf.Currency)) != nil {
+			rep.NotGBP++
+		}
+	}
+	for _, d := range s.disputes {
+		if CheckCurrency(string(d.Currency)) != nil {
+			rep.NotGBP++
+		}
+	}
+	return s, nil
+}
+
+// recEntry is the part of a ledger entry reconciliation compares.
+type recEntry struct {
+	kind               campaigns.Kind
+	object, charge, pi string
+	amount, fee        decimal.Decimal
+	occurredAt         time.Time
+}
+
+// recLedger is the ledger's side: every entry touching a listed object, and the gifts
+// recorded in the period.
+type recLedger struct {
+	entries []recEntry
+	gifts   []recEntry // gifts that occurred in [since, until)
+}
+
+func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until time.Time) (recLedger, error) {
+	var l recLedger
+	var pis, charges, objects []string
+	add := func(list *[]string, v string) {
+		if v != "" {
+			*list = append(*list, v)
+		}
+	}
+	for _, ch := range s.charges {
+		add(&pis, idOf(ch.PaymentIntent))
+		add(&charges, ch.ID)
+		add(&objects, idOf(ch.Invoice))
+	}
+	for _, rf := range s.refunds {
+		add(&charges, idOf(rf.Charge))
+	}
+	for _, d := range s.disputes {
+		add(&objects, d.ID)
+	}
+	scan := func(rows pgx.Rows) ([]recEntry, error) {
+		return pgx.CollectRows(rows, func(row pgx.CollectableRow) (recEntry, error) {
+			var e recEntry
+			err := row.Scan(&e.kind, &e.object, &e.charge, &e.pi, &e.amount, &e.fee, &e.occurredAt)
+			return e, err
+		})
+	}
+	// One snapshot, so an event applied meanwhile cannot make the two reads disagree.
+	err := pgx.BeginTxFunc(ctx, r.Store.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT kind, stripe_object, COALESCE(charge_id, ''), COALESCE(payment_intent, ''),
+			amount, fee, occurred_at FROM ledger_entries
+			WHERE payment_intent = ANY($1) OR charge_id = ANY($2) OR stripe_object = ANY($3)`, pis, charges, objects)
+		if err != nil {
+			return err
+		}
+		if l.entries, err = scan(rows); err != nil {
+			return err
+		}
+		rows, err = tx.Query(ctx, `SELECT kind, stripe_object, COALESCE(charge_id, ''), COALESCE(payment_intent, ''),
+			amount, fee, occurred_at FROM ledger_entries
+			WHERE kind = 'gift' AND occurred_at >= $1 AND occurred_at < $2 ORDER BY occurred_at, id`, since, until)
+		if err != nil {
+			return err
+		}
+		l.gifts, err = scan(rows)
+		return err
+	})
+	if err != nil {
+		return l, fmt.Errorf("reconcile: read the ledger: %w", err)
+	}
+	return l, nil
+}
+
+// gift is the ledger's gift for a charge: a one-off gift is keyed by its payment intent, a
+// monthly one by its invoice and carries the charge.
+func (l recLedger) gift(ch *stripe.Charge) (recEntry, bool) {
+	pi, in := idOf(ch.PaymentIntent), idOf(ch.Invoice)
+	for _, e := range l.entries {
+		if e.kind == campaigns.KindGift && ((pi != "" && e.pi == pi) || e.charge == ch.ID || (in != "" && e.object == in)) {
+			return e, true
+		}
+	}
+	return recEntry{}, false
+}
+
+func (l recLedger) refunded(chargeID string) (decimal.Decimal, bool) {
+	sum, found := decimal.Zero, false
+	for _, e := range l.entries {
+		if e.kind == campaigns.KindRefund && e.charge == chargeID {
+			sum, found = sum.Sub(e.amount), true
+		}
+	}
+	return sum, found
+}
+
+func (l recLedger) entry(object string, kind campaigns.Kind) (recEntry, bool) {
+	for _, e := range l.entries {
+		if e.kind == kind && e.object == object {
+			return e, true
+		}
+	}
+	return recEntry{}, false
+}
+
+// settled is a charge that moved money: paid, captured and succeeded.
+func chargeSettled(ch *stripe.Charge) bool {
+	return ch.Status == stripe.ChargeStatusSucceeded && ch.Paid && ch.Captured
+}
+
+func describeCharge(ch *stripe.Charge) string {
+	s := FormatPounds(FromPence(ch.Amount)) + " charge"
+	if pi := idOf(ch.PaymentIntent); pi != "" {
+		s += " of " + pi
+	}
+	if in := idOf(ch.Invoice); in != "" {
+		s += " for invoice " + in
+	}
+	return s
+}
+
+func compareWithStripe(s stripeLists, l recLedger, since time.Time) []Difference {
+	var diffs []Difference
+	checked := map[string]bool{} // charges whose refunds were compared
+	for _, ch := range s.charges {
+		if ch.Created < since.Unix() || !chargeSettled(ch) || CheckCurrency(string(ch.Currency)) != nil {
+			continue
+		}
+		g, ok := l.gift(ch)
+		if !ok {
+			diffs = append(diffs, Difference{Kind: MissingLocally, Object: ch.ID, Stripe: describeCharge(ch),
+				Ledger: "no gift", Detail: "a paid charge the ledger has no gift for"})
+			continue
+		}
+		if want := FromPence(ch.Amount); !g.amount.Equal(want) {
+			diffs = append(diffs, Difference{Kind: AmountMismatch, Object: ch.ID, Stripe: describeCharge(ch),
+				Ledger: FormatPounds(g.amount) + " gift " + g.object, Detail: "gift amount"})
+		}
+		checked[ch.ID] = true
+		diffs = append(diffs, compareRefunds(ch, l)...)
+		if bt := ch.BalanceTransaction; bt != nil && bt.Fee != 0 {
+			fee, ok := l.entry(ch.ID, campaigns.KindFee)
+			switch {
+			case !ok:
+				diffs = append(diffs, Difference{Kind: MissingLocally, Object: ch.ID, Stripe: FormatPounds(FromPence(bt.Fee)) + " fee",
+					Ledger: "no fee", Detail: "fee; --recover records it"})
+			case !fee.fee.Equal(FromPence(bt.Fee)):
+				diffs = append(diffs, Difference{Kind: AmountMismatch, Object: ch.ID, Stripe: FormatPounds(FromPence(bt.Fee)) + " fee",
+					Ledger: FormatPounds(fee.fee) + " fee", Detail: "fee"})
+			}
+		}
+	}
+	for _, rf := range s.refunds {
+		ch := rf.Charge
+		if ch == nil || checked[ch.ID] || CheckCurrency(string(rf.Currency)) != nil ||
+			rf.Status == stripe.RefundStatusFailed || rf.Status == stripe.RefundStatusCanceled {
+			continue
+		}
+		checked[ch.ID] = true
+		if ch.Amount == 0 && ch.AmountRefunded == 0 {
+			// The charge came back as an id only: all that can be said is whether the
+			// ledger holds any refund of it.
+			if _, ok := l.refunded(ch.ID); !ok {
+				diffs = append(diffs, Difference{Kind: MissingLocally, Object: ch.ID, Stripe: FormatPounds(FromPence(rf.Amount)) + " refunded by " + rf.ID,
+					Ledger: "no refund", Detail: "refund"})
+			}
+			continue
+		}
+		diffs = append(diffs, compareRefunds(ch, l)...)
+	}
+	for _, d := range s.disputes {
+		if CheckCurrency(string(d.Currency)) != nil {
+			continue
+		}
+		diffs = append(diffs, compareDispute(d, l)...)
+	}
+	diffs = append(diffs, missingAtStripe(s, l)...)
+	return diffs
+}
+
+// compareRefunds checks the charge's cumulative amount_refunded against the ledger.
+func compareRefunds(ch *stripe.Charge, l recLedger) []Difference {
+	stripeSide := FromPence(ch.AmountRefunded)
+	ours, found := l.refunded(ch.ID)
+	switch {
+	case stripeSide.Equal(ours):
+		return nil
+	case !found:
+		return []Difference{{Kind: MissingLocally, Object: ch.ID, Stripe: FormatPounds(stripeSide) + " refunded",
+			Ledger: "no refund", Detail: "refund"}}
+	default:
+		return []Difference{{Kind: AmountMismatch, Object: ch.ID, Stripe: FormatPounds(stripeSide) + " refunded",
+			Ledger: FormatPounds(ours) + " refunded", Detail: "refunded amount"}}
+	}
+}
+
+// compareDispute checks that the ledger holds the dispute back, and releases or loses it
+// as Stripe closed it.
+func compareDispute(d *stripe.Dispute, l recLedger) []Difference {
+	amount := FromPence(d.Amount)
+	stripeSide := FormatPounds(amount) + " dispute, " + string(d.Status)
+	var diffs []Difference
+	hold, ok := l.entry(d.ID, campaigns.KindDisputeHold)
+	if !ok {
+		return []Difference{{Kind: MissingLocally, Object: d.ID, Stripe: stripeSide, Ledger: "no dispute hold",
+			Detail: "dispute on " + idOf(d.Charge)}}
+	}
+	if !hold.amount.Neg().Equal(amount) {
+		diffs = append(diffs, Difference{Kind: AmountMismatch, Object: d.ID, Stripe: stripeSide,
+			Ledger: FormatPounds(hold.amount.Neg()) + " held", Detail: "disputed amount"})
+	}
+	_, released := l.entry(d.ID, campaigns.KindDisputeRelease)
+	_, lost := l.entry(d.ID, campaigns.KindDisputeLost)
+	ledgerSide := "held, open"
+	switch {
+	case lost:
+		ledgerSide = "held, lost"
+	case released:
+		ledgerSide = "held, released (won)"
+	}
+	var wantReleased, wantLost bool
+	switch d.Status {
+	case stripe.DisputeStatusWon, stripe.DisputeStatusWarningClosed:
+		wantReleased = true
+	case stripe.DisputeStatusLost:
+		wantReleased, wantLost = true, true
+	}
+	switch {
+	case released == wantReleased && lost == wantLost:
+	case !released && !lost:
+		diffs = append(diffs, Difference{Kind: MissingLocally, Object: d.ID, Stripe: stripeSide, Ledger: ledgerSide,
+			Detail: "the dispute's close"})
+	default:
+		diffs = append(diffs, Difference{Kind: AmountMismatch, Object: d.ID, Stripe: stripeSide, Ledger: ledgerSide,
+			Detail: "dispute outcome"})
+	}
+	return diffs
+}
+
+// missingAtStripe lists the period's ledger gifts no settled charge accounts for. The
+// sandbox's gifts never reached Stripe and are left out.
+func missingAtStripe(s stripeLists, l recLedger) []Difference {
+	known := map[string]bool{}
+	for _, ch := range s.charges {
+		if !chargeSettled(ch) {
+			continue
+		}
+		for _, id := range []string{ch.ID, idOf(ch.PaymentIntent), idOf(ch.Invoice)} {
+			if id != "" {
+				known[id] = true
+			}
+		}
+	}
+	var diffs []Difference
+	for _, g := range l.gifts {
+		if strings.Contains(g.object, "_sandbox_") || strings.Contains(g.pi, "_sandbox_") || strings.Contains(g.charge, "_sandbox_") {
+			continue
+		}
+		if known[g.object] || known[g.pi] || known[g.charge] {
+			continue
+		}
+		diffs = append(diffs, Difference{Kind: MissingAtStripe, Object: g.object, Stripe: "no settled charge",
+			Ledger: FormatPounds(g.amount) + " gift on " + g.occurredAt.UTC().Format("2006-01-02 15:04"),
+			Detail: "Stripe listed no paid charge for this gift"})
+	}
+	return diffs
+}
+
+// recordFees records the fee of each listed charge whose gift the ledger holds without
+// one.
+func (r *Reconciler) recordFees(ctx context.Context, s stripeLists, l recLedger) (int, error) {
+	n := 0
+	for _, ch := range s.charges {
+		bt := ch.BalanceTransaction
+		if !chargeSettled(ch) || bt == nil || bt.Fee == 0 || CheckCurrency(string(ch.Currency)) != nil {
+			continue
+		}
+		if _, ok := l.gift(ch); !ok {
+			continue // reported missing; its fee waits for it
+		}
+		if _, ok := l.entry(ch.ID, campaigns.KindFee); ok {
+			continue
+		}
+		outcome, err := r.Webhooks.RecordFee(ctx, ch)
+		if err != nil {
+			return n, fmt.Errorf("reconcile: record the fee of %s: %w", ch.ID, err)
+		}
+		if outcome == "applied" || outcome == "unmatched" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// RecordFee records the Stripe fee of a charge whose balance transaction is expanded. The
+// fee becomes the same local event learnFee stores ("evt_local_fee_<charge>", a charge
+// event carrying the balance transaction) and is applied by applyFee through Apply: once
+// per charge whichever of the two learns it first, and rebuilt by `giving replay` like
+// every other ledger entry. A fee written straight to the ledger would have no event, and
+// replay would report it as a difference.
+func (h *Webhooks) RecordFee(ctx context.Context, ch *stripe.Charge) (string, error) {
+	bt := ch.BalanceTransaction
+	if bt == nil || bt.ID == "" {
+		return "", fmt.Errorf("charge %s: balance transaction not expanded", ch.ID)
+	}
+	if err := CheckCurrency(string(ch.Currency)); err != nil {
+		return "", fmt.Errorf("charge %s: %w", ch.ID, err)
+	}
+	var pi, in any
+	if id := idOf(ch.PaymentIntent); id != "" {
+		pi = id
+	}
+	if id := idOf(ch.Invoice); id != "" {
+		in = id
+	}
+	raw, err := json.Marshal(map[string]any{"id": ch.ID, "object": "charge", "amount": ch.Amount,
+		"currency": ch.Currency, "created": ch.Created, "livemode": ch.Livemode, "paid": ch.Paid,
+		"status": ch.Status, "payment_intent": pi, "invoice": in, "balance_transaction": bt.ID})
+	if err != nil {
+		return "", err
+	}
+	ev := event{Event: stripe.Event{Type: "charge.succeeded", Created: ch.Created, Livemode: ch.Livemode,
+		APIVersion: stripe.APIVersion, Data: &stripe.EventData{Raw: raw}}}
+	body, err := feeEvent(ev, ch.ID, bt.ID, bt.Fee)
+	if err != nil {
+		return "", err
+	}
+	return h.Apply(ctx, body)
+}
+
+// WriteText writes the report for people.
+func (rep Report) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Reconciliation with Stripe from %s to %s (UTC)\n", rep.Since.UTC().Format("2006-01-02 15:04"), rep.Until.UTC().Format("2006-01-02 15:04"))
+	fmt.Fprintf(&b, "Listed at Stripe: %d charges, %d refunds, %d disputes, %d payouts (%s paid out), %d undelivered events\n",
+		rep.Listed.Charges, rep.Listed.Refunds, rep.Listed.Disputes, rep.Listed.Payouts, FormatPounds(rep.PaidOut), rep.Listed.Undelivered)
+	if rep.NotGBP > 0 {
+		fmt.Fprintf(&b, "Not in GBP, so not compared: %d\n", rep.NotGBP)
+	}
+	if len(rep.Events) > 0 {
+		verb := "Undelivered events (run with --recover to apply those not stored):"
+		if rep.Recover {
+			verb = "Undelivered events applied:"
+		}
+		fmt.Fprintln(&b, verb)
+		for _, e := range rep.Events {
+			fmt.Fprintf(&b, "  %s %s: %s\n", e.ID, e.Type, e.Outcome)
+		}
+	}
+	if rep.FeesRecorded > 0 {
+		fmt.Fprintf(&b, "Fees recorded from balance transactions: %d\n", rep.FeesRecorded)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	if len(rep.Differences) == 0 {
+		_, err := io.WriteString(w, "No differences: the ledger agrees with Stripe.\n")
+		return err
+	}
+	fmt.Fprintf(w, "Differences: %d\n", len(rep.Differences))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  KIND\tOBJECT\tSTRIPE\tLEDGER\tDETAIL")
+	for _, d := range rep.Differences {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", d.Kind, d.Object, d.Stripe, d.Ledger, d.Detail)
+	}
+	return tw.Flush()
+}
