@@ -51,8 +51,8 @@ type Donation struct {
 	CustomerID     string
 	Unmatched      bool
 	CreatedAt      time.Time
-	// GiftAidFrom is set when a Gift Aid declaration that is not cancelled covers this
-	// donation; gifts on or after a cancellation date are not covered.
+	// GiftAidCancelledAt is when the donation's Gift Aid declaration was cancelled, if it
+	// was: gifts on or after that date are not covered.
 	GiftAidCancelledAt *time.Time
 }
 
@@ -256,14 +256,20 @@ type GiftEntry struct {
 	ID      int64
 	Amount  decimal.Decimal
 	Claimed bool
+	// GiftAidBase is positive when Gift Aid covered the gift when it was paid; its refunds
+	// and disputes follow the gift, whatever has happened to the declaration since.
+	GiftAidBase decimal.Decimal
 }
+
+// GiftAidEligible reports whether the gift counted toward Gift Aid.
+func (g GiftEntry) GiftAidEligible() bool { return g.GiftAidBase.Sign() > 0 }
 
 // FindGift returns the gift recorded for a payment intent or a charge.
 func FindGift(ctx context.Context, tx pgx.Tx, paymentIntent, chargeID string) (GiftEntry, error) {
 	var g GiftEntry
-	err := tx.QueryRow(ctx, `SELECT e.id, e.amount, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id)
+	err := tx.QueryRow(ctx, `SELECT e.id, e.amount, e.gift_aid_base, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id)
 		FROM ledger_entries e WHERE e.kind = 'gift' AND ((e.payment_intent = $1 AND $1 <> '') OR (e.charge_id = $2 AND $2 <> ''))
-		ORDER BY e.id LIMIT 1`, paymentIntent, chargeID).Scan(&g.ID, &g.Amount, &g.Claimed)
+		ORDER BY e.id LIMIT 1`, paymentIntent, chargeID).Scan(&g.ID, &g.Amount, &g.GiftAidBase, &g.Claimed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return GiftEntry{}, fmt.Errorf("gift: %w", ErrNotFound)
 	}
@@ -277,11 +283,11 @@ func QueueGiftAidAdjustment(ctx context.Context, tx pgx.Tx, refundEntryID, giftE
 	if tax.Sign() <= 0 {
 		return nil
 	}
-	if len(note) > 100 {
-		note = note[:100]
+	if r := []rune(note); len(r) > 100 { // characters, not bytes: never split a "£"
+		note = string(r[:100])
 	}
 	_, err := tx.Exec(ctx, `INSERT INTO gift_aid_adjustments (refund_entry_id, gift_entry_id, tax_amount, note)
-		VALUES ($1, $2, LEAST($3, (SELECT amount * $4 FROM ledger_entries WHERE id = $2)), $5)
+		VALUES ($1, $2, LEAST($3, (SELECT round(amount * $4, 2) FROM ledger_entries WHERE id = $2)), $5)
 		ON CONFLICT (refund_entry_id) DO NOTHING`, refundEntryID, giftEntryID, tax, rate, note)
 	if err != nil {
 		return fmt.Errorf("queue gift aid adjustment: %w", err)

@@ -44,9 +44,9 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (string, error) {
 		if err := decode(ev, &ch); err != nil {
 			return "", err
 		}
-		return withGift(ctx, tx, ev, idOf(ch.PaymentIntent), ch.ID, func(d campaigns.Donation) error {
+		return withGift(ctx, tx, ev, idOf(ch.PaymentIntent), ch.ID, func(d campaigns.Donation, g campaigns.GiftEntry) error {
 			if ev.Type == "charge.refunded" {
-				return applyRefund(ctx, tx, ev, &ch, d, at)
+				return applyRefund(ctx, tx, ev, &ch, d, g, at)
 			}
 			return applyFee(ctx, tx, ev, &ch, d, at)
 		})
@@ -55,8 +55,8 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (string, error) {
 		if err := decode(ev, &dp); err != nil {
 			return "", err
 		}
-		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d campaigns.Donation) error {
-			return applyDispute(ctx, tx, ev, &dp, d, at)
+		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d campaigns.Donation, g campaigns.GiftEntry) error {
+			return applyDispute(ctx, tx, ev, &dp, d, g, at)
 		})
 	default:
 		return "ignored", nil
@@ -322,11 +322,11 @@ func applySubscription(ctx context.Context, tx pgx.Tx, ev event, sub *stripe.Sub
 // withGift runs fn with the donation a charge event belongs to. If its gift has not been
 // recorded yet (events arrive in any order), the event waits, stored as "deferred", and is
 // applied by the transaction that records the gift.
-func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn func(campaigns.Donation) error) (string, error) {
+func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn func(campaigns.Donation, campaigns.GiftEntry) error) (string, error) {
 	if err := lockPayment(ctx, tx, pi); err != nil {
 		return "", err
 	}
-	_, err := campaigns.FindGift(ctx, tx, pi, charge)
+	gift, err := campaigns.FindGift(ctx, tx, pi, charge)
 	if errors.Is(err, campaigns.ErrNotFound) {
 		if pi == "" {
 			return "", badEvent("charge event %s names no payment intent and no known charge", ev.ID)
@@ -343,7 +343,7 @@ func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn fu
 	if err != nil {
 		return "", err
 	}
-	if err := fn(d); err != nil {
+	if err := fn(d, gift); err != nil {
 		return "", err
 	}
 	if d.Unmatched {
@@ -382,8 +382,13 @@ func applyDeferred(ctx context.Context, tx pgx.Tx, pi string) error {
 	return nil
 }
 
-func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d campaigns.Donation, at time.Time) error {
+func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d campaigns.Donation, gift campaigns.GiftEntry, at time.Time) error {
 	if err := checkGBP(ch.Currency); err != nil {
+		return err
+	}
+	// Whether the gift is claimed must not change between reading it and recording the
+	// refund: a claim being made waits for us, or we for it.
+	if err := campaigns.BlockClaims(ctx, tx); err != nil {
 		return err
 	}
 	// amount_refunded is cumulative: record only what this event adds to what the ledger
@@ -397,14 +402,10 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 	if delta.Sign() <= 0 {
 		return nil
 	}
-	gift, err := campaigns.FindGift(ctx, tx, idOf(ch.PaymentIntent), ch.ID)
-	if err != nil {
-		return err
-	}
 	e := campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
 		Kind: campaigns.KindRefund, StripeObject: ch.ID, Seq: fmt.Sprint(ch.AmountRefunded), ChargeID: ch.ID,
 		PaymentIntent: idOf(ch.PaymentIntent), Amount: delta.Neg(), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID}
-	eligible := d.GiftAidCovers(d.CreatedAt)
+	eligible := gift.GiftAidEligible()
 	if eligible {
 		e.GiftAidBase = delta.Neg()
 	}
@@ -418,14 +419,18 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 		}
 	}
 	if id != 0 && eligible && gift.Claimed {
-		a, err := appealRate(ctx, tx, d.AppealID)
-		if err != nil {
-			return err
-		}
-		note := fmt.Sprintf("Refund of £%s on %s of a gift already claimed", FormatAmount(delta), at.Format("02/01/06"))
-		return campaigns.QueueGiftAidAdjustment(ctx, tx, id, gift.ID, delta, a, note)
+		return queueAdjustment(ctx, tx, d, id, gift, delta, fmt.Sprintf("Refund of £%s on %s of a gift already claimed", FormatAmount(delta), at.Format("02/01/06")))
 	}
 	return nil
+}
+
+// queueAdjustment queues the Gift Aid correction for money taken back from a claimed gift.
+func queueAdjustment(ctx context.Context, tx pgx.Tx, d campaigns.Donation, entryID int64, gift campaigns.GiftEntry, amount decimal.Decimal, note string) error {
+	rate, err := appealRate(ctx, tx, d.AppealID)
+	if err != nil {
+		return err
+	}
+	return campaigns.QueueGiftAidAdjustment(ctx, tx, entryID, gift.ID, amount, rate, note)
 }
 
 func appealRate(ctx context.Context, tx pgx.Tx, appealID int64) (decimal.Decimal, error) {
@@ -434,8 +439,11 @@ func appealRate(ctx context.Context, tx pgx.Tx, appealID int64) (decimal.Decimal
 	return r, err
 }
 
-func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, d campaigns.Donation, at time.Time) error {
+func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, d campaigns.Donation, gift campaigns.GiftEntry, at time.Time) error {
 	if err := checkGBP(dp.Currency); err != nil {
+		return err
+	}
+	if err := campaigns.BlockClaims(ctx, tx); err != nil {
 		return err
 	}
 	amount := FromPence(dp.Amount)
@@ -443,7 +451,7 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 		return badEvent("dispute %s has amount %d", dp.ID, dp.Amount)
 	}
 	base := func(v decimal.Decimal) decimal.Decimal {
-		if d.GiftAidCovers(d.CreatedAt) {
+		if gift.GiftAidEligible() {
 			return v
 		}
 		return decimal.Zero
@@ -484,8 +492,11 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 		if _, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeRelease, amount, decimal.Zero)); err != nil {
 			return err
 		}
-		_, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeLost, amount.Neg(), FromPence(fee)))
-		return err
+		id, err := campaigns.RecordID(ctx, tx, entry(campaigns.KindDisputeLost, amount.Neg(), FromPence(fee)))
+		if err != nil || id == 0 || !gift.GiftAidEligible() || !gift.Claimed {
+			return err
+		}
+		return queueAdjustment(ctx, tx, d, id, gift, amount, fmt.Sprintf("Dispute lost on %s: £%s of a gift already claimed", at.Format("02/01/06"), FormatAmount(amount)))
 	}
 	return nil
 }

@@ -3,10 +3,12 @@ package payments
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 )
@@ -89,13 +91,34 @@ func (h *Webhooks) Apply(ctx context.Context, body []byte) (string, error) {
 	return h.storeAndApply(ctx, ev, body, parseErr)
 }
 
-// storeAndApply stores and applies one parsed event in its own transaction.
+// storeAndApply stores and applies one parsed event in its own transaction. A deadlock or
+// serialization failure rolled everything back, so it is simply tried again (a few times,
+// briefly) before Stripe is asked to retry.
 func (h *Webhooks) storeAndApply(ctx context.Context, ev event, body []byte, parseErr error) (string, error) {
 	var outcome string
-	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		outcome, err = receive(ctx, tx, ev, body, parseErr, h)
-		return err
-	})
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		err = h.store.InTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			outcome, err = receive(ctx, tx, ev, body, parseErr, h)
+			return err
+		})
+		if !retryable(err) {
+			break
+		}
+		h.metrics.Retries.Inc()
+		select {
+		case <-ctx.Done():
+			return "", err
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
 	return outcome, err
+}
+
+// retryable is a transaction PostgreSQL aborted only to break a deadlock or keep a
+// serializable order: the same work succeeds when tried again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }

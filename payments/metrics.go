@@ -9,6 +9,8 @@ type Metrics struct {
 	Duplicates        prometheus.Counter
 	SignatureFailures prometheus.Counter
 	VersionMismatches prometheus.Counter
+	// Retries counts transactions retried after a deadlock or serialization failure.
+	Retries prometheus.Counter
 	// LastEvent lets an alert fire when webhooks stop arriving.
 	LastEvent prometheus.Gauge
 }
@@ -26,11 +28,13 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Webhook requests refused for a missing, wrong or stale signature."}),
 		VersionMismatches: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_api_version_mismatches_total",
 			Help: "Events whose api_version is not the pinned 2023-10-16: the endpoint needs re-creating."}),
+		Retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_tx_retries_total",
+			Help: "Event transactions tried again after a deadlock or serialization failure."}),
 		LastEvent: prometheus.NewGauge(prometheus.GaugeOpts{Name: "giving_webhook_last_event_timestamp_seconds",
 			Help: "Unix time of the last event stored."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.LastEvent)
+		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent)
 	}
 	return m
 }

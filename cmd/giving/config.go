@@ -23,9 +23,15 @@ type config struct {
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
 func (c config) sandbox() bool { return c.StripeKey == "" }
 
+// needs says which settings a command cannot do without.
+type needs struct {
+	database bool // DATABASE_URL
+	webhooks bool // with a Stripe key: STRIPE_WEBHOOK_SECRET, and https for a live key (serving)
+}
+
 // loadConfig reads and checks every setting; the first problem stops the start with one
 // line naming the setting, and never echoes a secret.
-func loadConfig(getenv func(string) string, needDatabase bool) (config, error) {
+func loadConfig(getenv func(string) string, need needs) (config, error) {
 	c := config{
 		DatabaseURL:   strings.TrimSpace(getenv("DATABASE_URL")),
 		ListenAddr:    orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
@@ -33,7 +39,7 @@ func loadConfig(getenv func(string) string, needDatabase bool) (config, error) {
 		StripeKey:     strings.TrimSpace(getenv("STRIPE_SECRET_KEY")),
 		StripeAPIBase: strings.TrimSpace(getenv("STRIPE_API_BASE")),
 	}
-	if needDatabase {
+	if need.database {
 		if c.DatabaseURL == "" {
 			return c, fmt.Errorf("DATABASE_URL is not set (e.g. postgres://giving@127.0.0.1:5432/giving); 'giving dev' runs without one")
 		}
@@ -51,7 +57,7 @@ func loadConfig(getenv func(string) string, needDatabase bool) (config, error) {
 	// (serve fills it in once the port is known).
 	base := strings.TrimSpace(getenv("BASE_URL"))
 	if base == "" {
-		return c, c.checkStripe(nil, getenv)
+		return c, c.checkStripe(nil, getenv, need.webhooks)
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -59,16 +65,16 @@ func loadConfig(getenv func(string) string, needDatabase bool) (config, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	c.BaseURL = u
-	return c, c.checkStripe(u, getenv)
+	return c, c.checkStripe(u, getenv, need.webhooks)
 }
 
-func (c *config) checkStripe(base *url.URL, getenv func(string) string) error {
+func (c *config) checkStripe(base *url.URL, getenv func(string) string, serving bool) error {
 	if c.StripeKey != "" {
 		live, sandbox := payments.KeyMode(c.StripeKey)
 		if sandbox || !(strings.HasPrefix(c.StripeKey, "sk_") || strings.HasPrefix(c.StripeKey, "rk_")) {
 			return fmt.Errorf("STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_test_..., sk_live_...)")
 		}
-		if live && (base == nil || base.Scheme != "https") {
+		if serving && live && (base == nil || base.Scheme != "https") {
 			return fmt.Errorf("BASE_URL must be https when STRIPE_SECRET_KEY is a live key")
 		}
 	}
@@ -80,7 +86,7 @@ func (c *config) checkStripe(base *url.URL, getenv func(string) string) error {
 			c.WebhookSecrets = append(c.WebhookSecrets, s)
 		}
 	}
-	if c.StripeKey != "" && len(c.WebhookSecrets) == 0 {
+	if serving && c.StripeKey != "" && len(c.WebhookSecrets) == 0 {
 		return fmt.Errorf("STRIPE_WEBHOOK_SECRET is not set: with a Stripe key, webhooks cannot be verified without it")
 	}
 	if c.StripeAPIBase != "" {

@@ -22,7 +22,7 @@ A live Stripe key is refused: dev never moves real money.`, stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, false)
+	cfg, err := loadConfig(env, needs{webhooks: true})
 	if err != nil {
 		return err
 	}

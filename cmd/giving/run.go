@@ -31,10 +31,13 @@ Commands:
   serve     run the web service (needs DATABASE_URL and a migrated database)
   migrate   apply database migrations (safe to run from several instances at once)
   seed      create the Fundraising for Freedom appeal and its tiers if missing (idempotent)
+  export    export gifts as CSV, or the HMRC Gift Aid claim schedule (export gift-aid)
   replay    recompute every total from the ledger and from the stored Stripe events and
             report any difference (exit 1 if any)
+  reconcile compare the ledger with Stripe (--since DAY, --recover); exit 1 on a difference
   stripe register-webhook
             create the Stripe webhook endpoint, pinned to API version 2023-10-16
+  user add  create an admin, trustee or fundraiser account (password read from stdin)
   help      show this help, or 'giving help <command>' for one command
 
 Environment:
@@ -59,7 +62,11 @@ func commands() map[string]command {
 		"migrate": {"apply database migrations", cmdMigrate},
 		"seed":    {"create the appeal and its tiers if missing", cmdSeed},
 		"replay":  {"check every stored total against the ledger and the events", cmdReplay},
+		"export":  {"export gifts, or the Gift Aid claim schedule, as CSV", cmdExport},
 		"stripe":  {"Stripe set-up: register-webhook", cmdStripe},
+		"user":    {"accounts: user add", cmdUser},
+
+		"reconcile": {"compare the ledger with Stripe and recover undelivered events", cmdReconcile},
 	}
 }
 
@@ -148,7 +155,7 @@ file, under an advisory lock: several instances may run it at once.`, stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, true)
+	cfg, err := loadConfig(env, needs{database: true})
 	if err != nil {
 		return err
 	}
@@ -182,7 +189,7 @@ does not exist. Running it again changes nothing, so trustees' later edits are k
 	if err != nil || t.Sign() <= 0 || !t.Equal(t.Round(2)) {
 		return usageError{fmt.Sprintf("seed: --target %q must be an amount in pounds such as 50000 or 50000.00", *target)}
 	}
-	cfg, err := loadConfig(env, true)
+	cfg, err := loadConfig(env, needs{database: true})
 	if err != nil {
 		return err
 	}
@@ -216,7 +223,7 @@ there is any (a difference is a bug):
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, true)
+	cfg, err := loadConfig(env, needs{database: true})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"giving/migrations/testdb"
+	"giving/payments/paymentstest"
 )
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (string, error) {
@@ -216,5 +217,15 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 			t.Fatalf("readyz did not recover: %d", code)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// register-webhook is how an operator gets STRIPE_WEBHOOK_SECRET: it must not demand it.
+func TestRegisterWebhookRunsWithoutASecret(t *testing.T) {
+	t.Parallel()
+	out, err := runCmd(t, map[string]string{"STRIPE_SECRET_KEY": "sk_test_123", "STRIPE_API_BASE": paymentstest.StripeMockURL(t),
+		"BASE_URL": "https://give.example.org"}, "stripe", "register-webhook")
+	if err != nil || !strings.Contains(out, "created webhook endpoint") || !strings.Contains(out, "2023-10-16") {
+		t.Fatalf("register-webhook: %v\n%s", err, out)
 	}
 }

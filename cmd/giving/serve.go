@@ -31,7 +31,7 @@ Stops gracefully on SIGINT/SIGTERM, finishing requests in flight.`, stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, true)
+	cfg, err := loadConfig(env, needs{database: true, webhooks: true})
 	if err != nil {
 		return err
 	}

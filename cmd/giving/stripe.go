@@ -27,7 +27,7 @@ Needs STRIPE_SECRET_KEY (and honours STRIPE_API_BASE).`, stdout)
 	if err := parseFlags(fs, args[1:]); err != nil {
 		return err
 	}
-	cfg, err := loadConfig(env, false)
+	cfg, err := loadConfig(env, needs{})
 	if err != nil {
 		return err
 	}
