@@ -46,8 +46,9 @@ lint: ## gofmt, go vet and staticcheck
 	staticcheck ./...
 
 .PHONY: bench
-bench: ## benchmarks with allocations, one run each
-	go test -run='^$$' -bench=. -benchmem -count=1 ./...
+bench: ## Go benchmarks (incl. the dashboard at 1,000,000 gifts), then the service benchmark table (loopback, bounded)
+	go test -run='^$$' -bench=. -benchmem -count=1 -timeout 20m ./...
+	go run ./cmd/givingbench
 
 .PHONY: clean
 clean: ## remove the build output (keeps .data/, your local database)

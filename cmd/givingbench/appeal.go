@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"giving/campaigns"
+)
+
+// appealResult compares the public appeal JSON with a bare chi handler under the same load.
+type appealResult struct {
+	JSON, Bare loadResult
+}
+
+// Ratio is the appeal JSON's throughput as a share of the bare handler's.
+func (r appealResult) Ratio() float64 { return ratio(r.JSON.PerSecond(), r.Bare.PerSecond()) }
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func getter(url string) requestFunc {
+	return func(ctx context.Context, _ int) (*http.Request, error) {
+		return http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	}
+}
+
+// measureAppeal hits GET /api/campaigns/fundraising-for-freedom on the real site and the
+// bare route with the same concurrency and count, each after a short warm-up.
+func measureAppeal(ctx context.Context, siteURL, bareURL string, spec loadSpec) (appealResult, error) {
+	jsonURL := siteURL + "/api/campaigns/" + campaigns.DefaultAppealSlug
+	warm := loadSpec{Concurrency: spec.Concurrency, Total: min(spec.Total, 10*spec.Concurrency), Cap: spec.Cap}
+	var res appealResult
+	for _, run := range []struct {
+		name string
+		url  string
+		out  *loadResult
+	}{{"bare chi", bareURL + "/bare", &res.Bare}, {"appeal JSON", jsonURL, &res.JSON}} {
+		if _, err := runLoad(ctx, warm, getter(run.url)); err != nil {
+			return res, fmt.Errorf("%s warm-up: %w", run.name, err)
+		}
+		r, err := runLoad(ctx, spec, getter(run.url))
+		if err != nil {
+			return res, fmt.Errorf("%s: %w", run.name, err)
+		}
+		*run.out = r
+	}
+	return res, nil
+}

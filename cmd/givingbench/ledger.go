@@ -1,0 +1,195 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+)
+
+// totalsResult is the cost of reading an appeal's totals at two ledger sizes.
+type totalsResult struct {
+	SmallRows, BigRows int64
+	Small, Big         []time.Duration // one latency per ReadTotals call
+	InsertRows         int64           // rows bulk-inserted into the big ledger
+	InsertTook         time.Duration
+	CompareTook        time.Duration
+	Diffs              []campaigns.Difference
+	Gifts              int64 // the appeal's gift count read back at the big size
+}
+
+// P50Ratio is the big size's median read over the small size's.
+func (r totalsResult) P50Ratio() float64 {
+	return ratio(float64(quantile(r.Big, 0.5)), float64(quantile(r.Small, 0.5)))
+}
+
+// realGiftsPerStep go through campaigns.Record after the bulk insert, so the totals the
+// reads see have also been moved by the real write path.
+const realGiftsPerStep = 8
+
+// bulkLedgerSQL inserts gifts g = $2..$3 for appeal $1, satisfying every CHECK and the
+// unique (stripe_object, kind, seq): a spread of tier-like amounts, fees, a quarter with
+// Gift Aid, a tenth monthly, 50,000 distinct donors, a second apart going back in time.
+const bulkLedgerSQL = `
+INSERT INTO ledger_entries (appeal_id, kind, stripe_object, payment_intent, amount, fee, gift_aid_base,
+    frequency, donor_key, occurred_at, event_id)
+SELECT $1, 'gift', 'pi_bench_' || g, 'pi_bench_' || g, a, round(a * 0.015 + 0.20, 2),
+       CASE WHEN g % 4 = 0 THEN a ELSE 0 END,
+       CASE WHEN g % 10 = 0 THEN 'monthly' ELSE 'one_off' END,
+       'bench_donor_' || (g % 50000), now() - make_interval(secs => g::double precision), 'evt_bench_' || g
+FROM (SELECT g, (3 + (g % 50) * 5)::numeric(12,2) AS a FROM generate_series($2::bigint, $3::bigint) AS g) s`
+
+// insertLedger adds gifts from..to (inclusive) in batches, each its own statement.
+func insertLedger(ctx context.Context, store *campaigns.Store, appealID, from, to, batch int64) error {
+	for lo := from; lo <= to; lo += batch {
+		hi := min(lo+batch-1, to)
+		if _, err := store.Pool().Exec(ctx, bulkLedgerSQL, appealID, lo, hi); err != nil {
+			return fmt.Errorf("bulk insert ledger rows %d..%d: %w", lo, hi, err)
+		}
+	}
+	return nil
+}
+
+// syncTotals sets the appeal's totals rows (spread over the 8 shards) and its distinct
+// donors to what its ledger says, as 'giving replay' would.
+func syncTotals(ctx context.Context, store *campaigns.Store, appealID int64) error {
+	return store.InTx(ctx, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM totals WHERE scope = 'appeal' AND scope_id = $1`,
+			`DELETE FROM total_donors WHERE scope = 'appeal' AND scope_id = $1`,
+			`INSERT INTO totals (scope, scope_id, shard, gross, refunded, disputed, lost, fees, gift_aid_base, gifts, donors)
+			 SELECT 'appeal', $1, (id % 8)::smallint,
+			        COALESCE(sum(amount) FILTER (WHERE kind = 'gift'), 0),
+			        COALESCE(-sum(amount) FILTER (WHERE kind = 'refund'), 0),
+			        COALESCE(-sum(amount) FILTER (WHERE kind IN ('dispute_hold', 'dispute_release')), 0),
+			        COALESCE(-sum(amount) FILTER (WHERE kind = 'dispute_lost'), 0),
+			        sum(fee), sum(gift_aid_base), count(*) FILTER (WHERE kind = 'gift'), 0
+			 FROM ledger_entries WHERE appeal_id = $1 GROUP BY id % 8`,
+			`INSERT INTO total_donors (scope, scope_id, donor_key)
+			 SELECT DISTINCT 'appeal', $1::bigint, donor_key FROM ledger_entries
+			 WHERE appeal_id = $1 AND kind = 'gift' AND donor_key <> ''`,
+			`UPDATE totals SET donors = (SELECT count(*) FROM total_donors WHERE scope = 'appeal' AND scope_id = $1)
+			 WHERE scope = 'appeal' AND scope_id = $1
+			   AND shard = (SELECT min(shard) FROM totals WHERE scope = 'appeal' AND scope_id = $1)`,
+		} {
+			if _, err := tx.Exec(ctx, q, appealID); err != nil {
+				return fmt.Errorf("set totals from the ledger: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// recordRealGifts writes a few gifts through campaigns.Record, the service's own path.
+func recordRealGifts(ctx context.Context, store *campaigns.Store, appealID int64, step string) error {
+	for k := range realGiftsPerStep {
+		err := store.InTx(ctx, func(tx pgx.Tx) error {
+			ok, err := campaigns.Record(ctx, tx, campaigns.Entry{
+				AppealID: appealID, Kind: campaigns.KindGift,
+				StripeObject: fmt.Sprintf("pi_bench_real_%s_%d", step, k), PaymentIntent: fmt.Sprintf("pi_bench_real_%s_%d", step, k),
+				Amount: decimal.New(int64(3+k*5), 0), Fee: decimal.RequireFromString("0.25"),
+				DonorKey: fmt.Sprintf("bench_real_donor_%s_%d", step, k), EventID: fmt.Sprintf("evt_bench_real_%s_%d", step, k),
+			})
+			if err == nil && !ok {
+				err = fmt.Errorf("gift %s/%d already recorded", step, k)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// timeReads alternates ReadTotals on the small and the big ledger n times each, after a
+// short warm-up, so that whatever else the machine is doing falls on both sizes alike.
+func timeReads(ctx context.Context, small, big ledgerDB, n int, deadline time.Time) (ls, lb []time.Duration, tb campaigns.Totals, err error) {
+	read := func(l ledgerDB) (time.Duration, campaigns.Totals, error) {
+		t0 := time.Now()
+		t, err := campaigns.ReadTotals(ctx, l.Store.Pool(), campaigns.AppealScope(l.Appeal))
+		return time.Since(t0), t, err
+	}
+	for range min(n, 100) {
+		if _, _, err = read(small); err == nil {
+			_, _, err = read(big)
+		}
+		if err != nil {
+			return nil, nil, tb, err
+		}
+	}
+	for range n {
+		var d time.Duration
+		if d, _, err = read(small); err != nil {
+			return nil, nil, tb, err
+		}
+		ls = append(ls, d)
+		if d, tb, err = read(big); err != nil {
+			return nil, nil, tb, err
+		}
+		lb = append(lb, d)
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	return ls, lb, tb, nil
+}
+
+// ledgerDB is one scratch database's store and its seeded appeal.
+type ledgerDB struct {
+	Store  *campaigns.Store
+	Appeal int64
+}
+
+// grow bulk-inserts gifts 1..n, sets the totals to match, moves them by a few real gifts,
+// and leaves the database vacuumed, analysed and checkpointed. It reports the insert time.
+func grow(ctx context.Context, l ledgerDB, n, batch int64) (time.Duration, error) {
+	t0 := time.Now()
+	if err := insertLedger(ctx, l.Store, l.Appeal, 1, n, batch); err != nil {
+		return 0, err
+	}
+	took := time.Since(t0)
+	if err := syncTotals(ctx, l.Store, l.Appeal); err != nil {
+		return took, err
+	}
+	if err := recordRealGifts(ctx, l.Store, l.Appeal, fmt.Sprint(n)); err != nil {
+		return took, err
+	}
+	// As autovacuum would, so neither size reads a bloated totals table or stale statistics.
+	if _, err := l.Store.Pool().Exec(ctx, `VACUUM (ANALYZE) ledger_entries, totals, total_donors`); err != nil {
+		return took, err
+	}
+	// Write the bulk load back now, so that the reads are not timed against a checkpoint
+	// flushing it. Needs superuser or pg_checkpoint; without them the reads run anyway.
+	_, _ = l.Store.Pool().Exec(ctx, `CHECKPOINT`)
+	return took, nil
+}
+
+// measureTotals fills one scratch ledger with smallN gifts and another with bigN, and
+// times ReadTotals on both, alternating. On the big ledger CompareTotals must then find no
+// difference.
+func measureTotals(ctx context.Context, small, big ledgerDB, smallN, bigN, batch int64, reads int, readCap time.Duration) (totalsResult, error) {
+	res := totalsResult{SmallRows: smallN + realGiftsPerStep, BigRows: bigN + realGiftsPerStep, InsertRows: bigN}
+	if _, err := grow(ctx, small, smallN, batch); err != nil {
+		return res, err
+	}
+	var err error
+	if res.InsertTook, err = grow(ctx, big, bigN, batch); err != nil {
+		return res, err
+	}
+	var t campaigns.Totals
+	if res.Small, res.Big, t, err = timeReads(ctx, small, big, reads, time.Now().Add(readCap)); err != nil {
+		return res, err
+	}
+	res.Gifts = t.Gifts
+	t0 := time.Now()
+	if res.Diffs, err = big.Store.CompareTotals(ctx); err != nil {
+		return res, err
+	}
+	res.CompareTook = time.Since(t0)
+	return res, nil
+}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+	"giving/payments"
+)
+
+// webhookSpec sizes the webhook runs.
+type webhookSpec struct {
+	Load      loadSpec // closed loop, for both the ceiling and the real endpoint
+	PacedRate int      // events a second
+	PacedDur  time.Duration
+}
+
+// PacedTotal is how many events the paced run sends.
+func (s webhookSpec) PacedTotal() int {
+	return max(1, int(float64(s.PacedRate)*s.PacedDur.Seconds()))
+}
+
+// webhookResult holds the three webhook runs, the memory they took and the totals check.
+type webhookResult struct {
+	Ceiling, Real loadResult
+	Paced         pacedResult
+	EventBytes    int // average size of one event body
+	Mem           memResult
+	Sent          int   // events answered 2xx by the real endpoint, closed loop plus paced
+	Gifts         int64 // the appeal's gift count afterwards
+	Diffs         []campaigns.Difference
+}
+
+// Retries is how many 503s the real endpoint answered (and the sender resent).
+func (r webhookResult) Retries() int { return r.Real.Retries + r.Paced.Retries }
+
+// Ratio is the real endpoint's throughput as a share of the bare-INSERT ceiling's.
+func (r webhookResult) Ratio() float64 { return ratio(r.Real.PerSecond(), r.Ceiling.PerSecond()) }
+
+// memResult is this process's memory around the webhook load.
+type memResult struct {
+	PeakReset          bool   // VmHWM was reset just before the load (/proc/self/clear_refs)
+	RSSBefore          uint64 // bytes
+	HWMBefore          uint64
+	HWMAfter           uint64
+	HeapInusePeak      uint64 // sampled every 100 ms during the load
+	HeapInuseAfter     uint64
+	ProcStatusReadable bool
+}
+
+// procStatus reads VmRSS and VmHWM (bytes) from /proc/self/status.
+func procStatus() (rss, hwm uint64, ok bool) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, found := strings.Cut(sc.Text(), ":")
+		if !found || (k != "VmRSS" && k != "VmHWM") {
+			continue
+		}
+		n, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		if err != nil {
+			continue
+		}
+		if k == "VmRSS" {
+			rss = n * 1024
+		} else {
+			hwm = n * 1024
+		}
+	}
+	return rss, hwm, rss > 0 && hwm > 0
+}
+
+// resetPeakRSS sets VmHWM back to the current RSS (Linux 4.0+), so the peak read later is
+// the webhook load's, not that of an earlier phase.
+func resetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// heapSampler records the largest HeapInuse it sees until stopped.
+func heapSampler() (stop func() uint64) {
+	var peak atomic.Uint64
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	sample := func() {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		if ms.HeapInuse > peak.Load() {
+			peak.Store(ms.HeapInuse)
+		}
+	}
+	wg.Go(func() {
+		t := time.NewTicker(100 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				sample()
+			}
+		}
+	})
+	return func() uint64 {
+		close(done)
+		wg.Wait()
+		sample()
+		return peak.Load()
+	}
+}
+
+// createDonations makes n pending £3 donations to the appeal through Store.CreateDonation,
+// eight at a time.
+func createDonations(ctx context.Context, store *campaigns.Store, appealID int64, n int) ([]string, error) {
+	ids := make([]string, n)
+	var next atomic.Int64
+	var firstErr error
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				d, err := store.CreateDonation(ctx, campaigns.NewDonation{
+					AppealID: appealID, Amount: decimal.RequireFromString("3.00"),
+					DisplayName: "Bench donor", Email: fmt.Sprintf("bench%d@example.com", i),
+				})
+				if err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("create donation: %w", err) })
+					return
+				}
+				ids[i] = d.ID
+			}
+		})
+	}
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return ids, firstErr
+}
+
+// buildEvents makes one paid checkout.session.completed event per donation, each with its
+// own event, session, payment intent and customer ids. They are signed when sent.
+func buildEvents(donations []string, tag string) [][]byte {
+	out := make([][]byte, len(donations))
+	for i, id := range donations {
+		b := payments.EventBuilder{}.WithEventID(fmt.Sprintf("evt_bench_%s_%d", tag, i))
+		out[i] = b.CheckoutSessionCompleted(
+			fmt.Sprintf("cs_test_bench_%s_%d", tag, i), fmt.Sprintf("pi_bench_%s_%d", tag, i),
+			fmt.Sprintf("cus_bench_%s_%d", tag, i), 300, "paid",
+			payments.Meta{DonationID: id, Campaign: campaigns.DefaultAppealSlug})
+	}
+	return out
+}
+
+// poster sends events[i], signed with secret at the moment it leaves.
+func poster(url, secret string, events [][]byte) requestFunc {
+	return func(ctx context.Context, i int) (*http.Request, error) {
+		body := events[i]
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json; charset=utf-8")
+		req.Header.Set("Stripe-Signature", payments.SignPayload(body, secret, time.Now()))
+		return req, nil
+	}
+}
+
+// ceilingHandler is the least any webhook endpoint must do: read the body and make it
+// durable with one INSERT, then answer 200.
+func ceilingHandler(pool *pgxpool.Pool) http.Handler {
+	var seq atomic.Int64
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, payments.MaxWebhookBody))
+		if err != nil {
+			http.Error(w, "could not read body", http.StatusBadRequest)
+			return
+		}
+		id := "ceiling_" + strconv.FormatInt(seq.Add(1), 10)
+		if _, err := pool.Exec(r.Context(), `INSERT INTO bench_ceiling (id, payload) VALUES ($1, $2)`, id, body); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"received":true}` + "\n"))
+	})
+}
+
+// measureWebhooks runs the bare-INSERT ceiling and the real POST /webhooks/stripe with the
+// same closed-loop load, then the real endpoint paced, watching this process's memory; it
+// ends by reading the appeal's gift count and comparing every total with the ledger.
+func measureWebhooks(ctx context.Context, store *campaigns.Store, dsn string, appealID int64, siteURL, secret string, spec webhookSpec) (webhookResult, error) {
+	var res webhookResult
+	donations, err := createDonations(ctx, store, appealID, spec.Load.Total+spec.PacedTotal())
+	if err != nil {
+		return res, err
+	}
+	tag := randomTag()
+	closed := buildEvents(donations[:spec.Load.Total], tag+"c")
+	paced := buildEvents(donations[spec.Load.Total:], tag+"p")
+	total := 0
+	for _, e := range closed {
+		total += len(e)
+	}
+	res.EventBytes = total / len(closed)
+
+	// The ceiling: its own table and a pool sized like the service's, on its own listener.
+	if _, err := store.Pool().Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_ceiling (id text PRIMARY KEY, payload bytea NOT NULL)`); err != nil {
+		return res, fmt.Errorf("create bench_ceiling: %w", err)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return res, err
+	}
+	cfg.MaxConns = 20
+	cpool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return res, err
+	}
+	defer cpool.Close()
+	log := benchLogger()
+	ceiling, err := serveLoopback(ceilingHandler(cpool), log)
+	if err != nil {
+		return res, err
+	}
+	defer ceiling.Close()
+
+	runtime.GC()
+	res.Mem.PeakReset = resetPeakRSS()
+	res.Mem.RSSBefore, res.Mem.HWMBefore, res.Mem.ProcStatusReadable = procStatus()
+	stopHeap := heapSampler()
+
+	noRetry := spec.Load
+	noRetry.Retry503 = 0 // the ceiling has no reason to answer 503
+	res.Ceiling, err = runLoad(ctx, noRetry, poster(ceiling.URL+"/", secret, closed))
+	if err != nil {
+		stopHeap()
+		return res, fmt.Errorf("bare-INSERT ceiling: %w", err)
+	}
+	res.Real, err = runLoad(ctx, spec.Load, poster(siteURL+"/webhooks/stripe", secret, closed))
+	if err != nil {
+		stopHeap()
+		return res, fmt.Errorf("POST /webhooks/stripe: %w", err)
+	}
+	pacedCap := spec.PacedDur + max(spec.Load.Cap, 5*time.Second) // then queued events are dropped
+	pctx, cancel := context.WithTimeout(ctx, pacedCap+60*time.Second)
+	defer cancel()
+	senders := max(64, spec.PacedRate/10) // 100 ms of sends in flight before any queueing
+	res.Paced, err = runPaced(pctx, spec.PacedRate, len(paced), senders, spec.Load.Retry503, pacedCap, poster(siteURL+"/webhooks/stripe", secret, paced))
+	if err != nil {
+		stopHeap()
+		return res, fmt.Errorf("paced POST /webhooks/stripe: %w", err)
+	}
+
+	res.Mem.HeapInusePeak = stopHeap()
+	_, res.Mem.HWMAfter, _ = procStatus()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.Mem.HeapInuseAfter = ms.HeapInuse
+
+	res.Sent = res.Real.Completed + res.Paced.Sent
+	t, err := store.AppealTotals(ctx, appealID)
+	if err != nil {
+		return res, err
+	}
+	res.Gifts = t.Gifts
+	if res.Diffs, err = store.CompareTotals(ctx); err != nil {
+		return res, err
+	}
+	return res, nil
+}
