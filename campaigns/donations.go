@@ -208,33 +208,42 @@ type Link struct {
 	Email          string
 }
 
-// LinkDonation stores l on the donation.
-func LinkDonation(ctx context.Context, tx pgx.Tx, id string, l Link) error {
-	_, err := tx.Exec(ctx, `UPDATE donations SET
+// UpdateDonation records the Stripe ids and contact details an event brings (empty fields
+// keep what is stored) and, when status is not empty, moves the donation to status if its
+// current status is one of from (any, when from is empty) and the event at eventAt is not
+// older than the one that set the current status: an older event never overwrites a newer
+// state. One statement; it reports whether the status is now the one asked for at eventAt.
+func UpdateDonation(ctx context.Context, tx pgx.Tx, id string, l Link, status string, eventAt time.Time, from ...string) (bool, error) {
+	var changed bool
+	err := tx.QueryRow(ctx, `UPDATE donations SET
 		checkout_session_id = COALESCE(NULLIF($2, ''), checkout_session_id),
 		payment_intent_id = COALESCE(NULLIF($3, ''), payment_intent_id),
 		subscription_id = COALESCE(NULLIF($4, ''), subscription_id),
 		customer_id = COALESCE(NULLIF($5, ''), customer_id),
 		email = CASE WHEN $6 <> '' THEN $6 ELSE email END,
+		status = CASE WHEN s.ok THEN $7 ELSE status END,
+		status_event_at = CASE WHEN s.ok THEN $8 ELSE status_event_at END,
 		updated_at = now()
-		WHERE id = $1::uuid`, id, l.SessionID, l.PaymentIntent, l.SubscriptionID, l.CustomerID, l.Email)
+		FROM (SELECT $7 <> '' AND (COALESCE(cardinality($9::text[]), 0) = 0 OR d.status = ANY($9))
+		             AND (d.status_event_at IS NULL OR d.status_event_at <= $8) AS ok
+		      FROM donations d WHERE d.id = $1::uuid) s
+		WHERE id = $1::uuid RETURNING s.ok`,
+		id, l.SessionID, l.PaymentIntent, l.SubscriptionID, l.CustomerID, l.Email, status, eventAt, from).Scan(&changed)
 	if err != nil {
-		return fmt.Errorf("link donation %s: %w", id, err)
+		return false, fmt.Errorf("update donation %s: %w", id, err)
 	}
-	return nil
+	return changed, nil
 }
 
-// SetStatus moves a donation to status when its current status is one of from (any, if
-// from is empty) and the event at eventAt is not older than the one that set the current
-// status: an older event never overwrites a newer state.
+// LinkDonation stores l on the donation.
+func LinkDonation(ctx context.Context, tx pgx.Tx, id string, l Link) error {
+	_, err := UpdateDonation(ctx, tx, id, l, "", time.Time{})
+	return err
+}
+
+// SetStatus is UpdateDonation with nothing to link.
 func SetStatus(ctx context.Context, tx pgx.Tx, id, status string, eventAt time.Time, from ...string) (bool, error) {
-	tag, err := tx.Exec(ctx, `UPDATE donations SET status = $2, status_event_at = $3, updated_at = now()
-		WHERE id = $1::uuid AND (COALESCE(cardinality($4::text[]), 0) = 0 OR status = ANY($4))
-		  AND (status_event_at IS NULL OR status_event_at <= $3)`, id, status, eventAt, from)
-	if err != nil {
-		return false, fmt.Errorf("set donation %s status: %w", id, err)
-	}
-	return tag.RowsAffected() == 1, nil
+	return UpdateDonation(ctx, tx, id, Link{}, status, eventAt, from...)
 }
 
 // SetCancelAtPeriodEnd mirrors a monthly gift's scheduled cancellation.

@@ -17,32 +17,35 @@ import (
 // apply turns one verified event into donation updates and ledger entries, inside tx.
 // Every path is idempotent by Stripe object as well as by event id: the ledger's unique
 // key makes a second copy of any money fact impossible.
-func apply(ctx context.Context, tx pgx.Tx, ev event) (string, error) {
+func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, err error) {
 	at := time.Unix(ev.Created, 0)
 	switch ev.Type {
 	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
 		"checkout.session.async_payment_failed", "checkout.session.expired":
 		var s stripe.CheckoutSession
 		if err := decode(ev, &s); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return applySession(ctx, tx, ev, &s, at)
+		outcome, err := applySession(ctx, tx, ev, &s, at)
+		return outcome, "", err
 	case "invoice.paid", "invoice.payment_failed":
 		var in stripe.Invoice
 		if err := decode(ev, &in); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return applyInvoice(ctx, tx, ev, &in, at)
+		outcome, err := applyInvoice(ctx, tx, ev, &in, at)
+		return outcome, "", err
 	case "customer.subscription.updated", "customer.subscription.deleted":
 		var sub stripe.Subscription
 		if err := decode(ev, &sub); err != nil {
-			return "", err
+			return "", "", err
 		}
-		return applySubscription(ctx, tx, ev, &sub, at)
+		outcome, err := applySubscription(ctx, tx, ev, &sub, at)
+		return outcome, "", err
 	case "charge.refunded", "charge.succeeded", "charge.updated":
 		var ch stripe.Charge
 		if err := decode(ev, &ch); err != nil {
-			return "", err
+			return "", "", err
 		}
 		return withGift(ctx, tx, ev, idOf(ch.PaymentIntent), ch.ID, func(d campaigns.Donation, g campaigns.GiftEntry) error {
 			if ev.Type == "charge.refunded" {
@@ -53,13 +56,13 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (string, error) {
 	case "charge.dispute.created", "charge.dispute.closed":
 		var dp stripe.Dispute
 		if err := decode(ev, &dp); err != nil {
-			return "", err
+			return "", "", err
 		}
 		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d campaigns.Donation, g campaigns.GiftEntry) error {
 			return applyDispute(ctx, tx, ev, &dp, d, g, at)
 		})
 	default:
-		return "ignored", nil
+		return "ignored", "", nil
 	}
 }
 
@@ -101,11 +104,37 @@ func idOf[T interface {
 // lockPayment serialises every event about one payment intent across transactions and
 // instances, so a refund that races its own gift either sees the gift or is seen by it.
 func lockPayment(ctx context.Context, tx pgx.Tx, paymentIntent string) error {
-	if paymentIntent == "" {
-		return nil
+	if paymentIntent == "" || ctx.Value(lockedPayment{}) == paymentIntent {
+		return nil // receive took it with its first statement
 	}
 	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, paymentIntent)
 	return err
+}
+
+// lockedPayment is the context key for the payment intent whose lock a transaction holds.
+type lockedPayment struct{}
+
+// paymentOf peeks at the payment intent an event's object names (sessions, invoices,
+// charges and disputes all carry one), so its lock can be taken with the first statement.
+func paymentOf(ev event) string {
+	if ev.Data == nil {
+		return ""
+	}
+	var o struct {
+		PaymentIntent json.RawMessage `json:"payment_intent"`
+	}
+	if json.Unmarshal(ev.Data.Raw, &o) != nil || len(o.PaymentIntent) == 0 {
+		return ""
+	}
+	var id string
+	if json.Unmarshal(o.PaymentIntent, &id) == nil {
+		return id
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(o.PaymentIntent, &obj)
+	return obj.ID
 }
 
 func checkGBP(c stripe.Currency) error {
@@ -149,9 +178,6 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	if s.CustomerDetails != nil {
 		link.Email = s.CustomerDetails.Email
 	}
-	if err := campaigns.LinkDonation(ctx, tx, d.ID, link); err != nil {
-		return "", err
-	}
 	if link.CustomerID != "" {
 		d.CustomerID = link.CustomerID
 	}
@@ -163,24 +189,25 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 		outcome = "unmatched"
 	}
 
+	// Link the ids and move the status in one statement.
+	update := func(status string, from ...string) (string, error) {
+		_, err := campaigns.UpdateDonation(ctx, tx, d.ID, link, status, at, from...)
+		return outcome, err
+	}
 	switch {
 	case ev.Type == "checkout.session.expired":
-		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusExpired, at, campaigns.StatusPending)
-		return outcome, err
+		return update(campaigns.StatusExpired, campaigns.StatusPending)
 	case s.Mode == stripe.CheckoutSessionModeSubscription:
 		// The money arrives with each invoice.paid; here only the link and the status.
 		if ev.Type == "checkout.session.completed" {
-			_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusActive, at, campaigns.StatusPending, campaigns.StatusProcessing)
-			return outcome, err
+			return update(campaigns.StatusActive, campaigns.StatusPending, campaigns.StatusProcessing)
 		}
-		return outcome, nil
+		return update("")
 	case ev.Type == "checkout.session.async_payment_failed":
-		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusFailed, at, campaigns.StatusPending, campaigns.StatusProcessing)
-		return outcome, err
+		return update(campaigns.StatusFailed, campaigns.StatusPending, campaigns.StatusProcessing)
 	case s.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid:
 		// An async method (Bacs, a bank transfer): no money yet.
-		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusProcessing, at, campaigns.StatusPending)
-		return outcome, err
+		return update(campaigns.StatusProcessing, campaigns.StatusPending)
 	}
 	if err := checkGBP(s.Currency); err != nil {
 		return "", err
@@ -188,7 +215,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	if s.AmountTotal <= 0 {
 		return "", badEvent("paid session %s has amount_total %d", s.ID, s.AmountTotal)
 	}
-	if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusPaid, at, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusExpired, campaigns.StatusFailed); err != nil {
+	if _, err := update(campaigns.StatusPaid, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusExpired, campaigns.StatusFailed); err != nil {
 		return "", err
 	}
 	object := pi
@@ -210,10 +237,16 @@ func recordGift(ctx context.Context, tx pgx.Tx, ev event, d campaigns.Donation, 
 	if d.GiftAidCovers(at) {
 		e.GiftAidBase = amount
 	}
+	// Read what waits for this gift before recording it, so the totals' rows are locked
+	// for as short a time as possible (we hold the payment's lock: nothing new can wait).
+	waiting, err := deferredFor(ctx, tx, pi)
+	if err != nil {
+		return err
+	}
 	if _, err := campaigns.Record(ctx, tx, e); err != nil {
 		return err
 	}
-	return applyDeferred(ctx, tx, pi)
+	return applyDeferred(ctx, tx, waiting)
 }
 
 func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, at time.Time) (string, error) {
@@ -247,9 +280,7 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	if err != nil {
 		return "", err
 	}
-	if err := campaigns.LinkDonation(ctx, tx, d.ID, campaigns.Link{SubscriptionID: sub, CustomerID: idOf(in.Customer), Email: in.CustomerEmail}); err != nil {
-		return "", err
-	}
+	link := campaigns.Link{SubscriptionID: sub, CustomerID: idOf(in.Customer), Email: in.CustomerEmail}
 	if c := idOf(in.Customer); c != "" {
 		d.CustomerID = c
 	}
@@ -259,16 +290,16 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	}
 	if ev.Type == "invoice.payment_failed" {
 		// Stripe retries the card; the gift is past due, not cancelled.
-		_, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusPastDue, at, campaigns.StatusActive, campaigns.StatusPending)
+		_, err := campaigns.UpdateDonation(ctx, tx, d.ID, link, campaigns.StatusPastDue, at, campaigns.StatusActive, campaigns.StatusPending)
 		return outcome, err
 	}
 	if in.AmountPaid <= 0 {
-		return "ignored", nil // a free trial or a fully discounted invoice moves no money
+		return "ignored", campaigns.LinkDonation(ctx, tx, d.ID, link) // a free trial or a fully discounted invoice moves no money
 	}
 	if err := checkGBP(in.Currency); err != nil {
 		return "", err
 	}
-	if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusActive, at, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusPastDue); err != nil {
+	if _, err := campaigns.UpdateDonation(ctx, tx, d.ID, link, campaigns.StatusActive, at, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusPastDue); err != nil {
 		return "", err
 	}
 	if err := recordGift(ctx, tx, ev, d, in.ID, charge, pi, FromPence(in.AmountPaid), true, at); err != nil {
@@ -322,56 +353,54 @@ func applySubscription(ctx context.Context, tx pgx.Tx, ev event, sub *stripe.Sub
 // withGift runs fn with the donation a charge event belongs to. If its gift has not been
 // recorded yet (events arrive in any order), the event waits, stored as "deferred", and is
 // applied by the transaction that records the gift.
-func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn func(campaigns.Donation, campaigns.GiftEntry) error) (string, error) {
+func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn func(campaigns.Donation, campaigns.GiftEntry) error) (string, string, error) {
 	if err := lockPayment(ctx, tx, pi); err != nil {
-		return "", err
+		return "", "", err
 	}
 	gift, err := campaigns.FindGift(ctx, tx, pi, charge)
 	if errors.Is(err, campaigns.ErrNotFound) {
 		if pi == "" {
-			return "", badEvent("charge event %s names no payment intent and no known charge", ev.ID)
+			return "", "", badEvent("charge event %s names no payment intent and no known charge", ev.ID)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET defer_key = $2 WHERE id = $1`, ev.ID, pi); err != nil {
-			return "", err
-		}
-		return "deferred", nil
+		return "deferred", pi, nil
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{PaymentIntent: pi, ChargeID: charge})
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if err := fn(d, gift); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if d.Unmatched {
-		return "unmatched", nil
+		return "unmatched", "", nil
 	}
-	return "applied", nil
+	return "applied", "", nil
 }
 
-// applyDeferred applies, in Stripe's order, the events that were waiting for the gift on pi.
-func applyDeferred(ctx context.Context, tx pgx.Tx, pi string) error {
+// deferredFor reads, in Stripe's order, the events waiting for the gift on pi.
+func deferredFor(ctx context.Context, tx pgx.Tx, pi string) ([][]byte, error) {
 	if pi == "" {
-		return nil
+		return nil, nil
 	}
 	rows, err := tx.Query(ctx, `SELECT payload FROM stripe_events WHERE outcome = 'deferred' AND defer_key = $1
 		ORDER BY created, received_at`, pi)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	payloads, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return err
-	}
+	return pgx.CollectRows(rows, pgx.RowTo[[]byte])
+}
+
+// applyDeferred applies the events that were waiting for a gift just recorded.
+func applyDeferred(ctx context.Context, tx pgx.Tx, payloads [][]byte) error {
 	for _, p := range payloads {
 		ev, err := parseEvent(p)
 		if err != nil {
 			continue // cannot happen: only parsed events are deferred
 		}
-		outcome, err := apply(ctx, tx, ev)
+		outcome, _, err := apply(ctx, tx, ev)
 		if err != nil {
 			return fmt.Errorf("apply deferred event %s: %w", ev.ID, err)
 		}

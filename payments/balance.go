@@ -91,9 +91,9 @@ func (h *Webhooks) Apply(ctx context.Context, body []byte) (string, error) {
 	return h.storeAndApply(ctx, ev, body, parseErr)
 }
 
-// storeAndApply stores and applies one parsed event in its own transaction. A deadlock or
-// serialization failure rolled everything back, so it is simply tried again (a few times,
-// briefly) before Stripe is asked to retry.
+// storeAndApply stores and applies one parsed event in its own transaction. A deadlock or serialization failure
+// rolled everything back, so it is simply tried again (a few times, briefly) before Stripe
+// is asked to retry. An event that cannot be applied is stored for review on its own.
 func (h *Webhooks) storeAndApply(ctx context.Context, ev event, body []byte, parseErr error) (string, error) {
 	var outcome string
 	var err error
@@ -112,6 +112,20 @@ func (h *Webhooks) storeAndApply(ctx context.Context, ev event, body []byte, par
 			return "", err
 		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
 		}
+	}
+	var bad *badEventError
+	switch {
+	case errors.Is(err, errDuplicate):
+		h.metrics.Duplicates.Inc()
+		return "duplicate", nil
+	case errors.As(err, &bad):
+		h.log.Error("webhook could not be applied: stored for review", "event", ev.ID, "type", ev.Type, "err", err)
+		detail := err.Error()
+		err = h.store.InTx(ctx, func(tx pgx.Tx) error { return insertEvent(ctx, tx, ev, body, "error", detail, "") })
+		if errors.Is(err, errDuplicate) {
+			return "duplicate", nil
+		}
+		return "error", err
 	}
 	return outcome, err
 }

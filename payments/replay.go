@@ -65,8 +65,8 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 		if err != nil {
 			return err
 		}
-		h := &Webhooks{live: liveMode, log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(nil)}
-		store := campaigns.NewStore(scratch)
+		h := &Webhooks{store: campaigns.NewStore(scratch), live: liveMode,
+			log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(nil)}
 		rows, err := snap.Query(ctx, `SELECT payload FROM stripe_events ORDER BY created, received_at, id`)
 		if err != nil {
 			return err
@@ -77,12 +77,8 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 			if err := rows.Scan(&body); err != nil {
 				return err
 			}
-			ev, parseErr := parseEvent(body)
-			if err := store.InTx(ctx, func(tx pgx.Tx) error {
-				_, err := receive(ctx, tx, ev, body, parseErr, h)
-				return err
-			}); err != nil {
-				return fmt.Errorf("replay event %s: %w", ev.ID, err)
+			if _, err := h.Apply(ctx, body); err != nil {
+				return fmt.Errorf("replay event: %w", err)
 			}
 			res.Events++
 		}

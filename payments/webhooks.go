@@ -124,25 +124,17 @@ func parseEvent(body []byte) (event, error) {
 	return e, nil
 }
 
-// receive stores a verified event once and applies it in the same transaction. It returns
-// the outcome recorded ("applied", "duplicate", "deferred", "unmatched", "ignored",
-// "malformed", "wrong_mode", "error"); an error means nothing durable happened.
+// errDuplicate means the event was already stored: the transaction that found out is
+// rolled back, so a redelivery changes nothing.
+var errDuplicate = errors.New("duplicate event")
+
+// receive applies a verified event and stores it, with its outcome, as the last statement
+// of the transaction: the ledger's shard rows are then locked only for that statement and
+// the commit. The outcome is "applied", "deferred", "unmatched", "ignored", "malformed" or
+// "wrong_mode"; errDuplicate when the event was already stored (by a concurrent
+// redelivery); a *badEventError for an event that cannot be applied.
 func receive(ctx context.Context, tx pgx.Tx, ev event, body []byte, parseErr error, h *Webhooks) (string, error) {
-	created := time.Unix(ev.Created, 0)
-	if ev.Created == 0 {
-		created = time.Now()
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO stripe_events (id, type, api_version, livemode, created, payload)
-		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-		ev.ID, ev.typ(), ev.APIVersion, ev.Livemode, created, body)
-	if err != nil {
-		return "", fmt.Errorf("store event: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		h.metrics.Duplicates.Inc()
-		return "duplicate", nil
-	}
-	outcome, detail := "applied", ""
+	outcome, detail, deferKey := "applied", "", ""
 	switch {
 	case parseErr != nil:
 		outcome, detail = "malformed", parseErr.Error()
@@ -158,41 +150,43 @@ func receive(ctx context.Context, tx pgx.Tx, ev event, body []byte, parseErr err
 			h.log.Error("webhook API version mismatch: re-create the endpoint with 'giving stripe register-webhook'",
 				"event", ev.ID, "event_version", ev.APIVersion, "expected", stripe.APIVersion)
 		}
-		outcome, detail, err = applyInSavepoint(ctx, tx, ev, h)
-		if err != nil {
+		// One statement takes the payment's lock (serialising every event about one payment
+		// across instances) and asks whether the event is already stored.
+		pi := paymentOf(ev)
+		var stored bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = $1)
+			FROM (SELECT CASE WHEN $2 <> '' THEN pg_advisory_xact_lock(hashtextextended($2, 0)) END) AS lock`,
+			ev.ID, pi).Scan(&stored); err != nil {
+			return "", err
+		}
+		if stored {
+			return "", errDuplicate
+		}
+		ctx = context.WithValue(ctx, lockedPayment{}, pi)
+		var err error
+		if outcome, deferKey, err = apply(ctx, tx, ev); err != nil {
 			return "", err
 		}
 	}
-	if _, err := tx.Exec(ctx, `UPDATE stripe_events SET outcome = $2, detail = $3,
-		applied_at = CASE WHEN $2 IN ('applied', 'unmatched', 'ignored') THEN now() END WHERE id = $1`,
-		ev.ID, outcome, detail); err != nil {
-		return "", fmt.Errorf("mark event: %w", err)
-	}
-	return outcome, nil
+	return outcome, insertEvent(ctx, tx, ev, body, outcome, detail, deferKey)
 }
 
-// applyInSavepoint applies the event; a failure that retrying cannot cure (a shape we do
-// not understand) rolls back only the application and leaves the event stored as "error"
-// for review, while a database failure aborts everything so Stripe retries.
-func applyInSavepoint(ctx context.Context, tx pgx.Tx, ev event, h *Webhooks) (string, string, error) {
-	sp, err := tx.Begin(ctx)
+func insertEvent(ctx context.Context, tx pgx.Tx, ev event, body []byte, outcome, detail, deferKey string) error {
+	created := time.Unix(ev.Created, 0)
+	if ev.Created == 0 {
+		created = time.Now()
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail, defer_key, applied_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), CASE WHEN $7 IN ('applied', 'unmatched', 'ignored') THEN now() END)
+		ON CONFLICT (id) DO NOTHING`,
+		ev.ID, ev.typ(), ev.APIVersion, ev.Livemode, created, body, outcome, detail, deferKey)
 	if err != nil {
-		return "", "", err
+		return fmt.Errorf("store event: %w", err)
 	}
-	outcome, err := apply(ctx, sp, ev)
-	if err == nil {
-		if err := sp.Commit(ctx); err != nil {
-			return "", "", err
-		}
-		return outcome, "", nil
+	if tag.RowsAffected() == 0 {
+		return errDuplicate
 	}
-	_ = sp.Rollback(ctx)
-	var bad *badEventError
-	if errors.As(err, &bad) {
-		h.log.Error("webhook could not be applied: stored for review", "event", ev.ID, "type", ev.Type, "err", err)
-		return "error", err.Error(), nil
-	}
-	return "", "", err
+	return nil
 }
 
 // badEventError is a problem with the event itself; retrying will not help.

@@ -31,7 +31,7 @@ type instance struct {
 	hooks *payments.Webhooks
 }
 
-func newInstance(t *testing.T, dsn string) *instance {
+func newInstance(t testing.TB, dsn string) *instance {
 	t.Helper()
 	pool, err := campaigns.OpenPool(context.Background(), dsn, campaigns.PoolOptions{MaxConns: 10})
 	if err != nil {
@@ -48,14 +48,14 @@ func newInstance(t *testing.T, dsn string) *instance {
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type world struct {
-	t      *testing.T
+	t      testing.TB
 	dsn    string
 	insts  []*instance
 	appeal campaigns.Appeal
 	ruby   int64
 }
 
-func newWorld(t *testing.T, instances int) *world {
+func newWorld(t testing.TB, instances int) *world {
 	t.Helper()
 	w := &world{t: t, dsn: testdb.DSN(t)}
 	for range instances {
