@@ -38,6 +38,7 @@ Commands:
   stripe register-webhook
             create the Stripe webhook endpoint, pinned to API version 2023-10-16
   user add  create an admin, trustee or fundraiser account (password read from stdin)
+  donor     a donor's data: export everything held, or erase it (keeping what HMRC requires)
   help      show this help, or 'giving help <command>' for one command
 
 Environment:
@@ -65,6 +66,7 @@ func commands() map[string]command {
 		"export":  {"export gifts, or the Gift Aid claim schedule, as CSV", cmdExport},
 		"stripe":  {"Stripe set-up: register-webhook", cmdStripe},
 		"user":    {"accounts: user add", cmdUser},
+		"donor":   {"a donor's data: export, erase, erase-due", cmdDonor},
 
 		"reconcile": {"compare the ledger with Stripe and recover undelivered events", cmdReconcile},
 	}

@@ -1,0 +1,647 @@
+package campaigns
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+)
+
+// Donor data duties (UK GDPR): a donor may ask for everything held about them, and for
+// their personal data to be erased. Amounts, statuses, Stripe ids and the ledger are the
+// charity's accounts and stay; a Gift Aid declaration's name and address stay while HMRC
+// requires them (GIFT_AID.md: 6 years after the end of the accounting period of the last
+// gift it covers) and are erased afterwards.
+//
+// A donor is found by email, case-insensitively, on donations.email, together with every
+// donation carrying a Stripe customer id one of those donations carries (one Stripe
+// customer is one person), the Gift Aid declarations linked to those donations, their
+// ledger entries, and the stored Stripe events that name any of their Stripe objects.
+
+// GiftAidRetentionYears is how long after the end of the accounting period of the last
+// gift a declaration covers HMRC requires it to be kept.
+const GiftAidRetentionYears = 6
+
+// GiftAidKeepUntil is the last day (in London) a declaration whose last gift was at
+// lastGift must be kept: 5 April, the end of the UK tax year taken as the accounting
+// period, six years after the 5 April on or after the gift.
+func GiftAidKeepUntil(lastGift time.Time) time.Time {
+	d := lastGift.In(London())
+	year := d.Year()
+	if d.Month() > time.April || (d.Month() == time.April && d.Day() > 5) {
+		year++
+	}
+	return time.Date(year+GiftAidRetentionYears, time.April, 5, 0, 0, 0, 0, London())
+}
+
+// giftAidRetained reports whether HMRC still requires a declaration whose last gift was
+// at lastGift to be kept at now: until the end of its keep-until day.
+func giftAidRetained(lastGift, now time.Time) bool {
+	return now.Before(GiftAidKeepUntil(lastGift).AddDate(0, 0, 1))
+}
+
+// DonorHash names a donor in the audit log and reports without the email itself: the
+// same pseudonymous key the ledger's donor_key uses for a donor known only by email.
+func DonorHash(email string) string {
+	sum := sha256.Sum256([]byte(NormalizeEmail(email)))
+	return "email:" + hex.EncodeToString(sum[:12])
+}
+
+// DonorDonation is one donation as held.
+type DonorDonation struct {
+	ID                 string
+	Appeal             string // slug
+	Fundraiser         string // page slug, "" for the appeal itself
+	Amount             decimal.Decimal
+	CoverFee           decimal.Decimal
+	Monthly            bool
+	Status             string
+	DisplayName        string
+	Message            string
+	HideName           bool
+	HideAmount         bool
+	Email              string
+	DeclarationID      string
+	SessionID          string
+	PaymentIntent      string
+	SubscriptionID     string
+	CustomerID         string
+	CancelAtPeriodEnd  bool
+	Unmatched          bool
+	ReviewNote         string
+	CreatedAt          time.Time
+	UpdatedAt          time.Time
+	PersonalDataErased *time.Time
+}
+
+// DonorDeclaration is one Gift Aid declaration as held.
+type DonorDeclaration struct {
+	ID                 string
+	Title              string
+	FirstName          string
+	LastName           string
+	House              string
+	Postcode           string
+	Scope              string
+	WordingVersion     string
+	Wording            string
+	DeclaredAt         time.Time
+	CancelledAt        *time.Time
+	ErasureRequestedAt *time.Time
+	ErasedAt           *time.Time
+	LastGift           *time.Time // the latest gift in the ledger it covers
+}
+
+// DonorLedgerEntry is one money fact about the donor's donations.
+type DonorLedgerEntry struct {
+	ID            int64
+	DonationID    string
+	Kind          string
+	Amount        decimal.Decimal
+	Fee           decimal.Decimal
+	GiftAidBase   decimal.Decimal
+	StripeObject  string
+	ChargeID      string
+	PaymentIntent string
+	OccurredAt    time.Time
+	ClaimID       int64 // the Gift Aid claim that included it, 0 if none
+}
+
+// StoredEvent is a stored Stripe event; Payload is the raw body as held.
+type StoredEvent struct {
+	ID         string
+	Type       string
+	Created    *time.Time
+	ReceivedAt time.Time
+	Outcome    string
+	Payload    []byte
+}
+
+// DonorRecords is everything held about one donor.
+type DonorRecords struct {
+	Email        string // as looked up: trimmed, lower-case
+	Donations    []DonorDonation
+	Declarations []DonorDeclaration
+	Ledger       []DonorLedgerEntry
+	Events       []StoredEvent
+}
+
+// Found reports whether anything is held.
+func (r DonorRecords) Found() bool { return len(r.Donations) > 0 }
+
+// StripeIDs lists every Stripe object (and donation id) of the donor's donations, as
+// stored events name them: sessions, payment intents, subscriptions, customers, and the
+// charges and invoices their ledger entries came from.
+func (r DonorRecords) StripeIDs() []string {
+	var ids []string
+	for _, d := range r.Donations {
+		ids = append(ids, d.ID, d.SessionID, d.PaymentIntent, d.SubscriptionID, d.CustomerID)
+	}
+	for _, e := range r.Ledger {
+		ids = append(ids, e.StripeObject, e.ChargeID, e.PaymentIntent)
+	}
+	return cleanIDs(ids)
+}
+
+func cleanIDs(ids []string) []string {
+	out := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id = strings.TrimSpace(id); id != "" {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// donorDonationIDs selects, by email ($1, normalised), the donor's donations and every
+// donation sharing a Stripe customer with them.
+const donorDonationIDs = `WITH by_email AS (
+		SELECT id, customer_id FROM donations WHERE email <> '' AND lower(btrim(email)) = $1)
+	SELECT d.id FROM donations d WHERE d.id IN (SELECT id FROM by_email)
+	   OR d.customer_id IN (SELECT customer_id FROM by_email WHERE customer_id IS NOT NULL)`
+
+// DonorRecords reads everything held about the donor with this email in one snapshot.
+// Nothing held is not an error: the records are empty.
+func (s *Store) DonorRecords(ctx context.Context, email string) (DonorRecords, error) {
+	var r DonorRecords
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		var err error
+		r, err = ReadDonorRecords(ctx, tx, email, false)
+		return err
+	})
+	return r, err
+}
+
+// ExportDonorRecords is DonorRecords plus a "donor export" entry in the audit log (naming
+// the donor by DonorHash, never by email), committed together: every disclosure of a
+// donor's data is on record, including a search that found nothing.
+func (s *Store) ExportDonorRecords(ctx context.Context, by User, email string) (DonorRecords, error) {
+	if NormalizeEmail(email) == "" {
+		return DonorRecords{}, &ValidationError{Fields: map[string]string{"email": "Give the donor's email address."}}
+	}
+	var r DonorRecords
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		var err error
+		if r, err = ReadDonorRecords(ctx, tx, email, false); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, by, "donor export", fmt.Sprintf("%s: %d donations, %d Gift Aid declarations, %d ledger entries, %d stored Stripe events",
+			DonorHash(email), len(r.Donations), len(r.Declarations), len(r.Ledger), len(r.Events)))
+	})
+	if err != nil {
+		return DonorRecords{}, fmt.Errorf("export donor records: %w", err)
+	}
+	return r, nil
+}
+
+// ReadDonorRecords reads the donor's records in tx; lock takes the donations and
+// declarations FOR UPDATE (erasure), and leaves the stored events out.
+func ReadDonorRecords(ctx context.Context, tx pgx.Tx, email string, lock bool) (DonorRecords, error) {
+	r := DonorRecords{Email: NormalizeEmail(email)}
+	if r.Email == "" {
+		return r, nil
+	}
+	forUpdate := ""
+	if lock {
+		forUpdate = " FOR UPDATE OF d"
+	}
+	rows, err := tx.Query(ctx, `SELECT d.id::text, a.slug, COALESCE(f.slug, ''), d.amount, d.cover_fee, d.frequency = 'monthly',
+			d.status, d.display_name, d.message, d.hide_name, d.hide_amount, d.email,
+			COALESCE(d.gift_aid_declaration_id::text, ''), COALESCE(d.checkout_session_id, ''),
+			COALESCE(d.payment_intent_id, ''), COALESCE(d.subscription_id, ''), COALESCE(d.customer_id, ''),
+			d.cancel_at_period_end, d.unmatched, d.review_note, d.created_at, d.updated_at, d.erased_at
+		FROM donations d JOIN appeals a ON a.id = d.appeal_id LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
+		WHERE d.id IN (`+donorDonationIDs+`)
+		ORDER BY d.created_at, d.id`+forUpdate, r.Email)
+	if err != nil {
+		return r, fmt.Errorf("read donor's donations: %w", err)
+	}
+	r.Donations, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (DonorDonation, error) {
+		var d DonorDonation
+		err := row.Scan(&d.ID, &d.Appeal, &d.Fundraiser, &d.Amount, &d.CoverFee, &d.Monthly, &d.Status, &d.DisplayName,
+			&d.Message, &d.HideName, &d.HideAmount, &d.Email, &d.DeclarationID, &d.SessionID, &d.PaymentIntent,
+			&d.SubscriptionID, &d.CustomerID, &d.CancelAtPeriodEnd, &d.Unmatched, &d.ReviewNote, &d.CreatedAt,
+			&d.UpdatedAt, &d.PersonalDataErased)
+		return d, err
+	})
+	if err != nil {
+		return r, fmt.Errorf("read donor's donations: %w", err)
+	}
+	if len(r.Donations) == 0 {
+		return r, nil
+	}
+	donationIDs := make([]string, len(r.Donations))
+	var declIDs []string
+	for i, d := range r.Donations {
+		donationIDs[i] = d.ID
+		if d.DeclarationID != "" {
+			declIDs = append(declIDs, d.DeclarationID)
+		}
+	}
+	declIDs = cleanIDs(declIDs)
+
+	forUpdate = ""
+	if lock {
+		forUpdate = " FOR UPDATE OF g"
+	}
+	rows, err = tx.Query(ctx, `SELECT g.id::text, g.title, g.first_name, g.last_name, g.house, g.postcode, g.scope,
+			g.wording_version, g.wording, g.declared_at, g.cancelled_at, g.erasure_requested_at, g.erased_at,
+			(SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d2 ON d2.id = e.donation_id
+			  WHERE d2.gift_aid_declaration_id = g.id AND e.kind = 'gift')
+		FROM gift_aid_declarations g WHERE g.id = ANY($1::uuid[]) ORDER BY g.declared_at, g.id`+forUpdate, declIDs)
+	if err != nil {
+		return r, fmt.Errorf("read donor's Gift Aid declarations: %w", err)
+	}
+	r.Declarations, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (DonorDeclaration, error) {
+		var g DonorDeclaration
+		err := row.Scan(&g.ID, &g.Title, &g.FirstName, &g.LastName, &g.House, &g.Postcode, &g.Scope, &g.WordingVersion,
+			&g.Wording, &g.DeclaredAt, &g.CancelledAt, &g.ErasureRequestedAt, &g.ErasedAt, &g.LastGift)
+		return g, err
+	})
+	if err != nil {
+		return r, fmt.Errorf("read donor's Gift Aid declarations: %w", err)
+	}
+
+	rows, err = tx.Query(ctx, `SELECT e.id, e.donation_id::text, e.kind, e.amount, e.fee, e.gift_aid_base, e.stripe_object,
+			COALESCE(e.charge_id, ''), COALESCE(e.payment_intent, ''), e.occurred_at, COALESCE(c.claim_id, 0)
+		FROM ledger_entries e LEFT JOIN gift_aid_claim_items c ON c.ledger_entry_id = e.id
+		WHERE e.donation_id = ANY($1::uuid[]) ORDER BY e.occurred_at, e.id`, donationIDs)
+	if err != nil {
+		return r, fmt.Errorf("read donor's ledger entries: %w", err)
+	}
+	r.Ledger, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (DonorLedgerEntry, error) {
+		var e DonorLedgerEntry
+		err := row.Scan(&e.ID, &e.DonationID, &e.Kind, &e.Amount, &e.Fee, &e.GiftAidBase, &e.StripeObject,
+			&e.ChargeID, &e.PaymentIntent, &e.OccurredAt, &e.ClaimID)
+		return e, err
+	})
+	if err != nil {
+		return r, fmt.Errorf("read donor's ledger entries: %w", err)
+	}
+	if !lock {
+		if r.Events, err = EventsMentioning(ctx, tx, r.StripeIDs(), false); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
+}
+
+// EventsMentioning returns the stored Stripe events whose raw payload names any of ids as
+// a JSON string (`"cus_123"`), oldest first; lock takes them FOR UPDATE. It reads every
+// stored payload: an occasional administrative search, not a hot path.
+func EventsMentioning(ctx context.Context, db DB, ids []string, lock bool) ([]StoredEvent, error) {
+	ids = cleanIDs(ids)
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	q := `SELECT e.id, e.type, e.created, e.received_at, e.outcome, e.payload FROM stripe_events e
+		WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS i (id)
+		              WHERE position(convert_to('"' || i.id || '"', 'UTF8') IN e.payload) > 0)
+		ORDER BY e.created, e.received_at, e.id`
+	if lock {
+		q += ` FOR UPDATE`
+	}
+	rows, err := db.Query(ctx, q, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find stored events: %w", err)
+	}
+	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (StoredEvent, error) {
+		var e StoredEvent
+		err := row.Scan(&e.ID, &e.Type, &e.Created, &e.ReceivedAt, &e.Outcome, &e.Payload)
+		return e, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find stored events: %w", err)
+	}
+	return evs, nil
+}
+
+// ---- The JSON document ----
+
+type jsonDonorDoc struct {
+	Format       string            `json:"format"`
+	Email        string            `json:"email"`
+	Found        bool              `json:"found"`
+	Note         string            `json:"note"`
+	Donations    []jsonDonation    `json:"donations"`
+	Declarations []jsonDeclaration `json:"gift_aid_declarations"`
+	Ledger       []jsonLedgerEntry `json:"ledger_entries"`
+	Events       []jsonEvent       `json:"stripe_events"`
+}
+
+type jsonDonation struct {
+	ID                 string  `json:"id"`
+	Appeal             string  `json:"appeal"`
+	Fundraiser         string  `json:"fundraiser_page"`
+	Amount             string  `json:"amount"`
+	CoverFee           string  `json:"card_fee_covered"`
+	Currency           string  `json:"currency"`
+	Frequency          string  `json:"frequency"`
+	Status             string  `json:"status"`
+	DisplayName        string  `json:"display_name"`
+	Message            string  `json:"message"`
+	HideName           bool    `json:"hide_name"`
+	HideAmount         bool    `json:"hide_amount"`
+	Email              string  `json:"email"`
+	DeclarationID      string  `json:"gift_aid_declaration_id"`
+	SessionID          string  `json:"stripe_checkout_session"`
+	PaymentIntent      string  `json:"stripe_payment_intent"`
+	SubscriptionID     string  `json:"stripe_subscription"`
+	CustomerID         string  `json:"stripe_customer"`
+	CancelAtPeriodEnd  bool    `json:"cancel_at_period_end"`
+	Unmatched          bool    `json:"unmatched"`
+	ReviewNote         string  `json:"review_note"`
+	CreatedAt          string  `json:"created_at"`
+	UpdatedAt          string  `json:"updated_at"`
+	PersonalDataErased *string `json:"personal_data_erased_at"`
+}
+
+type jsonDeclaration struct {
+	ID                 string  `json:"id"`
+	Title              string  `json:"title"`
+	FirstName          string  `json:"first_name"`
+	LastName           string  `json:"last_name"`
+	House              string  `json:"house_name_or_number"`
+	Postcode           string  `json:"postcode"`
+	Scope              string  `json:"scope"`
+	WordingVersion     string  `json:"wording_version"`
+	Wording            string  `json:"wording"`
+	DeclaredAt         string  `json:"declared_at"`
+	CancelledAt        *string `json:"cancelled_at"`
+	LastGift           *string `json:"last_gift_at"`
+	KeepUntil          *string `json:"hmrc_keep_until"`
+	ErasureRequestedAt *string `json:"erasure_requested_at"`
+	ErasedAt           *string `json:"erased_at"`
+}
+
+type jsonLedgerEntry struct {
+	ID            int64  `json:"id"`
+	DonationID    string `json:"donation_id"`
+	Kind          string `json:"kind"`
+	Amount        string `json:"amount"`
+	Fee           string `json:"stripe_fee"`
+	GiftAidBase   string `json:"gift_aid_base"`
+	StripeObject  string `json:"stripe_object"`
+	ChargeID      string `json:"stripe_charge"`
+	PaymentIntent string `json:"stripe_payment_intent"`
+	OccurredAt    string `json:"occurred_at"`
+	ClaimID       int64  `json:"gift_aid_claim,omitempty"`
+}
+
+type jsonEvent struct {
+	ID         string          `json:"id"`
+	Type       string          `json:"type"`
+	Created    *string         `json:"created"`
+	ReceivedAt string          `json:"received_at"`
+	Outcome    string          `json:"outcome"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+func jsonTime(t time.Time) string { return t.In(London()).Format(time.RFC3339) }
+
+func jsonTimePtr(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := jsonTime(*t)
+	return &s
+}
+
+// WriteDonorJSON writes r as one readable JSON document: every field held, amounts as
+// strings with two decimals, times in UK time (RFC 3339), the stored Stripe events with
+// their payloads as received (or as scrubbed).
+func WriteDonorJSON(w io.Writer, r DonorRecords) error {
+	doc := jsonDonorDoc{
+		Format: "giving donor records v1", Email: r.Email, Found: r.Found(),
+		Note: "Everything this service holds about the donor: donations found by email (and by the Stripe " +
+			"customer they carry), the Gift Aid declarations linked to them, the ledger entries of the money " +
+			"they moved, and the stored Stripe events naming their Stripe objects. Amounts are pounds sterling.",
+		Donations: []jsonDonation{}, Declarations: []jsonDeclaration{}, Ledger: []jsonLedgerEntry{}, Events: []jsonEvent{},
+	}
+	for _, d := range r.Donations {
+		freq := "one_off"
+		if d.Monthly {
+			freq = "monthly"
+		}
+		doc.Donations = append(doc.Donations, jsonDonation{ID: d.ID, Appeal: d.Appeal, Fundraiser: d.Fundraiser,
+			Amount: d.Amount.StringFixed(2), CoverFee: d.CoverFee.StringFixed(2), Currency: "GBP", Frequency: freq,
+			Status: d.Status, DisplayName: d.DisplayName, Message: d.Message, HideName: d.HideName, HideAmount: d.HideAmount,
+			Email: d.Email, DeclarationID: d.DeclarationID, SessionID: d.SessionID, PaymentIntent: d.PaymentIntent,
+			SubscriptionID: d.SubscriptionID, CustomerID: d.CustomerID, CancelAtPeriodEnd: d.CancelAtPeriodEnd,
+			Unmatched: d.Unmatched, ReviewNote: d.ReviewNote, CreatedAt: jsonTime(d.CreatedAt), UpdatedAt: jsonTime(d.UpdatedAt),
+			PersonalDataErased: jsonTimePtr(d.PersonalDataErased)})
+	}
+	for _, g := range r.Declarations {
+		jd := jsonDeclaration{ID: g.ID, Title: g.Title, FirstName: g.FirstName, LastName: g.LastName, House: g.House,
+			Postcode: g.Postcode, Scope: g.Scope, WordingVersion: g.WordingVersion, Wording: g.Wording,
+			DeclaredAt: jsonTime(g.DeclaredAt), CancelledAt: jsonTimePtr(g.CancelledAt), LastGift: jsonTimePtr(g.LastGift),
+			ErasureRequestedAt: jsonTimePtr(g.ErasureRequestedAt), ErasedAt: jsonTimePtr(g.ErasedAt)}
+		if g.LastGift != nil {
+			s := GiftAidKeepUntil(*g.LastGift).Format(time.DateOnly)
+			jd.KeepUntil = &s
+		}
+		doc.Declarations = append(doc.Declarations, jd)
+	}
+	for _, e := range r.Ledger {
+		doc.Ledger = append(doc.Ledger, jsonLedgerEntry{ID: e.ID, DonationID: e.DonationID, Kind: e.Kind,
+			Amount: e.Amount.StringFixed(2), Fee: e.Fee.StringFixed(2), GiftAidBase: e.GiftAidBase.StringFixed(2),
+			StripeObject: e.StripeObject, ChargeID: e.ChargeID, PaymentIntent: e.PaymentIntent,
+			OccurredAt: jsonTime(e.OccurredAt), ClaimID: e.ClaimID})
+	}
+	for _, e := range r.Events {
+		payload := json.RawMessage(e.Payload)
+		if !json.Valid(e.Payload) {
+			// A signed but malformed body, kept for review: shown as a string.
+			payload, _ = json.Marshal(string(e.Payload))
+		}
+		doc.Events = append(doc.Events, jsonEvent{ID: e.ID, Type: e.Type, Created: jsonTimePtr(e.Created),
+			ReceivedAt: jsonTime(e.ReceivedAt), Outcome: e.Outcome, Payload: payload})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(doc); err != nil {
+		return fmt.Errorf("write donor records: %w", err)
+	}
+	return nil
+}
+
+// ---- Erasure ----
+
+// EventScrubber erases personal data inside the stored Stripe events naming any of ids,
+// in tx, and returns how many it changed (payments.ScrubEvents).
+type EventScrubber func(ctx context.Context, tx pgx.Tx, ids []string) (int, error)
+
+// KeptDeclaration is a Gift Aid declaration whose name and address HMRC still requires.
+type KeptDeclaration struct {
+	ID        string
+	LastGift  time.Time
+	KeepUntil time.Time // the last day it must be kept (5 April, London)
+}
+
+// ErasureReport is what an erasure did (or, for a dry run, would do).
+type ErasureReport struct {
+	DonorHash          string // DonorHash(email): how the audit log names the donor
+	DonationsScrubbed  int
+	DeclarationsKept   []KeptDeclaration // for HMRC; marked erasure_requested_at
+	DeclarationsErased int
+	EventsScrubbed     int
+	// LiveMonthly counts monthly gifts still active in Stripe: each renewal's events bring
+	// the donor's email back until the subscription is cancelled.
+	LiveMonthly int
+}
+
+// Found reports whether anything was held about the donor.
+func (r ErasureReport) Found() bool { return r.DonationsScrubbed > 0 }
+
+// Summary is one line for the audit log and the command line, without the email.
+func (r ErasureReport) Summary() string {
+	if !r.Found() {
+		return fmt.Sprintf("%s: nothing held; nothing changed", r.DonorHash)
+	}
+	var kept []string
+	for _, k := range r.DeclarationsKept {
+		kept = append(kept, fmt.Sprintf("%s until %s", k.ID, k.KeepUntil.Format(time.DateOnly)))
+	}
+	s := fmt.Sprintf("%s: %d donations scrubbed, %d Gift Aid declarations kept for HMRC", r.DonorHash,
+		r.DonationsScrubbed, len(r.DeclarationsKept))
+	if len(kept) > 0 {
+		s += " (" + strings.Join(kept, ", ") + ")"
+	}
+	s += fmt.Sprintf(", %d declarations erased, %d stored Stripe events scrubbed", r.DeclarationsErased, r.EventsScrubbed)
+	if r.LiveMonthly > 0 {
+		s += fmt.Sprintf(", %d monthly gifts still live in Stripe", r.LiveMonthly)
+	}
+	return s
+}
+
+// EraseDonorTx erases the personal data held about the donor with this email, in tx,
+// and records "donor erased" in the audit log (by DonorHash, never the email):
+//   - each donation: email, display name and message blanked, name hidden (the donor wall
+//     shows Anonymous); amounts, statuses, Stripe ids and the ledger are kept: they are the
+//     charity's accounts, and the ledger holds no personal data;
+//   - each linked Gift Aid declaration: if HMRC still requires it (a gift it covers is
+//     within 6 years of the end of its tax year), its name and address are kept and it is
+//     marked erasure_requested_at, to be erased by EraseDueDeclarations; otherwise its
+//     title, names, house and postcode are blanked (scope, wording and dates stay);
+//   - the stored Stripe events naming the donor's Stripe objects: scrub.
+//
+// An email nothing is held for changes nothing, but the request is still audited.
+func EraseDonorTx(ctx context.Context, tx pgx.Tx, by User, email string, now time.Time, scrub EventScrubber) (ErasureReport, error) {
+	rep := ErasureReport{DonorHash: DonorHash(email)}
+	if NormalizeEmail(email) == "" {
+		return rep, &ValidationError{Fields: map[string]string{"email": "Give the donor's email address."}}
+	}
+	if scrub == nil {
+		return rep, errors.New("erase donor: no event scrubber: use payments.EraseDonor")
+	}
+	recs, err := ReadDonorRecords(ctx, tx, email, true)
+	if err != nil {
+		return rep, err
+	}
+	if !recs.Found() {
+		return rep, Audit(ctx, tx, by, "donor erasure: nothing held", rep.Summary())
+	}
+	ids := make([]string, len(recs.Donations))
+	for i, d := range recs.Donations {
+		ids[i] = d.ID
+		if d.Monthly && d.CustomerID != "" && (d.Status == StatusActive || d.Status == StatusPastDue) {
+			rep.LiveMonthly++
+		}
+	}
+	tag, err := tx.Exec(ctx, `UPDATE donations SET email = '', display_name = '', message = '', hide_name = true,
+		erased_at = COALESCE(erased_at, $2), updated_at = now() WHERE id = ANY($1::uuid[])`, ids, now)
+	if err != nil {
+		return rep, fmt.Errorf("erase donations: %w", err)
+	}
+	rep.DonationsScrubbed = int(tag.RowsAffected())
+
+	for _, g := range recs.Declarations {
+		if g.ErasedAt != nil {
+			continue
+		}
+		if g.LastGift != nil && giftAidRetained(*g.LastGift, now) {
+			if _, err := tx.Exec(ctx, `UPDATE gift_aid_declarations SET erasure_requested_at = COALESCE(erasure_requested_at, $2)
+				WHERE id = $1::uuid`, g.ID, now); err != nil {
+				return rep, fmt.Errorf("mark declaration for erasure: %w", err)
+			}
+			rep.DeclarationsKept = append(rep.DeclarationsKept, KeptDeclaration{ID: g.ID, LastGift: *g.LastGift, KeepUntil: GiftAidKeepUntil(*g.LastGift)})
+			continue
+		}
+		if err := eraseDeclaration(ctx, tx, g.ID, now); err != nil {
+			return rep, err
+		}
+		rep.DeclarationsErased++
+	}
+	if rep.EventsScrubbed, err = scrub(ctx, tx, recs.StripeIDs()); err != nil {
+		return rep, fmt.Errorf("scrub stored events: %w", err)
+	}
+	return rep, Audit(ctx, tx, by, "donor erased", rep.Summary())
+}
+
+func eraseDeclaration(ctx context.Context, tx pgx.Tx, id string, now time.Time) error {
+	_, err := tx.Exec(ctx, `UPDATE gift_aid_declarations SET title = '', first_name = '', last_name = '', house = '',
+		postcode = '', erasure_requested_at = COALESCE(erasure_requested_at, $2), erased_at = $2 WHERE id = $1::uuid`, id, now)
+	if err != nil {
+		return fmt.Errorf("erase declaration: %w", err)
+	}
+	return nil
+}
+
+// EraseDueDeclarations erases the name and address of every declaration whose erasure was
+// asked for while HMRC still required it, once it no longer does (a gift recorded since
+// then extends the wait). It records "gift aid declarations erased" in the audit log when
+// it erases any. With apply false it only counts them.
+func (s *Store) EraseDueDeclarations(ctx context.Context, by User, now time.Time, apply bool) (int, error) {
+	n := 0
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT g.id::text,
+				(SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d ON d.id = e.donation_id
+				  WHERE d.gift_aid_declaration_id = g.id AND e.kind = 'gift')
+			FROM gift_aid_declarations g WHERE g.erasure_requested_at IS NOT NULL AND g.erased_at IS NULL
+			ORDER BY g.id FOR UPDATE OF g`)
+		if err != nil {
+			return err
+		}
+		type due struct {
+			id   string
+			last *time.Time
+		}
+		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
+			var d due
+			return d, r.Scan(&d.id, &d.last)
+		})
+		if err != nil {
+			return err
+		}
+		for _, d := range all {
+			if d.last != nil && giftAidRetained(*d.last, now) {
+				continue
+			}
+			n++
+			if apply {
+				if err := eraseDeclaration(ctx, tx, d.id, now); err != nil {
+					return err
+				}
+			}
+		}
+		if !apply || n == 0 {
+			return nil
+		}
+		return Audit(ctx, tx, by, "gift aid declarations erased", fmt.Sprintf("%d declarations past HMRC's retention period whose donors asked for erasure", n))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("erase due declarations: %w", err)
+	}
+	return n, nil
+}
