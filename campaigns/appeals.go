@@ -33,6 +33,7 @@ type Tier struct {
 	Title    string
 	Impact   string
 	Position int
+	Active   bool
 }
 
 // Tier returns the appeal's active tier with id, or ErrNotFound.
@@ -84,6 +85,7 @@ func appealWhere(ctx context.Context, db DB, where string, args ...any) (Appeal,
 	a.Tiers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tier, error) {
 		var t Tier
 		err := r.Scan(&t.ID, &t.Amount, &t.Title, &t.Impact, &t.Position)
+		t.Active = true
 		return t, err
 	})
 	if err != nil {

@@ -5,6 +5,8 @@ package campaigns
 
 import (
 	"errors"
+
+	"github.com/jackc/pgx/v5/pgconn"
 	"sort"
 	"strings"
 )
@@ -51,4 +53,10 @@ func (e *ValidationError) OrNil() error {
 		return nil
 	}
 	return e
+}
+
+// isUniqueViolation reports a unique constraint refusing a second copy.
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

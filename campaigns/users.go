@@ -12,7 +12,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -201,8 +200,7 @@ func (s *Store) CreateUser(ctx context.Context, by User, email, password string,
 		}
 		return Audit(ctx, tx, actor, "user added", fmt.Sprintf("%s as %s", u.Email, u.Role))
 	})
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation on email
+	if isUniqueViolation(err) { // on email
 		return User{}, fmt.Errorf("create user: %w: an account with that email already exists", ErrConflict)
 	}
 	if err != nil {

@@ -58,6 +58,14 @@ func (c *totalsCache) get(key string, load func() (appealView, error)) (appealVi
 	return v.(appealView), err
 }
 
+// forget drops a cached appeal after an admin changed it on this instance (others see
+// the change within the cache's second).
+func (c *totalsCache) forget(key string) {
+	c.mu.Lock()
+	delete(c.items, key)
+	c.mu.Unlock()
+}
+
 func (s *Server) loadAppeal(ctx context.Context, slug string) (appealView, error) {
 	return s.cache.get("appeal:"+slug, func() (appealView, error) {
 		// Shared by every request waiting on this load: one visitor leaving must not fail

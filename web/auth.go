@@ -146,7 +146,7 @@ func localPath(next string) string {
 // homeFor is where a user lands after logging in without a page to return to.
 func homeFor(u campaigns.User) string {
 	if u.CanRead() {
-		return "/trustees/audit"
+		return "/trustees"
 	}
 	return "/"
 }

@@ -170,7 +170,7 @@ func TestLoginCookie(t *testing.T) {
 		a := newAccounts(t, base)
 		p := a.login(&http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 			"Trustee@Example.org", testPassword)
-		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/trustees/audit" {
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/trustees" {
 			t.Fatalf("log in (base %q): %d to %q", base, p.status, p.header.Get("Location"))
 		}
 		c := sessionCookie(t, p.header)
@@ -380,9 +380,9 @@ func TestLoginNextStaysOnThisSite(t *testing.T) {
 	a := newAccounts(t, "")
 	for next, want := range map[string]string{
 		"/trustees/audit?x=1":   "/trustees/audit?x=1",
-		"//evil.example/":       "/trustees/audit",
-		"https://evil.example/": "/trustees/audit",
-		"/\\evil.example":       "/trustees/audit",
+		"//evil.example/":       "/trustees",
+		"https://evil.example/": "/trustees",
+		"/\\evil.example":       "/trustees",
 	} {
 		p := a.send(a.browser(), http.MethodPost, "/login", url.Values{"email": {"trustee@example.org"}, "password": {testPassword}, "next": {next}})
 		if got := p.header.Get("Location"); p.status != http.StatusSeeOther || got != want {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -64,6 +65,8 @@ func loadViews() (*views, error) {
 			return "/static/" + h, nil
 		},
 		"percent": percent,
+		"pct":     pct,
+		"date":    func(t time.Time) string { return t.In(campaigns.London()).Format("02/01/2006") },
 		"charity": func() string { return campaigns.CharityName },
 		"errFor": func(errs map[string]string, field string) *fieldError {
 			if msg, ok := errs[field]; ok {

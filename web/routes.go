@@ -50,6 +50,25 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/logout", s.wrap(s.logout))
 		r.With(s.requireRole()).Post("/logout-everywhere", s.wrap(s.logoutEverywhere))
 		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/trustees/audit", s.wrap(s.auditPage))
+
+		// Trustees read everything and export; every export is audited.
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin))
+			r.Get("/trustees", s.wrap(s.dashboard))
+			r.Get("/trustees/export/gifts.csv", s.wrap(s.exportGifts))
+			r.Get("/trustees/gift-aid", s.wrap(s.giftAidPage))
+			r.Post("/trustees/gift-aid/claim", s.wrap(s.makeClaim))
+			r.Get("/trustees/reconcile", s.wrap(s.reconcilePage))
+		})
+		// Admins also change the appeal, its tiers and pages; every change is audited.
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireRole(campaigns.RoleAdmin))
+			r.Get("/admin", s.wrap(s.adminPage))
+			r.Post("/admin/appeal", s.wrap(s.adminSaveAppeal))
+			r.Post("/admin/tiers/{id}", s.wrap(s.adminSaveTier))
+			r.Post("/admin/fundraisers/{id}/status", s.wrap(s.adminFundraiserStatus))
+			r.Post("/admin/unmatched/{id}/resolve", s.wrap(s.adminResolve))
+		})
 	})
 
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) { s.renderError(w, r, http.StatusNotFound) })

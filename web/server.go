@@ -31,8 +31,10 @@ type Deps struct {
 	Checkout payments.Checkout
 	// Sandbox serves the offline checkout pages; nil with a Stripe key.
 	Sandbox *payments.Sandbox
-	Fees    payments.FeeSchedule
-	Limits  Limits
+	// Reconciler compares the ledger with Stripe; nil in the sandbox.
+	Reconciler *payments.Reconciler
+	Fees       payments.FeeSchedule
+	Limits     Limits
 	// CheckoutPerMinute limits checkout sessions per client (0: 10 a minute, burst 5).
 	CheckoutPerMinute float64
 }

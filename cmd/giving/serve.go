@@ -72,6 +72,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 		api := payments.NewStripeClient(cfg.StripeKey, cfg.StripeAPIBase, &http.Client{Timeout: 30 * time.Second})
 		d.Checkout = payments.StripeCheckout{API: api}
 		hooks.Balance = payments.StripeBalance{API: api}
+		d.Reconciler = &payments.Reconciler{API: api, Store: store, Webhooks: hooks}
 	}
 	d.Webhooks = hooks
 	return d, nil

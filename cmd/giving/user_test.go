@@ -39,6 +39,9 @@ func TestUserAddCreatesAnAdminWhoCanLogIn(t *testing.T) {
 		t.Errorf("adding the same email again: %v", err)
 	}
 
+	if out, err := runCmd(t, env, "seed"); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
 	s := start(t, env, "serve")
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
@@ -47,8 +50,8 @@ func TestUserAddCreatesAnAdminWhoCanLogIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/trustees/audit" {
-		t.Fatalf("log in: %d at %s, want the audit log", resp.StatusCode, resp.Request.URL)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/trustees" {
+		t.Fatalf("log in: %d at %s, want the trustee dashboard", resp.StatusCode, resp.Request.URL)
 	}
 	resp, err = c.Get(s.URL + "/trustees/audit")
 	if err != nil {

@@ -1,0 +1,194 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+	"giving/payments"
+)
+
+// The trustees' pages: figures, exports and reconciliation. Reading needs the trustee or
+// admin role; every export is written to the audit log.
+
+// periodFrom reads ?from=YYYY-MM-DD&to=YYYY-MM-DD (to inclusive, as people say it); the
+// default is the twelve London months ending with this one.
+func periodFrom(r *http.Request, now time.Time) (campaigns.Period, map[string]string, error) {
+	q := r.URL.Query()
+	from, to := strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
+	l := now.In(campaigns.London())
+	if from == "" && to == "" {
+		p := campaigns.MonthPeriod(l.Year(), l.Month()-11, 12)
+		return p, map[string]string{"from": p.From.Format("2006-01-02"), "to": p.To.AddDate(0, 0, -1).Format("2006-01-02")}, nil
+	}
+	form := map[string]string{"from": from, "to": to}
+	ve := &campaigns.ValidationError{}
+	f, ferr := time.ParseInLocation("2006-01-02", from, campaigns.London())
+	if ferr != nil {
+		ve.Add("from", "Enter a date like 2026-04-06")
+	}
+	t, terr := time.ParseInLocation("2006-01-02", to, campaigns.London())
+	if terr != nil {
+		ve.Add("to", "Enter a date like 2027-04-05")
+	}
+	if err := ve.OrNil(); err != nil {
+		return campaigns.Period{}, form, err
+	}
+	p := campaigns.DayPeriod(f, t.AddDate(0, 0, 1))
+	return p, form, p.Validate()
+}
+
+func (s *Server) defaultAppeal(r *http.Request) (campaigns.Appeal, error) {
+	return s.store.AppealBySlug(r.Context(), campaigns.DefaultAppealSlug)
+}
+
+// dashboard is GET /trustees: every figure for a period, with charts drawn on the server
+// and the same figures in tables.
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	a, err := s.defaultAppeal(r)
+	if err != nil {
+		return err
+	}
+	p, form, err := periodFrom(r, time.Now())
+	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Appeal": a, "Form": form}
+	var ve *campaigns.ValidationError
+	if errors.As(err, &ve) {
+		data["Errors"] = ve.Fields
+		s.render(w, r, http.StatusUnprocessableEntity, "dashboard.html", data)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d, err := s.store.Dashboard(r.Context(), a.ID, p)
+	if err != nil {
+		return err
+	}
+	months := make([]Bar, 0, len(d.ByMonth))
+	for _, m := range d.ByMonth {
+		months = append(months, Bar{Label: m.Month, Value: m.Raised})
+	}
+	tiers := make([]Bar, 0, len(d.ByTier))
+	for _, t := range d.ByTier {
+		label := t.Title
+		if t.Amount.Sign() > 0 {
+			label = payments.FormatPounds(t.Amount)
+		}
+		tiers = append(tiers, Bar{Label: label, Value: t.Gross})
+	}
+	unmatched, err := s.store.Unmatched(r.Context(), 50)
+	if err != nil {
+		return err
+	}
+	data["D"] = d
+	data["MonthChart"] = barChart("Raised by month", months)
+	data["TierChart"] = barChart("Gifts by tier", tiers)
+	data["Unreviewed"] = unmatched
+	data["Query"] = "from=" + form["from"] + "&to=" + form["to"]
+	w.Header().Set("Cache-Control", "private, no-store")
+	s.render(w, r, http.StatusOK, "dashboard.html", data)
+	return nil
+}
+
+// exportGifts is GET /trustees/export/gifts.csv: every ledger entry of the period.
+func (s *Server) exportGifts(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	a, err := s.defaultAppeal(r)
+	if err != nil {
+		return err
+	}
+	p, _, err := periodFrom(r, time.Now())
+	if err != nil {
+		return err
+	}
+	// Render first, so a failure is a clean error page rather than half a file.
+	var buf bytes.Buffer
+	if err := campaigns.WriteGiftsCSV(r.Context(), s.store.Pool(), &buf, p.From, p.To, a.ID); err != nil {
+		return err
+	}
+	if err := campaigns.Audit(r.Context(), s.store.Pool(), u, "export gifts",
+		fmt.Sprintf("%s to %s", p.From.Format("2006-01-02"), p.To.AddDate(0, 0, -1).Format("2006-01-02"))); err != nil {
+		return err
+	}
+	name := fmt.Sprintf("gifts-%s-to-%s.csv", p.From.Format("2006-01-02"), p.To.AddDate(0, 0, -1).Format("2006-01-02"))
+	sendFile(w, name, "text/csv; charset=utf-8", buf.Bytes())
+	return nil
+}
+
+func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
+	w.Header().Set("Cache-Control", "private, no-store")
+	_, _ = w.Write(b)
+}
+
+// giftAidPage is GET /trustees/gift-aid: a preview of the next HMRC claim.
+func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	c, err := s.store.PrepareClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "private, no-store")
+	s.render(w, r, http.StatusOK, "giftaid.html", map[string]any{"Title": "Gift Aid claim", "User": u, "Claim": c,
+		"Limit": campaigns.DefaultAggregationLimit})
+	return nil
+}
+
+// makeClaim is POST /trustees/gift-aid/claim: makes the claim (locking its gifts, so they
+// are never claimed twice) and downloads the schedule to upload to HMRC Charities Online.
+func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	c, err := s.store.MakeClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email})
+	if errors.Is(err, campaigns.ErrNothingToClaim) {
+		http.Redirect(w, r, "/trustees/gift-aid?nothing=1", http.StatusSeeOther)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := campaigns.WriteClaimCSV(&buf, c); err != nil {
+		return err
+	}
+	if err := campaigns.Audit(r.Context(), s.store.Pool(), u, "export gift aid claim",
+		fmt.Sprintf("claim %d: %d rows, total %s, tax %s", c.ID, len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2))); err != nil {
+		return err
+	}
+	sendFile(w, fmt.Sprintf("gift-aid-claim-%d.csv", c.ID), "text/csv; charset=utf-8", buf.Bytes())
+	return nil
+}
+
+// reconcilePage is GET /trustees/reconcile: Stripe's records beside the ledger (read only;
+// recovery is 'giving reconcile --recover').
+func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	data := map[string]any{"Title": "Reconciliation", "User": u}
+	if s.deps.Reconciler == nil {
+		data["Unavailable"] = true
+		s.render(w, r, http.StatusOK, "reconcile.html", data)
+		return nil
+	}
+	since := time.Now().AddDate(0, 0, -30)
+	rep, err := s.deps.Reconciler.Run(r.Context(), since, false)
+	if err != nil {
+		s.log.Error("reconcile", "err", err)
+		data["Failed"] = true
+	} else {
+		var text bytes.Buffer
+		rep.WriteText(&text)
+		data["Report"], data["Text"] = rep, text.String()
+	}
+	s.render(w, r, http.StatusOK, "reconcile.html", data)
+	return nil
+}
+
+// pct formats a percentage figure for tables.
+func pct(d decimal.Decimal) string { return d.StringFixed(1) + "%" }

@@ -1,0 +1,148 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+	"golang.org/x/net/html"
+
+	"giving/campaigns"
+)
+
+// Who may see and do what: logged-out visitors and fundraisers get no dashboard, export or
+// audit log; trustees read and export but cannot change anything; admins can.
+func TestTrusteePagesAreGuarded(t *testing.T) {
+	t.Parallel()
+	a := newAccounts(t, "")
+	anon, ruby, trustee := a.browser(), a.loggedIn("ruby@example.org"), a.loggedIn("trustee@example.org")
+	reads := []string{"/trustees", "/trustees/export/gifts.csv", "/trustees/gift-aid", "/trustees/reconcile", "/trustees/audit", "/admin"}
+	for _, p := range reads {
+		if got := a.send(anon, http.MethodGet, p, nil); got.status != http.StatusSeeOther || !strings.HasPrefix(got.header.Get("Location"), "/login") {
+			t.Errorf("logged out GET %s: %d %s, want 303 to /login", p, got.status, got.header.Get("Location"))
+		}
+		if got := a.send(ruby, http.MethodGet, p, nil); got.status != http.StatusForbidden {
+			t.Errorf("fundraiser GET %s: %d, want 403", p, got.status)
+		}
+	}
+	for _, p := range reads[:5] {
+		if got := a.send(trustee, http.MethodGet, p, nil); got.status != http.StatusOK {
+			t.Errorf("trustee GET %s: %d, want 200", p, got.status)
+		}
+	}
+	writes := map[string]url.Values{
+		"/admin/appeal":               {"name": {"X"}, "target": {"1"}},
+		"/admin/tiers/new":            {"amount": {"5"}, "title": {"T"}, "impact": {"I"}},
+		"/admin/fundraisers/1/status": {"status": {"hidden"}},
+		"/trustees/gift-aid/claim":    nil,
+		"/admin/unmatched/00000000-0000-0000-0000-000000000000/resolve": {"note": {"x"}},
+	}
+	for p, form := range writes {
+		if got := a.send(anon, http.MethodPost, p, form); got.status != http.StatusSeeOther {
+			t.Errorf("logged out POST %s: %d, want 303 to log in", p, got.status)
+		}
+		if got := a.send(ruby, http.MethodPost, p, form); got.status != http.StatusForbidden {
+			t.Errorf("fundraiser POST %s: %d, want 403", p, got.status)
+		}
+		if strings.HasPrefix(p, "/admin") {
+			if got := a.send(trustee, http.MethodPost, p, form); got.status != http.StatusForbidden {
+				t.Errorf("trustee POST %s: %d, want 403", p, got.status)
+			}
+		}
+	}
+	appeal, _ := a.store.AppealBySlug(context.Background(), campaigns.DefaultAppealSlug)
+	if !appeal.Target.Equal(decimal.RequireFromString("50000")) || appeal.Name != "Fundraising for Freedom" {
+		t.Fatalf("a refused request changed the appeal: %+v", appeal)
+	}
+}
+
+func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
+	t.Parallel()
+	a := newAccounts(t, "")
+	ctx := context.Background()
+	appeal, _ := a.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	now := time.Now()
+	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	entries := []campaigns.Entry{
+		{Kind: campaigns.KindGift, StripeObject: "pi_1", Amount: d("100.00"), Fee: d("1.70"), GiftAidBase: d("100.00"), DonorKey: "a"},
+		{Kind: campaigns.KindGift, StripeObject: "in_1", Amount: d("10.00"), Monthly: true, DonorKey: "b"},
+		{Kind: campaigns.KindRefund, StripeObject: "ch_1", Seq: "2000", Amount: d("-20.00"), GiftAidBase: d("-20.00")},
+	}
+	err := a.store.InTx(ctx, func(tx pgx.Tx) error {
+		for _, e := range entries {
+			e.AppealID, e.OccurredAt = appeal.ID, now
+			if _, err := campaigns.Record(ctx, tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	trustee := a.loggedIn("trustee@example.org")
+	p := a.send(trustee, http.MethodGet, "/trustees", nil)
+	// Computed by hand from the entries above: gross 110, refunds 20, raised 90, fees 1.70,
+	// net 88.30, Gift Aid 25% of (100 - 20) = 20.00.
+	for id, want := range map[string]string{"fig-gross": "£110.00", "fig-refunds": "£20.00", "fig-raised": "£90.00",
+		"fig-fees": "£1.70", "fig-net": "£88.30", "fig-giftaid": "£20.00", "fig-oneoff": "£100.00", "fig-monthly": "£10.00"} {
+		if got := textOf(byIDIn(p.doc, id)); got != want {
+			t.Errorf("%s = %q, want %q", id, got, want)
+		}
+	}
+	if !strings.Contains(p.body, `<svg class="chart" role="img"`) || !strings.Contains(p.body, "Raised by month") {
+		t.Error("no server-drawn chart on the dashboard")
+	}
+	if bad := a.send(trustee, http.MethodGet, "/trustees?from=2026-13-01&to=x", nil); bad.status != http.StatusUnprocessableEntity ||
+		textOf(byIDIn(bad.doc, "from-error")) == "" {
+		t.Errorf("a bad period: %d", bad.status)
+	}
+	csv := a.send(trustee, http.MethodGet, "/trustees/export/gifts.csv", nil)
+	if csv.status != http.StatusOK || !strings.HasPrefix(csv.header.Get("Content-Type"), "text/csv") ||
+		!strings.Contains(csv.header.Get("Content-Disposition"), "attachment") || !strings.Contains(csv.body, `"100.00"`) {
+		t.Fatalf("gifts CSV: %d %s %q", csv.status, csv.header.Get("Content-Type"), csv.body)
+	}
+	admin := a.loggedIn("admin@example.org")
+	if got := a.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {"Fundraising for Freedom"}, "summary": {"s"},
+		"story": {"s"}, "target": {"£60,000"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("admin edits the target: %d %s", got.status, got.body)
+	}
+	if bad := a.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {""}, "target": {"-5"}}); bad.status != http.StatusUnprocessableEntity {
+		t.Errorf("an invalid edit: %d, want 422", bad.status)
+	}
+	log := a.send(trustee, http.MethodGet, "/trustees/audit", nil).body
+	for _, want := range []string{"export gifts", "appeal edited"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("audit log lacks %q", want)
+		}
+	}
+	if got, _ := a.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug); !got.Target.Equal(d("60000")) {
+		t.Errorf("target %s after the admin's edit, want 60000", got.Target)
+	}
+}
+
+func byIDIn(doc *html.Node, id string) *html.Node {
+	var found *html.Node
+	var walk func(*html.Node)
+	walk = func(n *html.Node) {
+		if found != nil {
+			return
+		}
+		if attrOf(n, "id") == id {
+			found = n
+			return
+		}
+		for c := n.FirstChild; c != nil; c = c.NextSibling {
+			walk(c)
+		}
+	}
+	if doc != nil {
+		walk(doc)
+	}
+	return found
+}
