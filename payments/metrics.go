@@ -11,6 +11,10 @@ type Metrics struct {
 	VersionMismatches prometheus.Counter
 	// Retries counts transactions retried after a deadlock or serialization failure.
 	Retries prometheus.Counter
+	// Applied counts queued events applied, by outcome; ApplyLag is the time from
+	// storing an event to applying it (inline: milliseconds; under load: the backlog).
+	Applied  *prometheus.CounterVec
+	ApplyLag prometheus.Histogram
 	// LastEvent lets an alert fire when webhooks stop arriving.
 	LastEvent prometheus.Gauge
 }
@@ -21,7 +25,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Events: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_events_total",
 			Help: "Stripe events received, by type and outcome."}, []string{"type", "outcome"}),
 		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_processing_seconds",
-			Help: "Time to verify, store and apply one Stripe event.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+			Help: "Time to answer one webhook delivery: verify, store, and apply when a slot is free.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
+		Applied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_applied_total",
+			Help: "Stored Stripe events applied to the ledger, by outcome."}, []string{"outcome"}),
+		ApplyLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_apply_lag_seconds",
+			Help: "Time from storing a Stripe event to applying it.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_duplicates_total",
 			Help: "Stripe events delivered again after they were stored."}),
 		SignatureFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",
@@ -34,7 +42,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Unix time of the last event stored."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent)
+		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag)
 	}
 	return m
 }

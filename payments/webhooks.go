@@ -23,8 +23,10 @@ import (
 const MaxWebhookBody = 1 << 20
 
 // Webhooks receives Stripe's events: it verifies the signature on the raw body, stores each
-// event once by id, applies it in the same transaction, and answers 2xx only once that
-// transaction has committed. A database it cannot reach gets 503, so Stripe retries.
+// event once by id with one INSERT, and answers 2xx only once that has committed. The stored event is the durable
+// queue: it is applied (ledger, totals, donation) in a transaction of its own, inline
+// when an applying slot is free and otherwise by the appliers Run starts, exactly once
+// whichever gets it first. A database it cannot reach gets 503, so Stripe retries.
 type Webhooks struct {
 	store   *campaigns.Store
 	secrets []string
@@ -36,12 +38,16 @@ type Webhooks struct {
 	// Balance fetches fees that events name only by balance transaction id (nil: the
 	// sandbox, whose events carry them).
 	Balance BalanceLookup
+
+	inline chan struct{} // slots for applying in the request; full means leave it queued
+	wake   chan struct{} // tells the appliers an event was left queued
 }
 
 // NewWebhooks builds the handler. secrets holds every accepted signing secret (two while
 // one is being rolled); live is the mode of the configured key.
 func NewWebhooks(store *campaigns.Store, secrets []string, live bool, log *slog.Logger, m *Metrics) *Webhooks {
-	return &Webhooks{store: store, secrets: secrets, live: live, log: log, metrics: m}
+	return &Webhooks{store: store, secrets: secrets, live: live, log: log, metrics: m,
+		inline: make(chan struct{}, InlineSlots), wake: make(chan struct{}, 1)}
 }
 
 func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -64,17 +70,21 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, parseErr := parseEvent(body)
-	outcome, err := h.storeAndApply(r.Context(), ev, body, parseErr)
+	outcome, err := h.ingest(r.Context(), ev, body, parseErr)
 	if err != nil {
 		h.metrics.received(ev.typ(), "retry")
 		h.log.Error("webhook not stored: asking Stripe to retry", "event", ev.ID, "type", ev.typ(), "err", err)
+		w.Header().Set("Retry-After", "5")
 		http.Error(w, "temporarily unable to record the event; please retry", http.StatusServiceUnavailable)
 		return
 	}
-	h.metrics.received(ev.typ(), outcome)
-	if outcome == "applied" || outcome == "deferred" || outcome == "unmatched" {
-		h.learnFee(r.Context(), ev)
+	if outcome == "queued" {
+		// Durable now. Apply it here when an applying slot is free, so a quiet service
+		// answers with the event's effect already in every total; under load the answer
+		// goes at once and the appliers catch up.
+		outcome = h.applyInline(r.Context(), ev.ID)
 	}
+	h.metrics.received(ev.typ(), outcome)
 	h.metrics.Latency.Observe(time.Since(start).Seconds())
 	h.metrics.LastEvent.SetToCurrentTime()
 	w.Header().Set("Content-Type", "application/json")
@@ -134,44 +144,56 @@ var errDuplicate = errors.New("duplicate event")
 // "wrong_mode"; errDuplicate when the event was already stored (by a concurrent
 // redelivery); a *badEventError for an event that cannot be applied.
 func receive(ctx context.Context, tx pgx.Tx, ev event, body []byte, parseErr error, h *Webhooks) (string, error) {
-	outcome, detail, deferKey := "applied", "", ""
-	switch {
-	case parseErr != nil:
-		outcome, detail = "malformed", parseErr.Error()
-		h.log.Warn("webhook body is signed but malformed: stored for review", "event", ev.ID, "err", parseErr)
-	case ev.Livemode != h.live:
-		outcome, detail = "wrong_mode", fmt.Sprintf("event livemode=%v but the configured key's is %v", ev.Livemode, h.live)
-		h.log.Error("webhook from the wrong Stripe mode: stored, not applied", "event", ev.ID)
-	default:
-		if ev.APIVersion != stripe.APIVersion {
-			// The fields read here are stable across versions, so the event is still applied;
-			// but the endpoint should be re-created pinned to our version.
-			h.metrics.VersionMismatches.Inc()
-			h.log.Error("webhook API version mismatch: re-create the endpoint with 'giving stripe register-webhook'",
-				"event", ev.ID, "event_version", ev.APIVersion, "expected", stripe.APIVersion)
-		}
-		// One statement takes the payment's lock (serialising every event about one payment
-		// across instances) and asks whether the event is already stored.
-		pi := paymentOf(ev)
-		var stored bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = $1)
-			FROM (SELECT CASE WHEN $2 <> '' THEN pg_advisory_xact_lock(hashtextextended($2, 0)) END) AS lock`,
-			ev.ID, pi).Scan(&stored); err != nil {
-			return "", err
-		}
-		if stored {
-			return "", errDuplicate
-		}
-		ctx = context.WithValue(ctx, lockedPayment{}, pi)
+	outcome, detail := h.classify(ev, parseErr)
+	deferKey := ""
+	if outcome == "" {
 		var err error
-		if outcome, deferKey, err = apply(ctx, tx, ev); err != nil {
+		if outcome, deferKey, err = applyLocked(ctx, tx, ev, true); err != nil {
 			return "", err
 		}
 	}
 	return outcome, insertEvent(ctx, tx, ev, body, outcome, detail, deferKey)
 }
 
-func insertEvent(ctx context.Context, tx pgx.Tx, ev event, body []byte, outcome, detail, deferKey string) error {
+// classify names what becomes of an event that will not be applied: "malformed" or
+// "wrong_mode" (stored for review, with the reason), or "" for one to apply.
+func (h *Webhooks) classify(ev event, parseErr error) (outcome, detail string) {
+	switch {
+	case parseErr != nil:
+		h.log.Warn("webhook body is signed but malformed: stored for review", "event", ev.ID, "err", parseErr)
+		return "malformed", parseErr.Error()
+	case ev.Livemode != h.live:
+		h.log.Error("webhook from the wrong Stripe mode: stored, not applied", "event", ev.ID)
+		return "wrong_mode", fmt.Sprintf("event livemode=%v but the configured key's is %v", ev.Livemode, h.live)
+	}
+	if ev.APIVersion != stripe.APIVersion {
+		// The fields read here are stable across versions, so the event is still applied;
+		// but the endpoint should be re-created pinned to our version.
+		h.metrics.VersionMismatches.Inc()
+		h.log.Error("webhook API version mismatch: re-create the endpoint with 'giving stripe register-webhook'",
+			"event", ev.ID, "event_version", ev.APIVersion, "expected", stripe.APIVersion)
+	}
+	return "", ""
+}
+
+// applyLocked takes the payment's lock (serialising every event about one payment across
+// instances) and applies ev. With checkStored, the same statement asks whether the event
+// is already stored, and errDuplicate says it was.
+func applyLocked(ctx context.Context, tx pgx.Tx, ev event, checkStored bool) (outcome, deferKey string, err error) {
+	pi := paymentOf(ev)
+	var stored bool
+	if err := tx.QueryRow(ctx, `SELECT $3 AND EXISTS (SELECT 1 FROM stripe_events WHERE id = $1)
+		FROM (SELECT CASE WHEN $2 <> '' THEN pg_advisory_xact_lock(hashtextextended($2, 0)) END) AS lock`,
+		ev.ID, pi, checkStored).Scan(&stored); err != nil {
+		return "", "", err
+	}
+	if stored {
+		return "", "", errDuplicate
+	}
+	return apply(context.WithValue(ctx, lockedPayment{}, pi), tx, ev)
+}
+
+func insertEvent(ctx context.Context, tx campaigns.DB, ev event, body []byte, outcome, detail, deferKey string) error {
 	created := time.Unix(ev.Created, 0)
 	if ev.Created == 0 {
 		created = time.Now()

@@ -22,14 +22,18 @@ import (
 
 // running is an http.Server on a loopback port.
 type running struct {
-	URL string // http://127.0.0.1:port
-	srv *http.Server
+	URL  string // http://127.0.0.1:port
+	srv  *http.Server
+	stop func() // stops background work (the webhook appliers), if any
 }
 
 func (r *running) Close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = r.srv.Shutdown(ctx)
+	if r.stop != nil {
+		r.stop()
+	}
 }
 
 // serveLoopback serves h on 127.0.0.1 with the timeouts serve uses.
@@ -76,15 +80,18 @@ func startSite(store *campaigns.Store, secret string, log *slog.Logger) (*runnin
 		ln.Close()
 		return nil, err
 	}
+	hooks := payments.NewWebhooks(store, []string{secret}, false, log, payments.NewMetrics(reg))
 	site, err := web.New(web.Deps{
 		Store: store, Log: log, Registry: reg, BaseURL: base,
-		Checkout: sb, Sandbox: sb,
-		Webhooks: payments.NewWebhooks(store, []string{secret}, false, log, payments.NewMetrics(reg)),
+		Checkout: sb, Sandbox: sb, Webhooks: hooks,
 	})
 	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("start site: %w", err)
 	}
+	applyCtx, stopApplying := context.WithCancel(context.Background())
+	applied := make(chan struct{})
+	go func() { defer close(applied); hooks.Run(applyCtx) }()
 	srv := &http.Server{
 		Handler:           site.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -94,7 +101,7 @@ func startSite(store *campaigns.Store, secret string, log *slog.Logger) (*runnin
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go func() { _ = srv.Serve(ln) }()
-	return &running{URL: base.String(), srv: srv}, nil
+	return &running{URL: base.String(), srv: srv, stop: func() { stopApplying(); <-applied }}, nil
 }
 
 // bareJSON is the bare chi router's constant answer, about the size of the appeal's JSON.

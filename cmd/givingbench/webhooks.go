@@ -40,9 +40,13 @@ type webhookResult struct {
 	Paced         pacedResult
 	EventBytes    int // average size of one event body
 	Mem           memResult
-	Sent          int   // events answered 2xx by the real endpoint, closed loop plus paced
-	Gifts         int64 // the appeal's gift count afterwards
-	Diffs         []campaigns.Difference
+	Sent          int // events answered 2xx by the real endpoint, closed loop plus paced
+	// Backlog is how many stored events were still queued when the load ended, and
+	// Settle how long the appliers then took to apply them all.
+	Backlog int
+	Settle  time.Duration
+	Gifts   int64 // the appeal's gift count afterwards
+	Diffs   []campaigns.Difference
 }
 
 // Retries is how many 503s the real endpoint answered (and the sender resent).
@@ -281,6 +285,9 @@ func measureWebhooks(ctx context.Context, store *campaigns.Store, dsn string, ap
 	res.Mem.HeapInuseAfter = ms.HeapInuse
 
 	res.Sent = res.Real.Completed + res.Paced.Sent
+	if res.Backlog, res.Settle, err = settle(ctx, store.Pool()); err != nil {
+		return res, err
+	}
 	t, err := store.AppealTotals(ctx, appealID)
 	if err != nil {
 		return res, err
@@ -290,4 +297,26 @@ func measureWebhooks(ctx context.Context, store *campaigns.Store, dsn string, ap
 		return res, err
 	}
 	return res, nil
+}
+
+// settle waits (at most five minutes) until the appliers have applied every stored event,
+// and says how many were queued when it began and how long they took.
+func settle(ctx context.Context, pool *pgxpool.Pool) (backlog int, took time.Duration, err error) {
+	start := time.Now()
+	for n := 0; ; n++ {
+		var queued int
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events WHERE outcome = 'queued'`).Scan(&queued); err != nil {
+			return backlog, time.Since(start), fmt.Errorf("count queued events: %w", err)
+		}
+		if n == 0 {
+			backlog = queued
+		}
+		if queued == 0 {
+			return backlog, time.Since(start), nil
+		}
+		if time.Since(start) > 5*time.Minute {
+			return backlog, time.Since(start), fmt.Errorf("%d events still queued after five minutes", queued)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

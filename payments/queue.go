@@ -1,0 +1,180 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// InlineSlots is how many events one instance applies inside their webhook requests at
+// once; a delivery that finds every slot busy is answered as soon as it is stored.
+const InlineSlots = 2
+
+// Appliers is how many goroutines Run uses to apply the events left queued.
+const Appliers = 2
+
+// orphanAge is how old a queued event must be before the pollers take it without being
+// woken: older than any inline apply still in progress, so a request that stored an event
+// normally applies it itself.
+const orphanAge = time.Second
+
+// ingest stores a verified delivery with one statement. An event to apply is stored as
+// "queued"; one that is malformed or from the wrong mode is stored with that outcome for
+// review. A redelivery of a stored event is "duplicate".
+func (h *Webhooks) ingest(ctx context.Context, ev event, body []byte, parseErr error) (string, error) {
+	outcome, detail := h.classify(ev, parseErr)
+	if outcome == "" {
+		outcome = "queued"
+	}
+	err := insertEvent(ctx, h.store.Pool(), ev, body, outcome, detail, "")
+	if errors.Is(err, errDuplicate) {
+		h.metrics.Duplicates.Inc()
+		return "duplicate", nil
+	}
+	return outcome, err
+}
+
+// applyInline applies the event just stored if a slot is free, and returns what became
+// of it; "queued" when it is left to the appliers (which it wakes).
+func (h *Webhooks) applyInline(ctx context.Context, id string) string {
+	select {
+	case h.inline <- struct{}{}:
+		defer func() { <-h.inline }()
+	default:
+		h.poke()
+		return "queued"
+	}
+	outcome, found, err := h.applyQueued(ctx, id, 0)
+	if err != nil || !found {
+		// Stored all the same: an applier takes it (or already has).
+		h.poke()
+		return "queued"
+	}
+	return outcome
+}
+
+func (h *Webhooks) poke() {
+	select {
+	case h.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run applies queued events until ctx ends: at once when a request leaves one queued,
+// and every second any left by a crash, a lost connection or another instance.
+func (h *Webhooks) Run(ctx context.Context) {
+	done := make(chan struct{})
+	for range Appliers {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			tick := time.NewTicker(orphanAge)
+			defer tick.Stop()
+			for {
+				minAge := time.Duration(0)
+				select {
+				case <-ctx.Done():
+					return
+				case <-h.wake:
+				case <-tick.C:
+					minAge = orphanAge
+				}
+				if _, err := h.drain(ctx, minAge); err != nil && ctx.Err() == nil {
+					h.log.Warn("applying queued webhook events paused; will try again", "err", err)
+				}
+			}
+		}()
+	}
+	for range Appliers {
+		<-done
+	}
+}
+
+// Drain applies every queued event and returns how many it applied: for tests, and for
+// commands that must see every stored event applied.
+func (h *Webhooks) Drain(ctx context.Context) (int, error) {
+	return h.drain(ctx, 0)
+}
+
+func (h *Webhooks) drain(ctx context.Context, minAge time.Duration) (int, error) {
+	n := 0
+	for ctx.Err() == nil {
+		_, found, err := h.applyQueued(ctx, "", minAge)
+		if err != nil || !found {
+			return n, err
+		}
+		n++
+		if n%64 == 0 {
+			h.poke() // share a long queue with the other appliers
+		}
+	}
+	return n, ctx.Err()
+}
+
+// applyQueued claims one queued event (id, or the oldest at least minAge old that no one
+// else holds), applies it and records its outcome, all in one transaction. found is false
+// when there was nothing to claim. A deadlock is simply tried again; an event that cannot
+// be applied is marked "error" for review.
+func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Duration) (outcome string, found bool, err error) {
+	var ev event
+	var claimed string
+	var lag float64
+	for attempt := 0; attempt < 4; attempt++ {
+		found = false
+		err = h.store.InTx(ctx, func(tx pgx.Tx) error {
+			var body []byte
+			q := `SELECT id, payload FROM stripe_events WHERE outcome = 'queued' AND id = $1 FOR UPDATE SKIP LOCKED`
+			args := []any{id}
+			if id == "" {
+				q = `SELECT id, payload FROM stripe_events WHERE outcome = 'queued' AND received_at <= now() - $1::interval
+					ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED`
+				args = []any{minAge.String()}
+			}
+			if err := tx.QueryRow(ctx, q, args...).Scan(&claimed, &body); errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			found = true
+			var perr error
+			if ev, perr = parseEvent(body); perr != nil {
+				return badEvent("stored event %s no longer parses: %v", claimed, perr)
+			}
+			var deferKey string
+			var err error
+			if outcome, deferKey, err = applyLocked(ctx, tx, ev, false); err != nil {
+				return err
+			}
+			return tx.QueryRow(ctx, `UPDATE stripe_events SET outcome = $2, defer_key = NULLIF($3, ''),
+				applied_at = CASE WHEN $2 IN ('applied', 'unmatched', 'ignored') THEN now() END
+				WHERE id = $1 RETURNING extract(epoch FROM clock_timestamp() - received_at)::float8`,
+				claimed, outcome, deferKey).Scan(&lag)
+		})
+		if !retryable(err) {
+			break
+		}
+		h.metrics.Retries.Inc()
+		select {
+		case <-ctx.Done():
+			return "", found, err
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
+	var bad *badEventError
+	switch {
+	case errors.As(err, &bad):
+		h.log.Error("webhook could not be applied: stored for review", "event", claimed, "type", ev.Type, "err", err)
+		_, err = h.store.Pool().Exec(ctx, `UPDATE stripe_events SET outcome = 'error', detail = $2 WHERE id = $1 AND outcome = 'queued'`,
+			claimed, err.Error())
+		return "error", true, err
+	case err != nil || !found:
+		return "", found, err
+	}
+	h.metrics.Applied.WithLabelValues(outcome).Inc()
+	h.metrics.ApplyLag.Observe(lag)
+	if outcome == "applied" || outcome == "deferred" || outcome == "unmatched" {
+		h.learnFee(ctx, ev)
+	}
+	return outcome, true, nil
+}
