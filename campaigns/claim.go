@@ -47,6 +47,17 @@ type ClaimOptions struct {
 	Upto time.Time
 	// Actor is who made the claim, recorded on it.
 	Actor string
+	// Now is when the claim is made, for HMRC's time limit (zero: the clock).
+	Now time.Time
+}
+
+// ClaimTimeLimitYears: a gift can be claimed until this many years after the end of its
+// accounting period (GIFT_AID.md).
+const ClaimTimeLimitYears = 4
+
+// claimDeadline is the last day (in London) a gift made at t can be claimed on.
+func claimDeadline(t time.Time) time.Time {
+	return AccountingPeriodEnd(t).AddDate(ClaimTimeLimitYears, 0, 0)
 }
 
 // ClaimRow is one row of the HMRC schedule. A named row carries the donor from the
@@ -161,6 +172,23 @@ func claimableGifts(ctx context.Context, db DB, upto time.Time) ([]claimGift, er
 		return nil, fmt.Errorf("read claimable gifts: %w", err)
 	}
 	return out, nil
+}
+
+// withinTimeLimit keeps the gifts that can still be claimed at now, and counts the rest.
+func withinTimeLimit(gifts []claimGift, now time.Time) (kept []claimGift, late int, lateAmount decimal.Decimal) {
+	if now.IsZero() {
+		now = time.Now()
+	}
+	today := now.In(London())
+	for _, g := range gifts {
+		if today.Before(claimDeadline(g.at).AddDate(0, 0, 1)) {
+			kept = append(kept, g)
+			continue
+		}
+		late++
+		lateAmount = lateAmount.Add(g.net)
+	}
+	return kept, late, lateAmount
 }
 
 // buildClaim lays eligible gifts out as schedule rows. Gifts above the aggregation limit
@@ -293,7 +321,17 @@ func prepareClaim(ctx context.Context, db DB, opt ClaimOptions, forUpdate bool) 
 	if err != nil {
 		return Claim{}, err
 	}
+	gifts, late, lateAmount := withinTimeLimit(gifts, opt.Now)
 	c := buildClaim(gifts, limit)
+	if late > 0 {
+		msg := fmt.Sprintf("%d gifts (£%s) are more than %d years past the end of their accounting period: HMRC no longer accepts a claim on them, so they are left out",
+			late, lateAmount.StringFixed(2), ClaimTimeLimitYears)
+		if late == 1 {
+			msg = fmt.Sprintf("1 gift (£%s) is more than %d years past the end of its accounting period: HMRC no longer accepts a claim on it, so it is left out",
+				lateAmount.StringFixed(2), ClaimTimeLimitYears)
+		}
+		c.Warnings = append(c.Warnings, msg)
+	}
 	c.CreatedBy = opt.Actor
 	if len(c.Rows) == 0 {
 		return c, nil

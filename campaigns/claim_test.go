@@ -409,3 +409,48 @@ func TestAggregationLimitIsConfigurable(t *testing.T) {
 		t.Error("a cell that does not apply must be blank")
 	}
 }
+
+// HMRC accepts a claim until four years after the end of the gift's accounting period (the
+// tax year, ending 5 April): a gift on 5 April 2022 can be claimed through 5 April 2026, one
+// on 6 April 2022 through 5 April 2027. Late gifts are left out, with a warning saying so.
+func TestClaimTimeLimit(t *testing.T) {
+	t.Parallel()
+	w := newGiftWorld(t)
+	ctx := context.Background()
+	last := w.donation(campaigns.NewDonation{Amount: d("40.00"), Declaration: declaration("Mr", "Old", "Period", "1", "SW1A 1AA")})
+	lastGift := w.gift(last, "pi_old_last", "", "pi_old_last", "40.00", "0.80", utc(2022, 4, 5, 11, 0))
+	first := w.donation(campaigns.NewDonation{Amount: d("60.00"), Declaration: declaration("Ms", "New", "Period", "2", "SW1A 1AA")})
+	firstGift := w.gift(first, "pi_new_first", "", "pi_new_first", "60.00", "1.10", utc(2022, 4, 6, 11, 0))
+
+	for _, tc := range []struct {
+		now        time.Time
+		want       []int64
+		late       string
+		lateAmount string
+	}{
+		{time.Date(2026, 4, 5, 23, 0, 0, 0, campaigns.London()), []int64{lastGift, firstGift}, "", ""},
+		{time.Date(2026, 4, 6, 0, 30, 0, 0, campaigns.London()), []int64{firstGift}, "1 gift (£40.00) is", "£40.00"},
+		{time.Date(2027, 4, 6, 9, 0, 0, 0, campaigns.London()), nil, "2 gifts (£100.00) are", "£100.00"},
+	} {
+		c, err := w.s.PrepareClaim(ctx, campaigns.ClaimOptions{Now: tc.now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := claimed(c)
+		if len(in) != len(tc.want) {
+			t.Errorf("at %s: %d gifts claimable, want %d", tc.now.Format(time.DateTime), len(in), len(tc.want))
+		}
+		for _, id := range tc.want {
+			if !in[id] {
+				t.Errorf("at %s: gift %d left out, want it claimable", tc.now.Format(time.DateTime), id)
+			}
+		}
+		warned := strings.Join(c.Warnings, "\n")
+		if tc.late == "" && strings.Contains(warned, "HMRC no longer accepts") {
+			t.Errorf("at %s: unexpected warning %q", tc.now.Format(time.DateTime), warned)
+		}
+		if tc.late != "" && (!strings.Contains(warned, tc.late) || !strings.Contains(warned, tc.lateAmount)) {
+			t.Errorf("at %s: warnings %q, want %s (%s) named as out of time", tc.now.Format(time.DateTime), warned, tc.late, tc.lateAmount)
+		}
+	}
+}
