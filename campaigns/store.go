@@ -38,7 +38,15 @@ func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 // PoolOptions tunes OpenPool.
 type PoolOptions struct {
 	MaxConns int32
+	// AcquireWait bounds how long a query waits for a free connection when every one is
+	// busy (a slow database, a held lock); then it fails with context.DeadlineExceeded,
+	// which callers answer with 503. 0 waits as long as the caller's context allows.
+	AcquireWait time.Duration
 }
+
+// DefaultAcquireWait is the service's bound on waiting for a connection: a visitor or
+// Stripe gets a quick 503 to retry rather than a request queued for half a minute.
+const DefaultAcquireWait = 2 * time.Second
 
 // OpenPool connects to PostgreSQL with numeric columns mapped to decimal.Decimal. It does
 // not wait for the server: callers ping when they need to.
@@ -58,9 +66,40 @@ func OpenPool(ctx context.Context, dsn string, opt PoolOptions) (*pgxpool.Pool, 
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = 5 * time.Second
 	}
+	if opt.AcquireWait > 0 {
+		cfg.ConnConfig.Tracer = acquireWait{opt.AcquireWait}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database pool: %w", err)
 	}
 	return pool, nil
 }
+
+// acquireWait gives each pool acquire a deadline of its own. pgxpool has no acquire timeout
+// and its Query, Exec and Begin wait on the caller's context, which for a request has no
+// deadline; its acquire tracer is the one hook that may replace the context Acquire waits
+// on. Only the wait is bounded: the query runs on the caller's context, and a connection
+// still being opened when the wait ends joins the pool for the next caller.
+type acquireWait struct{ d time.Duration }
+
+type acquireCancelKey struct{}
+
+func (a acquireWait) TraceAcquireStart(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireStartData) context.Context {
+	ctx, cancel := context.WithTimeout(ctx, a.d)
+	return context.WithValue(ctx, acquireCancelKey{}, cancel)
+}
+
+// TraceAcquireEnd gets the context TraceAcquireStart returned, so it can release its timer.
+func (acquireWait) TraceAcquireEnd(ctx context.Context, _ *pgxpool.Pool, _ pgxpool.TraceAcquireEndData) {
+	if cancel, ok := ctx.Value(acquireCancelKey{}).(context.CancelFunc); ok {
+		cancel()
+	}
+}
+
+// A pool's tracer must also be a pgx.QueryTracer; queries are not traced.
+func (acquireWait) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+func (acquireWait) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}

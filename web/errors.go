@@ -3,7 +3,10 @@ package web
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -43,6 +46,11 @@ func isDBUnavailable(err error) bool {
 	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
+		return true
+	}
+	// A pooled connection that the server or the network dropped fails its next query
+	// like this; the pool discards it, so a retry gets a fresh connection.
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed) {
 		return true
 	}
 	var pgErr *pgconn.PgError

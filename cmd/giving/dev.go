@@ -48,7 +48,7 @@ A live Stripe key is refused: dev never moves real money.`, stdout)
 		}()
 		cfg.DatabaseURL = dsn
 	}
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	store, err := openStoreWith(ctx, cfg.DatabaseURL, cfg.Pool)
 	if err != nil {
 		return err
 	}
