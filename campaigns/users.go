@@ -40,6 +40,9 @@ type User struct {
 	Role      Role
 	CreatedAt time.Time
 	Disabled  bool
+	// DisplayName is the name a fundraiser signed up with ("" for accounts made on the
+	// command line).
+	DisplayName string
 	// SessionEpoch is stored in each session at log-in; "log out everywhere" increments it,
 	// which ends every session begun before.
 	SessionEpoch int64
@@ -150,12 +153,12 @@ func checkPassword(encoded, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-const userColumns = `id, email, role, created_at, disabled, session_epoch`
+const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name`
 
 func scanUser(row pgx.Row, extra ...any) (User, error) {
 	var u User
 	var role string
-	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch}, extra...)...)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -256,42 +259,9 @@ func (s *Store) LogIn(ctx context.Context, email, password, client string) (User
 	if err := s.pruneAccounts(ctx); err != nil {
 		return User{}, err
 	}
-	// The attempt is recorded before the password is checked, so concurrent guesses count
-	// against each other and a burst cannot slip more than the limit past the check.
-	var attempt int64
-	if err := s.pool.QueryRow(ctx, `INSERT INTO login_attempts (email, client) VALUES ($1, $2) RETURNING id`,
-		email, client).Scan(&attempt); err != nil {
-		return User{}, fmt.Errorf("log in: record attempt: %w", err)
-	}
-	// The 5th most recent other attempt for the email or the client, if any: the limit is
-	// reached, and lifts when that attempt leaves the window.
-	var byEmail, byClient *time.Time
-	var now time.Time
-	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT at FROM login_attempts WHERE email = $1 AND id <> $3 AND at > now() - $4::interval
-		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
-		(SELECT at FROM login_attempts WHERE client = $2 AND id <> $3 AND at > now() - $4::interval
-		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
-		now()`, email, client, attempt, LoginWindow, MaxLoginFailures).Scan(&byEmail, &byClient, &now)
+	attempt, err := s.countAttempt(ctx, email, client)
 	if err != nil {
-		return User{}, fmt.Errorf("log in: count attempts: %w", err)
-	}
-	if byEmail != nil || byClient != nil {
-		// Refused unchecked, so it is not a failure: waiting out the window is enough.
-		if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, attempt); err != nil {
-			return User{}, fmt.Errorf("log in: forget refused attempt: %w", err)
-		}
-		var oldest time.Time
-		for _, t := range []*time.Time{byEmail, byClient} {
-			if t != nil && t.After(oldest) {
-				oldest = *t
-			}
-		}
-		wait := oldest.Add(LoginWindow).Sub(now)
-		if wait < time.Second {
-			wait = time.Second
-		}
-		return User{}, &TooManyAttemptsError{RetryAfter: wait}
+		return User{}, err
 	}
 	u, err := s.Authenticate(ctx, email, password)
 	if err != nil {
@@ -307,6 +277,51 @@ func (s *Store) LogIn(ctx context.Context, email, password, client string) (User
 		return User{}, fmt.Errorf("log in: %w", err)
 	}
 	return u, nil
+}
+
+// countAttempt records an attempt against email and client under the log-in rate limit and
+// returns its id, or *TooManyAttemptsError (the attempt is then forgotten) when either has
+// MaxLoginFailures attempts in LoginWindow already. Log-ins, sign-ups and password resets
+// share it, so one limit bounds password guessing, hashing and emails sent per address.
+func (s *Store) countAttempt(ctx context.Context, email, client string) (int64, error) {
+	// The attempt is recorded before the password is checked, so concurrent guesses count
+	// against each other and a burst cannot slip more than the limit past the check.
+	var attempt int64
+	if err := s.pool.QueryRow(ctx, `INSERT INTO login_attempts (email, client) VALUES ($1, $2) RETURNING id`,
+		email, client).Scan(&attempt); err != nil {
+		return 0, fmt.Errorf("log in: record attempt: %w", err)
+	}
+	// The 5th most recent other attempt for the email or the client, if any: the limit is
+	// reached, and lifts when that attempt leaves the window.
+	var byEmail, byClient *time.Time
+	var now time.Time
+	err := s.pool.QueryRow(ctx, `SELECT
+		(SELECT at FROM login_attempts WHERE email = $1 AND id <> $3 AND at > now() - $4::interval
+		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
+		(SELECT at FROM login_attempts WHERE client = $2 AND id <> $3 AND at > now() - $4::interval
+		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
+		now()`, email, client, attempt, LoginWindow, MaxLoginFailures).Scan(&byEmail, &byClient, &now)
+	if err != nil {
+		return 0, fmt.Errorf("log in: count attempts: %w", err)
+	}
+	if byEmail != nil || byClient != nil {
+		// Refused unchecked, so it is not a failure: waiting out the window is enough.
+		if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, attempt); err != nil {
+			return 0, fmt.Errorf("log in: forget refused attempt: %w", err)
+		}
+		var oldest time.Time
+		for _, t := range []*time.Time{byEmail, byClient} {
+			if t != nil && t.After(oldest) {
+				oldest = *t
+			}
+		}
+		wait := oldest.Add(LoginWindow).Sub(now)
+		if wait < time.Second {
+			wait = time.Second
+		}
+		return 0, &TooManyAttemptsError{RetryAfter: wait}
+	}
+	return attempt, nil
 }
 
 // pruneAccounts removes expired sessions and log-in attempts outside the window. It runs
@@ -328,17 +343,26 @@ func (s *Store) pruneAccounts(ctx context.Context) error {
 // a new session epoch; it records "logout everywhere" in the audit log.
 func (s *Store) EndAllSessions(ctx context.Context, u User) error {
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, u.ID)
-		if err != nil {
+		if err := endAllSessions(ctx, tx, u.ID); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return ErrNotFound
 		}
 		return Audit(ctx, tx, u, "logout everywhere", "")
 	})
 	if err != nil {
 		return fmt.Errorf("end sessions of user %d: %w", u.ID, err)
+	}
+	return nil
+}
+
+// endAllSessions moves account id to a new session epoch in db, which ends every session
+// begun before.
+func endAllSessions(ctx context.Context, db DB, id int64) error {
+	tag, err := db.Exec(ctx, `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
 	}
 	return nil
 }

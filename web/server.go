@@ -37,6 +37,9 @@ type Deps struct {
 	Limits     Limits
 	// CheckoutPerMinute limits checkout sessions per client (0: 10 a minute, burst 5).
 	CheckoutPerMinute float64
+	// DevOutbox serves GET /dev/outbox, the mail outbox, for development: only when no
+	// SMTP server is configured, since it shows every reset link.
+	DevOutbox bool
 }
 
 // Server holds the handlers' dependencies.

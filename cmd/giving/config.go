@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"giving/campaigns"
 	"giving/payments"
 )
 
@@ -18,6 +19,10 @@ type config struct {
 	StripeKey      string
 	WebhookSecrets []string
 	StripeAPIBase  string
+	// Pool is DATABASE_MAX_CONNS and DATABASE_ACQUIRE_TIMEOUT, for the serving commands.
+	Pool campaigns.PoolOptions
+	// SMTP is SMTP_URL (mail.go); nil keeps email in the local outbox (/dev/outbox).
+	SMTP *smtpConfig
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -38,6 +43,14 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 		MetricsAddr:   orDefault(getenv("METRICS_ADDR"), "127.0.0.1:9090"),
 		StripeKey:     strings.TrimSpace(getenv("STRIPE_SECRET_KEY")),
 		StripeAPIBase: strings.TrimSpace(getenv("STRIPE_API_BASE")),
+	}
+	pool, err := poolOptions(getenv)
+	if err != nil {
+		return c, err
+	}
+	c.Pool = pool
+	if c.SMTP, err = parseSMTPURL(getenv); err != nil {
+		return c, err
 	}
 	if need.database {
 		if c.DatabaseURL == "" {

@@ -1,0 +1,303 @@
+package campaigns
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// NewFundraiser is what the public sign-up form collects.
+type NewFundraiser struct {
+	Email, DisplayName, Password string
+}
+
+// MaxDisplayNameLen bounds a fundraiser's name, as the users table does.
+const MaxDisplayNameLen = 60
+
+// ResetLinkLifetime is how long an emailed password reset link works.
+const ResetLinkLifetime = time.Hour
+
+func validEmail(email string) bool {
+	at := strings.IndexByte(email, '@')
+	return at >= 1 && at < len(email)-1 && len(email) <= 254 && !strings.ContainsAny(email, " \t\r\n,<>")
+}
+
+const emailProblem = "Enter an email address such as name@example.org."
+
+// SignUp creates a fundraiser account, under the log-in rate limit for the email and the
+// client address. Whether or not the email already has an account, the caller sees the
+// same outcome and the address gets an email: a welcome for a new account, "you already
+// have an account" for an existing one, so the form never reveals who has an account.
+// created says which happened, for the caller to log the new account in; the password is
+// hashed either way, so both take the same time. site is the public base URL for links.
+func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string) (u User, created bool, err error) {
+	f.Email = NormalizeEmail(f.Email)
+	f.DisplayName = strings.Join(strings.Fields(f.DisplayName), " ")
+	var ve ValidationError
+	if !validEmail(f.Email) {
+		ve.Add("email", emailProblem)
+	}
+	switch n := utf8.RuneCountInString(f.DisplayName); {
+	case n == 0:
+		ve.Add("display_name", "Enter the name to show on your fundraising page.")
+	case n > MaxDisplayNameLen:
+		ve.Add("display_name", fmt.Sprintf("Use %d characters or fewer.", MaxDisplayNameLen))
+	case strings.IndexFunc(f.DisplayName, unicode.IsControl) >= 0:
+		ve.Add("display_name", "Use letters, numbers and punctuation only.")
+	}
+	if msg := PasswordProblem(f.Password); msg != "" {
+		ve.Add("password", msg)
+	}
+	if err := ve.OrNil(); err != nil {
+		return User{}, false, err
+	}
+	if err := s.pruneAccounts(ctx); err != nil {
+		return User{}, false, err
+	}
+	if _, err := s.countAttempt(ctx, f.Email, client); err != nil {
+		return User{}, false, err
+	}
+	hash, err := hashPassword(f.Password)
+	if err != nil {
+		return User{}, false, err
+	}
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		u, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, display_name)
+			VALUES ($1, $2, 'fundraiser', $3) ON CONFLICT (email) DO NOTHING RETURNING `+userColumns,
+			f.Email, hash, f.DisplayName))
+		switch {
+		case errors.Is(err, ErrNotFound): // the email has an account already
+			return QueueMail(ctx, tx, alreadyHaveAccountMail(f.Email, site))
+		case err != nil:
+			return err
+		}
+		created = true
+		if err := Audit(ctx, tx, u, "user signed up", fmt.Sprintf("%s as %s", u.Email, u.Role)); err != nil {
+			return err
+		}
+		return QueueMail(ctx, tx, welcomeMail(u, site))
+	})
+	if err != nil {
+		return User{}, false, fmt.Errorf("sign up: %w", err)
+	}
+	return u, created, nil
+}
+
+// RequestPasswordReset emails a single-use reset link, valid for ResetLinkLifetime, to the
+// account with email, if there is one and it is enabled. The answer is the same either
+// way (only a malformed email or the rate limit is reported), so it reveals no account.
+func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site string) error {
+	email = NormalizeEmail(email)
+	if !validEmail(email) {
+		return &ValidationError{Fields: map[string]string{"email": emailProblem}}
+	}
+	if err := s.pruneAccounts(ctx); err != nil {
+		return err
+	}
+	if _, err := s.countAttempt(ctx, email, client); err != nil {
+		return err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return fmt.Errorf("reset token: %w", err)
+	}
+	token := base64.RawURLEncoding.EncodeToString(raw)
+	sum := sha256.Sum256(raw)
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1 AND NOT disabled`, email))
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// Expired and used links are kept no longer than needed.
+		if _, err := tx.Exec(ctx, `DELETE FROM password_resets WHERE expires_at < now() - interval '1 day'`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO password_resets (token_hash, user_id, expires_at)
+			VALUES ($1, $2, now() + $3::interval)`, sum[:], u.ID, ResetLinkLifetime); err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, u, "password reset requested", ""); err != nil {
+			return err
+		}
+		return QueueMail(ctx, tx, resetMail(u, site+"/reset/"+token))
+	})
+	if err != nil {
+		return fmt.Errorf("request password reset: %w", err)
+	}
+	return nil
+}
+
+// resetTokenHash decodes a token from a link; a malformed one is ErrNotFound without a query.
+func resetTokenHash(token string) ([]byte, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 32 {
+		return nil, fmt.Errorf("password reset link: %w", ErrNotFound)
+	}
+	sum := sha256.Sum256(raw)
+	return sum[:], nil
+}
+
+// PasswordResetUser is the enabled account a reset link belongs to while the link is
+// unused and unexpired; otherwise ErrNotFound.
+func (s *Store) PasswordResetUser(ctx context.Context, token string) (User, error) {
+	hash, err := resetTokenHash(token)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM password_resets r
+		JOIN users u ON u.id = r.user_id
+		WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > now() AND NOT u.disabled`, hash))
+	if errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("password reset link: %w", ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("password reset link: %w", err)
+	}
+	return u, nil
+}
+
+// ResetPassword sets a new password with a reset link. The link is used up, and so is
+// every other link of the account; every session of the account ends (the caller may log
+// this browser in with the returned account, which is in the new session epoch); the
+// log-in failures for the email are forgiven; the change is audited and the owner told
+// by email. An unknown, used or expired link is ErrNotFound.
+func (s *Store) ResetPassword(ctx context.Context, token, password, client, site string) (User, error) {
+	if msg := PasswordProblem(password); msg != "" {
+		return User{}, &ValidationError{Fields: map[string]string{"password": msg}}
+	}
+	hash, err := resetTokenHash(token)
+	if err != nil {
+		return User{}, err
+	}
+	owner, err := s.PasswordResetUser(ctx, token)
+	if err != nil {
+		return User{}, err
+	}
+	if _, err := s.countAttempt(ctx, owner.Email, client); err != nil {
+		return User{}, err
+	}
+	pwHash, err := hashPassword(password)
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		// Claiming the link is the first write: of two concurrent uses, one waits here and
+		// then finds it used.
+		var id int64
+		err := tx.QueryRow(ctx, `UPDATE password_resets SET used_at = now()
+			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id`, hash).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("password reset link: %w", ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 AND NOT disabled`, id, pwHash)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("password reset link: %w", ErrNotFound)
+		}
+		if err := endAllSessions(ctx, tx, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
+			return err
+		}
+		if u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE email = $1`, u.Email); err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, u, "password reset", "by emailed link; every session ended"); err != nil {
+			return err
+		}
+		return QueueMail(ctx, tx, passwordChangedMail(u, site))
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("reset password: %w", err)
+	}
+	return u, nil
+}
+
+func prefixed(p, columns string) string {
+	parts := strings.Split(columns, ", ")
+	for i := range parts {
+		parts[i] = p + parts[i]
+	}
+	return strings.Join(parts, ", ")
+}
+
+func greeting(u User) string {
+	if u.DisplayName != "" {
+		return "Hello " + u.DisplayName + ","
+	}
+	return "Hello,"
+}
+
+func welcomeMail(u User, site string) Mail {
+	return Mail{To: u.Email, Subject: "Welcome to " + CharityName, Body: greeting(u) + `
+
+Thank you for signing up to fundraise for ` + CharityName + `. Your account is ready.
+Write your fundraising page at
+
+` + site + `/fundraise/new
+
+and log in again any time at ` + site + `/login with this email address.
+
+If you did not sign up, someone else used your email address. Set a password of your own at
+` + site + `/reset and the account is yours, or reply to this email and we will close it.
+`}
+}
+
+func alreadyHaveAccountMail(email, site string) Mail {
+	return Mail{To: email, Subject: "You already have an account with " + CharityName, Body: `Hello,
+
+Someone, probably you, tried to sign up to fundraise for ` + CharityName + ` with this email
+address. You already have an account, so nothing new was created.
+
+Log in at ` + site + `/login
+Forgotten your password? Choose a new one at ` + site + `/reset
+
+If it was not you, you can ignore this email: nothing has changed.
+`}
+}
+
+func resetMail(u User, link string) Mail {
+	return Mail{To: u.Email, Subject: "Reset your " + CharityName + " password", Body: greeting(u) + `
+
+Someone, probably you, asked to reset the password of your ` + CharityName + ` account.
+To choose a new password, open this link. It works once, for the next hour:
+
+` + link + `
+
+If you did not ask, ignore this email: your password has not changed.
+`}
+}
+
+func passwordChangedMail(u User, site string) Mail {
+	return Mail{To: u.Email, Subject: "Your " + CharityName + " password has changed", Body: greeting(u) + `
+
+The password of your ` + CharityName + ` account was changed with a reset link, and every
+device that was logged in has been logged out.
+
+If this was not you, choose a new password at once at ` + site + `/reset and reply to this
+email to tell us.
+`}
+}

@@ -1,0 +1,467 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/html"
+
+	"giving/campaigns"
+	"giving/migrations/testdb"
+	"giving/web"
+)
+
+// newMailSite is the real router on a fresh database with Ruby's account, with or without
+// the development outbox page.
+func newMailSite(t *testing.T, devOutbox bool) *accounts {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := campaigns.NewStore(pool)
+	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	base, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := web.New(web.Deps{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base, DevOutbox: devOutbox})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = w.Handler()
+	if _, err := store.CreateUser(ctx, campaigns.CommandLine(), "ruby@example.org", testPassword, campaigns.RoleFundraiser); err != nil {
+		t.Fatal(err)
+	}
+	return &accounts{t: t, URL: srv.URL, store: store}
+}
+
+func signUp(a *accounts, c *http.Client, name, email, password string) page {
+	a.t.Helper()
+	return a.send(c, http.MethodPost, "/signup", url.Values{"display_name": {name}, "email": {email}, "password": {password}})
+}
+
+// mailTo is the outbox for one address, newest first.
+func mailTo(t *testing.T, a *accounts, to string) []campaigns.OutboxMail {
+	t.Helper()
+	all, err := a.store.Outbox(context.Background(), 500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []campaigns.OutboxMail
+	for _, m := range all {
+		if m.To == to {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func countUsers(t *testing.T, a *accounts, email string) int {
+	t.Helper()
+	var n int
+	if err := a.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM users WHERE email = $1`, email).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// loggedInAs is who the log-in page says this browser is logged in as ("" for nobody).
+func loggedInAs(a *accounts, c *http.Client) string {
+	a.t.Helper()
+	p := a.send(c, http.MethodGet, "/login", nil)
+	for _, n := range elements(p.doc, "p") {
+		if t := textOf(n); strings.HasPrefix(t, "You are logged in as") {
+			return strings.Fields(strings.TrimPrefix(t, "You are logged in as "))[0]
+		}
+	}
+	return ""
+}
+
+// nextElement is the element after n among its siblings.
+func nextElement(n *html.Node) *html.Node {
+	for s := n.NextSibling; s != nil; s = s.NextSibling {
+		if s.Type == html.ElementNode {
+			return s
+		}
+	}
+	return nil
+}
+
+func TestSignUpCreatesAFundraiserAndLogsIn(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	c := a.browser()
+
+	form := a.send(c, http.MethodGet, "/signup", nil)
+	if form.status != http.StatusOK {
+		t.Fatalf("GET /signup: %d", form.status)
+	}
+	for _, id := range []string{"display_name", "email", "password"} {
+		in := byID(form.doc, id)
+		var labelled bool
+		for _, l := range elements(form.doc, "label") {
+			labelled = labelled || attrOf(l, "for") == id
+		}
+		if in == nil || !labelled {
+			t.Errorf("the sign-up form has no labelled %s field", id)
+		}
+	}
+
+	p := signUp(a, c, "Ruby Ahmed", "Ruby.Ahmed@Example.org", "three words is plenty")
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/signup/welcome" {
+		t.Fatalf("sign up: %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	sessionCookie(t, p.header)
+	welcome := a.send(c, http.MethodGet, "/signup/welcome", nil)
+	if !strings.Contains(welcome.body, "Check your email") || !strings.Contains(textOf(welcome.doc), "You are logged in as Ruby Ahmed") {
+		t.Errorf("the welcome page does not say she is logged in:\n%s", welcome.body)
+	}
+	if who := loggedInAs(a, c); who != "ruby.ahmed@example.org" {
+		t.Errorf("logged in as %q after signing up", who)
+	}
+	// The account is a fundraiser's, and she can log in with it elsewhere.
+	u, err := a.store.Authenticate(context.Background(), "ruby.ahmed@example.org", "three words is plenty")
+	if err != nil || u.Role != campaigns.RoleFundraiser || u.DisplayName != "Ruby Ahmed" {
+		t.Fatalf("the new account: %+v, %v", u, err)
+	}
+	mails := mailTo(t, a, "ruby.ahmed@example.org")
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "Welcome") || !strings.Contains(mails[0].Body, a.URL+"/login") {
+		t.Errorf("welcome mail: %+v", mails)
+	}
+	entries, err := a.store.AuditLog(context.Background(), 10)
+	if err != nil || entries[0].Action != "user signed up" || entries[0].ActorUserID != u.ID {
+		t.Errorf("audit log: %+v %v, want the sign-up", entries, err)
+	}
+}
+
+// Signing up logs in with a new session id, as logging in does.
+func TestSignUpRenewsTheSessionID(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	c := a.browser()
+	before := sessionCookie(t, a.login(c, "ruby@example.org", testPassword).header)
+	after := sessionCookie(t, signUp(a, c, "Sam", "sam@example.org", "three words is plenty").header)
+	if before.Value == after.Value {
+		t.Fatal("the session id did not change at sign-up")
+	}
+	if who := loggedInAs(a, c); who != "sam@example.org" {
+		t.Errorf("logged in as %q, want the new account", who)
+	}
+}
+
+func TestSignUpPasswordLength(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	for _, c := range []struct {
+		password string
+		status   int
+		says     string
+	}{
+		{"elevenchars", http.StatusUnprocessableEntity, "at least 12 characters"},
+		{strings.Repeat("long pass ", 7)[:64], http.StatusSeeOther, ""},
+		{strings.Repeat("a much longer passphrase ", 6)[:128], http.StatusSeeOther, ""},
+		{strings.Repeat("p", 129), http.StatusUnprocessableEntity, "at most 128 characters"},
+	} {
+		email := fmt.Sprintf("len%d@example.org", len(c.password))
+		p := signUp(a, a.browser(), "Tester", email, c.password)
+		if p.status != c.status {
+			t.Fatalf("%d-character password: %d, want %d\n%s", len(c.password), p.status, c.status, p.body)
+		}
+		if c.status == http.StatusSeeOther {
+			if _, err := a.store.Authenticate(context.Background(), email, c.password); err != nil {
+				t.Errorf("%d-character password: cannot log in with it: %v", len(c.password), err)
+			}
+			continue
+		}
+		// The reason sits beside the password field, which points at it, and nothing is kept.
+		msg := byID(p.doc, "password-error")
+		if msg == nil || !strings.Contains(textOf(msg), c.says) {
+			t.Fatalf("%d-character password: no %q beside the field:\n%s", len(c.password), c.says, p.body)
+		}
+		in := nextElement(msg)
+		if in == nil || attrOf(in, "id") != "password" || attrOf(in, "aria-invalid") != "true" ||
+			!strings.Contains(attrOf(in, "aria-describedby"), "password-error") || attrOf(in, "value") != "" {
+			t.Errorf("the password field does not point at its error (or echoes the password)")
+		}
+		if v := attrOf(byID(p.doc, "email"), "value"); v != email {
+			t.Errorf("the email typed was not kept: %q", v)
+		}
+		if n := countUsers(t, a, email); n != 0 || p.header.Get("Set-Cookie") != "" {
+			t.Errorf("a refused sign-up created %d accounts or a session", n)
+		}
+	}
+}
+
+func TestSignUpProblemsBesideEachField(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	p := signUp(a, a.browser(), "", "not-an-email", "three words is plenty")
+	if p.status != http.StatusUnprocessableEntity {
+		t.Fatalf("%d, want 422", p.status)
+	}
+	for field, says := range map[string]string{"display_name": "Enter the name", "email": "Enter an email address"} {
+		msg := byID(p.doc, field+"-error")
+		if msg == nil || !strings.Contains(textOf(msg), says) || attrOf(byID(p.doc, field), "aria-invalid") != "true" {
+			t.Errorf("%s: no %q beside the field", field, says)
+		}
+	}
+}
+
+// Signing up with an email that has an account answers exactly like a new sign-up, makes
+// no second account, leaves the first alone, and tells its owner by email.
+func TestSignUpWithATakenEmailRevealsNothing(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	fresh := signUp(a, a.browser(), "Someone", "someone@example.org", "three words is plenty")
+	taken := signUp(a, a.browser(), "Someone", "Ruby@Example.org", "three words is plenty")
+	for name, p := range map[string]page{"new email": fresh, "taken email": taken} {
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/signup/welcome" {
+			t.Errorf("%s: %d to %q", name, p.status, p.header.Get("Location"))
+		}
+		sessionCookie(t, p.header)
+	}
+	if fresh.body != taken.body {
+		t.Errorf("the responses differ:\n%s\n---\n%s", fresh.body, taken.body)
+	}
+	if n := countUsers(t, a, "ruby@example.org"); n != 1 {
+		t.Fatalf("%d accounts for ruby@example.org", n)
+	}
+	if _, err := a.store.Authenticate(context.Background(), "ruby@example.org", testPassword); err != nil {
+		t.Errorf("Ruby's password changed: %v", err)
+	}
+	mails := mailTo(t, a, "ruby@example.org")
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "already have an account") || !strings.Contains(mails[0].Body, a.URL+"/reset") {
+		t.Errorf("mail to the owner: %+v", mails)
+	}
+}
+
+var resetLink = regexp.MustCompile(`http://[^\s]+/reset/([A-Za-z0-9_-]+)`)
+
+// askForReset posts the reset form and returns the link mailed to email, if any.
+func askForReset(t *testing.T, a *accounts, email string) (page, string) {
+	t.Helper()
+	to := campaigns.NormalizeEmail(email)
+	before := len(mailTo(t, a, to))
+	p := a.send(a.browser(), http.MethodPost, "/reset", url.Values{"email": {email}})
+	mails := mailTo(t, a, to)
+	if len(mails) == before {
+		return p, ""
+	}
+	m := resetLink.FindStringSubmatch(mails[0].Body)
+	if m == nil || !strings.HasPrefix(m[0], a.URL+"/reset/") {
+		t.Fatalf("no reset link in %q", mails[0].Body)
+	}
+	return p, strings.TrimPrefix(m[0], a.URL)
+}
+
+func TestPasswordResetByEmailedLink(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	laptop, phone := a.loggedIn("ruby@example.org"), a.loggedIn("ruby@example.org")
+
+	unknown, noLink := askForReset(t, a, "nobody@example.org")
+	known, link := askForReset(t, a, "Ruby@example.org")
+	if noLink != "" || link == "" {
+		t.Fatalf("links: unknown %q, known %q", noLink, link)
+	}
+	for name, p := range map[string]page{"unknown": unknown, "known": known} {
+		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/reset?sent=1" {
+			t.Errorf("%s email: %d to %q", name, p.status, p.header.Get("Location"))
+		}
+	}
+	if unknown.body != known.body {
+		t.Errorf("the answers for a known and an unknown email differ")
+	}
+	if p := a.send(a.browser(), http.MethodGet, "/reset?sent=1", nil); !strings.Contains(p.body, "If that address has an account") {
+		t.Errorf("the sent page does not explain")
+	}
+	// Only the token's hash is stored.
+	var stored int
+	if err := a.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM password_resets
+		WHERE position(convert_to($1, 'UTF8') in token_hash) > 0`, strings.TrimPrefix(link, "/reset/")).Scan(&stored); err != nil || stored != 0 {
+		t.Errorf("the token is stored in the clear (%v)", err)
+	}
+
+	c := a.browser()
+	form := a.send(c, http.MethodGet, link, nil)
+	if form.status != http.StatusOK || byID(form.doc, "password") == nil || form.header.Get("Cache-Control") != "no-store" ||
+		form.header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("GET the link: %d %v\n%s", form.status, form.header, form.body)
+	}
+	if p := a.send(c, http.MethodPost, link, url.Values{"password": {"too short"}}); p.status != http.StatusUnprocessableEntity ||
+		byID(p.doc, "password-error") == nil {
+		t.Fatalf("a short new password: %d, want 422 with the reason beside the field", p.status)
+	}
+	p := a.send(c, http.MethodPost, link, url.Values{"password": {"a brand new passphrase"}})
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/reset?done=1" {
+		t.Fatalf("set the password: %d to %q\n%s", p.status, p.header.Get("Location"), p.body)
+	}
+	if who := loggedInAs(a, c); who != "ruby@example.org" {
+		t.Errorf("the browser that reset the password is logged in as %q", who)
+	}
+	for name, other := range map[string]*http.Client{"laptop": laptop, "phone": phone} {
+		if who := loggedInAs(a, other); who != "" {
+			t.Errorf("the %s is still logged in as %q", name, who)
+		}
+	}
+	if p := a.login(a.browser(), "ruby@example.org", testPassword); p.status != http.StatusUnprocessableEntity {
+		t.Errorf("the old password still works: %d", p.status)
+	}
+	if p := a.login(a.browser(), "ruby@example.org", "a brand new passphrase"); p.status != http.StatusSeeOther {
+		t.Errorf("the new password does not work: %d", p.status)
+	}
+
+	// The link works once.
+	if p := a.send(a.browser(), http.MethodGet, link, nil); p.status != http.StatusGone || !strings.Contains(p.body, "no longer works") {
+		t.Errorf("GET a used link: %d", p.status)
+	}
+	if p := a.send(a.browser(), http.MethodPost, link, url.Values{"password": {"an attacker's passphrase"}}); p.status != http.StatusGone {
+		t.Errorf("POST a used link: %d, want 410", p.status)
+	}
+	if _, err := a.store.Authenticate(context.Background(), "ruby@example.org", "a brand new passphrase"); err != nil {
+		t.Errorf("a used link changed the password again: %v", err)
+	}
+
+	mails := mailTo(t, a, "ruby@example.org")
+	if len(mails) != 2 || !strings.Contains(mails[0].Subject, "password has changed") {
+		t.Errorf("Ruby's mail: %+v, want the link and then a notice of the change", mails)
+	}
+	entries, err := a.store.AuditLog(context.Background(), 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited bool
+	for _, e := range entries {
+		audited = audited || (e.Action == "password reset" && e.ActorEmail == "ruby@example.org")
+	}
+	if !audited {
+		t.Errorf("the reset is not in the audit log: %+v", entries)
+	}
+}
+
+func TestExpiredResetLinkIsRefused(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	_, link := askForReset(t, a, "ruby@example.org")
+	if _, err := a.store.Pool().Exec(context.Background(), `UPDATE password_resets SET expires_at = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.send(a.browser(), http.MethodGet, link, nil); p.status != http.StatusGone {
+		t.Errorf("GET an expired link: %d, want 410", p.status)
+	}
+	if p := a.send(a.browser(), http.MethodPost, link, url.Values{"password": {"a brand new passphrase"}}); p.status != http.StatusGone {
+		t.Errorf("POST an expired link: %d, want 410", p.status)
+	}
+	if _, err := a.store.Authenticate(context.Background(), "ruby@example.org", testPassword); err != nil {
+		t.Errorf("an expired link changed the password: %v", err)
+	}
+	if p := a.send(a.browser(), http.MethodGet, "/reset/not-a-real-token", nil); p.status != http.StatusGone {
+		t.Errorf("GET a made-up link: %d, want 410", p.status)
+	}
+}
+
+// Reset requests share the log-in limit, so nobody can flood an inbox with links.
+func TestResetRequestsAreRateLimited(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	for range 5 {
+		if p, _ := askForReset(t, a, "ruby@example.org"); p.status != http.StatusSeeOther {
+			t.Fatalf("request: %d", p.status)
+		}
+	}
+	p, link := askForReset(t, a, "ruby@example.org")
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || link != "" || !strings.Contains(p.body, "Too many attempts") {
+		t.Fatalf("sixth request: %d (Retry-After %q, link %q), want 429 and no mail", p.status, p.header.Get("Retry-After"), link)
+	}
+}
+
+func TestDevOutboxListsMailOnlyWithoutSMTP(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	_, link := askForReset(t, a, "ruby@example.org")
+	signUp(a, a.browser(), "Sam", "sam@example.org", "three words is plenty")
+	p := a.send(a.browser(), http.MethodGet, "/dev/outbox", nil)
+	if p.status != http.StatusOK || p.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("/dev/outbox: %d", p.status)
+	}
+	headings := elements(p.doc, "h2")
+	if len(headings) != 2 || !strings.Contains(textOf(headings[0]), "Welcome") || !strings.Contains(textOf(headings[1]), "Reset your") {
+		t.Errorf("want the welcome, then the reset mail (newest first): %v", headings)
+	}
+	var clickable bool
+	for _, anchor := range elements(p.doc, "a") {
+		clickable = clickable || attrOf(anchor, "href") == a.URL+link
+	}
+	if !clickable || !strings.Contains(p.body, "ruby@example.org") || !strings.Contains(p.body, "queued") {
+		t.Errorf("the outbox does not show the reset link to click:\n%s", p.body)
+	}
+
+	withSMTP := newMailSite(t, false)
+	if p := withSMTP.send(withSMTP.browser(), http.MethodGet, "/dev/outbox", nil); p.status != http.StatusNotFound {
+		t.Errorf("/dev/outbox with SMTP: %d, want 404", p.status)
+	}
+}
+
+// The account forms, like log-in, refuse posts from other sites before doing anything.
+func TestAccountFormsRefuseCrossSitePosts(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	_, link := askForReset(t, a, "ruby@example.org")
+	for path, form := range map[string]url.Values{
+		"/signup": {"display_name": {"Mallory"}, "email": {"mallory@example.org"}, "password": {"three words is plenty"}},
+		"/reset":  {"email": {"ruby@example.org"}},
+		link:      {"password": {"an attacker's passphrase"}},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, a.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-site POST %s: %d, want 403", path, resp.StatusCode)
+		}
+	}
+	if n := countUsers(t, a, "mallory@example.org"); n != 0 {
+		t.Errorf("a cross-site sign-up made an account")
+	}
+	if len(mailTo(t, a, "ruby@example.org")) != 1 {
+		t.Errorf("a cross-site reset request sent mail")
+	}
+	if p := a.send(a.browser(), http.MethodGet, link, nil); p.status != http.StatusOK {
+		t.Errorf("a cross-site post used up the reset link: %d", p.status)
+	}
+}
+
+func TestSignUpLinks(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	for _, path := range []string{"/login", "/"} {
+		p := a.send(a.browser(), http.MethodGet, path, nil)
+		var found bool
+		for _, anchor := range elements(p.doc, "a") {
+			found = found || (attrOf(anchor, "href") == "/signup" && textOf(anchor) == "Sign up to fundraise")
+		}
+		if !found {
+			t.Errorf("%s has no 'Sign up to fundraise' link", path)
+		}
+	}
+}
