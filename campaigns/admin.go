@@ -178,9 +178,10 @@ func (s *Store) ResolveUnmatched(ctx context.Context, by User, donationID, note 
 	})
 }
 
-// Fundraisers lists every page of an appeal for admins, newest first.
+// Fundraisers lists every page of an appeal for admins: those waiting for approval first,
+// then newest first.
 func (s *Store) Fundraisers(ctx context.Context, appealID int64) ([]Fundraiser, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE appeal_id = $1 ORDER BY created_at DESC`, appealID)
+	rows, err := s.pool.Query(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE appeal_id = $1 ORDER BY status = 'pending' DESC, created_at DESC`, appealID)
 	if err != nil {
 		return nil, fmt.Errorf("list fundraiser pages: %w", err)
 	}

@@ -359,6 +359,7 @@ func readDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 		    UNION ALL
 		    SELECT e.amount FROM ledger_entries e
 		    WHERE e.donation_id IS NULL AND e.appeal_id = $1 AND e.kind = 'gift'
+		      AND e.stripe_object NOT LIKE 'offline\_%' -- verified offline takings are not unmatched
 		      AND e.occurred_at >= $2 AND e.occurred_at < $3) e`,
 		id, p.From, p.To).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&dash.Unmatched.Count, &dash.Unmatched.Amount)

@@ -18,13 +18,16 @@ type Fundraiser struct {
 	Story    string
 	Target   decimal.Decimal
 	Status   string // pending, approved or hidden
+	OwnerID  int64  // the fundraiser's account; 0 for pages made by an admin or the seed
+	HasPhoto bool
 }
 
-const fundraiserColumns = `id, appeal_id, slug, title, story, target, status`
+const fundraiserColumns = `id, appeal_id, slug, title, story, target, status, COALESCE(owner_id, 0),
+	EXISTS (SELECT 1 FROM fundraiser_photos p WHERE p.fundraiser_id = fundraisers.id)`
 
 func scanFundraiser(row pgx.Row) (Fundraiser, error) {
 	var f Fundraiser
-	err := row.Scan(&f.ID, &f.AppealID, &f.Slug, &f.Title, &f.Story, &f.Target, &f.Status)
+	err := row.Scan(&f.ID, &f.AppealID, &f.Slug, &f.Title, &f.Story, &f.Target, &f.Status, &f.OwnerID, &f.HasPhoto)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return f, fmt.Errorf("fundraiser: %w", ErrNotFound)
 	}

@@ -39,9 +39,14 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
+	// Offline money fundraisers entered, waiting to be verified or rejected (pages.go).
+	offline, err := s.store.PendingOffline(r.Context(), 200)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, status, "admin.html", map[string]any{"Title": "Manage the appeal", "User": u, "Appeal": a,
-		"Tiers": tiers, "Pages": pages, "Unmatched": unmatched, "Errors": errs, "Notice": notice})
+		"Tiers": tiers, "Pages": pages, "Unmatched": unmatched, "Errors": errs, "Notice": notice, "Offline": offline})
 	return nil
 }
 

@@ -148,6 +148,9 @@ func homeFor(u campaigns.User) string {
 	if u.CanRead() {
 		return "/trustees"
 	}
+	if u.Role == campaigns.RoleFundraiser {
+		return "/fundraise"
+	}
 	return "/"
 }
 

@@ -1,0 +1,683 @@
+package campaigns
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"image"
+	_ "image/jpeg" // registers JPEG with image.DecodeConfig
+	_ "image/png"  // registers PNG with image.DecodeConfig
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+	_ "golang.org/x/image/webp" // registers WebP with image.DecodeConfig
+)
+
+// Fundraiser pages written by fundraisers. A fundraiser reads and changes only her own
+// pages: every method here takes the acting account and answers ErrNotFound for a page
+// that is not hers, so another's page looks exactly like one that does not exist.
+//
+// A new page is pending until an admin approves it. A page edited after approval stays
+// approved: supporters have the link already, the edit is audited, and an admin can hide
+// the page at any moment. Its address (slug) is fixed once approved, so shared links keep
+// working.
+
+// Page limits.
+const (
+	MaxPhotoBytes   = 5 << 20 // 5 MiB
+	maxPhotoSide    = 10000   // pixels
+	maxPhotoPixels  = 40e6    // a decompression bomb declares far more
+	minSlugLen      = 3
+	maxSlugLen      = 60
+	maxTitleLen     = 120
+	maxStoryLen     = 10000
+	maxOfflineNote  = 500
+	maxThanksLen    = 2000
+	offlineObjectID = "offline_"
+)
+
+var (
+	minPageTarget = decimal.NewFromInt(1)
+	maxPageTarget = decimal.NewFromInt(1_000_000)
+	slugPattern   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+)
+
+// Photo is an uploaded page photo whose bytes were checked: the type comes from the
+// content and the dimensions from decoding the image header.
+type Photo struct {
+	ContentType string
+	Data        []byte
+	Width       int
+	Height      int
+	ETag        string
+	UpdatedAt   time.Time
+}
+
+// CheckPhoto accepts JPEG, PNG or WebP of at most MaxPhotoBytes, whatever the file was
+// called: the type is sniffed from the bytes, and the header must decode as that type
+// with sane dimensions. Anything else (an HTML file renamed .png, an SVG) is refused.
+func CheckPhoto(data []byte) (Photo, error) {
+	bad := func(msg string) (Photo, error) {
+		return Photo{}, &ValidationError{Fields: map[string]string{"photo": msg}}
+	}
+	if len(data) == 0 {
+		return bad("The photo is empty. Choose a JPEG, PNG or WebP image.")
+	}
+	if len(data) > MaxPhotoBytes {
+		return bad("The photo must be 5 MB or smaller.")
+	}
+	ct, want := sniffImage(data)
+	if ct == "" {
+		return bad("The photo must be a JPEG, PNG or WebP image.")
+	}
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if err != nil || format != want {
+		return bad("The photo could not be read as an image. Choose a JPEG, PNG or WebP image.")
+	}
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxPhotoSide || cfg.Height > maxPhotoSide ||
+		float64(cfg.Width)*float64(cfg.Height) > maxPhotoPixels {
+		return bad(fmt.Sprintf("The photo must be at most %d pixels on each side.", maxPhotoSide))
+	}
+	sum := sha256.Sum256(data)
+	return Photo{ContentType: ct, Data: data, Width: cfg.Width, Height: cfg.Height, ETag: hex.EncodeToString(sum[:16])}, nil
+}
+
+// sniffImage names the image type from the file's first bytes (the signatures net/http's
+// DetectContentType uses for these three), whatever the file was called: the content type
+// and image.DecodeConfig's format name, or "" for anything else.
+func sniffImage(b []byte) (contentType, format string) {
+	switch {
+	case bytes.HasPrefix(b, []byte("\xFF\xD8\xFF")):
+		return "image/jpeg", "jpeg"
+	case bytes.HasPrefix(b, []byte("\x89PNG\x0D\x0A\x1A\x0A")):
+		return "image/png", "png"
+	case len(b) >= 14 && string(b[:4]) == "RIFF" && string(b[8:14]) == "WEBPVP":
+		return "image/webp", "webp"
+	}
+	return "", ""
+}
+
+// PageEdit is what a fundraiser writes on her page.
+type PageEdit struct {
+	Title  string
+	Story  string          // plain text; paragraphs on blank lines
+	Target decimal.Decimal // zero when the form's text did not parse
+	Slug   string          // "" on a new page: suggested from the title
+	Photo  *Photo          // nil keeps the current photo
+}
+
+func (e *PageEdit) normalise() {
+	// A title is one line: line breaks and other control characters become spaces.
+	e.Title = strings.Join(strings.FieldsFunc(e.Title, unicode.IsControl), " ")
+	e.Title = strings.TrimSpace(e.Title)
+	e.Story = strings.TrimSpace(strings.ReplaceAll(e.Story, "\r\n", "\n"))
+	e.Slug = strings.ToLower(strings.TrimSpace(e.Slug))
+}
+
+func (e PageEdit) validate(ve *ValidationError) {
+	if n := utf8.RuneCountInString(e.Title); n == 0 || n > maxTitleLen {
+		ve.Add("title", fmt.Sprintf("Give your page a title of up to %d characters.", maxTitleLen))
+	}
+	if utf8.RuneCountInString(e.Story) > maxStoryLen {
+		ve.Add("story", "Use 10,000 characters or fewer.")
+	}
+	if !utf8.ValidString(e.Title) || !utf8.ValidString(e.Story) {
+		ve.Add("story", "The text contains characters we cannot read.")
+	}
+	if e.Target.LessThan(minPageTarget) || e.Target.GreaterThan(maxPageTarget) || !e.Target.Equal(e.Target.Round(2)) {
+		ve.Add("target", "Enter a target between £1 and £1,000,000 in pounds and pence, like 500 or 500.00.")
+	}
+	if e.Slug != "" {
+		if p := SlugProblem(e.Slug); p != "" {
+			ve.Add("slug", p)
+		}
+	}
+}
+
+// CheckPageEdit checks the fields of a page edit without saving anything, so a form can
+// show every problem at once.
+func CheckPageEdit(e PageEdit) error {
+	e.normalise()
+	ve := &ValidationError{}
+	e.validate(ve)
+	return ve.OrNil()
+}
+
+// SlugProblem explains what is wrong with a page address, or returns "".
+func SlugProblem(slug string) string {
+	if n := len(slug); n < minSlugLen || n > maxSlugLen || !slugPattern.MatchString(slug) {
+		return fmt.Sprintf("Use %d to %d lower-case letters, digits and single hyphens, like rubys-run.", minSlugLen, maxSlugLen)
+	}
+	return ""
+}
+
+// SlugFromTitle suggests a readable address: "Ruby's Run for Freedom!" -> "rubys-run-for-freedom".
+func SlugFromTitle(title string) string {
+	var b strings.Builder
+	hyphen := false
+	for _, r := range strings.ToLower(title) {
+		switch {
+		case r == '\'' || r == '’':
+			// "Ruby's" reads better as "rubys" than "ruby-s".
+		case r < utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)):
+			if hyphen && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			hyphen = false
+			b.WriteRune(r)
+		default:
+			if folded, ok := asciiFold[r]; ok {
+				if hyphen && b.Len() > 0 {
+					b.WriteByte('-')
+				}
+				hyphen = false
+				b.WriteString(folded)
+				continue
+			}
+			hyphen = true
+		}
+	}
+	s := trimSlug(b.String(), maxSlugLen)
+	if len(s) < minSlugLen {
+		s = strings.Trim(s+"-page", "-")
+		if len(s) < minSlugLen {
+			s = "my-page"
+		}
+	}
+	return s
+}
+
+// asciiFold spells the accented letters common in UK names without their accents.
+var asciiFold = map[rune]string{'à': "a", 'á': "a", 'â': "a", 'ä': "a", 'ã': "a", 'å': "a", 'æ': "ae", 'ç': "c",
+	'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'ñ': "n", 'ò': "o", 'ó': "o",
+	'ô': "o", 'ö': "o", 'õ': "o", 'ø': "o", 'œ': "oe", 'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ý': "y", 'ÿ': "y", 'ß': "ss"}
+
+// trimSlug cuts a slug to at most n bytes at a hyphen where it can, never leaving one at the end.
+func trimSlug(s string, n int) string {
+	if len(s) > n {
+		s = s[:n]
+		if i := strings.LastIndexByte(s, '-'); i >= minSlugLen {
+			s = s[:i]
+		}
+	}
+	return strings.Trim(s, "-")
+}
+
+// freeSlug is base if no page has it, else the first free base-2, base-3...
+func freeSlug(ctx context.Context, db DB, base string) (string, error) {
+	rows, err := db.Query(ctx, `SELECT slug FROM fundraisers WHERE slug = $1 OR slug LIKE $2`, base, strings.ReplaceAll(trimSlug(base, maxSlugLen-4), "_", `\_`)+"-%")
+	if err != nil {
+		return "", fmt.Errorf("suggest a page address: %w", err)
+	}
+	taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return "", fmt.Errorf("suggest a page address: %w", err)
+	}
+	used := map[string]bool{}
+	for _, t := range taken {
+		used[t] = true
+	}
+	if !used[base] {
+		return base, nil
+	}
+	for n := 2; ; n++ {
+		suffix := "-" + strconv.Itoa(n)
+		s := trimSlug(base, maxSlugLen-len(suffix)) + suffix
+		if !used[s] {
+			return s, nil
+		}
+	}
+}
+
+// slugTaken is the error for an address another page has, with a free one to try.
+func slugTaken(ctx context.Context, db DB, slug string) error {
+	s, err := freeSlug(ctx, db, slug)
+	if err != nil {
+		return err
+	}
+	return &ValidationError{Fields: map[string]string{"slug": fmt.Sprintf("The address %s is taken. Try %s.", slug, s)}}
+}
+
+func mayRunPages(by User) error {
+	if by.Role != RoleFundraiser || by.ID == 0 {
+		return fmt.Errorf("%s may not run fundraiser pages: %w", by.Role, ErrForbidden)
+	}
+	return nil
+}
+
+// CreatePage makes a pending page owned by the fundraiser by, on the appeal. With no slug,
+// one is suggested from the title (the first free one). A taken slug is refused with a
+// free suggestion.
+func (s *Store) CreatePage(ctx context.Context, by User, appealID int64, e PageEdit) (Fundraiser, error) {
+	if err := mayRunPages(by); err != nil {
+		return Fundraiser{}, err
+	}
+	e.normalise()
+	ve := &ValidationError{}
+	e.validate(ve)
+	if err := ve.OrNil(); err != nil {
+		return Fundraiser{}, err
+	}
+	var f Fundraiser
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		slug := e.Slug
+		if slug == "" {
+			var err error
+			if slug, err = freeSlug(ctx, tx, SlugFromTitle(e.Title)); err != nil {
+				return err
+			}
+		}
+		var id int64
+		err := tx.QueryRow(ctx, `INSERT INTO fundraisers (appeal_id, slug, title, story, target, status, owner_id)
+			VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (slug) DO NOTHING RETURNING id`,
+			appealID, slug, e.Title, e.Story, e.Target, by.ID).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return slugTaken(ctx, tx, slug)
+		}
+		if err != nil {
+			return fmt.Errorf("create fundraiser page: %w", err)
+		}
+		if e.Photo != nil {
+			if err := savePhoto(ctx, tx, id, *e.Photo); err != nil {
+				return err
+			}
+		}
+		if err := Audit(ctx, tx, by, "fundraiser page created", fmt.Sprintf("fundraiser %d /f/%s", id, slug)); err != nil {
+			return err
+		}
+		f, err = scanFundraiser(tx.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1`, id))
+		return err
+	})
+	return f, err
+}
+
+// UpdatePage changes the fundraiser's own page. Its status does not change (see above);
+// its address may change only while it is pending.
+func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (Fundraiser, error) {
+	if err := mayRunPages(by); err != nil {
+		return Fundraiser{}, err
+	}
+	e.normalise()
+	ve := &ValidationError{}
+	e.validate(ve)
+	var f Fundraiser
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		old, err := scanFundraiser(tx.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers
+			WHERE id = $1 AND owner_id = $2 FOR UPDATE`, id, by.ID))
+		if err != nil {
+			return err
+		}
+		if e.Slug == "" {
+			e.Slug = old.Slug
+		}
+		if e.Slug != old.Slug && old.Status != "pending" {
+			ve.Add("slug", "The address cannot change once the page is approved: supporters may have shared it.")
+		}
+		if err := ve.OrNil(); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `UPDATE fundraisers SET slug = $3, title = $4, story = $5, target = $6, updated_at = now()
+			WHERE id = $1 AND owner_id = $2 AND NOT EXISTS (SELECT 1 FROM fundraisers o WHERE o.slug = $3 AND o.id <> $1)`,
+			id, by.ID, e.Slug, e.Title, e.Story, e.Target)
+		if isUniqueViolation(err) || (err == nil && tag.RowsAffected() == 0) {
+			return slugTaken(ctx, tx, e.Slug)
+		}
+		if err != nil {
+			return fmt.Errorf("update fundraiser page %d: %w", id, err)
+		}
+		if e.Photo != nil {
+			if err := savePhoto(ctx, tx, id, *e.Photo); err != nil {
+				return err
+			}
+		}
+		detail := fmt.Sprintf("fundraiser %d /f/%s (%s): target %s -> %s", id, e.Slug, old.Status,
+			old.Target.StringFixed(2), e.Target.StringFixed(2))
+		if e.Photo != nil {
+			detail += ", new photo"
+		}
+		if err := Audit(ctx, tx, by, "fundraiser page edited", detail); err != nil {
+			return err
+		}
+		f, err = scanFundraiser(tx.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1`, id))
+		return err
+	})
+	return f, err
+}
+
+func savePhoto(ctx context.Context, tx pgx.Tx, fundraiserID int64, p Photo) error {
+	_, err := tx.Exec(ctx, `INSERT INTO fundraiser_photos (fundraiser_id, content_type, data, width, height, sha256)
+		VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (fundraiser_id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data,
+			width = EXCLUDED.width, height = EXCLUDED.height, sha256 = EXCLUDED.sha256, updated_at = now()`,
+		fundraiserID, p.ContentType, p.Data, p.Width, p.Height, p.ETag)
+	if err != nil {
+		return fmt.Errorf("save page photo: %w", err)
+	}
+	return nil
+}
+
+// OwnPage is one of the fundraiser's own pages, whatever its status; ErrNotFound for a
+// page that is someone else's.
+func (s *Store) OwnPage(ctx context.Context, by User, id int64) (Fundraiser, error) {
+	if err := mayRunPages(by); err != nil {
+		return Fundraiser{}, err
+	}
+	return scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1 AND owner_id = $2`, id, by.ID))
+}
+
+// OwnPages lists the fundraiser's pages, newest first.
+func (s *Store) OwnPages(ctx context.Context, by User) ([]Fundraiser, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE owner_id = $1 ORDER BY created_at DESC, id DESC`, by.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list own pages: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Fundraiser, error) { return scanFundraiser(r) })
+}
+
+// PagePhoto returns a page's photo with the page, so the caller can decide who may see it.
+func (s *Store) PagePhoto(ctx context.Context, slug string) (Fundraiser, Photo, error) {
+	f, err := scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE slug = $1`, slug))
+	if err != nil {
+		return f, Photo{}, err
+	}
+	var p Photo
+	err = s.pool.QueryRow(ctx, `SELECT content_type, data, width, height, sha256, updated_at FROM fundraiser_photos
+		WHERE fundraiser_id = $1`, f.ID).Scan(&p.ContentType, &p.Data, &p.Width, &p.Height, &p.ETag, &p.UpdatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, p, fmt.Errorf("photo of fundraiser %d: %w", f.ID, ErrNotFound)
+	}
+	if err != nil {
+		return f, p, fmt.Errorf("read page photo: %w", err)
+	}
+	return f, p, nil
+}
+
+// PageGift is one gift to a fundraiser's page as she may see it: the donor's privacy
+// choices applied, and never the donor's email or address.
+type PageGift struct {
+	DonationID string
+	PageID     int64
+	PageTitle  string
+	Name       string          // the display name, or "Anonymous"
+	Amount     decimal.Decimal // zero when the donor chose not to show it
+	Shown      bool
+	Message    string
+	Monthly    bool
+	At         time.Time
+	Thanked    bool
+	CanThank   bool // the gift is not thanked yet and the donor left a way to reach them
+}
+
+// PageGifts lists every gift that reached one of the fundraiser's pages, newest first.
+func (s *Store) PageGifts(ctx context.Context, by User, limit int) ([]PageGift, error) {
+	if err := mayRunPages(by); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT d.id::text, f.id, f.title, d.display_name, d.hide_name, d.amount, d.hide_amount,
+			d.message, d.frequency = 'monthly', g.at, t.donation_id IS NOT NULL, d.email <> ''
+		FROM fundraisers f
+		JOIN donations d ON d.fundraiser_id = f.id
+		CROSS JOIN LATERAL (SELECT min(e.occurred_at) AS at FROM ledger_entries e
+			WHERE e.donation_id = d.id AND e.kind = 'gift') g
+		LEFT JOIN gift_thanks t ON t.donation_id = d.id
+		WHERE f.owner_id = $1 AND g.at IS NOT NULL
+		ORDER BY g.at DESC, d.id LIMIT $2`, by.ID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list gifts to own pages: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PageGift, error) {
+		var g PageGift
+		var hideName, hideAmount, reachable bool
+		err := r.Scan(&g.DonationID, &g.PageID, &g.PageTitle, &g.Name, &hideName, &g.Amount, &hideAmount,
+			&g.Message, &g.Monthly, &g.At, &g.Thanked, &reachable)
+		if hideName || strings.TrimSpace(g.Name) == "" {
+			g.Name = "Anonymous"
+		}
+		g.Shown = !hideAmount
+		if hideAmount {
+			g.Amount = decimal.Zero
+		}
+		g.CanThank = !g.Thanked && reachable
+		return g, err
+	})
+}
+
+// Offline takings: money a fundraiser collected herself.
+
+// Offline kinds.
+var offlineKinds = map[string]string{"cash": "Cash", "cheque": "Cheque", "bank_transfer": "Bank transfer"}
+
+// OfflineKindLabel is how a kind reads to a person.
+func OfflineKindLabel(kind string) string { return offlineKinds[kind] }
+
+// OfflineInput is what a fundraiser enters about money she collected.
+type OfflineInput struct {
+	Amount     decimal.Decimal // zero when the form's text did not parse
+	ReceivedOn time.Time       // a London date; zero when it did not parse
+	Kind       string
+	Note       string
+}
+
+// OfflineTaking is offline money as recorded, with its review.
+type OfflineTaking struct {
+	ID           int64
+	FundraiserID int64
+	PageTitle    string
+	PageSlug     string
+	AppealID     int64
+	SubmittedBy  string // the fundraiser's email, for admins
+	Amount       decimal.Decimal
+	ReceivedOn   time.Time
+	Kind         string
+	Note         string
+	Status       string // pending, verified or rejected
+	CreatedAt    time.Time
+}
+
+// KindLabel is how the taking's kind reads to a person.
+func (o OfflineTaking) KindLabel() string { return OfflineKindLabel(o.Kind) }
+
+// SubmitOffline records offline money on the fundraiser's own page, pending an admin's check.
+func (s *Store) SubmitOffline(ctx context.Context, by User, pageID int64, in OfflineInput) (int64, error) {
+	if err := mayRunPages(by); err != nil {
+		return 0, err
+	}
+	ve := &ValidationError{}
+	if in.Amount.LessThan(decimal.RequireFromString("0.01")) || in.Amount.GreaterThan(maxPageTarget) || !in.Amount.Equal(in.Amount.Round(2)) {
+		ve.Add("offline_amount", "Enter the amount in pounds and pence, like 120 or 120.50, up to £1,000,000.")
+	}
+	today := time.Now().In(London())
+	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	if in.ReceivedOn.IsZero() || in.ReceivedOn.After(today) || in.ReceivedOn.Before(today.AddDate(-1, 0, 0)) {
+		ve.Add("offline_date", "Enter the date you received the money: today or within the last year.")
+	}
+	if _, ok := offlineKinds[in.Kind]; !ok {
+		ve.Add("offline_kind", "Choose cash, cheque or bank transfer.")
+	}
+	note := strings.TrimSpace(in.Note)
+	if utf8.RuneCountInString(note) > maxOfflineNote || !utf8.ValidString(note) {
+		ve.Add("offline_note", "Use 500 characters or fewer.")
+	}
+	if err := ve.OrNil(); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO offline_takings (fundraiser_id, submitted_by, amount, received_on, kind, note)
+			SELECT f.id, $2, $3, $4, $5, $6 FROM fundraisers f WHERE f.id = $1 AND f.owner_id = $2 RETURNING id`,
+			pageID, by.ID, in.Amount, in.ReceivedOn, in.Kind, note).Scan(&id)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("fundraiser %d: %w", pageID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("record offline money: %w", err)
+		}
+		return Audit(ctx, tx, by, "offline money entered", fmt.Sprintf("offline %d on fundraiser %d: %s %s, pending",
+			id, pageID, in.Kind, in.Amount.StringFixed(2)))
+	})
+	return id, err
+}
+
+const offlineColumns = `o.id, o.fundraiser_id, f.title, f.slug, f.appeal_id, u.email, o.amount, o.received_on, o.kind,
+	o.note, o.status, o.created_at`
+
+const offlineFrom = ` FROM offline_takings o JOIN fundraisers f ON f.id = o.fundraiser_id JOIN users u ON u.id = o.submitted_by `
+
+func scanOffline(r pgx.Row) (OfflineTaking, error) {
+	var o OfflineTaking
+	err := r.Scan(&o.ID, &o.FundraiserID, &o.PageTitle, &o.PageSlug, &o.AppealID, &o.SubmittedBy, &o.Amount,
+		&o.ReceivedOn, &o.Kind, &o.Note, &o.Status, &o.CreatedAt)
+	return o, err
+}
+
+// OwnOffline lists the offline money entered on the fundraiser's pages, newest first.
+func (s *Store) OwnOffline(ctx context.Context, by User) ([]OfflineTaking, error) {
+	if err := mayRunPages(by); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE f.owner_id = $1 ORDER BY o.created_at DESC, o.id DESC`, by.ID)
+	if err != nil {
+		return nil, fmt.Errorf("list own offline money: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
+}
+
+// PendingOffline lists offline money waiting for an admin, oldest first.
+func (s *Store) PendingOffline(ctx context.Context, limit int) ([]OfflineTaking, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status = 'pending' ORDER BY o.created_at, o.id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list pending offline money: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
+}
+
+// offlineEntry is the ledger fact a verified taking becomes: a gift to the page and its
+// appeal, keyed by the taking, never Gift Aid-able (the fundraiser is not the donor, and
+// the people who gave made no declaration), with no donor to count.
+func offlineEntry(o OfflineTaking) Entry {
+	return Entry{
+		AppealID: o.AppealID, FundraiserID: o.FundraiserID, Kind: KindGift,
+		StripeObject: offlineObjectID + strconv.FormatInt(o.ID, 10),
+		Amount:       o.Amount, GiftAidBase: decimal.Zero,
+		// Midday in London on the day received, so it lands on that London day.
+		OccurredAt: time.Date(o.ReceivedOn.Year(), o.ReceivedOn.Month(), o.ReceivedOn.Day(), 12, 0, 0, 0, London()),
+	}
+}
+
+// IsOfflineObject reports whether a ledger entry's object is an offline taking rather than
+// a Stripe object (so reconciliation with Stripe leaves it alone).
+func IsOfflineObject(object string) bool { return strings.HasPrefix(object, offlineObjectID) }
+
+// VerifiedOfflineEntries are the ledger entries every verified taking recorded, for
+// rebuilding the ledger (giving replay) from its sources: Stripe's events and these.
+func VerifiedOfflineEntries(ctx context.Context, db DB) ([]Entry, error) {
+	rows, err := db.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status = 'verified' ORDER BY o.id`)
+	if err != nil {
+		return nil, fmt.Errorf("list verified offline money: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entry, error) {
+		o, err := scanOffline(r)
+		return offlineEntry(o), err
+	})
+}
+
+// VerifyOffline is an admin confirming offline money arrived: it enters the ledger and
+// moves the page's and the appeal's totals in the same transaction. Verifying again
+// changes nothing and reports false; a rejected taking cannot be verified.
+func (s *Store) VerifyOffline(ctx context.Context, by User, id int64) (bool, error) {
+	return s.decideOffline(ctx, by, id, "verified")
+}
+
+// RejectOffline is an admin refusing offline money: it never reaches the ledger. Verified
+// money cannot be rejected (it is in the ledger; a mistake needs a correcting entry).
+func (s *Store) RejectOffline(ctx context.Context, by User, id int64) (bool, error) {
+	return s.decideOffline(ctx, by, id, "rejected")
+}
+
+func (s *Store) decideOffline(ctx context.Context, by User, id int64, status string) (bool, error) {
+	if !by.CanAdmin() {
+		return false, fmt.Errorf("%s may not review offline money: %w", by.Role, ErrForbidden)
+	}
+	changed := false
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		o, err := scanOffline(tx.QueryRow(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.id = $1 FOR UPDATE OF o`, id))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("offline money %d: %w", id, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("read offline money %d: %w", id, err)
+		}
+		switch {
+		case o.Status == status:
+			return nil // a second click, or two admins at once: nothing more to do
+		case o.Status != "pending":
+			return fmt.Errorf("offline money %d is already %s: %w", id, o.Status, ErrConflict)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE offline_takings SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1`,
+			id, status, by.ID); err != nil {
+			return fmt.Errorf("decide offline money %d: %w", id, err)
+		}
+		if status == "verified" {
+			if _, err := Record(ctx, tx, offlineEntry(o)); err != nil {
+				return err
+			}
+		}
+		changed = true
+		return Audit(ctx, tx, by, "offline money "+status, fmt.Sprintf("offline %d on fundraiser %d: %s %s received %s",
+			id, o.FundraiserID, o.Kind, o.Amount.StringFixed(2), o.ReceivedOn.Format(time.DateOnly)))
+	})
+	return changed, err
+}
+
+// ThankGift queues the fundraiser's thank-you note to the donor of a gift to one of her
+// pages. She writes the note but never sees the address: the outbox has it, she does not.
+// Each gift is thanked at most once (a second attempt is a conflict, and sends nothing).
+func (s *Store) ThankGift(ctx context.Context, by User, donationID, message string) error {
+	if err := mayRunPages(by); err != nil {
+		return err
+	}
+	message = strings.TrimSpace(strings.ReplaceAll(message, "\r\n", "\n"))
+	if n := utf8.RuneCountInString(message); n == 0 || n > maxThanksLen || !utf8.ValidString(message) {
+		return &ValidationError{Fields: map[string]string{"message": "Write a thank-you note of up to 2,000 characters."}}
+	}
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		var email, title string
+		var pageID int64
+		err := tx.QueryRow(ctx, `SELECT d.email, f.title, f.id FROM donations d JOIN fundraisers f ON f.id = d.fundraiser_id
+			WHERE d.id = $1::uuid AND f.owner_id = $2
+			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift')
+			FOR UPDATE OF d`, uuidOrEmpty(donationID), by.ID).Scan(&email, &title, &pageID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("gift %s: %w", donationID, ErrNotFound)
+		}
+		if err != nil {
+			return fmt.Errorf("find gift to thank: %w", err)
+		}
+		if strings.TrimSpace(email) == "" {
+			return &ValidationError{Fields: map[string]string{"message": "We have no way to reach this donor, so the note cannot be sent."}}
+		}
+		tag, err := tx.Exec(ctx, `INSERT INTO gift_thanks (donation_id, fundraiser_id, thanked_by) VALUES ($1::uuid, $2, $3)
+			ON CONFLICT (donation_id) DO NOTHING`, donationID, pageID, by.ID)
+		if err != nil {
+			return fmt.Errorf("record thanks: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("gift %s is already thanked: %w", donationID, ErrConflict)
+		}
+		body := message + "\n\n--\nThis note is from the fundraiser behind the page \"" + title + "\", for your gift to " +
+			CharityName + ". We passed it on for them: they have not seen your email address.\n"
+		if err := QueueMail(ctx, tx, Mail{To: email, Subject: "Thank you for your gift to " + title, Body: body}); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, by, "gift thanked", fmt.Sprintf("donation %s on fundraiser %d", donationID, pageID))
+	})
+}

@@ -1,0 +1,296 @@
+package campaigns_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"image"
+	"image/jpeg"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+)
+
+func pngBytes(t *testing.T, w, h int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, w, h))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func jpegBytes(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, image.NewRGBA(image.Rect(0, 0, 16, 9)), nil); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// webpBytes is a minimal lossless WebP header of a w x h image.
+func webpBytes(w, h int) []byte {
+	bits := uint32(w-1) | uint32(h-1)<<14
+	payload := []byte{0x2f, 0, 0, 0, 0, 0}
+	binary.LittleEndian.PutUint32(payload[1:5], bits)
+	var b bytes.Buffer
+	b.WriteString("RIFF")
+	_ = binary.Write(&b, binary.LittleEndian, uint32(4+8+len(payload)))
+	b.WriteString("WEBPVP8L")
+	_ = binary.Write(&b, binary.LittleEndian, uint32(len(payload)))
+	b.Write(payload)
+	return b.Bytes()
+}
+
+func TestCheckPhoto(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string // content type, "" when refused
+	}{
+		{"png", pngBytes(t, 40, 30), "image/png"},
+		{"jpeg", jpegBytes(t), "image/jpeg"},
+		{"webp", webpBytes(64, 48), "image/webp"},
+		{"html renamed .png", []byte("<!doctype html><html><script>alert(1)</script></html>"), ""},
+		{"svg", []byte(`<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"></svg>`), ""},
+		{"png signature then junk", append([]byte("\x89PNG\r\n\x1a\n"), bytes.Repeat([]byte{0xff}, 100)...), ""},
+		{"too wide", pngBytes(t, 10001, 1), ""},
+		{"over 5 MiB", append(pngBytes(t, 2, 2), make([]byte, campaigns.MaxPhotoBytes)...), ""},
+		{"empty", nil, ""},
+	} {
+		p, err := campaigns.CheckPhoto(tc.data)
+		if tc.want == "" {
+			var ve *campaigns.ValidationError
+			if !errors.As(err, &ve) || ve.Fields["photo"] == "" {
+				t.Errorf("%s: accepted (%v), want a photo error", tc.name, err)
+			}
+			continue
+		}
+		if err != nil || p.ContentType != tc.want || p.Width == 0 || p.ETag == "" {
+			t.Errorf("%s: %+v %v, want %s", tc.name, p.ContentType, err, tc.want)
+		}
+	}
+}
+
+func TestSlugFromTitle(t *testing.T) {
+	t.Parallel()
+	for title, want := range map[string]string{
+		"Ruby's Run":                    "rubys-run",
+		"  Ruby’s 10k — for FREEDOM!  ": "rubys-10k-for-freedom",
+		"Zoë & Chloé bake":              "zoe-chloe-bake",
+		"<script>alert(1)</script>":     "script-alert-1-script",
+		"!!":                            "page",
+		strings.Repeat("marathon ", 20): "marathon-marathon-marathon-marathon-marathon-marathon",
+	} {
+		got := campaigns.SlugFromTitle(title)
+		if got != want || campaigns.SlugProblem(got) != "" {
+			t.Errorf("SlugFromTitle(%q) = %q, want %q (problem %q)", title, got, want, campaigns.SlugProblem(got))
+		}
+	}
+}
+
+func fieldErr(err error, field string) string {
+	var ve *campaigns.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Fields[field]
+	}
+	return ""
+}
+
+func TestPagesBelongToTheirFundraiser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, a := newStore(t)
+	ruby := addUser(t, s, "ruby@example.org", campaigns.RoleFundraiser)
+	sam := addUser(t, s, "sam@example.org", campaigns.RoleFundraiser)
+	admin := addUser(t, s, "admin@example.org", campaigns.RoleAdmin)
+	d := decimal.RequireFromString
+
+	p, err := s.CreatePage(ctx, ruby, a.ID, campaigns.PageEdit{Title: "Ruby's Run", Story: "10k", Target: d("750")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Slug != "rubys-run" || p.Status != "pending" || p.OwnerID != ruby.ID {
+		t.Fatalf("new page %+v, want pending rubys-run owned by Ruby", p)
+	}
+	// The same title again gets the next free address; a taken address is refused with one.
+	p2, err := s.CreatePage(ctx, ruby, a.ID, campaigns.PageEdit{Title: "Ruby's Run", Target: d("1")})
+	if err != nil || p2.Slug != "rubys-run-2" {
+		t.Fatalf("second page: %+v %v, want rubys-run-2", p2, err)
+	}
+	_, err = s.CreatePage(ctx, sam, a.ID, campaigns.PageEdit{Title: "Sam", Target: d("10"), Slug: "rubys-run"})
+	if msg := fieldErr(err, "slug"); !strings.Contains(msg, "rubys-run-3") {
+		t.Errorf("taken slug: %v, want a suggestion of rubys-run-3", err)
+	}
+	for _, tc := range []struct {
+		field string
+		edit  campaigns.PageEdit
+	}{
+		{"target", campaigns.PageEdit{Title: "T", Target: d("0.99")}},
+		{"target", campaigns.PageEdit{Title: "T", Target: d("1000000.01")}},
+		{"target", campaigns.PageEdit{Title: "T", Target: d("10.005")}},
+		{"title", campaigns.PageEdit{Title: "  ", Target: d("10")}},
+		{"slug", campaigns.PageEdit{Title: "T", Target: d("10"), Slug: "ab"}},
+		{"slug", campaigns.PageEdit{Title: "T", Target: d("10"), Slug: "ruby run"}},
+		{"slug", campaigns.PageEdit{Title: "T", Target: d("10"), Slug: "-ruby-"}},
+		{"slug", campaigns.PageEdit{Title: "T", Target: d("10"), Slug: strings.Repeat("a", 61)}},
+	} {
+		if _, err := s.CreatePage(ctx, sam, a.ID, tc.edit); fieldErr(err, tc.field) == "" {
+			t.Errorf("%+v: %v, want a problem with %s", tc.edit, err, tc.field)
+		}
+	}
+	for _, target := range []string{"1", "1000000"} {
+		if _, err := s.CreatePage(ctx, sam, a.ID, campaigns.PageEdit{Title: "Sam " + target, Target: d(target)}); err != nil {
+			t.Errorf("target %s refused: %v", target, err)
+		}
+	}
+	if _, err := s.CreatePage(ctx, admin, a.ID, campaigns.PageEdit{Title: "Admin", Target: d("10")}); !errors.Is(err, campaigns.ErrForbidden) {
+		t.Errorf("an admin creating a fundraiser page: %v, want forbidden", err)
+	}
+
+	// Sam can neither read nor change Ruby's page: it does not exist for him.
+	if _, err := s.OwnPage(ctx, sam, p.ID); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Errorf("Sam reads Ruby's page: %v", err)
+	}
+	if _, err := s.UpdatePage(ctx, sam, p.ID, campaigns.PageEdit{Title: "Mine now", Target: d("5")}); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Errorf("Sam edits Ruby's page: %v", err)
+	}
+	if _, err := s.SubmitOffline(ctx, sam, p.ID, campaigns.OfflineInput{Amount: d("5"), ReceivedOn: time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, -1), Kind: "cash"}); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Errorf("Sam records offline money on Ruby's page: %v", err)
+	}
+
+	// Approved, then edited: it stays approved, and its address no longer changes.
+	if err := s.SetFundraiserStatus(ctx, admin, p.ID, "approved"); err != nil {
+		t.Fatal(err)
+	}
+	p, err = s.UpdatePage(ctx, ruby, p.ID, campaigns.PageEdit{Title: "Ruby's Big Run", Story: "20k now", Target: d("1500")})
+	if err != nil || p.Status != "approved" || p.Title != "Ruby's Big Run" || p.Slug != "rubys-run" {
+		t.Fatalf("edit after approval: %+v %v", p, err)
+	}
+	if _, err := s.UpdatePage(ctx, ruby, p.ID, campaigns.PageEdit{Title: "x", Target: d("5"), Slug: "new-address"}); fieldErr(err, "slug") == "" {
+		t.Errorf("changing an approved page's address: %v, want refused", err)
+	}
+	if pub, err := s.PublicFundraiser(ctx, "rubys-run"); err != nil || !pub.Target.Equal(d("1500")) {
+		t.Errorf("public page after the edit: %+v %v", pub, err)
+	}
+}
+
+func TestOfflineMoneyCountsOnlyOnceVerified(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, a := newStore(t)
+	ruby := addUser(t, s, "ruby@example.org", campaigns.RoleFundraiser)
+	admin := addUser(t, s, "admin@example.org", campaigns.RoleAdmin)
+	trustee := addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
+	d := decimal.RequireFromString
+	p, err := s.CreatePage(ctx, ruby, a.ID, campaigns.PageEdit{Title: "Ruby's Run", Target: d("500")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yesterday := time.Now().In(campaigns.London()).AddDate(0, 0, -1)
+	day := time.Date(yesterday.Year(), yesterday.Month(), yesterday.Day(), 0, 0, 0, 0, time.UTC)
+
+	for _, bad := range []campaigns.OfflineInput{
+		{Amount: d("0"), ReceivedOn: day, Kind: "cash"},
+		{Amount: d("5"), ReceivedOn: day.AddDate(0, 0, 3), Kind: "cash"},
+		{Amount: d("5"), ReceivedOn: day.AddDate(-2, 0, 0), Kind: "cash"},
+		{Amount: d("5"), ReceivedOn: day, Kind: "bitcoin"},
+	} {
+		if _, err := s.SubmitOffline(ctx, ruby, p.ID, bad); err == nil {
+			t.Errorf("offline %+v accepted", bad)
+		}
+	}
+	cash, err := s.SubmitOffline(ctx, ruby, p.ID, campaigns.OfflineInput{Amount: d("120.50"), ReceivedOn: day, Kind: "cash", Note: "bake sale"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cheque, err := s.SubmitOffline(ctx, ruby, p.ID, campaigns.OfflineInput{Amount: d("30"), ReceivedOn: day, Kind: "cheque"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raised := func(sc campaigns.Scope) campaigns.Totals {
+		t.Helper()
+		tot, err := campaigns.ReadTotals(ctx, s.Pool(), sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tot
+	}
+	if got := raised(campaigns.FundraiserScope(p.ID)).Raised(); !got.IsZero() {
+		t.Fatalf("pending offline money counts: page raised %s", got)
+	}
+	if pending, _ := s.PendingOffline(ctx, 10); len(pending) != 2 {
+		t.Errorf("%d takings waiting for an admin, want 2", len(pending))
+	}
+
+	for _, u := range []campaigns.User{ruby, trustee} {
+		if _, err := s.VerifyOffline(ctx, u, cash); !errors.Is(err, campaigns.ErrForbidden) {
+			t.Errorf("%s verifies offline money: %v, want forbidden", u.Role, err)
+		}
+	}
+	for i := 0; i < 2; i++ { // verifying twice adds nothing
+		changed, err := s.VerifyOffline(ctx, admin, cash)
+		if err != nil || changed != (i == 0) {
+			t.Fatalf("verify #%d: changed=%v err=%v", i+1, changed, err)
+		}
+	}
+	if _, err := s.RejectOffline(ctx, admin, cheque); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.VerifyOffline(ctx, admin, cheque); !errors.Is(err, campaigns.ErrConflict) {
+		t.Errorf("verifying rejected money: %v, want a conflict", err)
+	}
+	if _, err := s.RejectOffline(ctx, admin, cash); !errors.Is(err, campaigns.ErrConflict) {
+		t.Errorf("rejecting verified money: %v, want a conflict", err)
+	}
+
+	page, appeal := raised(campaigns.FundraiserScope(p.ID)), raised(campaigns.AppealScope(a.ID))
+	for name, tot := range map[string]campaigns.Totals{"page": page, "appeal": appeal} {
+		if !tot.Raised().Equal(d("120.50")) || !tot.GiftAid().IsZero() || tot.Gifts != 1 || tot.Donors != 0 {
+			t.Errorf("%s totals after verifying £120.50 cash: raised %s, Gift Aid %s, gifts %d, donors %d",
+				name, tot.Raised(), tot.GiftAid(), tot.Gifts, tot.Donors)
+		}
+	}
+	var entries int
+	var base decimal.Decimal
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*), COALESCE(sum(gift_aid_base), 0) FROM ledger_entries WHERE fundraiser_id = $1`, p.ID).Scan(&entries, &base); err != nil {
+		t.Fatal(err)
+	}
+	if entries != 1 || !base.IsZero() {
+		t.Errorf("%d ledger entries with Gift Aid base %s, want 1 entry never Gift Aid-able", entries, base)
+	}
+	if diffs, err := s.CompareTotals(ctx); err != nil || len(diffs) != 0 {
+		t.Errorf("CompareTotals: %v %v", diffs, err)
+	}
+	if err := s.CompareDashboardSummary(ctx); err != nil {
+		t.Errorf("dashboard summary disagrees with the ledger: %v", err)
+	}
+	now := time.Now().In(campaigns.London())
+	dash, err := s.Dashboard(ctx, a.ID, campaigns.MonthPeriod(now.Year(), now.Month()-1, 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dash.Unmatched.Count != 0 || !dash.GiftAidBase.IsZero() || !dash.Raised.Equal(d("120.50")) {
+		t.Errorf("trustee dashboard: unmatched %d, Gift Aid base %s, raised %s; want 0, 0, 120.50",
+			dash.Unmatched.Count, dash.GiftAidBase, dash.Raised)
+	}
+	log, err := s.AuditLog(ctx, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, e := range log {
+		seen[e.Action]++
+	}
+	if seen["offline money verified"] != 1 || seen["offline money rejected"] != 1 || seen["offline money entered"] != 2 {
+		t.Errorf("audit log actions %v", seen)
+	}
+}
