@@ -16,7 +16,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 .PHONY: help
 help: ## list the targets
 	@echo "Usage: make <target>"
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## run locally: private PostgreSQL under .data/ (unix socket only), sandbox payments
@@ -36,6 +36,14 @@ test: ## all tests with -race against PostgreSQL (TEST_DATABASE_URL) and stripe-
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
 	.ci/with-stripe-mock go test -race -count=1 -timeout 12m ./...
 	go test -run='^$$' -fuzz=FuzzParseAmount -fuzztime=15s ./payments
+
+.PHONY: e2e
+e2e: ## only the browser tests: the built binary in headless Chromium, with axe-core (see .ci/run)
+	go test -count=1 -timeout 5m -run '^TestE2E$$' -v ./cmd/giving
+
+.PHONY: chaos
+chaos: ## only the fault runs (also in make test): PostgreSQL restarted, pool exhausted, service killed, two instances
+	go test -count=1 -timeout 5m -run 'Fault|PostgresRestart' -v ./cmd/giving
 
 .PHONY: lint
 lint: ## gofmt, go vet and staticcheck
