@@ -33,6 +33,8 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/api/campaigns/{slug}", s.wrap(s.campaignJSON))
 		r.Get("/f/{slug}", s.wrap(s.fundraiserPage))
 		r.Get("/api/fundraisers/{slug}", s.wrap(s.fundraiserJSON))
+		// A page's photo: public with the page, else only to its owner and trustees (pages.go).
+		r.Get("/f/{slug}/photo", s.wrap(s.pagePhoto))
 
 		// Giving: the form posts here, then the donor pays at Stripe (or the sandbox).
 		r.Post("/donate", s.wrap(s.donate))
@@ -51,6 +53,32 @@ func (s *Server) Handler() http.Handler {
 		r.With(s.requireRole()).Post("/logout-everywhere", s.wrap(s.logoutEverywhere))
 		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/trustees/audit", s.wrap(s.auditPage))
 
+		// Fundraisers sign themselves up; anyone may ask for a reset link by email (signup.go).
+		r.Get("/signup", s.wrap(s.signupPage))
+		r.Post("/signup", s.wrap(s.signup))
+		r.Get("/signup/welcome", s.wrap(s.signupWelcome))
+		r.Get("/reset", s.wrap(s.resetPage))
+		r.Post("/reset", s.wrap(s.resetRequest))
+		r.Get("/reset/{token}", s.wrap(s.resetLinkPage))
+		r.Post("/reset/{token}", s.wrap(s.resetWithLink))
+		// Without SMTP_URL, mail stays in the outbox, listed here for the developer.
+		if s.deps.DevOutbox {
+			r.Get("/dev/outbox", s.wrap(s.devOutbox))
+		}
+
+		// Fundraisers write their own pages, see the gifts to them, record offline money and
+		// thank donors; the domain answers 404 for anything that is not theirs (pages.go).
+		r.Group(func(r chi.Router) {
+			r.Use(s.requireRole(campaigns.RoleFundraiser))
+			r.Get("/fundraise", s.wrap(s.fundraiseDashboard))
+			r.Get("/fundraise/new", s.wrap(s.newPage))
+			r.Post("/fundraise/new", s.wrap(s.createPage))
+			r.Get("/fundraise/{id}/edit", s.wrap(s.editPage))
+			r.Post("/fundraise/{id}/edit", s.wrap(s.updatePage))
+			r.Post("/fundraise/{id}/offline", s.wrap(s.submitOffline))
+			r.Post("/fundraise/gifts/{donation}/thank", s.wrap(s.thankGift))
+		})
+
 		// Trustees read everything and export; every export is audited.
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin))
@@ -67,6 +95,8 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/appeal", s.wrap(s.adminSaveAppeal))
 			r.Post("/admin/tiers/{id}", s.wrap(s.adminSaveTier))
 			r.Post("/admin/fundraisers/{id}/status", s.wrap(s.adminFundraiserStatus))
+			r.Post("/admin/offline/{id}/verify", s.wrap(s.adminVerifyOffline))
+			r.Post("/admin/offline/{id}/reject", s.wrap(s.adminRejectOffline))
 			r.Post("/admin/unmatched/{id}/resolve", s.wrap(s.adminResolve))
 		})
 	})

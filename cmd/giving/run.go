@@ -49,6 +49,13 @@ Environment:
   STRIPE_SECRET_KEY      sk_test_... or sk_live_...; unset: the offline sandbox gateway
   STRIPE_WEBHOOK_SECRET  whsec_... (several, comma-separated, while rotating)
   STRIPE_API_BASE        optional Stripe API base URL, e.g. stripe-mock at http://127.0.0.1:12111
+  SMTP_URL               mail server for fundraisers' emails, e.g. smtp://user:password@host:587
+                         (smtps:// for TLS from the start; ?from=appeal@example.org sets the
+                         sender); unset: email stays in a local outbox shown at /dev/outbox
+  DATABASE_MAX_CONNS     connections one serving instance may hold (default 20)
+  DATABASE_ACQUIRE_TIMEOUT
+                         how long a request waits for a free connection before it is
+                         answered 503 with Retry-After (default 2s; 0: no bound)
 `
 
 type command struct {
@@ -139,16 +146,9 @@ func newLogger(w io.Writer, text bool) *slog.Logger {
 }
 
 // openStore connects and checks the server answers, naming DATABASE_URL when it does not.
+// One-shot commands leave the connection wait unbounded: nothing queues behind them.
 func openStore(ctx context.Context, dsn string) (*campaigns.Store, error) {
-	pool, err := campaigns.OpenPool(ctx, dsn, campaigns.PoolOptions{MaxConns: 20})
-	if err != nil {
-		return nil, err
-	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("cannot reach the database at DATABASE_URL: %w", err)
-	}
-	return campaigns.NewStore(pool), nil
+	return openStoreWith(ctx, dsn, campaigns.PoolOptions{MaxConns: defaultMaxConns})
 }
 
 func cmdMigrate(ctx context.Context, args []string, env func(string) string, stdout, _ io.Writer) error {
@@ -253,5 +253,8 @@ there is any (a difference is a bug):
 		return fmt.Errorf("replay: %d differences found", n)
 	}
 	fmt.Fprintf(stdout, "replay: every total agrees with the ledger and with the %d stored Stripe events\n", res.Events)
+	if res.Queued > 0 {
+		fmt.Fprintf(stdout, "replay: %d more stored events are queued, not yet applied; the service applies them\n", res.Queued)
+	}
 	return nil
 }

@@ -36,7 +36,7 @@ Stops gracefully on SIGINT/SIGTERM, finishing requests in flight.`, stdout)
 		return err
 	}
 	log := newLogger(stderr, false)
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	store, err := openStoreWith(ctx, cfg.DatabaseURL, cfg.Pool)
 	if err != nil {
 		return err
 	}
@@ -102,6 +102,7 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 		return err
 	}
 	deps.Store, deps.Log, deps.Registry, deps.BaseURL = store, log, reg, cfg.BaseURL
+	deps.DevOutbox = devOutbox(cfg)
 	site, err := web.New(deps)
 	if err != nil {
 		return err
@@ -118,6 +119,25 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	msrv := &http.Server{Handler: metricsMux, ReadHeaderTimeout: 10 * time.Second}
+
+	// The appliers apply webhook events that requests left queued; they stop after the
+	// last request has finished, and anything still queued waits durably for the next start.
+	applyCtx, stopApplying := context.WithCancel(context.WithoutCancel(ctx))
+	applied := make(chan struct{})
+	if hooks, ok := deps.Webhooks.(*payments.Webhooks); ok {
+		go func() { defer close(applied); hooks.Run(applyCtx) }()
+	} else {
+		close(applied)
+	}
+	defer func() { stopApplying(); <-applied }()
+
+	// The mail worker sends the outbox (mail.go); like the appliers it stops after the last
+	// request, and unsent mail waits durably for the next start.
+	stopMail, err := startMail(cfg, store, log, reg)
+	if err != nil {
+		return err
+	}
+	defer stopMail()
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
