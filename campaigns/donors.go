@@ -501,6 +501,7 @@ type ErasureReport struct {
 	DeclarationsKept   []KeptDeclaration // for HMRC; marked erasure_requested_at
 	DeclarationsErased int
 	EventsScrubbed     int
+	MailDeleted        int // outbox rows addressed to the donor
 	// LiveMonthly counts monthly gifts still active in Stripe: each renewal's events bring
 	// the donor's email back until the subscription is cancelled.
 	LiveMonthly int
@@ -524,6 +525,9 @@ func (r ErasureReport) Summary() string {
 		s += " (" + strings.Join(kept, ", ") + ")"
 	}
 	s += fmt.Sprintf(", %d declarations erased, %d stored Stripe events scrubbed", r.DeclarationsErased, r.EventsScrubbed)
+	if r.MailDeleted > 0 {
+		s += fmt.Sprintf(", %d emails to the donor deleted", r.MailDeleted)
+	}
 	if r.LiveMonthly > 0 {
 		s += fmt.Sprintf(", %d monthly gifts still live in Stripe", r.LiveMonthly)
 	}
@@ -570,6 +574,12 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by User, email string, now tim
 		return rep, fmt.Errorf("erase donations: %w", err)
 	}
 	rep.DonationsScrubbed = int(tag.RowsAffected())
+	// Mail to the donor (a fundraiser's thanks) holds their address: queued mail is not
+	// sent, sent mail is not kept.
+	if tag, err = tx.Exec(ctx, `DELETE FROM mail_outbox WHERE lower(to_address) = $1`, NormalizeEmail(email)); err != nil {
+		return rep, fmt.Errorf("erase mail to the donor: %w", err)
+	}
+	rep.MailDeleted = int(tag.RowsAffected())
 
 	for _, g := range recs.Declarations {
 		if g.ErasedAt != nil {

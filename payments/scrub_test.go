@@ -138,6 +138,14 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 		t.Fatal("export is not JSON")
 	}
 
+	// Ruby thanked Ada: the outbox holds Ada's address until she is erased; a mail to
+	// someone else stays.
+	for _, to := range []string{"ada.lovelace@example.org", "someone.else@example.org"} {
+		if err := campaigns.QueueMail(ctx, w.pool(), campaigns.Mail{To: to, Subject: "Thank you", Body: "Thank you for giving."}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// A dry run reports exactly what would happen and changes nothing.
 	before := w.snapshot()
 	plan, err := payments.PlanErasure(ctx, w.store(), campaigns.CommandLine(), "ada.lovelace@example.org", time.Now())
@@ -155,8 +163,15 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	if fmt.Sprint(plan) != fmt.Sprint(rep) {
 		t.Errorf("dry run %+v, erasure %+v", plan, rep)
 	}
-	if rep.DonationsScrubbed != 3 || len(rep.DeclarationsKept) != 1 || rep.DeclarationsErased != 1 || rep.EventsScrubbed != 6 { // the subscription event holds no contact details
+	if rep.DonationsScrubbed != 3 || len(rep.DeclarationsKept) != 1 || rep.DeclarationsErased != 1 || rep.EventsScrubbed != 6 || rep.MailDeleted != 1 { // the subscription event holds no contact details
 		t.Fatalf("report: %+v", rep)
+	}
+	var mailToAda, mailToOthers int
+	if err := w.pool().QueryRow(ctx, `SELECT count(*) FILTER (WHERE to_address ILIKE 'ada%'), count(*) FILTER (WHERE to_address NOT ILIKE 'ada%') FROM mail_outbox`).Scan(&mailToAda, &mailToOthers); err != nil {
+		t.Fatal(err)
+	}
+	if mailToAda != 0 || mailToOthers != 1 {
+		t.Errorf("outbox after erasure: %d mails to the donor, %d to others; want 0 and 1", mailToAda, mailToOthers)
 	}
 	kept := rep.DeclarationsKept[0]
 	if kept.ID != recent.DeclarationID || !kept.KeepUntil.After(time.Now().AddDate(6, 0, 0)) || kept.KeepUntil.Month() != time.April || kept.KeepUntil.Day() != 5 {

@@ -47,6 +47,9 @@ A live Stripe key is refused: dev never moves real money.`, stdout)
 			}
 		}()
 		cfg.DatabaseURL = dsn
+		// No password: the cluster trusts only its own socket. Printed so a second terminal
+		// can run 'giving user add' (the first admin) against it.
+		fmt.Fprintf(stdout, "giving: for commands in another terminal: export DATABASE_URL='%s'\n", dsn)
 	}
 	store, err := openStoreWith(ctx, cfg.DatabaseURL, cfg.Pool)
 	if err != nil {
