@@ -10,7 +10,7 @@ import (
 
 // InlineSlots is how many events one instance applies inside their webhook requests at
 // once; a delivery that finds every slot busy is answered as soon as it is stored.
-const InlineSlots = 2
+const InlineSlots = 1
 
 // Appliers is how many goroutines Run uses to apply the events left queued.
 const Appliers = 2

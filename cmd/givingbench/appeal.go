@@ -10,8 +10,11 @@ import (
 
 // appealResult compares the public appeal JSON with a bare chi handler under the same load.
 type appealResult struct {
-	JSON, Bare loadResult
+	JSON, Page, Bare loadResult
 }
+
+// PageRatio is the appeal page's (HTML) throughput as a share of the bare handler's.
+func (r appealResult) PageRatio() float64 { return ratio(r.Page.PerSecond(), r.Bare.PerSecond()) }
 
 // Ratio is the appeal JSON's throughput as a share of the bare handler's.
 func (r appealResult) Ratio() float64 { return ratio(r.JSON.PerSecond(), r.Bare.PerSecond()) }
@@ -29,8 +32,8 @@ func getter(url string) requestFunc {
 	}
 }
 
-// measureAppeal hits GET /api/campaigns/fundraising-for-freedom on the real site and the
-// bare route with the same concurrency and count, each after a short warm-up.
+// measureAppeal hits GET /api/campaigns/fundraising-for-freedom and the appeal page GET /
+// on the real site, and the bare route with the same concurrency and count, each after a short warm-up.
 func measureAppeal(ctx context.Context, siteURL, bareURL string, spec loadSpec) (appealResult, error) {
 	jsonURL := siteURL + "/api/campaigns/" + campaigns.DefaultAppealSlug
 	warm := loadSpec{Concurrency: spec.Concurrency, Total: min(spec.Total, 10*spec.Concurrency), Cap: spec.Cap}
@@ -39,7 +42,7 @@ func measureAppeal(ctx context.Context, siteURL, bareURL string, spec loadSpec) 
 		name string
 		url  string
 		out  *loadResult
-	}{{"bare chi", bareURL + "/bare", &res.Bare}, {"appeal JSON", jsonURL, &res.JSON}} {
+	}{{"bare chi", bareURL + "/bare", &res.Bare}, {"appeal JSON", jsonURL, &res.JSON}, {"appeal page", siteURL + "/", &res.Page}} {
 		if _, err := runLoad(ctx, warm, getter(run.url)); err != nil {
 			return res, fmt.Errorf("%s warm-up: %w", run.name, err)
 		}

@@ -86,6 +86,9 @@ func buildRows(r results) []row {
 			Ratio: fmt.Sprintf("%.2f", a.Ratio()), Target: ">= 0.50", Result: passIf(a.Ratio() >= 0.5)},
 		row{Measure: "appeal JSON p50 / p99 ms",
 			Value: ms(a.JSON.P(0.5)) + " / " + ms(a.JSON.P(0.99)), Baseline: "bare " + ms(a.Bare.P(0.5)) + " / " + ms(a.Bare.P(0.99))},
+		row{Measure: fmt.Sprintf("appeal page (HTML) req/s (%d conc, %s req)", r.Targets.HTTP.Concurrency, count(int64(a.Page.Completed))) + capNote(a.Page),
+			Value: perSec(a.Page.PerSecond()), Baseline: "bare chi " + perSec(a.Bare.PerSecond()),
+			Ratio: fmt.Sprintf("%.2f", a.PageRatio())},
 	)
 
 	small, big := shortSize(t.SmallRows), shortSize(t.BigRows)
@@ -103,6 +106,9 @@ func buildRows(r results) []row {
 		row{Measure: fmt.Sprintf("CompareTotals @%s (%s gifts)", big, count(t.Gifts)),
 			Value: fmt.Sprintf("%d differences", len(t.Diffs)), Baseline: fmt.Sprintf("took %.1f s", t.CompareTook.Seconds()),
 			Target: "none", Result: passIf(len(t.Diffs) == 0 && t.Gifts == t.BigRows)},
+		row{Measure: fmt.Sprintf("trustee dashboard ms @%s gifts, 12 months (p50 / max of %d)", big, len(t.Dashboard)),
+			Value:  ms(quantile(t.Dashboard, 0.5)) + " / " + ms(quantile(t.Dashboard, 1)),
+			Target: "p50 < 100 ms", Result: passIf(len(t.Dashboard) > 0 && quantile(t.Dashboard, 0.5) < 100*time.Millisecond)},
 	)
 
 	hs := r.Targets.Hooks
@@ -118,7 +124,10 @@ func buildRows(r results) []row {
 		row{Measure: fmt.Sprintf("paced webhook p99 ms @%s/s (from due time)", count(int64(hs.PacedRate))),
 			Value: ms(quantile(h.Paced.FromSchedule, 0.99)), Baseline: "service-only " + ms(quantile(h.Paced.Service, 0.99)),
 			Target: "< 50 ms", Result: passIf(quantile(h.Paced.FromSchedule, 0.99) < 50*time.Millisecond)},
-		row{Measure: "queued after the load, then applied in",
+		row{Measure: "queued after the closed loop, then applied in",
+			Value: count(int64(h.ClosedBacklog)) + " events", Baseline: fmt.Sprintf("%.1f s", h.ClosedSettle.Seconds()),
+			Ratio: fmt.Sprintf("%s/s", perSec(float64(h.ClosedBacklog)/max(h.ClosedSettle.Seconds(), 0.001)))},
+		row{Measure: "queued after the paced run, then applied in",
 			Value: count(int64(h.Backlog)) + " events", Baseline: fmt.Sprintf("%.1f s", h.Settle.Seconds()),
 			Ratio: fmt.Sprintf("%s/s", perSec(float64(h.Backlog)/max(h.Settle.Seconds(), 0.001)))},
 		row{Measure: "webhook 503s resent (Stripe would retry)",
