@@ -35,11 +35,14 @@ const emailProblem = "Enter an email address such as name@example.org."
 
 // SignUp creates a fundraiser account, under the log-in rate limit for the email and the
 // client address. Whether or not the email already has an account, the caller sees the
-// same outcome and the address gets an email: a welcome for a new account, "you already
-// have an account" for an existing one, so the form never reveals who has an account.
-// created says which happened, for the caller to log the new account in; the password is
-// hashed either way, so both take the same time. site is the public base URL for links.
-func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string) (u User, created bool, err error) {
+// same outcome, nobody is logged in, and the address gets an email: for a new account a
+// welcome with a link to confirm the address (the account cannot log in until then), for
+// an existing one "you already have an account", so the form never reveals who has an
+// account. An existing account that is not confirmed yet gets a new confirmation link
+// instead, carrying this sign-up's name and password: the latest sign-up the mailbox's
+// owner confirms is the one that counts. The password is hashed in every case, so all
+// take about the same time. site is the public base URL for links.
+func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string) error {
 	f.Email = NormalizeEmail(f.Email)
 	f.DisplayName = strings.Join(strings.Fields(f.DisplayName), " ")
 	var ve ValidationError
@@ -58,39 +61,185 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 		ve.Add("password", msg)
 	}
 	if err := ve.OrNil(); err != nil {
-		return User{}, false, err
+		return err
 	}
 	if err := s.pruneAccounts(ctx); err != nil {
-		return User{}, false, err
+		return err
 	}
 	if _, err := s.countAttempt(ctx, f.Email, client); err != nil {
-		return User{}, false, err
+		return err
 	}
 	hash, err := hashPassword(f.Password)
 	if err != nil {
-		return User{}, false, err
+		return err
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		u, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, display_name)
+		u, err := scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, display_name)
 			VALUES ($1, $2, 'fundraiser', $3) ON CONFLICT (email) DO NOTHING RETURNING `+userColumns,
 			f.Email, hash, f.DisplayName))
-		switch {
-		case errors.Is(err, ErrNotFound): // the email has an account already
+		created := err == nil
+		if errors.Is(err, ErrNotFound) { // the email has an account already
+			u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1 FOR UPDATE`, f.Email))
+		}
+		if err != nil {
+			return err
+		}
+		if u.EmailConfirmed || u.Disabled {
 			return QueueMail(ctx, tx, alreadyHaveAccountMail(f.Email, site))
-		case err != nil:
+		}
+		action, detail := "user signed up", fmt.Sprintf("%s as %s; waiting for the email address to be confirmed", u.Email, u.Role)
+		if !created {
+			action, detail = "user signed up again", "before confirming the email address; a new confirmation link sent"
+		}
+		if err := Audit(ctx, tx, u, action, detail); err != nil {
 			return err
 		}
-		created = true
-		if err := Audit(ctx, tx, u, "user signed up", fmt.Sprintf("%s as %s", u.Email, u.Role)); err != nil {
+		link, err := newConfirmation(ctx, tx, u.ID, hash, f.DisplayName, site)
+		if err != nil {
 			return err
 		}
-		return QueueMail(ctx, tx, welcomeMail(u, site))
+		u.DisplayName = f.DisplayName
+		return QueueMail(ctx, tx, welcomeMail(u, site, link))
 	})
 	if err != nil {
-		return User{}, false, fmt.Errorf("sign up: %w", err)
+		return fmt.Errorf("sign up: %w", err)
 	}
-	return u, created, nil
+	return nil
+}
+
+// ConfirmLinkLifetime is how long an emailed link to confirm an address works.
+const ConfirmLinkLifetime = 48 * time.Hour
+
+// newToken is a random single-use link token and the SHA-256 hash that is all we keep.
+func newToken() (token string, hash []byte, err error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", nil, fmt.Errorf("link token: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	return base64.RawURLEncoding.EncodeToString(raw), sum[:], nil
+}
+
+// newConfirmation stores a confirmation link for account id in tx, carrying the password
+// hash and name that confirming it will set, and returns the link.
+func newConfirmation(ctx context.Context, tx pgx.Tx, id int64, passwordHash, displayName, site string) (string, error) {
+	token, sum, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	// Expired and used links are kept no longer than needed.
+	if _, err := tx.Exec(ctx, `DELETE FROM email_confirmations WHERE expires_at < now() - interval '1 day'`); err != nil {
+		return "", err
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO email_confirmations (token_hash, user_id, password_hash, display_name, expires_at)
+		VALUES ($1, $2, $3, $4, now() + $5::interval)`, sum, id, passwordHash, displayName, ConfirmLinkLifetime); err != nil {
+		return "", err
+	}
+	return site + "/signup/confirm/" + token, nil
+}
+
+// sendConfirmationAgain emails u, whose address is not confirmed, a new confirmation link
+// for the password and name the account has now: someone has just logged in with them.
+func (s *Store) sendConfirmationAgain(ctx context.Context, u User, site string) error {
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var hash, name string
+		if err := tx.QueryRow(ctx, `SELECT password_hash, display_name FROM users
+			WHERE id = $1 AND email_confirmed_at IS NULL FOR UPDATE`, u.ID).Scan(&hash, &name); err != nil {
+			return err
+		}
+		link, err := newConfirmation(ctx, tx, u.ID, hash, name, site)
+		if err != nil {
+			return err
+		}
+		if err := Audit(ctx, tx, u, "confirmation link sent again", "at log-in, before the email address was confirmed"); err != nil {
+			return err
+		}
+		return QueueMail(ctx, tx, confirmAgainMail(u, link))
+	})
+	if err != nil {
+		return fmt.Errorf("send confirmation link again: %w", err)
+	}
+	return nil
+}
+
+// linkTokenHash decodes a token from a link; a malformed one is ErrNotFound without a query.
+func linkTokenHash(token, what string) ([]byte, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil || len(raw) != 32 {
+		return nil, fmt.Errorf("%s: %w", what, ErrNotFound)
+	}
+	sum := sha256.Sum256(raw)
+	return sum[:], nil
+}
+
+// ConfirmationUser is the enabled, unconfirmed account a confirmation link belongs to
+// while the link is unused and unexpired; otherwise ErrNotFound. It changes nothing, so
+// a mail scanner that opens the link does not use it up.
+func (s *Store) ConfirmationUser(ctx context.Context, token string) (User, error) {
+	hash, err := linkTokenHash(token, "confirmation link")
+	if err != nil {
+		return User{}, err
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM email_confirmations c
+		JOIN users u ON u.id = c.user_id
+		WHERE c.token_hash = $1 AND c.used_at IS NULL AND c.expires_at > now() AND NOT u.disabled
+		AND u.email_confirmed_at IS NULL`, hash))
+	if errors.Is(err, ErrNotFound) {
+		return User{}, fmt.Errorf("confirmation link: %w", ErrNotFound)
+	}
+	if err != nil {
+		return User{}, fmt.Errorf("confirmation link: %w", err)
+	}
+	return u, nil
+}
+
+// ConfirmEmail confirms the address of the account a confirmation link belongs to and
+// gives it the password and name of the sign-up that asked for the link. The link is used
+// up, and so is every other confirmation link of the account; the log-in failures for the
+// email are forgiven; the confirmation is audited. The caller logs the browser in with
+// the returned account. An unknown, used or expired link is ErrNotFound.
+func (s *Store) ConfirmEmail(ctx context.Context, token string) (User, error) {
+	hash, err := linkTokenHash(token, "confirmation link")
+	if err != nil {
+		return User{}, err
+	}
+	var u User
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		// Claiming the link is the first write: of two concurrent uses, one waits here and
+		// then finds it used.
+		var id int64
+		var pwHash, name string
+		err := tx.QueryRow(ctx, `UPDATE email_confirmations SET used_at = now()
+			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
+			RETURNING user_id, password_hash, display_name`, hash).Scan(&id, &pwHash, &name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("confirmation link: %w", ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		// A confirmed account keeps its password: a link outliving confirmation (it cannot,
+		// as confirming uses them all up) must not change it.
+		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET email_confirmed_at = now(), password_hash = $2, display_name = $3
+			WHERE id = $1 AND NOT disabled AND email_confirmed_at IS NULL RETURNING `+userColumns, id, pwHash, name))
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("confirmation link: %w", ErrNotFound)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE email_confirmations SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE email = $1`, u.Email); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, u, "email confirmed", "by emailed link")
+	})
+	if err != nil {
+		return User{}, fmt.Errorf("confirm email: %w", err)
+	}
+	return u, nil
 }
 
 // RequestPasswordReset emails a single-use reset link, valid for ResetLinkLifetime, to the
@@ -107,13 +256,11 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 	if _, err := s.countAttempt(ctx, email, client); err != nil {
 		return err
 	}
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return fmt.Errorf("reset token: %w", err)
+	token, sum, err := newToken()
+	if err != nil {
+		return err
 	}
-	token := base64.RawURLEncoding.EncodeToString(raw)
-	sum := sha256.Sum256(raw)
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1 AND NOT disabled`, email))
 		if errors.Is(err, ErrNotFound) {
 			return nil
@@ -126,7 +273,7 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO password_resets (token_hash, user_id, expires_at)
-			VALUES ($1, $2, now() + $3::interval)`, sum[:], u.ID, ResetLinkLifetime); err != nil {
+			VALUES ($1, $2, now() + $3::interval)`, sum, u.ID, ResetLinkLifetime); err != nil {
 			return err
 		}
 		if err := Audit(ctx, tx, u, "password reset requested", ""); err != nil {
@@ -140,20 +287,10 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 	return nil
 }
 
-// resetTokenHash decodes a token from a link; a malformed one is ErrNotFound without a query.
-func resetTokenHash(token string) ([]byte, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(token)
-	if err != nil || len(raw) != 32 {
-		return nil, fmt.Errorf("password reset link: %w", ErrNotFound)
-	}
-	sum := sha256.Sum256(raw)
-	return sum[:], nil
-}
-
 // PasswordResetUser is the enabled account a reset link belongs to while the link is
 // unused and unexpired; otherwise ErrNotFound.
 func (s *Store) PasswordResetUser(ctx context.Context, token string) (User, error) {
-	hash, err := resetTokenHash(token)
+	hash, err := linkTokenHash(token, "password reset link")
 	if err != nil {
 		return User{}, err
 	}
@@ -173,12 +310,13 @@ func (s *Store) PasswordResetUser(ctx context.Context, token string) (User, erro
 // every other link of the account; every session of the account ends (the caller may log
 // this browser in with the returned account, which is in the new session epoch); the
 // log-in failures for the email are forgiven; the change is audited and the owner told
-// by email. An unknown, used or expired link is ErrNotFound.
+// by email. The link proves the mailbox, so it also confirms an unconfirmed address (and
+// uses up its confirmation links). An unknown, used or expired link is ErrNotFound.
 func (s *Store) ResetPassword(ctx context.Context, token, password, client, site string) (User, error) {
 	if msg := PasswordProblem(password); msg != "" {
 		return User{}, &ValidationError{Fields: map[string]string{"password": msg}}
 	}
-	hash, err := resetTokenHash(token)
+	hash, err := linkTokenHash(token, "password reset link")
 	if err != nil {
 		return User{}, err
 	}
@@ -219,6 +357,13 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, client, site
 		if _, err := tx.Exec(ctx, `UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
 			return err
 		}
+		confirmed, err := tx.Exec(ctx, `UPDATE users SET email_confirmed_at = now() WHERE id = $1 AND email_confirmed_at IS NULL`, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE email_confirmations SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
+			return err
+		}
 		if u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)); err != nil {
 			return err
 		}
@@ -227,6 +372,11 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, client, site
 		}
 		if err := Audit(ctx, tx, u, "password reset", "by emailed link; every session ended"); err != nil {
 			return err
+		}
+		if confirmed.RowsAffected() > 0 {
+			if err := Audit(ctx, tx, u, "email confirmed", "by password reset link"); err != nil {
+				return err
+			}
 		}
 		return QueueMail(ctx, tx, passwordChangedMail(u, site))
 	})
@@ -251,18 +401,35 @@ func greeting(u User) string {
 	return "Hello,"
 }
 
-func welcomeMail(u User, site string) Mail {
-	return Mail{To: u.Email, Subject: "Welcome to " + CharityName, Body: greeting(u) + `
+func welcomeMail(u User, site, link string) Mail {
+	return Mail{To: u.Email, Subject: "Welcome to " + CharityName + ": confirm your email address", Body: greeting(u) + `
 
-Thank you for signing up to fundraise for ` + CharityName + `. Your account is ready.
-Write your fundraising page at
+Thank you for signing up to fundraise for ` + CharityName + `. To confirm that this is
+your email address and log in, open this link and press the button. It works once, for
+the next 48 hours:
 
-` + site + `/fundraise/new
+` + link + `
 
-and log in again any time at ` + site + `/login with this email address.
+Then write your fundraising page: tell your story, set your target and share the link.
+You can come back to it any time at ` + site + `/fundraise/new
+and log in again at ` + site + `/login with this email address.
 
-If you did not sign up, someone else used your email address. Set a password of your own at
-` + site + `/reset and the account is yours, or reply to this email and we will close it.
+If you did not sign up, someone else used your email address. Do not open the link:
+without it nobody can log in to the account. Reply to this email and we will close it.
+`}
+}
+
+func confirmAgainMail(u User, link string) Mail {
+	return Mail{To: u.Email, Subject: "Confirm your email address for " + CharityName, Body: greeting(u) + `
+
+Someone, probably you, tried to log in to your ` + CharityName + ` account, but this email
+address is not confirmed yet. To confirm it and log in, open this link and press the
+button. It works once, for the next 48 hours:
+
+` + link + `
+
+If it was not you, someone knows the password you signed up with: do not open the link,
+and reply to this email so we can close the account.
 `}
 }
 

@@ -46,6 +46,10 @@ type User struct {
 	// SessionEpoch is stored in each session at log-in; "log out everywhere" increments it,
 	// which ends every session begun before.
 	SessionEpoch int64
+	// EmailConfirmed: the owner has proved the mailbox (a confirmation or password reset
+	// link), or the account predates sign-up confirmation or was made on the command line.
+	// An unconfirmed account cannot log in.
+	EmailConfirmed bool
 }
 
 // CanRead: trustees and admins see the whole appeal's figures and the audit log.
@@ -63,6 +67,11 @@ const (
 // ErrBadCredentials is the one answer to a failed log-in, whether the email is unknown,
 // the password wrong or the account disabled, so the answer never reveals an account.
 var ErrBadCredentials = errors.New("email or password is incorrect")
+
+// ErrEmailUnconfirmed refuses a log-in with the right password to an account whose email
+// address is not confirmed yet. Only someone who knows the password gets this answer; a
+// wrong password for such an account is ErrBadCredentials like any other.
+var ErrEmailUnconfirmed = errors.New("email address not confirmed yet")
 
 // TooManyAttemptsError refuses a log-in while an email or client address has more than
 // MaxLoginFailures failures in LoginWindow.
@@ -153,12 +162,12 @@ func checkPassword(encoded, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name`
+const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name, email_confirmed_at IS NOT NULL`
 
 func scanUser(row pgx.Row, extra ...any) (User, error) {
 	var u User
 	var role string
-	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName}, extra...)...)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName, &u.EmailConfirmed}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -169,7 +178,8 @@ func scanUser(row pgx.Row, extra ...any) (User, error) {
 // CreateUser adds an account and records "user added" in the audit log, in one
 // transaction. by is who added it: an admin, CommandLine(), or the zero User when people
 // sign themselves up (the new account is then the actor). A taken email is ErrConflict:
-// a public sign-up form must not show that difference to the visitor.
+// a public sign-up form must not show that difference to the visitor. The address counts
+// as confirmed: whoever made the account vouches for it.
 func (s *Store) CreateUser(ctx context.Context, by User, email, password string, role Role) (User, error) {
 	email = NormalizeEmail(email)
 	var ve ValidationError
@@ -192,8 +202,8 @@ func (s *Store) CreateUser(ctx context.Context, by User, email, password string,
 	var u User
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		u, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role) VALUES ($1, $2, $3)
-			RETURNING `+userColumns, email, hash, string(role)))
+		u, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, email_confirmed_at)
+			VALUES ($1, $2, $3, now()) RETURNING `+userColumns, email, hash, string(role)))
 		if err != nil {
 			return err
 		}
@@ -223,7 +233,8 @@ func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
 
 // Authenticate checks an email and password. Every failure is ErrBadCredentials, and an
 // unknown email is verified against a dummy hash, so neither the answer nor its timing
-// reveals whether an account exists.
+// reveals whether an account exists. The right password for an account whose address is
+// not confirmed yet is ErrEmailUnconfirmed, with the account.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (User, error) {
 	email = NormalizeEmail(email)
 	if utf8.RuneCountInString(password) > MaxPasswordLen || len(email) > 254 {
@@ -244,14 +255,20 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	if !ok || u.ID == 0 || u.Disabled {
 		return User{}, ErrBadCredentials
 	}
+	if !u.EmailConfirmed {
+		return u, ErrEmailUnconfirmed
+	}
 	return u, nil
 }
 
 // LogIn is Authenticate under the log-in rate limit, recording the outcome: a failure
 // counts against the email and the client address for LoginWindow; a success clears the
-// email's failures and writes "login" to the audit log. It answers ErrBadCredentials,
+// email's failures and writes "login" to the audit log. The right password for an account
+// whose address is not confirmed emails a new confirmation link (site is the public base
+// URL for it) and answers ErrEmailUnconfirmed; the attempt stays counted, so a known
+// password cannot flood the inbox. It answers ErrBadCredentials, ErrEmailUnconfirmed,
 // *TooManyAttemptsError, or an internal error.
-func (s *Store) LogIn(ctx context.Context, email, password, client string) (User, error) {
+func (s *Store) LogIn(ctx context.Context, email, password, client, site string) (User, error) {
 	email = NormalizeEmail(email)
 	if len(email) > 254 {
 		email = email[:254] // recorded for the limit only
@@ -264,6 +281,12 @@ func (s *Store) LogIn(ctx context.Context, email, password, client string) (User
 		return User{}, err
 	}
 	u, err := s.Authenticate(ctx, email, password)
+	if errors.Is(err, ErrEmailUnconfirmed) {
+		if err := s.sendConfirmationAgain(ctx, u, site); err != nil {
+			return User{}, fmt.Errorf("log in: %w", err)
+		}
+		return User{}, ErrEmailUnconfirmed
+	}
 	if err != nil {
 		return User{}, err // the attempt stays recorded as a failure
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +15,9 @@ import (
 )
 
 const goodPassword = "correct horse battery"
+
+// site is the public base URL for links in the emails these tests cause.
+const site = "https://give.example.org"
 
 func accountStore(t *testing.T) *campaigns.Store {
 	t.Helper()
@@ -195,27 +199,27 @@ func TestLogInRateLimit(t *testing.T) {
 	// Five failures for one email, from five addresses, are allowed; the sixth attempt is
 	// refused unchecked, even with the right password.
 	for i := range campaigns.MaxLoginFailures {
-		if _, err := s.LogIn(ctx, "trustee@example.org", "wrong password!", fmt.Sprintf("10.0.0.%d", i)); err != campaigns.ErrBadCredentials {
+		if _, err := s.LogIn(ctx, "trustee@example.org", "wrong password!", fmt.Sprintf("10.0.0.%d", i), site); err != campaigns.ErrBadCredentials {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	_, err := s.LogIn(ctx, "TRUSTEE@example.org", goodPassword, "10.0.1.1")
+	_, err := s.LogIn(ctx, "TRUSTEE@example.org", goodPassword, "10.0.1.1", site)
 	var tooMany *campaigns.TooManyAttemptsError
 	if !errors.As(err, &tooMany) || tooMany.RetryAfter <= 14*time.Minute || tooMany.RetryAfter > campaigns.LoginWindow {
 		t.Fatalf("sixth attempt: %v, want TooManyAttemptsError with about 15 minutes to wait", err)
 	}
 	// Another account from another address is unaffected.
-	if u, err := s.LogIn(ctx, "other@example.org", goodPassword, "10.0.1.1"); err != nil || u.Email != "other@example.org" {
+	if u, err := s.LogIn(ctx, "other@example.org", goodPassword, "10.0.1.1", site); err != nil || u.Email != "other@example.org" {
 		t.Fatalf("another account: %+v, %v", u, err)
 	}
 
 	// Five failures from one address, whatever the emails, stop that address.
 	for i := range campaigns.MaxLoginFailures {
-		if _, err := s.LogIn(ctx, fmt.Sprintf("guess%d@example.org", i), "wrong password!", "192.0.2.7"); err != campaigns.ErrBadCredentials {
+		if _, err := s.LogIn(ctx, fmt.Sprintf("guess%d@example.org", i), "wrong password!", "192.0.2.7", site); err != campaigns.ErrBadCredentials {
 			t.Fatalf("guess %d: %v", i+1, err)
 		}
 	}
-	if _, err := s.LogIn(ctx, "other@example.org", goodPassword, "192.0.2.7"); !errors.As(err, &tooMany) {
+	if _, err := s.LogIn(ctx, "other@example.org", goodPassword, "192.0.2.7", site); !errors.As(err, &tooMany) {
 		t.Fatalf("sixth attempt from one address: %v, want TooManyAttemptsError", err)
 	}
 
@@ -229,7 +233,7 @@ func TestLogInRateLimit(t *testing.T) {
 		('expired', '\x00', now() - interval '1 second'), ('live', '\x00', now() + interval '1 hour')`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.LogIn(ctx, "trustee@example.org", goodPassword, "10.0.2.2"); err != nil {
+	if _, err := s.LogIn(ctx, "trustee@example.org", goodPassword, "10.0.2.2", site); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 	var sessions, stale int
@@ -274,5 +278,97 @@ func TestEndAllSessionsMovesTheEpoch(t *testing.T) {
 	}
 	if err := s.EndAllSessions(ctx, campaigns.User{ID: u.ID + 99}); !errors.Is(err, campaigns.ErrNotFound) {
 		t.Errorf("nobody: %v, want ErrNotFound", err)
+	}
+}
+
+var confirmLink = regexp.MustCompile(regexp.QuoteMeta(site) + `/signup/confirm/([A-Za-z0-9_-]+)`)
+
+// confirmToken is the token in the newest confirmation link mailed to email.
+func confirmToken(t *testing.T, s *campaigns.Store, email string) string {
+	t.Helper()
+	mails, err := s.Outbox(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range mails {
+		if m.To == email {
+			if sub := confirmLink.FindStringSubmatch(m.Body); sub != nil {
+				return sub[1]
+			}
+		}
+	}
+	t.Fatalf("no confirmation link mailed to %s", email)
+	return ""
+}
+
+// A fundraiser who signs herself up cannot log in until the emailed link confirms her
+// address; accounts made on the command line need no link.
+func TestSignUpWaitsForEmailConfirmation(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	if u := addUser(t, s, "trustee@example.org", campaigns.RoleTrustee); !u.EmailConfirmed {
+		t.Errorf("an account made on the command line is unconfirmed")
+	}
+	if err := s.SignUp(ctx, campaigns.NewFundraiser{Email: "Ruby@example.org", DisplayName: "Ruby", Password: goodPassword}, "10.0.0.1", site); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Authenticate(ctx, "ruby@example.org", "not the password at all"); err != campaigns.ErrBadCredentials {
+		t.Errorf("wrong password for an unconfirmed account: %v, want ErrBadCredentials", err)
+	}
+	if _, err := s.Authenticate(ctx, "ruby@example.org", goodPassword); !errors.Is(err, campaigns.ErrEmailUnconfirmed) {
+		t.Errorf("right password for an unconfirmed account: %v, want ErrEmailUnconfirmed", err)
+	}
+	first := confirmToken(t, s, "ruby@example.org")
+	if _, err := s.LogIn(ctx, "ruby@example.org", goodPassword, "10.0.0.2", site); !errors.Is(err, campaigns.ErrEmailUnconfirmed) {
+		t.Fatalf("log in before confirming: %v, want ErrEmailUnconfirmed", err)
+	}
+	again := confirmToken(t, s, "ruby@example.org")
+	if again == first {
+		t.Fatalf("logging in did not mail a new link")
+	}
+	if u, err := s.ConfirmationUser(ctx, first); err != nil || u.Email != "ruby@example.org" {
+		t.Fatalf("look at the first link: %+v %v", u, err)
+	}
+	u, err := s.ConfirmEmail(ctx, again)
+	if err != nil || !u.EmailConfirmed || u.DisplayName != "Ruby" {
+		t.Fatalf("confirm: %+v %v", u, err)
+	}
+	// Confirming used up every link of the account.
+	for _, token := range []string{again, first, "not-a-token"} {
+		if _, err := s.ConfirmEmail(ctx, token); !errors.Is(err, campaigns.ErrNotFound) {
+			t.Errorf("confirm with a used or made-up link: %v, want ErrNotFound", err)
+		}
+	}
+	if _, err := s.LogIn(ctx, "ruby@example.org", goodPassword, "10.0.0.3", site); err != nil {
+		t.Errorf("log in after confirming: %v", err)
+	}
+}
+
+// Whoever signs up first with someone else's address cannot make the owner confirm an
+// account with the first one's password: the owner's own sign-up carries hers.
+func TestSignUpAgainBeforeConfirmingTakesTheNewPassword(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	if err := s.SignUp(ctx, campaigns.NewFundraiser{Email: "ruby@example.org", DisplayName: "Mallory", Password: "mallory's own password"}, "192.0.2.1", site); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SignUp(ctx, campaigns.NewFundraiser{Email: "ruby@example.org", DisplayName: "Ruby", Password: goodPassword}, "10.0.0.1", site); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.ConfirmEmail(ctx, confirmToken(t, s, "ruby@example.org"))
+	if err != nil || u.DisplayName != "Ruby" {
+		t.Fatalf("confirm Ruby's sign-up: %+v %v", u, err)
+	}
+	if _, err := s.Authenticate(ctx, "ruby@example.org", "mallory's own password"); err != campaigns.ErrBadCredentials {
+		t.Errorf("the first sign-up's password works: %v", err)
+	}
+	if _, err := s.Authenticate(ctx, "ruby@example.org", goodPassword); err != nil {
+		t.Errorf("Ruby's password does not work: %v", err)
+	}
+	var n int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM users WHERE email = 'ruby@example.org'`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("%d accounts (%v), want 1", n, err)
 	}
 }

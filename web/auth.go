@@ -88,7 +88,8 @@ func (s *Server) session(next http.Handler) http.Handler {
 		if err != nil && !errors.Is(err, campaigns.ErrNotFound) {
 			return err
 		}
-		if err != nil || u.Disabled || u.SessionEpoch != sm.GetInt64(ctx, sessionEpoch) {
+		// An unconfirmed account never has a session; refusing one anyway keeps it that way.
+		if err != nil || u.Disabled || !u.EmailConfirmed || u.SessionEpoch != sm.GetInt64(ctx, sessionEpoch) {
 			if err := sm.Destroy(ctx); err != nil {
 				return fmt.Errorf("end stale session: %w", err)
 			}
@@ -156,6 +157,8 @@ func homeFor(u campaigns.User) string {
 
 type loginView struct {
 	Email, Next, Error, Notice string
+	// Unconfirmed: the email and password were right, so the fields are not marked invalid.
+	Unconfirmed bool
 }
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
@@ -182,7 +185,8 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 
 // login: POST /login. Every failure has the same answer, so the page never tells whether
 // an email has an account; too many failures for the email or the client address answer
-// 429 until the window has passed.
+// 429 until the window has passed. The right password for an account whose address is
+// not confirmed logs nobody in and emails the confirmation link again.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
@@ -202,7 +206,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case <-ctx.Done():
 		return fmt.Errorf("wait to check a password: %w", errUnavailable)
 	}
-	u, err := s.store.LogIn(ctx, v.Email, password, clientKey(r))
+	u, err := s.store.LogIn(ctx, v.Email, password, clientKey(r), s.site(r))
 	var tooMany *campaigns.TooManyAttemptsError
 	switch {
 	case errors.As(err, &tooMany):
@@ -214,6 +218,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case errors.Is(err, campaigns.ErrBadCredentials):
 		v.Error = "Email or password is incorrect."
 		s.renderLogin(w, r, http.StatusUnprocessableEntity, v)
+		return nil
+	case errors.Is(err, campaigns.ErrEmailUnconfirmed):
+		v.Error, v.Unconfirmed = "Confirm your email address first: we have sent the link again.", true
+		s.renderLogin(w, r, http.StatusForbidden, v)
 		return nil
 	case err != nil:
 		return err

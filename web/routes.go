@@ -57,6 +57,9 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/signup", s.wrap(s.signupPage))
 		r.Post("/signup", s.wrap(s.signup))
 		r.Get("/signup/welcome", s.wrap(s.signupWelcome))
+		// The emailed link shows a button; only the POST confirms and logs in.
+		r.Get("/signup/confirm/{token}", s.wrap(s.confirmLinkPage))
+		r.Post("/signup/confirm/{token}", s.wrap(s.confirmEmail))
 		r.Get("/reset", s.wrap(s.resetPage))
 		r.Post("/reset", s.wrap(s.resetRequest))
 		r.Get("/reset/{token}", s.wrap(s.resetLinkPage))

@@ -13,12 +13,13 @@ import (
 	"giving/campaigns"
 )
 
-// Fundraisers sign themselves up and reset forgotten passwords through emailed links.
-// Neither form ever tells a visitor whether an email address has an account: the page is
-// the same, and the address itself gets an email saying what happened.
+// Fundraisers sign themselves up, confirm their address and reset forgotten passwords
+// through emailed links. Neither form ever tells a visitor whether an email address has an
+// account: the page is the same, nobody is logged in, and the address itself gets an email
+// saying what happened. Only the link in that email logs a new fundraiser in.
 
-// sessionSignedUp marks a browser that has just submitted the sign-up form, so both
-// outcomes (new account, existing account) answer with the same new session cookie.
+// sessionSignedUp marks a browser that has just submitted the sign-up form, so every
+// outcome (new account, existing account) answers with the same new session cookie.
 const sessionSignedUp = "signed_up"
 
 type accountForm struct {
@@ -88,9 +89,10 @@ func (s *Server) signupPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// signup: POST /signup creates a fundraiser account and logs it in, or, when the email has
-// an account already, emails its owner instead. Both answer 303 to the same page with a
-// new session cookie, so the response does not say which happened.
+// signup: POST /signup creates an unconfirmed fundraiser account and emails the link that
+// confirms it, or, when the email has an account already, emails its owner instead.
+// Either way it answers 303 to the same page with a new session cookie and nobody logged
+// in, so the response does not say which happened.
 func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err := parseSmallForm(w, r); err != nil {
 		return err
@@ -100,7 +102,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, created, err := s.store.SignUp(r.Context(), campaigns.NewFundraiser{Email: f.Email, DisplayName: f.DisplayName,
+	err = s.store.SignUp(r.Context(), campaigns.NewFundraiser{Email: f.Email, DisplayName: f.DisplayName,
 		Password: r.PostForm.Get("password")}, clientKey(r), s.site(r))
 	release()
 	var ve *campaigns.ValidationError
@@ -119,20 +121,14 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	}
 	ctx := r.Context()
 	sm := s.auth.sessions
-	// A new session id either way: a token planted or seen before cannot ride the log-in.
+	// A new session id, and whoever was logged in on this browser is not any more: the
+	// answer is the same whatever the email, and only the emailed link logs anyone in.
 	if err := sm.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session: %w", err)
 	}
 	sm.Put(ctx, sessionSignedUp, true)
-	if created {
-		sm.Put(ctx, sessionUserID, u.ID)
-		sm.Put(ctx, sessionEpoch, u.SessionEpoch)
-		s.log.Info("fundraiser signed up", "user", u.ID)
-	} else {
-		// Whoever was logged in on this browser is not any more, as after a new sign-up.
-		sm.Remove(ctx, sessionUserID)
-		sm.Remove(ctx, sessionEpoch)
-	}
+	sm.Remove(ctx, sessionUserID)
+	sm.Remove(ctx, sessionEpoch)
 	http.Redirect(w, r, "/signup/welcome", http.StatusSeeOther)
 	return nil
 }
@@ -140,6 +136,61 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 // signupWelcome: GET /signup/welcome, after the sign-up form.
 func (s *Server) signupWelcome(w http.ResponseWriter, r *http.Request) error {
 	s.renderAccountPage(w, r, http.StatusOK, "signup_welcome.html", "Check your email", nil)
+	return nil
+}
+
+// renderConfirmLink shows the button that confirms an address, or says the link no longer
+// works (410). The token is in the URL, so the page is never cached and never sends a
+// Referer.
+func (s *Server) renderConfirmLink(w http.ResponseWriter, r *http.Request, status int, data map[string]any) {
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	title := "Confirm your email address"
+	if status == http.StatusGone {
+		title = "This link no longer works"
+	}
+	s.renderAccountPage(w, r, status, "signup_confirm.html", title, data)
+}
+
+// confirmLinkPage: GET /signup/confirm/{token} only shows a button: mail scanners open
+// links to check them, and must not use the link up or log anyone in.
+func (s *Server) confirmLinkPage(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.store.ConfirmationUser(r.Context(), chi.URLParam(r, "token"))
+	if errors.Is(err, campaigns.ErrNotFound) {
+		s.renderConfirmLink(w, r, http.StatusGone, map[string]any{"Invalid": true})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	s.renderConfirmLink(w, r, http.StatusOK, map[string]any{"Email": u.Email})
+	return nil
+}
+
+// confirmEmail: POST /signup/confirm/{token} confirms the address, uses the link up and
+// logs the fundraiser in with a new session id, ready to write her page.
+func (s *Server) confirmEmail(w http.ResponseWriter, r *http.Request) error {
+	ctx := r.Context()
+	u, err := s.store.ConfirmEmail(ctx, chi.URLParam(r, "token"))
+	if errors.Is(err, campaigns.ErrNotFound) {
+		s.renderConfirmLink(w, r, http.StatusGone, map[string]any{"Invalid": true})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	sm := s.auth.sessions
+	// A new session id at log-in: a token planted or seen before cannot ride the log-in.
+	if err := sm.RenewToken(ctx); err != nil {
+		return fmt.Errorf("renew session: %w", err)
+	}
+	sm.Put(ctx, sessionUserID, u.ID)
+	sm.Put(ctx, sessionEpoch, u.SessionEpoch)
+	s.log.Info("fundraiser confirmed email", "user", u.ID)
+	next := homeFor(u)
+	if u.Role == campaigns.RoleFundraiser {
+		next = "/fundraise/new"
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
 }
 

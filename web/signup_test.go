@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -103,7 +104,24 @@ func nextElement(n *html.Node) *html.Node {
 	return nil
 }
 
-func TestSignUpCreatesAFundraiserAndLogsIn(t *testing.T) {
+var confirmLink = regexp.MustCompile(`http://[^\s]+/signup/confirm/([A-Za-z0-9_-]+)`)
+
+// confirmLinkTo is the path of the newest confirmation link mailed to email.
+func confirmLinkTo(t *testing.T, a *accounts, email string) string {
+	t.Helper()
+	for _, m := range mailTo(t, a, email) {
+		if sub := confirmLink.FindString(m.Body); sub != "" {
+			if !strings.HasPrefix(sub, a.URL+"/signup/confirm/") {
+				t.Fatalf("the link %q is not on this site", sub)
+			}
+			return strings.TrimPrefix(sub, a.URL)
+		}
+	}
+	t.Fatalf("no confirmation link mailed to %s", email)
+	return ""
+}
+
+func TestSignUpConfirmsTheEmailBeforeLoggingIn(t *testing.T) {
 	t.Parallel()
 	a := newMailSite(t, true)
 	c := a.browser()
@@ -129,28 +147,202 @@ func TestSignUpCreatesAFundraiserAndLogsIn(t *testing.T) {
 	}
 	sessionCookie(t, p.header)
 	welcome := a.send(c, http.MethodGet, "/signup/welcome", nil)
-	if !strings.Contains(welcome.body, "Check your email") || !strings.Contains(textOf(welcome.doc), "You are logged in as Ruby Ahmed") {
-		t.Errorf("the welcome page does not say she is logged in:\n%s", welcome.body)
+	if !strings.Contains(welcome.body, "Check your email") || strings.Contains(textOf(welcome.doc), "logged in as") {
+		t.Errorf("the welcome page does not ask her to check her email:\n%s", welcome.body)
 	}
-	if who := loggedInAs(a, c); who != "ruby.ahmed@example.org" {
-		t.Errorf("logged in as %q after signing up", who)
+	if who := loggedInAs(a, c); who != "" {
+		t.Errorf("logged in as %q before confirming the address", who)
 	}
-	// The account is a fundraiser's, and she can log in with it elsewhere.
-	u, err := a.store.Authenticate(context.Background(), "ruby.ahmed@example.org", "three words is plenty")
-	if err != nil || u.Role != campaigns.RoleFundraiser || u.DisplayName != "Ruby Ahmed" {
-		t.Fatalf("the new account: %+v, %v", u, err)
+	if p := a.send(c, http.MethodGet, "/fundraise/new", nil); p.status != http.StatusSeeOther {
+		t.Errorf("GET /fundraise/new before confirming: %d, want a redirect to log in", p.status)
+	}
+	// The account is a fundraiser's, waiting for the address to be confirmed.
+	if _, err := a.store.Authenticate(context.Background(), "ruby.ahmed@example.org", "three words is plenty"); !errors.Is(err, campaigns.ErrEmailUnconfirmed) {
+		t.Fatalf("the new account: %v, want it unconfirmed", err)
 	}
 	mails := mailTo(t, a, "ruby.ahmed@example.org")
-	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "Welcome") || !strings.Contains(mails[0].Body, a.URL+"/login") {
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "Welcome") || !strings.Contains(mails[0].Body, a.URL+"/fundraise/new") ||
+		!strings.Contains(mails[0].Body, "If you did not sign up") {
 		t.Errorf("welcome mail: %+v", mails)
 	}
+	link := confirmLinkTo(t, a, "ruby.ahmed@example.org")
+	// Only the token's hash is stored.
+	var stored int
+	if err := a.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM email_confirmations
+		WHERE position(convert_to($1, 'UTF8') in token_hash) > 0`, strings.TrimPrefix(link, "/signup/confirm/")).Scan(&stored); err != nil || stored != 0 {
+		t.Errorf("the token is stored in the clear (%v)", err)
+	}
+
+	// Opening the link (as a mail scanner does) only shows a button.
+	for range 2 {
+		look := a.send(a.browser(), http.MethodGet, link, nil)
+		if look.status != http.StatusOK || look.header.Get("Referrer-Policy") != "no-referrer" || look.header.Get("Cache-Control") != "no-store" ||
+			!strings.Contains(textOf(look.doc), "ruby.ahmed@example.org") || len(elements(look.doc, "button")) == 0 {
+			t.Fatalf("GET the link: %d %v\n%s", look.status, look.header, look.body)
+		}
+	}
+	before := sessionCookie(t, p.header)
+	confirmed := a.send(c, http.MethodPost, link, url.Values{})
+	if confirmed.status != http.StatusSeeOther || confirmed.header.Get("Location") != "/fundraise/new" {
+		t.Fatalf("confirm: %d to %q\n%s", confirmed.status, confirmed.header.Get("Location"), confirmed.body)
+	}
+	if after := sessionCookie(t, confirmed.header); after.Value == before.Value {
+		t.Errorf("the session id did not change at confirmation")
+	}
+	if who := loggedInAs(a, c); who != "ruby.ahmed@example.org" {
+		t.Errorf("logged in as %q after confirming", who)
+	}
+	if p := a.send(c, http.MethodGet, "/fundraise/new", nil); p.status != http.StatusOK || byID(p.doc, "title") == nil {
+		t.Errorf("GET /fundraise/new after confirming: %d", p.status)
+	}
+	u, err := a.store.Authenticate(context.Background(), "ruby.ahmed@example.org", "three words is plenty")
+	if err != nil || u.Role != campaigns.RoleFundraiser || u.DisplayName != "Ruby Ahmed" || !u.EmailConfirmed {
+		t.Fatalf("the confirmed account: %+v, %v", u, err)
+	}
 	entries, err := a.store.AuditLog(context.Background(), 10)
-	if err != nil || entries[0].Action != "user signed up" || entries[0].ActorUserID != u.ID {
-		t.Errorf("audit log: %+v %v, want the sign-up", entries, err)
+	if err != nil || entries[0].Action != "email confirmed" || entries[0].ActorUserID != u.ID || entries[1].Action != "user signed up" {
+		t.Errorf("audit log: %+v %v, want the sign-up and the confirmation", entries, err)
+	}
+
+	// The link works once.
+	for _, method := range []string{http.MethodPost, http.MethodGet} {
+		again := a.send(a.browser(), method, link, url.Values{})
+		if again.status != http.StatusGone || !strings.Contains(again.body, "no longer works") || attrOf(findLink(again.doc, "/signup"), "href") != "/signup" ||
+			attrOf(findLink(again.doc, "/login"), "href") != "/login" {
+			t.Errorf("%s a used link: %d, want 410 offering to sign up or log in\n%s", method, again.status, again.body)
+		}
 	}
 }
 
-// Signing up logs in with a new session id, as logging in does.
+// findLink is the first link to href in doc, or nil.
+func findLink(doc *html.Node, href string) *html.Node {
+	for _, anchor := range elements(doc, "a") {
+		if attrOf(anchor, "href") == href {
+			return anchor
+		}
+	}
+	return nil
+}
+
+func TestExpiredConfirmationLinkIsRefused(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	c := a.browser()
+	signUp(a, c, "Sam", "sam@example.org", "three words is plenty")
+	link := confirmLinkTo(t, a, "sam@example.org")
+	if _, err := a.store.Pool().Exec(context.Background(), `UPDATE email_confirmations SET expires_at = now() - interval '1 second'`); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.send(c, http.MethodGet, link, nil); p.status != http.StatusGone {
+		t.Errorf("GET an expired link: %d, want 410", p.status)
+	}
+	if p := a.send(c, http.MethodPost, link, url.Values{}); p.status != http.StatusGone {
+		t.Errorf("POST an expired link: %d, want 410", p.status)
+	}
+	if p := a.send(a.browser(), http.MethodPost, link, url.Values{}); p.status != http.StatusGone || p.header.Get("Set-Cookie") != "" {
+		t.Errorf("POST an expired link from a new browser: %d, want 410 and no session", p.status)
+	}
+	if who := loggedInAs(a, c); who != "" {
+		t.Errorf("an expired link logged in %q", who)
+	}
+	if p := a.send(c, http.MethodPost, "/signup/confirm/not-a-real-token", url.Values{}); p.status != http.StatusGone {
+		t.Errorf("POST a made-up link: %d, want 410", p.status)
+	}
+}
+
+// An unconfirmed account with the right password is not logged in: the form says to
+// confirm first and the link is mailed again. A wrong password answers as any wrong one.
+func TestUnconfirmedAccountCannotLogIn(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	signUp(a, a.browser(), "Sam", "sam@example.org", "three words is plenty")
+	first := confirmLinkTo(t, a, "sam@example.org")
+
+	wrongSam := a.login(a.browser(), "sam@example.org", "not the password at all")
+	wrongRuby := a.login(a.browser(), "ruby@example.org", "not the password at all")
+	if wrongSam.status != http.StatusUnprocessableEntity ||
+		strings.ReplaceAll(wrongSam.body, "sam@example.org", "EMAIL") != strings.ReplaceAll(wrongRuby.body, "ruby@example.org", "EMAIL") {
+		t.Errorf("a wrong password for an unconfirmed account answers differently: %d\n%s", wrongSam.status, wrongSam.body)
+	}
+	if n := len(mailTo(t, a, "sam@example.org")); n != 1 {
+		t.Errorf("a wrong password mailed a link (%d mails)", n)
+	}
+
+	c := a.browser()
+	p := a.login(c, "sam@example.org", "three words is plenty")
+	if p.status != http.StatusForbidden || p.header.Get("Set-Cookie") != "" ||
+		!strings.Contains(textOf(p.doc), "Confirm your email address first: we have sent the link again.") {
+		t.Fatalf("right password, unconfirmed: %d (Set-Cookie %q)\n%s", p.status, p.header.Get("Set-Cookie"), p.body)
+	}
+	if v := attrOf(byID(p.doc, "email"), "value"); v != "sam@example.org" {
+		t.Errorf("the email typed was not kept: %q", v)
+	}
+	if who := loggedInAs(a, c); who != "" {
+		t.Errorf("logged in as %q before confirming", who)
+	}
+	again := confirmLinkTo(t, a, "sam@example.org")
+	if again == first || len(mailTo(t, a, "sam@example.org")) != 2 {
+		t.Fatalf("no new link mailed")
+	}
+	// The new link confirms; the first still would have, until then.
+	if p := a.send(c, http.MethodPost, again, url.Values{}); p.status != http.StatusSeeOther {
+		t.Fatalf("confirm with the new link: %d", p.status)
+	}
+	if p := a.send(a.browser(), http.MethodPost, first, url.Values{}); p.status != http.StatusGone {
+		t.Errorf("the older link still works after confirming: %d", p.status)
+	}
+	if p := a.login(a.browser(), "sam@example.org", "three words is plenty"); p.status != http.StatusSeeOther {
+		t.Errorf("log in after confirming: %d", p.status)
+	}
+}
+
+// Sending the link again is rate limited as log-ins are: the right password counts as an
+// attempt until the address is confirmed.
+func TestConfirmationLinkResendIsRateLimited(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	signUp(a, a.browser(), "Sam", "sam@example.org", "three words is plenty") // counts as an attempt
+	for i := range campaigns.MaxLoginFailures - 1 {
+		if p := a.login(a.browser(), "sam@example.org", "three words is plenty"); p.status != http.StatusForbidden {
+			t.Fatalf("log-in %d: %d, want 403", i+1, p.status)
+		}
+	}
+	p := a.login(a.browser(), "sam@example.org", "three words is plenty")
+	if p.status != http.StatusTooManyRequests {
+		t.Fatalf("too many: %d, want 429", p.status)
+	}
+	if n := len(mailTo(t, a, "sam@example.org")); n != campaigns.MaxLoginFailures {
+		t.Errorf("%d mails, want the welcome and %d links sent again", n, campaigns.MaxLoginFailures-1)
+	}
+}
+
+// A password reset link proves the mailbox too, so it confirms the address.
+func TestResetLinkConfirmsTheEmail(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	signUp(a, a.browser(), "Sam", "sam@example.org", "three words is plenty")
+	confirm := confirmLinkTo(t, a, "sam@example.org")
+	_, link := askForReset(t, a, "sam@example.org")
+	if link == "" {
+		t.Fatal("no reset link for an unconfirmed account")
+	}
+	c := a.browser()
+	if p := a.send(c, http.MethodPost, link, url.Values{"password": {"a brand new passphrase"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("reset: %d\n%s", p.status, p.body)
+	}
+	if who := loggedInAs(a, c); who != "sam@example.org" {
+		t.Errorf("logged in as %q after the reset", who)
+	}
+	if p := a.login(a.browser(), "sam@example.org", "a brand new passphrase"); p.status != http.StatusSeeOther {
+		t.Errorf("log in after the reset: %d\n%s", p.status, p.body)
+	}
+	// The confirmation link is used up: it would set the sign-up's password again.
+	if p := a.send(a.browser(), http.MethodPost, confirm, url.Values{}); p.status != http.StatusGone {
+		t.Errorf("the confirmation link works after the reset: %d", p.status)
+	}
+}
+
+// Signing up ends any log-in on the browser, with a new session id, whatever the email.
 func TestSignUpRenewsTheSessionID(t *testing.T) {
 	t.Parallel()
 	a := newMailSite(t, true)
@@ -160,8 +352,8 @@ func TestSignUpRenewsTheSessionID(t *testing.T) {
 	if before.Value == after.Value {
 		t.Fatal("the session id did not change at sign-up")
 	}
-	if who := loggedInAs(a, c); who != "sam@example.org" {
-		t.Errorf("logged in as %q, want the new account", who)
+	if who := loggedInAs(a, c); who != "" {
+		t.Errorf("logged in as %q after signing up, want nobody", who)
 	}
 }
 
@@ -184,7 +376,7 @@ func TestSignUpPasswordLength(t *testing.T) {
 			t.Fatalf("%d-character password: %d, want %d\n%s", len(c.password), p.status, c.status, p.body)
 		}
 		if c.status == http.StatusSeeOther {
-			if _, err := a.store.Authenticate(context.Background(), email, c.password); err != nil {
+			if _, err := a.store.Authenticate(context.Background(), email, c.password); !errors.Is(err, campaigns.ErrEmailUnconfirmed) {
 				t.Errorf("%d-character password: cannot log in with it: %v", len(c.password), err)
 			}
 			continue
@@ -223,21 +415,28 @@ func TestSignUpProblemsBesideEachField(t *testing.T) {
 	}
 }
 
-// Signing up with an email that has an account answers exactly like a new sign-up, makes
-// no second account, leaves the first alone, and tells its owner by email.
+// Signing up with an email that has an account answers exactly like a new sign-up (and
+// so does signing up again before confirming), logs nobody in, makes no second account,
+// leaves the first alone, and tells its owner by email.
 func TestSignUpWithATakenEmailRevealsNothing(t *testing.T) {
 	t.Parallel()
 	a := newMailSite(t, true)
-	fresh := signUp(a, a.browser(), "Someone", "someone@example.org", "three words is plenty")
-	taken := signUp(a, a.browser(), "Someone", "Ruby@Example.org", "three words is plenty")
-	for name, p := range map[string]page{"new email": fresh, "taken email": taken} {
-		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/signup/welcome" {
-			t.Errorf("%s: %d to %q", name, p.status, p.header.Get("Location"))
-		}
+	type answer struct{ status, location, redirect, welcome, loggedIn string }
+	try := func(email string) answer {
+		c := a.loggedIn("ruby@example.org") // whoever was logged in on the browser is not any more
+		p := signUp(a, c, "Someone", email, "three words is plenty")
 		sessionCookie(t, p.header)
+		w := a.send(c, http.MethodGet, "/signup/welcome", nil)
+		return answer{fmt.Sprint(p.status), p.header.Get("Location"), p.body, fmt.Sprint(w.status) + w.body, loggedInAs(a, c)}
 	}
-	if fresh.body != taken.body {
-		t.Errorf("the responses differ:\n%s\n---\n%s", fresh.body, taken.body)
+	fresh := try("someone@example.org")
+	taken := try("Ruby@Example.org")
+	unconfirmed := try("someone@example.org")
+	if fresh.status != "303" || fresh.location != "/signup/welcome" || fresh.loggedIn != "" || !strings.Contains(fresh.welcome, "Check your email") {
+		t.Errorf("new email: %+v", fresh)
+	}
+	if fresh != taken || fresh != unconfirmed {
+		t.Errorf("the answers differ:\n%+v\n---\n%+v\n---\n%+v", fresh, taken, unconfirmed)
 	}
 	if n := countUsers(t, a, "ruby@example.org"); n != 1 {
 		t.Fatalf("%d accounts for ruby@example.org", n)
@@ -248,6 +447,9 @@ func TestSignUpWithATakenEmailRevealsNothing(t *testing.T) {
 	mails := mailTo(t, a, "ruby@example.org")
 	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "already have an account") || !strings.Contains(mails[0].Body, a.URL+"/reset") {
 		t.Errorf("mail to the owner: %+v", mails)
+	}
+	if mails := mailTo(t, a, "someone@example.org"); len(mails) != 2 || !confirmLink.MatchString(mails[0].Body) {
+		t.Errorf("signing up again before confirming: %+v, want a second welcome with a new link", mails)
 	}
 }
 
@@ -423,10 +625,13 @@ func TestAccountFormsRefuseCrossSitePosts(t *testing.T) {
 	t.Parallel()
 	a := newMailSite(t, true)
 	_, link := askForReset(t, a, "ruby@example.org")
+	signUp(a, a.browser(), "Sam", "sam@example.org", "three words is plenty")
+	confirm := confirmLinkTo(t, a, "sam@example.org")
 	for path, form := range map[string]url.Values{
 		"/signup": {"display_name": {"Mallory"}, "email": {"mallory@example.org"}, "password": {"three words is plenty"}},
 		"/reset":  {"email": {"ruby@example.org"}},
 		link:      {"password": {"an attacker's passphrase"}},
+		confirm:   {},
 	} {
 		req, _ := http.NewRequest(http.MethodPost, a.URL+path, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -448,6 +653,9 @@ func TestAccountFormsRefuseCrossSitePosts(t *testing.T) {
 	}
 	if p := a.send(a.browser(), http.MethodGet, link, nil); p.status != http.StatusOK {
 		t.Errorf("a cross-site post used up the reset link: %d", p.status)
+	}
+	if p := a.send(a.browser(), http.MethodGet, confirm, nil); p.status != http.StatusOK {
+		t.Errorf("a cross-site post used up the confirmation link: %d", p.status)
 	}
 }
 
