@@ -157,9 +157,12 @@ func homeFor(u campaigns.User) string {
 
 type loginView struct {
 	Email, Next, Error, Notice string
-	// Unconfirmed: the email and password were right, so the fields are not marked invalid.
-	Unconfirmed bool
 }
+
+// loginFailed is the one answer to every refused log-in, wrong password or unconfirmed
+// address alike.
+const loginFailed = "Email or password is incorrect, or the address is not confirmed yet. " +
+	"If you have just signed up, open the link in the email we sent you."
 
 func (s *Server) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
 	w.Header().Set("Cache-Control", "no-store")
@@ -186,7 +189,7 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 // login: POST /login. Every failure has the same answer, so the page never tells whether
 // an email has an account; too many failures for the email or the client address answer
 // 429 until the window has passed. The right password for an account whose address is
-// not confirmed logs nobody in and emails the confirmation link again.
+// not confirmed logs nobody in, answers as a wrong one and emails the confirmation link again.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
@@ -215,13 +218,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		v.Error = fmt.Sprintf("Too many attempts to log in. Please wait %s and try again.", minutes(secs))
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
-	case errors.Is(err, campaigns.ErrBadCredentials):
-		v.Error = "Email or password is incorrect."
+	case errors.Is(err, campaigns.ErrBadCredentials), errors.Is(err, campaigns.ErrEmailUnconfirmed):
+		// An unconfirmed account with the right password gets the very same answer (the
+		// link is mailed again behind it): anything else would tell someone who signed up
+		// with another person's address whether that address already had an account.
+		v.Error = loginFailed
 		s.renderLogin(w, r, http.StatusUnprocessableEntity, v)
-		return nil
-	case errors.Is(err, campaigns.ErrEmailUnconfirmed):
-		v.Error, v.Unconfirmed = "Confirm your email address first: we have sent the link again.", true
-		s.renderLogin(w, r, http.StatusForbidden, v)
 		return nil
 	case err != nil:
 		return err

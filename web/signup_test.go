@@ -250,8 +250,8 @@ func TestExpiredConfirmationLinkIsRefused(t *testing.T) {
 	}
 }
 
-// An unconfirmed account with the right password is not logged in: the form says to
-// confirm first and the link is mailed again. A wrong password answers as any wrong one.
+// An unconfirmed account with the right password is not logged in and the link is mailed
+// again; the page answers exactly as a wrong password does.
 func TestUnconfirmedAccountCannotLogIn(t *testing.T) {
 	t.Parallel()
 	a := newMailSite(t, true)
@@ -270,9 +270,13 @@ func TestUnconfirmedAccountCannotLogIn(t *testing.T) {
 
 	c := a.browser()
 	p := a.login(c, "sam@example.org", "three words is plenty")
-	if p.status != http.StatusForbidden || p.header.Get("Set-Cookie") != "" ||
-		!strings.Contains(textOf(p.doc), "Confirm your email address first: we have sent the link again.") {
-		t.Fatalf("right password, unconfirmed: %d (Set-Cookie %q)\n%s", p.status, p.header.Get("Set-Cookie"), p.body)
+	// The same answer as a wrong password, so signing up with someone else's address and
+	// then logging in cannot tell whether that address already had an account.
+	if p.status != wrongSam.status || p.header.Get("Set-Cookie") != "" || p.body != wrongSam.body {
+		t.Fatalf("right password, unconfirmed, answers unlike a wrong one: %d (Set-Cookie %q)\n%s", p.status, p.header.Get("Set-Cookie"), p.body)
+	}
+	if !strings.Contains(textOf(p.doc), "If you have just signed up, open the link in the email we sent you.") {
+		t.Errorf("the refusal does not say to confirm the address:\n%s", textOf(p.doc))
 	}
 	if v := attrOf(byID(p.doc, "email"), "value"); v != "sam@example.org" {
 		t.Errorf("the email typed was not kept: %q", v)
@@ -303,8 +307,8 @@ func TestConfirmationLinkResendIsRateLimited(t *testing.T) {
 	a := newMailSite(t, true)
 	signUp(a, a.browser(), "Sam", "sam@example.org", "three words is plenty") // counts as an attempt
 	for i := range campaigns.MaxLoginFailures - 1 {
-		if p := a.login(a.browser(), "sam@example.org", "three words is plenty"); p.status != http.StatusForbidden {
-			t.Fatalf("log-in %d: %d, want 403", i+1, p.status)
+		if p := a.login(a.browser(), "sam@example.org", "three words is plenty"); p.status != http.StatusUnprocessableEntity {
+			t.Fatalf("log-in %d: %d, want 422", i+1, p.status)
 		}
 	}
 	p := a.login(a.browser(), "sam@example.org", "three words is plenty")
