@@ -6,6 +6,8 @@ GOBIN := $(shell go env GOPATH)/bin
 export PATH := $(GOBIN):$(PATH)
 
 STRIPE_MOCK_VERSION := v0.183.0
+# staticcheck 2026.2.2; @latest has resolved to older releases through the proxy here.
+STATICCHECK_VERSION := v0.8.2
 # stripe-mock for the tests: .ci/with-stripe-mock reuses or starts one at this address.
 export STRIPE_MOCK_URL ?= http://127.0.0.1:12111
 # PostgreSQL for the tests: each test gets a database of its own on this server.
@@ -29,7 +31,7 @@ build: ## build the binary into bin/giving
 .PHONY: tools
 tools: ## install the pinned tools (stripe-mock, staticcheck) when missing
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
-	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@latest; }
+	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); }
 
 .PHONY: test
 test: ## all tests with -race against PostgreSQL (TEST_DATABASE_URL) and stripe-mock, then 15 s of fuzzing
@@ -50,7 +52,7 @@ lint: ## gofmt, go vet and staticcheck
 	@out=$$(find . -name '*.go' -not -path './node_modules/*' -not -path './.data/*' -print0 | xargs -0 gofmt -l); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	go vet ./...
-	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@latest; }
+	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); }
 	staticcheck ./...
 
 .PHONY: bench
