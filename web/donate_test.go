@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/shopspring/decimal"
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/payments"
 )
 
 // pathOf is a redirect's target within the site, failing unless it stays on base.
@@ -501,5 +503,65 @@ func TestCancelAfterPayingAndPrivacy(t *testing.T) {
 	after := s.get("/donate/cancelled?donation=" + donation)
 	if after.status != http.StatusSeeOther || !strings.HasPrefix(pathOf(t, s, after.header.Get("Location")), "/thanks?session_id=") {
 		t.Fatalf("cancel link of a paid gift: %d to %q, want the thank-you page", after.status, after.header.Get("Location"))
+	}
+}
+
+// The charity's configured limits (GIFT_MIN, GIFT_MAX) decide which amounts are refused,
+// and the message states them; the configured fee schedule (CARD_FEE_*) decides the
+// covered amount sent to Stripe and the wording of the offer.
+func TestConfiguredLimitsAndFees(t *testing.T) {
+	t.Parallel()
+	d := decimal.RequireFromString
+	s := newSite(t, siteOptions{stripe: true,
+		limits: payments.AmountLimits{Min: d("5.00"), Max: d("250.00")},
+		fees:   payments.FeeSchedule{Percent: d("2"), Fixed: d("0.30")}})
+	for _, tc := range []struct{ amount, message string }{
+		{"4.99", "smallest gift is £5.00"},
+		{"1", "smallest gift is £5.00"}, // the default minimum no longer applies
+		{"250.01", "largest gift is £250.00"},
+	} {
+		page := s.get("/")
+		f := donateForm(t, page.doc)
+		f.Set("tier", "custom")
+		f.Set("amount", tc.amount)
+		r := s.post("/donate", f)
+		if r.status != http.StatusUnprocessableEntity {
+			t.Fatalf("£%s: status %d, want 422", tc.amount, r.status)
+		}
+		if msg := byID(r.doc, "amount-error"); msg == nil || !strings.Contains(text(msg), tc.message) {
+			t.Errorf("£%s: #amount-error %q, want %q", tc.amount, text(msg), tc.message)
+		}
+	}
+	if n := s.donations(); n != 0 {
+		t.Fatalf("%d donations stored from refused amounts", n)
+	}
+
+	page := s.get("/")
+	if body := text(page.doc); !strings.Contains(body, "2% + £0.30, rounded up to the next penny") {
+		t.Errorf("the fee offer does not state the configured schedule: %q", body)
+	}
+	f := donateForm(t, page.doc)
+	f.Set("tier", "custom")
+	f.Set("amount", "100")
+	f.Set("cover_fee", "1")
+	if r := s.post("/donate", f); r.status != http.StatusSeeOther {
+		t.Fatalf("£100 covering the fee: %d %s", r.status, text(r.doc))
+	}
+	// By hand: T = 100.30 / 0.98 = 102.3469… → 102.35; its fee 2% of 102.35 + 0.30 =
+	// 2.347 → 2.35 leaves exactly 100.00, and 102.34 would leave 99.99. With the default
+	// 1.5% + 20p the total would be 101.73.
+	seen := s.stripe.seen()
+	if len(seen) != 1 {
+		t.Fatalf("Stripe saw %d requests, want 1", len(seen))
+	}
+	if got := seen[0].Form.Get("line_items[0][price_data][unit_amount]"); got != "10235" {
+		t.Errorf("unit_amount %s, want 10235 (£100 + £2.35 covering 2%% + 30p)", got)
+	}
+	var cover decimal.Decimal
+	if err := s.store.Pool().QueryRow(context.Background(), `SELECT cover_fee FROM donations`).Scan(&cover); err != nil {
+		t.Fatal(err)
+	}
+	if !cover.Equal(d("2.35")) {
+		t.Errorf("stored cover %s, want 2.35", cover)
 	}
 }

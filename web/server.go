@@ -12,6 +12,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shopspring/decimal"
+
 	"giving/campaigns"
 	"giving/migrations"
 	"giving/payments"
@@ -35,6 +37,9 @@ type Deps struct {
 	Reconciler *payments.Reconciler
 	Fees       payments.FeeSchedule
 	Limits     Limits
+	// AggregationLimit: Gift Aid gifts at or under it share aggregated rows of the HMRC
+	// schedule (zero: campaigns.DefaultAggregationLimit).
+	AggregationLimit decimal.Decimal
 	// CheckoutPerMinute limits checkout sessions per client (0: 10 a minute, burst 5).
 	CheckoutPerMinute float64
 	// DevOutbox serves GET /dev/outbox, the mail outbox, for development: only when no
@@ -77,6 +82,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Limits.Amount.Max.IsZero() {
 		d.Limits.Amount = payments.DefaultLimits
+	}
+	if d.AggregationLimit.IsZero() {
+		d.AggregationLimit = campaigns.DefaultAggregationLimit
 	}
 	perMinute := d.CheckoutPerMinute
 	if perMinute == 0 {

@@ -132,13 +132,13 @@ func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
 // giftAidPage is GET /trustees/gift-aid: a preview of the next HMRC claim.
 func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := s.store.PrepareClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email})
+	c, err := s.store.PrepareClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email, AggregationLimit: s.deps.AggregationLimit})
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "giftaid.html", map[string]any{"Title": "Gift Aid claim", "User": u, "Claim": c,
-		"Limit": campaigns.DefaultAggregationLimit})
+		"Limit": s.deps.AggregationLimit})
 	return nil
 }
 
@@ -146,7 +146,7 @@ func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
 // are never claimed twice) and downloads the schedule to upload to HMRC Charities Online.
 func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := s.store.MakeClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email})
+	c, err := s.store.MakeClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email, AggregationLimit: s.deps.AggregationLimit})
 	if errors.Is(err, campaigns.ErrNothingToClaim) {
 		http.Redirect(w, r, "/trustees/gift-aid?nothing=1", http.StatusSeeOther)
 		return nil
@@ -166,17 +166,55 @@ func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// reconcilePage is GET /trustees/reconcile: Stripe's records beside the ledger (read only;
-// recovery is 'giving reconcile --recover').
+// reconcileMaxDays bounds how far back the page looks: each run lists Stripe's records for
+// the whole period, and a trustee's browser is not the place for a multi-year sweep
+// ('giving reconcile --since' has no such bound).
+const reconcileMaxDays = 400
+
+// reconcileSince reads ?since=YYYY-MM-DD (a UTC day, as 'giving reconcile --since' takes
+// it); empty means 30 days ago. The string is returned for the form either way.
+func reconcileSince(r *http.Request, now time.Time) (time.Time, string, error) {
+	now = now.UTC()
+	v := strings.TrimSpace(r.URL.Query().Get("since"))
+	if v == "" {
+		d := now.AddDate(0, 0, -30)
+		return d, d.Format("2006-01-02"), nil
+	}
+	ve := &campaigns.ValidationError{}
+	t, err := time.Parse("2006-01-02", v)
+	today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	switch {
+	case err != nil:
+		ve.Add("since", "Enter a day like "+now.AddDate(0, 0, -30).Format("2006-01-02"))
+	case t.After(today):
+		ve.Add("since", "Choose today or an earlier day: there is nothing to compare in the future")
+	case t.Before(today.AddDate(0, 0, -reconcileMaxDays)):
+		ve.Add("since", fmt.Sprintf("Choose a day at most %d days ago; for longer, run giving reconcile --since", reconcileMaxDays))
+	}
+	return t, v, ve.OrNil()
+}
+
+// reconcilePage is GET /trustees/reconcile?since=YYYY-MM-DD: Stripe's records beside the
+// ledger from that day (read only; recovery is 'giving reconcile --recover').
 func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	data := map[string]any{"Title": "Reconciliation", "User": u}
+	since, sinceText, err := reconcileSince(r, time.Now())
+	data := map[string]any{"Title": "Reconciliation", "User": u, "Since": sinceText}
+	w.Header().Set("Cache-Control", "private, no-store")
+	var ve *campaigns.ValidationError
+	if errors.As(err, &ve) {
+		data["Errors"] = ve.Fields
+		s.render(w, r, http.StatusUnprocessableEntity, "reconcile.html", data)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
 	if s.deps.Reconciler == nil {
 		data["Unavailable"] = true
 		s.render(w, r, http.StatusOK, "reconcile.html", data)
 		return nil
 	}
-	since := time.Now().AddDate(0, 0, -30)
 	rep, err := s.deps.Reconciler.Run(r.Context(), since, false)
 	if err != nil {
 		s.log.Error("reconcile", "err", err)

@@ -146,3 +146,118 @@ func byIDIn(doc *html.Node, id string) *html.Node {
 	}
 	return found
 }
+
+// giveWithGiftAid makes and pays a one-off sandbox gift of amount with a Gift Aid
+// declaration in the name of last.
+func giveWithGiftAid(t *testing.T, s *site, amount, last string) {
+	t.Helper()
+	page := s.get("/")
+	f := donateForm(t, page.doc)
+	for k, v := range map[string]string{"tier": "custom", "amount": amount, "frequency": "one_off", "gift_aid": "1",
+		"first_name": "Ada", "last_name": last, "house": "12", "postcode": "SW1A 1AA", "scope": campaigns.ScopeThis} {
+		f.Set(k, v)
+	}
+	r := s.post("/donate", f)
+	if r.status != http.StatusSeeOther {
+		t.Fatalf("POST /donate £%s: %d %s", amount, r.status, text(r.doc))
+	}
+	if r := s.post(pathOf(t, s, r.header.Get("Location"))+"/pay", nil); r.status != http.StatusSeeOther {
+		t.Fatalf("pay £%s: %d %s", amount, r.status, r.body)
+	}
+}
+
+// trusteeOn logs a new trustee in to s and returns its browser.
+func trusteeOn(t *testing.T, s *site) *http.Client {
+	t.Helper()
+	if _, err := s.store.CreateUser(context.Background(), campaigns.CommandLine(), "trustee@example.org", testPassword, campaigns.RoleTrustee); err != nil {
+		t.Fatal(err)
+	}
+	a := &accounts{t: t, URL: s.URL, store: s.store}
+	return a.loggedIn("trustee@example.org")
+}
+
+// The Gift Aid page and the claim use the configured aggregation limit
+// (GIFT_AID_AGGREGATION_LIMIT): a £25 gift is named on the schedule under the default £20
+// but aggregated under £30.
+func TestGiftAidHonoursTheAggregationLimit(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name       string
+		limit      decimal.Decimal
+		wantLimit  string
+		aggregated bool
+	}{
+		{"default £20", decimal.Zero, "£20.00", false},
+		{"configured £30", decimal.RequireFromString("30"), "£30.00", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSite(t, siteOptions{aggregation: tc.limit})
+			giveWithGiftAid(t, s, "25", "Lovelace")
+			trustee := trusteeOn(t, s)
+			a := &accounts{t: t, URL: s.URL, store: s.store}
+			p := a.send(trustee, http.MethodGet, "/trustees/gift-aid", nil)
+			if p.status != http.StatusOK {
+				t.Fatalf("GET /trustees/gift-aid: %d", p.status)
+			}
+			if !strings.Contains(textOf(p.doc), "Gifts of "+tc.wantLimit+" or less are aggregated") {
+				t.Errorf("the page does not state the limit %s: %q", tc.wantLimit, textOf(p.doc))
+			}
+			if named := strings.Contains(p.body, "Lovelace"); named == tc.aggregated {
+				t.Errorf("preview names the £25 donor: %v, want %v", named, !tc.aggregated)
+			}
+			if agg := strings.Contains(p.body, campaigns.AggregatedDescription); agg != tc.aggregated {
+				t.Errorf("preview has an aggregated row: %v, want %v", agg, tc.aggregated)
+			}
+			claim := a.send(trustee, http.MethodPost, "/trustees/gift-aid/claim", url.Values{})
+			if claim.status != http.StatusOK || !strings.Contains(claim.body, "25.00") {
+				t.Fatalf("POST /trustees/gift-aid/claim: %d %q", claim.status, claim.body)
+			}
+			if named := strings.Contains(claim.body, "Lovelace"); named == tc.aggregated {
+				t.Errorf("the claimed schedule names the £25 donor: %v, want %v:\n%s", named, !tc.aggregated, claim.body)
+			}
+		})
+	}
+}
+
+// GET /trustees/reconcile?since=YYYY-MM-DD: a malformed, future or too distant day is
+// answered 422 with the reason beside the field, and the form keeps what was typed.
+func TestReconcileSince(t *testing.T) {
+	t.Parallel()
+	a := newAccounts(t, "")
+	trustee := a.loggedIn("trustee@example.org")
+	today := time.Now().UTC()
+	for _, tc := range []struct {
+		since string
+		want  int
+		msg   string
+	}{
+		{"", http.StatusOK, ""},
+		{today.AddDate(0, 0, -7).Format("2006-01-02"), http.StatusOK, ""},
+		{today.Format("2006-01-02"), http.StatusOK, ""},
+		{"2026-13-01", http.StatusUnprocessableEntity, "Enter a day like"},
+		{"last week", http.StatusUnprocessableEntity, "Enter a day like"},
+		{today.AddDate(0, 0, 2).Format("2006-01-02"), http.StatusUnprocessableEntity, "earlier day"},
+		{today.AddDate(0, 0, -500).Format("2006-01-02"), http.StatusUnprocessableEntity, "at most 400 days"},
+	} {
+		p := a.send(trustee, http.MethodGet, "/trustees/reconcile?since="+url.QueryEscape(tc.since), nil)
+		if p.status != tc.want {
+			t.Errorf("since=%q: %d, want %d", tc.since, p.status, tc.want)
+			continue
+		}
+		in := byIDIn(p.doc, "since")
+		if in == nil || ancestor(in, "form") == nil {
+			t.Fatalf("since=%q: no #since field in a form", tc.since)
+		}
+		if tc.msg == "" {
+			continue
+		}
+		msg := byIDIn(p.doc, "since-error")
+		if msg == nil || !strings.Contains(textOf(msg), tc.msg) || !beside(msg, in) {
+			t.Errorf("since=%q: #since-error %q beside the field, want %q", tc.since, textOf(msg), tc.msg)
+		}
+		if attrVal(in, "value") != tc.since || attrVal(in, "aria-invalid") != "true" {
+			t.Errorf("since=%q: field value %q aria-invalid %q", tc.since, attrVal(in, "value"), attrVal(in, "aria-invalid"))
+		}
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
@@ -39,6 +40,10 @@ type site struct {
 type siteOptions struct {
 	stripe    bool    // a fake Stripe API instead of the sandbox
 	perMinute float64 // checkout sessions per client a minute; 0: effectively unlimited
+	// The charity's configured money settings; zero values leave web.New's defaults.
+	fees        payments.FeeSchedule
+	limits      payments.AmountLimits
+	aggregation decimal.Decimal
 }
 
 func newSite(t *testing.T, opt siteOptions) *site {
@@ -76,6 +81,13 @@ func newSite(t *testing.T, opt siteOptions) *site {
 		CacheTTL:          time.Millisecond,
 		Webhooks:          payments.NewWebhooks(store, []string{webhookSecret}, false, logger, payments.NewMetrics(nil)),
 		CheckoutPerMinute: perMinute,
+		Fees:              opt.fees,
+		Limits:            web.Limits{Amount: opt.limits},
+		AggregationLimit:  opt.aggregation,
+	}
+	sandboxFees := payments.DefaultFees
+	if !opt.fees.Percent.IsZero() || !opt.fees.Fixed.IsZero() {
+		sandboxFees = opt.fees
 	}
 	s := &site{t: t, URL: srv.URL, store: store, client: &http.Client{
 		Timeout:       30 * time.Second,
@@ -85,7 +97,7 @@ func newSite(t *testing.T, opt siteOptions) *site {
 		s.stripe = newFakeStripe(t)
 		deps.Checkout = payments.StripeCheckout{API: payments.NewStripeClient("sk_test_123", s.stripe.srv.URL, nil)}
 	} else {
-		sb, err := payments.NewSandbox(store, "", base, srv.URL+"/webhooks/stripe", webhookSecret, payments.DefaultFees)
+		sb, err := payments.NewSandbox(store, "", base, srv.URL+"/webhooks/stripe", webhookSecret, sandboxFees)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -23,6 +23,8 @@ type config struct {
 	Pool campaigns.PoolOptions
 	// SMTP is SMTP_URL (mail.go); nil keeps email in the local outbox (/dev/outbox).
 	SMTP *smtpConfig
+	// Money is GIFT_MIN, GIFT_MAX, CARD_FEE_* and GIFT_AID_AGGREGATION_LIMIT (money.go).
+	Money moneySettings
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -50,6 +52,9 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	}
 	c.Pool = pool
 	if c.SMTP, err = parseSMTPURL(getenv); err != nil {
+		return c, err
+	}
+	if c.Money, err = loadMoney(getenv); err != nil {
 		return c, err
 	}
 	if need.database {

@@ -128,8 +128,12 @@ adjustments (the tax to give back) and attached to the next claim they fit in; t
 written to --adjustments-out (default: the --out file name ending -adjustments.csv) or, when
 the schedule goes to standard output, listed on standard error.
 With --preview nothing changes: run it first and check the schedule.`, stdout)
+	money, err := loadMoney(env)
+	if err != nil {
+		return err
+	}
 	preview := fs.Bool("preview", false, "show the claim without making it or locking any gift")
-	limit := fs.String("aggregation-limit", campaigns.DefaultAggregationLimit.StringFixed(2), "gifts at or under this many pounds are aggregated (at most 1000)")
+	limit := fs.String("aggregation-limit", money.AggregationLimit.StringFixed(2), "gifts at or under this many pounds are aggregated (at most 1000; default GIFT_AID_AGGREGATION_LIMIT)")
 	upto := fs.String("upto", "", "only gifts up to this day, YYYY-MM-DD, included (default: every gift so far)")
 	out := fs.String("out", "", "write the schedule to this file instead of standard output")
 	adjOut := fs.String("adjustments-out", "", "write the adjustments to this file")

@@ -56,6 +56,13 @@ Environment:
   DATABASE_ACQUIRE_TIMEOUT
                          how long a request waits for a free connection before it is
                          answered 503 with Retry-After (default 2s; 0: no bound)
+  GIFT_MIN, GIFT_MAX     smallest and largest gift online, in pounds (default 1.00 and 10000.00)
+  CARD_FEE_PERCENT, CARD_FEE_FIXED
+                         the card fee a donor may offer to cover: percent plus pounds
+                         (default 1.5 and 0.20, Stripe's standard UK pricing)
+  GIFT_AID_AGGREGATION_LIMIT
+                         Gift Aid gifts at or under this many pounds are aggregated on the
+                         HMRC schedule (default 20.00; at most 1000)
 `
 
 type command struct {

@@ -66,6 +66,17 @@ func TestBadConfigurationStopsWithOneClearLine(t *testing.T) {
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "STRIPE_SECRET_KEY": "pk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "STRIPE_SECRET_KEY", "pk_test_x"},
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "STRIPE_SECRET_KEY": "sk_live_topsecret", "STRIPE_WEBHOOK_SECRET": "whsec_x", "BASE_URL": "http://give.example.org"}, "https", "topsecret"},
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "STRIPE_WEBHOOK_SECRET": "not-a-secret"}, "STRIPE_WEBHOOK_SECRET", "not-a-secret"},
+		// The charity's money settings: exact decimals, in range, whole pence where pounds.
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_MIN": "one pound"}, "GIFT_MIN", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_MIN": "0.10"}, "GIFT_MIN", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_MIN": "2.999"}, "GIFT_MIN", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_MAX": "-5"}, "GIFT_MAX", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_MIN": "50", "GIFT_MAX": "20"}, "GIFT_MIN (50.00) must not be above GIFT_MAX (20.00)", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "CARD_FEE_PERCENT": "12"}, "CARD_FEE_PERCENT", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "CARD_FEE_PERCENT": "1e1"}, "CARD_FEE_PERCENT", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "CARD_FEE_FIXED": "0.205"}, "CARD_FEE_FIXED", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_AID_AGGREGATION_LIMIT": "0"}, "GIFT_AID_AGGREGATION_LIMIT", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_AID_AGGREGATION_LIMIT": "1000.01"}, "GIFT_AID_AGGREGATION_LIMIT", ""},
 	}
 	for _, c := range cases {
 		_, err := runCmd(t, c.env, "serve")

@@ -61,7 +61,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 			}
 			secrets = []string{"whsec_sandbox_" + hex.EncodeToString(b)}
 		}
-		sb, err := payments.NewSandbox(store, cfg.StripeKey, cfg.BaseURL, selfWebhook, secrets[0], payments.DefaultFees)
+		sb, err := payments.NewSandbox(store, cfg.StripeKey, cfg.BaseURL, selfWebhook, secrets[0], cfg.Money.Fees)
 		if err != nil {
 			return d, err
 		}
@@ -103,6 +103,7 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 	}
 	deps.Store, deps.Log, deps.Registry, deps.BaseURL = store, log, reg, cfg.BaseURL
 	deps.DevOutbox = devOutbox(cfg)
+	deps.Fees, deps.Limits.Amount, deps.AggregationLimit = cfg.Money.Fees, cfg.Money.Limits, cfg.Money.AggregationLimit
 	site, err := web.New(deps)
 	if err != nil {
 		return err
