@@ -27,7 +27,9 @@ func cmdServe(ctx context.Context, args []string, env func(string) string, stdou
 	fs := newFlags("serve", "serve", `Runs the web service on LISTEN_ADDR and Prometheus metrics on METRICS_ADDR. Needs
 DATABASE_URL and refuses to start on a schema older than this binary ('giving migrate').
 Without STRIPE_SECRET_KEY payments go through the offline sandbox gateway.
-Stops gracefully on SIGINT/SIGTERM, finishing requests in flight.`, stdout)
+Stops gracefully on SIGINT/SIGTERM, finishing requests in flight.
+GIFT_MIN, GIFT_MAX, CARD_FEE_PERCENT, CARD_FEE_FIXED and GIFT_AID_AGGREGATION_LIMIT set the
+gift limits, the card fee a donor may cover and the Gift Aid aggregation limit ('giving help').`, stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
