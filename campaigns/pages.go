@@ -65,6 +65,8 @@ type Photo struct {
 // CheckPhoto accepts JPEG, PNG or WebP of at most MaxPhotoBytes, whatever the file was
 // called: the type is sniffed from the bytes, and the header must decode as that type
 // with sane dimensions. Anything else (an HTML file renamed .png, an SVG) is refused.
+// The Photo holds the bytes with their metadata removed (cleanPhoto), and its ETag and
+// dimensions are those of the cleaned bytes.
 func CheckPhoto(data []byte) (Photo, error) {
 	bad := func(msg string) (Photo, error) {
 		return Photo{}, &ValidationError{Fields: map[string]string{"photo": msg}}
@@ -87,8 +89,25 @@ func CheckPhoto(data []byte) (Photo, error) {
 		float64(cfg.Width)*float64(cfg.Height) > maxPhotoPixels {
 		return bad(fmt.Sprintf("The photo must be at most %d pixels on each side.", maxPhotoSide))
 	}
-	sum := sha256.Sum256(data)
-	return Photo{ContentType: ct, Data: data, Width: cfg.Width, Height: cfg.Height, ETag: hex.EncodeToString(sum[:16])}, nil
+	// What is stored and served is the photo without its metadata (GPS, device, time),
+	// which could tell anyone where a survivor or her supporter lives: see photo.go.
+	clean, swapped, err := cleanPhoto(data, want)
+	if err != nil {
+		return bad("The photo file is damaged or incomplete. Choose a JPEG, PNG or WebP image.")
+	}
+	if swapped {
+		cfg.Width, cfg.Height = cfg.Height, cfg.Width
+	}
+	// The cleaned bytes must still be the same picture to a decoder.
+	got, format, err := image.DecodeConfig(bytes.NewReader(clean))
+	if err != nil || format != want || got.Width != cfg.Width || got.Height != cfg.Height {
+		return bad("The photo could not be read as an image. Choose a JPEG, PNG or WebP image.")
+	}
+	if len(clean) > MaxPhotoBytes { // only a photo turned upright is re-encoded, and may grow
+		return bad("The photo must be 5 MB or smaller.")
+	}
+	sum := sha256.Sum256(clean)
+	return Photo{ContentType: ct, Data: clean, Width: cfg.Width, Height: cfg.Height, ETag: hex.EncodeToString(sum[:16])}, nil
 }
 
 // sniffImage names the image type from the file's first bytes (the signatures net/http's
