@@ -496,8 +496,13 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 		return err
 	}
 	if d.Monthly {
-		// A disputed monthly gift must not keep charging the card.
+		// A disputed monthly gift must not keep charging the card: it ends here, and its
+		// subscription is queued, in this transaction, for the worker to cancel at Stripe.
 		if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusCancelled, at); err != nil {
+			return err
+		}
+		if err := campaigns.QueueSubscriptionCancel(ctx, tx, d.ID, d.SubscriptionID,
+			fmt.Sprintf("Giving: a payment of this monthly gift was disputed (%s)", dp.ID)); err != nil {
 			return err
 		}
 	} else if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusDisputed, at, campaigns.StatusPaid, campaigns.StatusRefunded); err != nil {

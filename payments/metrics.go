@@ -17,6 +17,9 @@ type Metrics struct {
 	ApplyLag prometheus.Histogram
 	// LastEvent lets an alert fire when webhooks stop arriving.
 	LastEvent prometheus.Gauge
+	// SubscriptionCancels counts attempts to cancel a disputed monthly gift at Stripe, by
+	// outcome ("cancelled" or "retry"): a growing "retry" means a donor may be charged again.
+	SubscriptionCancels *prometheus.CounterVec
 }
 
 // NewMetrics creates the metrics and registers them on reg (nil: unregistered, for tests).
@@ -40,9 +43,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Event transactions tried again after a deadlock or serialization failure."}),
 		LastEvent: prometheus.NewGauge(prometheus.GaugeOpts{Name: "giving_webhook_last_event_timestamp_seconds",
 			Help: "Unix time of the last event stored."}),
+		SubscriptionCancels: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_subscription_cancels_total",
+			Help: "Attempts to cancel a disputed monthly gift's subscription at Stripe, by outcome."}, []string{"outcome"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag)
+		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag,
+			m.SubscriptionCancels)
 	}
 	return m
 }

@@ -31,7 +31,9 @@ type instance struct {
 	hooks *payments.Webhooks
 }
 
-func newInstance(t testing.TB, dsn string) *instance {
+// newInstance starts one instance; configure, if given, sets its webhook handler up
+// before the appliers and the cancellation worker start.
+func newInstance(t testing.TB, dsn string, configure ...func(*payments.Webhooks)) *instance {
 	t.Helper()
 	pool, err := campaigns.OpenPool(context.Background(), dsn, campaigns.PoolOptions{MaxConns: 10})
 	if err != nil {
@@ -40,6 +42,9 @@ func newInstance(t testing.TB, dsn string) *instance {
 	t.Cleanup(pool.Close)
 	store := campaigns.NewStore(pool)
 	h := payments.NewWebhooks(store, []string{"whsec_old_rotated_away", secret}, false, discard(), payments.NewMetrics(nil))
+	for _, c := range configure {
+		c(h)
+	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
 	ctx, stop := context.WithCancel(context.Background())
@@ -59,11 +64,11 @@ type world struct {
 	ruby   int64
 }
 
-func newWorld(t testing.TB, instances int) *world {
+func newWorld(t testing.TB, instances int, configure ...func(*payments.Webhooks)) *world {
 	t.Helper()
 	w := &world{t: t, dsn: testdb.DSN(t)}
 	for range instances {
-		w.insts = append(w.insts, newInstance(t, w.dsn))
+		w.insts = append(w.insts, newInstance(t, w.dsn, configure...))
 	}
 	s := w.store()
 	if _, err := s.Seed(context.Background(), campaigns.SeedOptions{}); err != nil {

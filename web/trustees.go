@@ -87,7 +87,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	cancels, err := s.store.SubscriptionCancels(r.Context(), "")
+	if err != nil {
+		return err
+	}
 	data["D"] = d
+	data["Cancels"] = cancels
 	data["MonthChart"] = barChart("Raised by month", months)
 	data["TierChart"] = barChart("Gifts by tier", tiers)
 	data["Unreviewed"] = unmatched

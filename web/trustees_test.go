@@ -261,3 +261,40 @@ func TestReconcileSince(t *testing.T) {
 		}
 	}
 }
+
+// A monthly gift ended by a dispute shows on the dashboard until Stripe confirms the
+// cancellation, with Stripe's last answer, so trustees can act before the card is charged.
+func TestDashboardShowsSubscriptionsStillToCancel(t *testing.T) {
+	t.Parallel()
+	a := newAccounts(t, "")
+	ctx := context.Background()
+	appeal, _ := a.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	trustee := a.loggedIn("trustee@example.org")
+	if p := a.send(trustee, http.MethodGet, "/trustees", nil); byIDIn(p.doc, "subscription-cancels") != nil {
+		t.Fatal("a cancellations table with nothing to cancel")
+	}
+	d, err := a.store.CreateDonation(ctx, campaigns.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString("10.00"), Monthly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.store.InTx(ctx, func(tx pgx.Tx) error {
+		return campaigns.QueueSubscriptionCancel(ctx, tx, d.ID, "sub_disputed", "disputed")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.store.Pool().Exec(ctx, `UPDATE subscription_cancels SET attempts = 2, last_error = 'Stripe is down <b>'`); err != nil {
+		t.Fatal(err)
+	}
+	p := a.send(trustee, http.MethodGet, "/trustees", nil)
+	got := textOf(byIDIn(p.doc, "subscription-cancels"))
+	if !strings.Contains(got, "sub_disputed") || !strings.Contains(got, "Not yet cancelled") || !strings.Contains(got, "Stripe is down <b>") {
+		t.Fatalf("cancellations table %q: want the subscription, that it is not cancelled yet and Stripe's answer as text", got)
+	}
+	if _, err := a.store.Pool().Exec(ctx, `UPDATE subscription_cancels SET last_error = '', done_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	p = a.send(trustee, http.MethodGet, "/trustees", nil)
+	if got := textOf(byIDIn(p.doc, "subscription-cancels")); !strings.Contains(got, "Cancelled") || strings.Contains(got, "Not yet") {
+		t.Fatalf("after Stripe confirmed: %q", got)
+	}
+}

@@ -70,10 +70,14 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 		d.Sandbox, d.Checkout = sb, sb
 	}
 	hooks := payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
+	if d.Sandbox != nil {
+		hooks.Subscriptions = d.Sandbox
+	}
 	if !cfg.sandbox() {
 		api := payments.NewStripeClient(cfg.StripeKey, cfg.StripeAPIBase, &http.Client{Timeout: 30 * time.Second})
 		d.Checkout = payments.StripeCheckout{API: api}
 		hooks.Balance = payments.StripeBalance{API: api}
+		hooks.Subscriptions = payments.StripeSubscriptions{API: api}
 		d.Reconciler = &payments.Reconciler{API: api, Store: store, Webhooks: hooks}
 	}
 	d.Webhooks = hooks

@@ -1,0 +1,94 @@
+package campaigns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// QueueSubscriptionCancel records, inside tx, that a monthly gift's subscription must be
+// cancelled at the payment provider. The row commits with whatever made the decision (a
+// dispute), so the cancellation cannot be forgotten; queuing it twice changes nothing.
+func QueueSubscriptionCancel(ctx context.Context, tx pgx.Tx, donationID, subscriptionID, reason string) error {
+	if subscriptionID == "" {
+		return nil // never linked to a subscription: nothing at Stripe to stop
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO subscription_cancels (subscription_id, donation_id, reason)
+		VALUES ($1, $2::uuid, $3) ON CONFLICT (subscription_id) DO NOTHING`, subscriptionID, donationID, reason)
+	if err != nil {
+		return fmt.Errorf("queue cancellation of %s: %w", subscriptionID, err)
+	}
+	return nil
+}
+
+// SubscriptionCancel is one queued cancellation.
+type SubscriptionCancel struct {
+	SubscriptionID string
+	DonationID     string
+	Reason         string
+	QueuedAt       time.Time
+	Attempts       int
+	LastError      string
+	DoneAt         *time.Time
+}
+
+// CancelDue claims the cancellations that are due, one at a time (FOR UPDATE SKIP LOCKED, so
+// any number of instances may run it), calls cancel for each while holding its row, and
+// records the outcome: done, or a retry after backoff(attempts). It returns how many it
+// tried. The row is held for the length of one call, which the caller bounds.
+func (s *Store) CancelDue(ctx context.Context, backoff func(attempt int) time.Duration,
+	cancel func(ctx context.Context, c SubscriptionCancel) error) (tried int, failed int, err error) {
+	for ctx.Err() == nil {
+		found, callErr := false, error(nil)
+		err = s.InTx(ctx, func(tx pgx.Tx) error {
+			var c SubscriptionCancel
+			err := tx.QueryRow(ctx, `SELECT subscription_id, donation_id::text, reason, queued_at, attempts
+				FROM subscription_cancels WHERE done_at IS NULL AND next_attempt_at <= now()
+				ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`).
+				Scan(&c.SubscriptionID, &c.DonationID, &c.Reason, &c.QueuedAt, &c.Attempts)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return nil
+			} else if err != nil {
+				return err
+			}
+			found = true
+			c.Attempts++
+			if callErr = cancel(ctx, c); callErr == nil {
+				_, err = tx.Exec(ctx, `UPDATE subscription_cancels SET attempts = $2, last_error = '', done_at = now()
+					WHERE subscription_id = $1`, c.SubscriptionID, c.Attempts)
+				return err
+			}
+			_, err = tx.Exec(ctx, `UPDATE subscription_cancels SET attempts = $2, last_error = left($3, 500),
+				next_attempt_at = now() + $4::interval WHERE subscription_id = $1`,
+				c.SubscriptionID, c.Attempts, callErr.Error(), backoff(c.Attempts).String())
+			return err
+		})
+		if err != nil || !found {
+			return tried, failed, err
+		}
+		tried++
+		if callErr != nil {
+			failed++
+		}
+	}
+	return tried, failed, ctx.Err()
+}
+
+// SubscriptionCancels lists the queued cancellations of one donation, newest first, or of
+// every donation when donationID is empty: still waiting ones first.
+func (s *Store) SubscriptionCancels(ctx context.Context, donationID string) ([]SubscriptionCancel, error) {
+	rows, err := s.pool.Query(ctx, `SELECT subscription_id, donation_id::text, reason, queued_at, attempts, last_error, done_at
+		FROM subscription_cancels WHERE $1 = '' OR donation_id::text = $1
+		ORDER BY done_at IS NOT NULL, queued_at DESC LIMIT 500`, donationID)
+	if err != nil {
+		return nil, fmt.Errorf("subscription cancellations: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (SubscriptionCancel, error) {
+		var c SubscriptionCancel
+		err := row.Scan(&c.SubscriptionID, &c.DonationID, &c.Reason, &c.QueuedAt, &c.Attempts, &c.LastError, &c.DoneAt)
+		return c, err
+	})
+}
