@@ -34,6 +34,13 @@ type loadResult struct {
 	Retries   int // 503 answers that were retried
 }
 
+// merge adds another turn of the same load: the counts and times add up and the
+// latencies are pooled, so the rate is over both turns' wall time.
+func (r loadResult) merge(o loadResult) loadResult {
+	return loadResult{Completed: r.Completed + o.Completed, Elapsed: r.Elapsed + o.Elapsed,
+		Lat: append(slices.Clip(r.Lat), o.Lat...), CapHit: r.CapHit || o.CapHit, Retries: r.Retries + o.Retries}
+}
+
 // PerSecond is completed requests over wall time.
 func (r loadResult) PerSecond() float64 {
 	if r.Elapsed <= 0 {

@@ -149,7 +149,7 @@ func buildRows(r results) []row {
 			Target: "< 100 MiB", Result: passIf(m.ProcStatusReadable && m.HWMAfter < 100*mib)},
 		row{Measure: "Go heap in use: peak / after webhook load",
 			Value:    fmt.Sprintf("%.1f / %.1f MiB", float64(m.HeapInusePeak)/mib, float64(m.HeapInuseAfter)/mib),
-			Baseline: fmt.Sprintf("events %.1f MiB prebuilt", float64(h.EventBytes*(hs.Load.Total+hs.PacedTotal()))/mib)},
+			Baseline: fmt.Sprintf("events %.1f MiB prebuilt, off-heap", float64(h.EventBytes*(hs.Load.Total+hs.PacedTotal()))/mib)},
 	)
 	return rows
 }
