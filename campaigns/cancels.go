@@ -92,3 +92,13 @@ func (s *Store) SubscriptionCancels(ctx context.Context, donationID string) ([]S
 		return c, err
 	})
 }
+
+// PendingSubscriptionCancels counts the cancellations Stripe has not yet confirmed: each is
+// a donor whose card may be charged again.
+func (s *Store) PendingSubscriptionCancels(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM subscription_cancels WHERE done_at IS NULL`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("pending subscription cancellations: %w", err)
+	}
+	return n, nil
+}

@@ -65,20 +65,26 @@ func (m *httpMetrics) instrument(next http.Handler) http.Handler {
 type appealCollector struct{ store *campaigns.Store }
 
 var (
-	raisedDesc = prometheus.NewDesc("giving_appeal_raised_pounds", "Money raised by appeal (net of refunds and disputes).", []string{"appeal"}, nil)
-	giftsDesc  = prometheus.NewDesc("giving_appeal_gifts", "Gifts recorded in the ledger by appeal.", []string{"appeal"}, nil)
-	donorsDesc = prometheus.NewDesc("giving_appeal_donors", "Distinct donors by appeal.", []string{"appeal"}, nil)
+	raisedDesc  = prometheus.NewDesc("giving_appeal_raised_pounds", "Money raised by appeal (net of refunds and disputes).", []string{"appeal"}, nil)
+	giftsDesc   = prometheus.NewDesc("giving_appeal_gifts", "Gifts recorded in the ledger by appeal.", []string{"appeal"}, nil)
+	donorsDesc  = prometheus.NewDesc("giving_appeal_donors", "Distinct donors by appeal.", []string{"appeal"}, nil)
+	cancelsDesc = prometheus.NewDesc("giving_subscription_cancels_pending",
+		"Disputed monthly gifts not yet confirmed cancelled at Stripe: each card may be charged again. Alert above 0 for an hour.", nil, nil)
 )
 
 func (c *appealCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- raisedDesc
 	ch <- giftsDesc
 	ch <- donorsDesc
+	ch <- cancelsDesc
 }
 
 func (c *appealCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	if n, err := c.store.PendingSubscriptionCancels(ctx); err == nil {
+		ch <- prometheus.MustNewConstMetric(cancelsDesc, prometheus.GaugeValue, float64(n))
+	}
 	a, err := c.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
 	if err != nil {
 		return

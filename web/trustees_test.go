@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -9,10 +10,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/shopspring/decimal"
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/web"
 )
 
 // Who may see and do what: logged-out visitors and fundraisers get no dashboard, export or
@@ -285,6 +288,28 @@ func TestDashboardShowsSubscriptionsStillToCancel(t *testing.T) {
 	if _, err := a.store.Pool().Exec(ctx, `UPDATE subscription_cancels SET attempts = 2, last_error = 'Stripe is down <b>'`); err != nil {
 		t.Fatal(err)
 	}
+	// Operators see the same thing on /metrics, to alert on.
+	reg := prometheus.NewRegistry()
+	if _, err := web.New(web.Deps{Store: a.store, Log: slog.New(slog.DiscardHandler), Registry: reg}); err != nil {
+		t.Fatal(err)
+	}
+	pending := func() float64 {
+		t.Helper()
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			if f.GetName() == "giving_subscription_cancels_pending" && len(f.GetMetric()) == 1 {
+				return f.GetMetric()[0].GetGauge().GetValue()
+			}
+		}
+		t.Fatal("no giving_subscription_cancels_pending on /metrics")
+		return 0
+	}
+	if got := pending(); got != 1 {
+		t.Errorf("giving_subscription_cancels_pending = %v, want 1", got)
+	}
 	p := a.send(trustee, http.MethodGet, "/trustees", nil)
 	got := textOf(byIDIn(p.doc, "subscription-cancels"))
 	if !strings.Contains(got, "sub_disputed") || !strings.Contains(got, "Not yet cancelled") || !strings.Contains(got, "Stripe is down <b>") {
@@ -296,5 +321,8 @@ func TestDashboardShowsSubscriptionsStillToCancel(t *testing.T) {
 	p = a.send(trustee, http.MethodGet, "/trustees", nil)
 	if got := textOf(byIDIn(p.doc, "subscription-cancels")); !strings.Contains(got, "Cancelled") || strings.Contains(got, "Not yet") {
 		t.Fatalf("after Stripe confirmed: %q", got)
+	}
+	if got := pending(); got != 0 {
+		t.Errorf("giving_subscription_cancels_pending after Stripe confirmed = %v, want 0", got)
 	}
 }

@@ -159,7 +159,8 @@ func TestMigrateSeedServe(t *testing.T) {
 	}
 	_, metrics := get(t, s.Metrics)
 	for _, m := range []string{"go_goroutines", "giving_http_requests_total", "giving_http_request_duration_seconds_bucket",
-		`giving_appeal_raised_pounds{appeal="fundraising-for-freedom"} 0`, "giving_webhook_signature_failures_total"} {
+		`giving_appeal_raised_pounds{appeal="fundraising-for-freedom"} 0`, "giving_webhook_signature_failures_total",
+		"giving_subscription_cancels_pending 0"} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("metrics lack %s", m)
 		}
