@@ -37,12 +37,11 @@ type SubscriptionCancel struct {
 
 // CancelDue claims the cancellations that are due, one at a time (FOR UPDATE SKIP LOCKED, so
 // any number of instances may run it), calls cancel for each while holding its row, and
-// records the outcome: done, or a retry after backoff(attempts). It returns how many it
-// tried. The row is held for the length of one call, which the caller bounds.
-func (s *Store) CancelDue(ctx context.Context, backoff func(attempt int) time.Duration,
-	cancel func(ctx context.Context, c SubscriptionCancel) error) (tried int, failed int, err error) {
+// records the outcome: done, or a retry after RetryBackoff(attempts). It returns how many
+// it tried. The row is held for the length of one call, which the caller bounds.
+func (s *Store) CancelDue(ctx context.Context, cancel func(ctx context.Context, c SubscriptionCancel) error) (tried int, err error) {
 	for ctx.Err() == nil {
-		found, callErr := false, error(nil)
+		found := false
 		err = s.InTx(ctx, func(tx pgx.Tx) error {
 			var c SubscriptionCancel
 			err := tx.QueryRow(ctx, `SELECT subscription_id, donation_id::text, reason, queued_at, attempts
@@ -56,33 +55,30 @@ func (s *Store) CancelDue(ctx context.Context, backoff func(attempt int) time.Du
 			}
 			found = true
 			c.Attempts++
-			if callErr = cancel(ctx, c); callErr == nil {
+			callErr := cancel(ctx, c)
+			if callErr == nil {
 				_, err = tx.Exec(ctx, `UPDATE subscription_cancels SET attempts = $2, last_error = '', done_at = now()
 					WHERE subscription_id = $1`, c.SubscriptionID, c.Attempts)
 				return err
 			}
 			_, err = tx.Exec(ctx, `UPDATE subscription_cancels SET attempts = $2, last_error = left($3, 500),
 				next_attempt_at = now() + $4::interval WHERE subscription_id = $1`,
-				c.SubscriptionID, c.Attempts, callErr.Error(), backoff(c.Attempts).String())
+				c.SubscriptionID, c.Attempts, callErr.Error(), RetryBackoff(c.Attempts).String())
 			return err
 		})
 		if err != nil || !found {
-			return tried, failed, err
+			return tried, err
 		}
 		tried++
-		if callErr != nil {
-			failed++
-		}
 	}
-	return tried, failed, ctx.Err()
+	return tried, ctx.Err()
 }
 
-// SubscriptionCancels lists the queued cancellations of one donation, newest first, or of
-// every donation when donationID is empty: still waiting ones first.
-func (s *Store) SubscriptionCancels(ctx context.Context, donationID string) ([]SubscriptionCancel, error) {
+// SubscriptionCancels lists the queued cancellations, those still waiting first, then the
+// newest.
+func (s *Store) SubscriptionCancels(ctx context.Context) ([]SubscriptionCancel, error) {
 	rows, err := s.pool.Query(ctx, `SELECT subscription_id, donation_id::text, reason, queued_at, attempts, last_error, done_at
-		FROM subscription_cancels WHERE $1 = '' OR donation_id::text = $1
-		ORDER BY done_at IS NOT NULL, queued_at DESC LIMIT 500`, donationID)
+		FROM subscription_cancels ORDER BY done_at IS NOT NULL, queued_at DESC LIMIT 500`)
 	if err != nil {
 		return nil, fmt.Errorf("subscription cancellations: %w", err)
 	}

@@ -94,8 +94,9 @@ type MailWorker struct {
 	Observe func(outcome string)
 }
 
-// DefaultMailBackoff is 30 s, 1 min, 2 min, ... up to an hour between attempts.
-func DefaultMailBackoff(attempt int) time.Duration {
+// RetryBackoff is the wait before retry n of work that calls another server (sending mail,
+// cancelling at Stripe): 30 s, 1 min, 2 min, ... up to an hour between attempts.
+func RetryBackoff(attempt int) time.Duration {
 	d := 30 * time.Second
 	for i := 1; i < attempt && d < time.Hour; i++ {
 		d *= 2
@@ -117,7 +118,7 @@ func (w *MailWorker) defaults() {
 		w.Batch = 10
 	}
 	if w.Backoff == nil {
-		w.Backoff = DefaultMailBackoff
+		w.Backoff = RetryBackoff
 	}
 	if w.Log == nil {
 		w.Log = slog.New(slog.DiscardHandler)

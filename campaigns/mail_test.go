@@ -327,7 +327,7 @@ func TestQueueMailRefusesHeaderInjection(t *testing.T) {
 func TestMailBackoffGrowsToAnHour(t *testing.T) {
 	t.Parallel()
 	for attempt, want := range map[int]time.Duration{1: 30 * time.Second, 2: time.Minute, 3: 2 * time.Minute, 7: 32 * time.Minute, 8: time.Hour, 30: time.Hour} {
-		if got := campaigns.DefaultMailBackoff(attempt); got != want {
+		if got := campaigns.RetryBackoff(attempt); got != want {
 			t.Errorf("attempt %d: %s, want %s", attempt, got, want)
 		}
 	}

@@ -51,12 +51,12 @@ const cancelInterval = 5 * time.Second
 
 // CancelSubscriptions cancels at the provider every subscription that is due (queued by a
 // dispute, or due for a retry), one at a time, and returns how many it tried. Without a
-// canceller (the sandbox, which never charges a renewal) it does nothing.
+// canceller (a test that sets none) it leaves them queued.
 func (h *Webhooks) CancelSubscriptions(ctx context.Context) (int, error) {
 	if h.Subscriptions == nil {
 		return 0, nil
 	}
-	tried, _, err := h.store.CancelDue(ctx, campaigns.DefaultMailBackoff, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
+	return h.store.CancelDue(ctx, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
 		callCtx, stop := context.WithTimeout(ctx, 30*time.Second)
 		defer stop()
 		err := h.Subscriptions.CancelSubscription(callCtx, c.SubscriptionID, c.Reason, c.Attempts)
@@ -70,7 +70,6 @@ func (h *Webhooks) CancelSubscriptions(ctx context.Context) (int, error) {
 		h.log.Info("cancelled a disputed monthly gift at Stripe", "subscription", c.SubscriptionID, "donation", c.DonationID)
 		return nil
 	})
-	return tried, err
 }
 
 // runCancels calls CancelSubscriptions every cancelInterval until ctx ends.

@@ -180,7 +180,7 @@ func TestDisputedMonthlyGiftIsCancelledAtStripe(t *testing.T) {
 		t.Fatalf("a retry reused the idempotency key %q, so Stripe would replay the refusal", last.idempotencyKey)
 	}
 
-	queued, err := w.store().SubscriptionCancels(context.Background(), "")
+	queued, err := w.store().SubscriptionCancels(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -109,11 +109,11 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string) error {
 	return nil
 }
 
-// deliver posts one signed event to the service's own webhook endpoint, as Stripe would.
 // CancelSubscription stands in for Stripe's: the sandbox's monthly gifts are charged once
 // and never renewed, so there is nothing further to stop.
 func (s *Sandbox) CancelSubscription(context.Context, string, string, int) error { return nil }
 
+// deliver posts one signed event to the service's own webhook endpoint, as Stripe would.
 func (s *Sandbox) deliver(ctx context.Context, payload []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(payload))
 	if err != nil {

@@ -38,8 +38,8 @@ type Webhooks struct {
 	// Balance fetches fees that events name only by balance transaction id (nil: the
 	// sandbox, whose events carry them).
 	Balance BalanceLookup
-	// Subscriptions cancels, at Stripe, the monthly gifts a dispute ended (nil: the
-	// sandbox, which charges no renewals). Set it before Run.
+	// Subscriptions cancels, at Stripe, the monthly gifts a dispute ended (the sandbox
+	// stands in for it with a no-op: it charges no renewals). Set it before Run.
 	Subscriptions SubscriptionCanceller
 
 	inline chan struct{} // slots for applying in the request; full means leave it queued

@@ -87,7 +87,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	cancels, err := s.store.SubscriptionCancels(r.Context(), "")
+	cancels, err := s.store.SubscriptionCancels(r.Context())
 	if err != nil {
 		return err
 	}

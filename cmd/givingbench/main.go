@@ -32,10 +32,10 @@ figure, the baseline it is judged against, their ratio, the target and PASS or F
   3. POST /webhooks/stripe with signed checkout.session.completed events for pending
      donations, against a bare handler doing one INSERT per request (the ceiling), taking
      turns (ceiling, endpoint; twice, each turn on a vacuumed database with the queue
-     applied): events/s, p50, p99 over both turns. Target: >= 0.5 x ceiling. The endpoint answers once an event is
-     stored; the events it leaves queued are applied by the appliers, and the run waits for
-     them (and reports how long) before a paced run at 1,000 events/s for 5 s.
-     Target: p99 < 50 ms. An event answered 503 is resent at once (up to 5 times, as
+     applied): events/s, p50, p99 over both turns. Target: >= 0.5 x ceiling. The
+     endpoint answers once an event is stored; the events it leaves queued are applied
+     by the appliers, and the run waits for them (and reports how long) before a paced
+     run at 1,000 events/s for 5 s. Target: p99 < 50 ms. An event answered 503 is resent at once (up to 5 times, as
      Stripe would retry it) and counted; target: none. The appeal's gift count must equal
      the events sent and CompareTotals must find no difference.
   4. Peak RSS (VmHWM) of this process during the webhook load - the service, its pool and

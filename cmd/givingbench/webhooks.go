@@ -352,8 +352,6 @@ func measureWebhooks(ctx context.Context, store *campaigns.Store, dsn string, ap
 	return res, nil
 }
 
-// settle waits (at most five minutes) until the appliers have applied every stored event,
-// and says how many were queued when it began and how long they took.
 // closedRounds is how many turns the ceiling and the endpoint take in the closed loop.
 const closedRounds = 2
 
@@ -368,6 +366,8 @@ func quiet(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
+// settle waits (at most five minutes) until the appliers have applied every stored event,
+// and says how many were queued when it began and how long they took.
 func settle(ctx context.Context, pool *pgxpool.Pool) (backlog int, took time.Duration, err error) {
 	start := time.Now()
 	for n := 0; ; n++ {
