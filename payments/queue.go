@@ -36,9 +36,17 @@ func (h *Webhooks) ingest(ctx context.Context, ev event, body []byte, parseErr e
 	return outcome, err
 }
 
-// applyInline applies the event just stored if a slot is free, and returns what became
-// of it; "queued" when it is left to the appliers (which it wakes).
+// applyInline applies the event just stored when the service is quiet, and returns what
+// became of it; "queued" when it is left to the appliers (which it wakes). Quiet means
+// this is the instance's only webhook request in flight and a slot is free: a lone
+// delivery (the sandbox's, a donor's) is answered with its gift already in every total,
+// while under load every request answers as soon as its event is stored, because applying
+// in the request would hold a client connection and compete for the CPU the answers need.
 func (h *Webhooks) applyInline(ctx context.Context, id string) string {
+	if h.inFlight.Load() > 1 {
+		h.poke()
+		return "queued"
+	}
 	select {
 	case h.inline <- struct{}{}:
 		defer func() { <-h.inline }()
@@ -54,6 +62,9 @@ func (h *Webhooks) applyInline(ctx context.Context, id string) string {
 	}
 	return outcome
 }
+
+// InFlight is how many webhook requests this instance is serving now.
+func (h *Webhooks) InFlight() int64 { return h.inFlight.Load() }
 
 func (h *Webhooks) poke() {
 	select {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -25,7 +26,7 @@ const MaxWebhookBody = 1 << 20
 // Webhooks receives Stripe's events: it verifies the signature on the raw body, stores each
 // event once by id with one INSERT, and answers 2xx only once that has committed. The stored event is the durable
 // queue: it is applied (ledger, totals, donation) in a transaction of its own, inline
-// when an applying slot is free and otherwise by the appliers Run starts, exactly once
+// when the service is quiet and otherwise by the appliers Run starts, exactly once
 // whichever gets it first. A database it cannot reach gets 503, so Stripe retries.
 type Webhooks struct {
 	store   *campaigns.Store
@@ -42,8 +43,9 @@ type Webhooks struct {
 	// stands in for it with a no-op: it charges no renewals). Set it before Run.
 	Subscriptions SubscriptionCanceller
 
-	inline chan struct{} // slots for applying in the request; full means leave it queued
-	wake   chan struct{} // tells the appliers an event was left queued
+	inFlight atomic.Int64  // webhook requests being served; above one, none applies inline
+	inline   chan struct{} // slots for applying in the request; full means leave it queued
+	wake     chan struct{} // tells the appliers an event was left queued
 }
 
 // NewWebhooks builds the handler. secrets holds every accepted signing secret (two while
@@ -55,6 +57,8 @@ func NewWebhooks(store *campaigns.Store, secrets []string, live bool, log *slog.
 
 func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	h.inFlight.Add(1)
+	defer h.inFlight.Add(-1)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -82,7 +86,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if outcome == "queued" {
-		// Durable now. Apply it here when an applying slot is free, so a quiet service
+		// Durable now. Apply it here when the service is quiet, so a lone delivery
 		// answers with the event's effect already in every total; under load the answer
 		// goes at once and the appliers catch up.
 		outcome = h.applyInline(r.Context(), ev.ID)

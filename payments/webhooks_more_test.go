@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -50,6 +53,62 @@ func TestAPIVersionMismatchIsCountedAndStillApplied(t *testing.T) {
 	if got := testutil.ToFloat64(m.Events.WithLabelValues("checkout.session.completed", "applied")); got != 1 {
 		t.Fatalf("events{applied} = %v", got)
 	}
+}
+
+// A lone delivery is answered with its gift already counted; while another delivery is
+// being served, the answer goes as soon as the event is stored and an applier counts it
+// moments later, so a burst is acknowledged at the speed of storing.
+func TestBusyServiceAnswersOnceStoredAndAppliesAfter(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1)
+	hooks := w.insts[0].hooks
+	appeal := campaigns.AppealScope(w.appeal.ID)
+
+	// A delivery whose body is still arriving keeps the instance busy.
+	pr, pw := io.Pipe()
+	// Runs before the server's cleanup, which waits for every request to finish.
+	t.Cleanup(func() { _ = pw.CloseWithError(io.ErrUnexpectedEOF) })
+	slow := make(chan int, 1)
+	go func() {
+		resp, err := http.Post(w.insts[0].srv.URL, "application/json", pr)
+		if err != nil {
+			slow <- 0
+			return
+		}
+		resp.Body.Close()
+		slow <- resp.StatusCode
+	}()
+	for deadline := time.Now().Add(10 * time.Second); hooks.InFlight() != 1; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the slow delivery never reached the handler (in flight: %d)", hooks.InFlight())
+		}
+	}
+
+	d := w.donation("3.00", false, false, 0)
+	if body := w.send(b.CheckoutSessionCompleted("cs_busy", "pi_busy", "cus_1", 300, "paid", meta(w, d))); !strings.Contains(body, `"queued"`) {
+		t.Fatalf("delivery while busy: %s; want it answered once stored", body)
+	}
+	for deadline := time.Now().Add(10 * time.Second); w.totals(appeal).Raised().StringFixed(2) != "3.00"; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("queued gift not applied within 10 s: raised %s", w.totals(appeal).Raised())
+		}
+	}
+	if st := w.status(d.ID); st != campaigns.StatusPaid {
+		t.Fatalf("status %s, want paid", st)
+	}
+
+	_ = pw.CloseWithError(io.ErrUnexpectedEOF) // the slow delivery never finishes its body
+	if code := <-slow; code == http.StatusOK {
+		t.Fatal("a delivery with a cut-off body was accepted")
+	}
+	d2 := w.donation("10.00", false, false, 0)
+	if body := w.send(b.CheckoutSessionCompleted("cs_quiet", "pi_quiet", "cus_2", 1000, "paid", meta(w, d2))); !strings.Contains(body, `"applied"`) {
+		t.Fatalf("lone delivery: %s; want it applied before the answer", body)
+	}
+	if got := w.totals(appeal).Raised().StringFixed(2); got != "13.00" {
+		t.Fatalf("raised %s right after the lone delivery's answer, want 13.00", got)
+	}
+	w.noDifference()
 }
 
 func TestUnusedEventTypesGetA2xx(t *testing.T) {
