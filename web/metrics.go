@@ -60,8 +60,9 @@ func (m *httpMetrics) instrument(next http.Handler) http.Handler {
 	})
 }
 
-// appealCollector reports each appeal's totals at scrape time, read from the derived
-// totals (a few rows), so the figure on the dashboard and on /metrics is the same one.
+// appealCollector reports, at scrape time, the appeal's totals (read from the derived
+// totals, a few rows, so the figure on the dashboard and on /metrics is the same one) and
+// the backlogs an operator alerts on.
 type appealCollector struct{ store *campaigns.Store }
 
 var (
@@ -70,20 +71,37 @@ var (
 	donorsDesc  = prometheus.NewDesc("giving_appeal_donors", "Distinct donors by appeal.", []string{"appeal"}, nil)
 	cancelsDesc = prometheus.NewDesc("giving_subscription_cancels_pending",
 		"Disputed monthly gifts not yet confirmed cancelled at Stripe: each card may be charged again. Alert above 0 for an hour.", nil, nil)
+	queuedDesc = prometheus.NewDesc("giving_webhook_events_queued",
+		"Stored webhook events not yet applied to the totals (across every instance).", nil, nil)
+	oldestDesc = prometheus.NewDesc("giving_webhook_oldest_queued_seconds",
+		"How long the oldest stored, unapplied webhook event has waited; 0 when none. Alert when it keeps growing.", nil, nil)
+	reviewDesc = prometheus.NewDesc("giving_webhook_events_for_review",
+		"Stored webhook events waiting for a person, by outcome (error, malformed, wrong_mode, unmatched, deferred).", []string{"outcome"}, nil)
+	mailDesc = prometheus.NewDesc("giving_mail_outbox",
+		"Mail in the outbox not yet sent (queued) or given up on (failed).", []string{"status"}, nil)
 )
 
 func (c *appealCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- raisedDesc
-	ch <- giftsDesc
-	ch <- donorsDesc
-	ch <- cancelsDesc
+	for _, d := range []*prometheus.Desc{raisedDesc, giftsDesc, donorsDesc, cancelsDesc, queuedDesc, oldestDesc, reviewDesc, mailDesc} {
+		ch <- d
+	}
 }
 
 func (c *appealCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if n, err := c.store.PendingSubscriptionCancels(ctx); err == nil {
-		ch <- prometheus.MustNewConstMetric(cancelsDesc, prometheus.GaugeValue, float64(n))
+	if b, err := c.store.Backlogs(ctx); err == nil {
+		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+		}
+		gauge(cancelsDesc, float64(b.SubscriptionCancelsPending))
+		gauge(queuedDesc, float64(b.EventsQueued))
+		gauge(oldestDesc, b.OldestQueuedSeconds)
+		for _, o := range campaigns.ReviewOutcomes {
+			gauge(reviewDesc, float64(b.EventsForReview[o]), o)
+		}
+		gauge(mailDesc, float64(b.MailQueued), "queued")
+		gauge(mailDesc, float64(b.MailFailed), "failed")
 	}
 	a, err := c.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
 	if err != nil {

@@ -160,11 +160,12 @@ func TestMigrateSeedServe(t *testing.T) {
 	_, metrics := get(t, s.Metrics)
 	for _, m := range []string{"go_goroutines", "giving_http_requests_total", "giving_http_request_duration_seconds_bucket",
 		`giving_appeal_raised_pounds{appeal="fundraising-for-freedom"} 0`, "giving_webhook_signature_failures_total",
-		"giving_subscription_cancels_pending 0"} {
+		"giving_subscription_cancels_pending 0", "giving_webhook_events_queued 0", `giving_mail_outbox{status="failed"} 0`} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("metrics lack %s", m)
 		}
 	}
+	checkAlertRules(t, metrics)
 	if out, err := runCmd(t, env, "replay"); err != nil || !strings.Contains(out, "agrees") {
 		t.Errorf("replay on a clean service: %v\n%s", err, out)
 	}
