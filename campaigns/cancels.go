@@ -35,41 +35,44 @@ type SubscriptionCancel struct {
 	DoneAt         *time.Time
 }
 
-// CancelDue claims the cancellations that are due, one at a time (FOR UPDATE SKIP LOCKED, so
-// any number of instances may run it), calls cancel for each while holding its row, and
+// CancelLease is how long a worker holds a cancellation while it calls the provider; the
+// call must be bounded well under it. A worker that dies mid-call leaves the lease to
+// expire, and the row is tried again (as a new attempt).
+const CancelLease = 2 * time.Minute
+
+// CancelDue claims the cancellations that are due, one at a time, calls cancel for each and
 // records the outcome: done, or a retry after RetryBackoff(attempts). It returns how many
-// it tried. The row is held for the length of one call, which the caller bounds.
+// it tried. A claim is a lease committed before the call (FOR UPDATE SKIP LOCKED picks the
+// row, so any number of instances may run it), so no transaction or connection is held
+// while the provider answers.
 func (s *Store) CancelDue(ctx context.Context, cancel func(ctx context.Context, c SubscriptionCancel) error) (tried int, err error) {
 	for ctx.Err() == nil {
-		found := false
-		err = s.InTx(ctx, func(tx pgx.Tx) error {
-			var c SubscriptionCancel
-			err := tx.QueryRow(ctx, `SELECT subscription_id, donation_id::text, reason, queued_at, attempts
-				FROM subscription_cancels WHERE done_at IS NULL AND next_attempt_at <= now()
-				ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED`).
-				Scan(&c.SubscriptionID, &c.DonationID, &c.Reason, &c.QueuedAt, &c.Attempts)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			} else if err != nil {
-				return err
-			}
-			found = true
-			c.Attempts++
-			callErr := cancel(ctx, c)
-			if callErr == nil {
-				_, err = tx.Exec(ctx, `UPDATE subscription_cancels SET attempts = $2, last_error = '', done_at = now()
-					WHERE subscription_id = $1`, c.SubscriptionID, c.Attempts)
-				return err
-			}
-			_, err = tx.Exec(ctx, `UPDATE subscription_cancels SET attempts = $2, last_error = left($3, 500),
-				next_attempt_at = now() + $4::interval WHERE subscription_id = $1`,
-				c.SubscriptionID, c.Attempts, callErr.Error(), RetryBackoff(c.Attempts).String())
-			return err
-		})
-		if err != nil || !found {
-			return tried, err
+		var c SubscriptionCancel
+		err := s.pool.QueryRow(ctx, `UPDATE subscription_cancels SET attempts = attempts + 1, claimed_until = now() + $1::interval
+			WHERE subscription_id = (SELECT subscription_id FROM subscription_cancels
+				WHERE done_at IS NULL AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
+				ORDER BY next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+			RETURNING subscription_id, donation_id::text, reason, queued_at, attempts`, CancelLease.String()).
+			Scan(&c.SubscriptionID, &c.DonationID, &c.Reason, &c.QueuedAt, &c.Attempts)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return tried, nil
+		} else if err != nil {
+			return tried, fmt.Errorf("claim a subscription to cancel: %w", err)
 		}
 		tried++
+		// The outcome is recorded only by the attempt that holds the lease: one that
+		// overran it has been superseded by a newer attempt.
+		if callErr := cancel(ctx, c); callErr == nil {
+			_, err = s.pool.Exec(ctx, `UPDATE subscription_cancels SET last_error = '', done_at = now(), claimed_until = NULL
+				WHERE subscription_id = $1 AND attempts = $2`, c.SubscriptionID, c.Attempts)
+		} else {
+			_, err = s.pool.Exec(ctx, `UPDATE subscription_cancels SET last_error = left($3, 500), claimed_until = NULL,
+				next_attempt_at = now() + $4::interval WHERE subscription_id = $1 AND attempts = $2`,
+				c.SubscriptionID, c.Attempts, callErr.Error(), RetryBackoff(c.Attempts).String())
+		}
+		if err != nil {
+			return tried, fmt.Errorf("record the outcome of cancelling %s: %w", c.SubscriptionID, err)
+		}
 	}
 	return tried, ctx.Err()
 }
@@ -87,14 +90,4 @@ func (s *Store) SubscriptionCancels(ctx context.Context) ([]SubscriptionCancel, 
 		err := row.Scan(&c.SubscriptionID, &c.DonationID, &c.Reason, &c.QueuedAt, &c.Attempts, &c.LastError, &c.DoneAt)
 		return c, err
 	})
-}
-
-// PendingSubscriptionCancels counts the cancellations Stripe has not yet confirmed: each is
-// a donor whose card may be charged again.
-func (s *Store) PendingSubscriptionCancels(ctx context.Context) (int, error) {
-	var n int
-	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM subscription_cancels WHERE done_at IS NULL`).Scan(&n); err != nil {
-		return 0, fmt.Errorf("pending subscription cancellations: %w", err)
-	}
-	return n, nil
 }

@@ -57,6 +57,7 @@ func (h *Webhooks) CancelSubscriptions(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	return h.store.CancelDue(ctx, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
+		// Bounded well under campaigns.CancelLease, so no other worker takes the row meanwhile.
 		callCtx, stop := context.WithTimeout(ctx, 30*time.Second)
 		defer stop()
 		err := h.Subscriptions.CancelSubscription(callCtx, c.SubscriptionID, c.Reason, c.Attempts)

@@ -87,7 +87,8 @@ func newFakeSubscriptions(t *testing.T) (*fakeSubscriptions, payments.StripeSubs
 // cancelState is the queue row of a subscription, as the worker left it.
 func (w *world) cancelState(sub string) (attempts int, lastError string, done bool) {
 	w.t.Helper()
-	err := w.pool().QueryRow(context.Background(), `SELECT attempts, last_error, done_at IS NOT NULL
+	// An attempt still in flight (leased) counts only once its outcome is recorded.
+	err := w.pool().QueryRow(context.Background(), `SELECT attempts - (claimed_until IS NOT NULL)::int, last_error, done_at IS NOT NULL
 		FROM subscription_cancels WHERE subscription_id = $1`, sub).Scan(&attempts, &lastError, &done)
 	if err != nil {
 		w.t.Fatalf("subscription %s: %v", sub, err)
