@@ -534,6 +534,58 @@ func (r ErasureReport) Summary() string {
 	return s
 }
 
+// ErasureFact is one thing an erasure did or would do, in the words both the command line
+// and the admin's donor page use, so the two never tell a different story.
+type ErasureFact struct {
+	Text string
+	// Warning marks what the admin must act on outside this service (a monthly gift still
+	// live in Stripe); the text does not carry the "WARNING" prefix itself.
+	Warning bool
+}
+
+// Facts says what the erasure did (done) or, for a dry run, would do, one sentence each,
+// without the email: donations scrubbed, stored events scrubbed, declarations erased,
+// each declaration kept for HMRC and until when, and monthly gifts still live in Stripe.
+// Nothing held gives no facts.
+func (r ErasureReport) Facts(done bool) []ErasureFact {
+	if !r.Found() {
+		return nil
+	}
+	verb := "would be "
+	if done {
+		verb = ""
+	}
+	facts := []ErasureFact{
+		{Text: fmt.Sprintf("%d donations %sscrubbed (email, display name and message blanked; amounts, statuses and Stripe ids kept)",
+			r.DonationsScrubbed, verb)},
+		{Text: fmt.Sprintf("%d stored Stripe events %sscrubbed of contact details", r.EventsScrubbed, verb)},
+		{Text: fmt.Sprintf("%d Gift Aid declarations %serased (past HMRC's retention period)", r.DeclarationsErased, verb)},
+	}
+	for _, k := range r.DeclarationsKept {
+		facts = append(facts, ErasureFact{Text: fmt.Sprintf("Gift Aid declaration %s %skept for HMRC until %s (last gift %s): name and address marked for erasure by 'giving donor erase-due'",
+			k.ID, verb, k.KeepUntil.Format("02/01/2006"), k.LastGift.In(London()).Format("02/01/2006"))})
+	}
+	if r.LiveMonthly > 0 {
+		facts = append(facts, ErasureFact{Warning: true, Text: fmt.Sprintf("%d monthly gifts are still live in Stripe: cancel them there, or each renewal brings the email back",
+			r.LiveMonthly)})
+	}
+	return facts
+}
+
+// DonorEmail is the address a donor is looked up by (trimmed, lower-case), or a
+// ValidationError on "email" when it is empty or has no name and domain around an "@".
+// It is deliberately loose: a donor is found by whatever address Stripe recorded.
+func DonorEmail(email string) (string, error) {
+	e := NormalizeEmail(email)
+	if e == "" {
+		return "", &ValidationError{Fields: map[string]string{"email": "Give the donor's email address."}}
+	}
+	if at := strings.IndexByte(e, '@'); at < 1 || at == len(e)-1 {
+		return "", &ValidationError{Fields: map[string]string{"email": "Enter an email address such as name@example.org."}}
+	}
+	return e, nil
+}
+
 // EraseDonorTx erases the personal data held about the donor with this email, in tx,
 // and records "donor erased" in the audit log (by DonorHash, never the email):
 //   - each donation: email, display name and message blanked, name hidden (the donor wall

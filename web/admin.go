@@ -16,8 +16,19 @@ import (
 // The admin page: the appeal's wording and target, its tiers, fundraiser pages and unmatched
 // money. Every change is checked again in the domain and written to the audit log there.
 
+// adminDone is what the page says after each kind of change (?done=), so an admin knows the
+// save went through; an unknown value says nothing.
+var adminDone = map[string]string{
+	"appeal":           "The appeal is saved.",
+	"tier":             "The tier is saved.",
+	"page":             "The fundraiser page's status is saved.",
+	"unmatched":        "The payment is marked as reviewed.",
+	"offline-verified": "The offline money is verified: it now counts in the totals.",
+	"offline-rejected": "The offline money is rejected: it does not count.",
+}
+
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderAdmin(w, r, http.StatusOK, nil, "")
+	return s.renderAdmin(w, r, http.StatusOK, nil, adminDone[r.URL.Query().Get("done")])
 }
 
 func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, notice string) error {

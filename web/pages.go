@@ -435,14 +435,14 @@ func (s *Server) pagePhoto(w http.ResponseWriter, r *http.Request) error {
 
 // adminVerifyOffline and adminRejectOffline are POST /admin/offline/{id}/verify|reject.
 func (s *Server) adminVerifyOffline(w http.ResponseWriter, r *http.Request) error {
-	return s.adminDecideOffline(w, r, s.store.VerifyOffline)
+	return s.adminDecideOffline(w, r, s.store.VerifyOffline, "offline-verified")
 }
 
 func (s *Server) adminRejectOffline(w http.ResponseWriter, r *http.Request) error {
-	return s.adminDecideOffline(w, r, s.store.RejectOffline)
+	return s.adminDecideOffline(w, r, s.store.RejectOffline, "offline-rejected")
 }
 
-func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, decide func(context.Context, campaigns.User, int64) (bool, error)) error {
+func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, decide func(context.Context, campaigns.User, int64) (bool, error), done string) error {
 	u, _ := currentUser(r)
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
@@ -455,7 +455,7 @@ func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, deci
 	if err == nil {
 		s.cache.forget("appeal:" + a.Slug)
 	}
-	http.Redirect(w, r, "/admin?done=offline", http.StatusSeeOther)
+	http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
 	return nil
 }
 

@@ -101,6 +101,11 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/offline/{id}/verify", s.wrap(s.adminVerifyOffline))
 			r.Post("/admin/offline/{id}/reject", s.wrap(s.adminRejectOffline))
 			r.Post("/admin/unmatched/{id}/resolve", s.wrap(s.adminResolve))
+			// A donor's data rights (UK GDPR), as 'giving donor export|erase' (donors.go):
+			// the email is posted, never put in a URL; erasing shows the plan until confirmed.
+			r.Get("/admin/donors", s.wrap(s.donorsPage))
+			r.Post("/admin/donors/export", s.wrap(s.exportDonor))
+			r.Post("/admin/donors/erase", s.wrap(s.eraseDonor))
 		})
 	})
 

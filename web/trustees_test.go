@@ -114,6 +114,11 @@ func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
 	if got := a.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {"Fundraising for Freedom"}, "summary": {"s"},
 		"story": {"s"}, "target": {"£60,000"}}); got.status != http.StatusSeeOther {
 		t.Fatalf("admin edits the target: %d %s", got.status, got.body)
+	} else if after := a.send(admin, http.MethodGet, got.header.Get("Location"), nil); textOf(byIDIn(after.doc, "admin-notice")) != "The appeal is saved." {
+		t.Errorf("after saving, %s says %q, want that the appeal is saved", got.header.Get("Location"), textOf(byIDIn(after.doc, "admin-notice")))
+	}
+	if p := a.send(admin, http.MethodGet, "/admin?done=<script>", nil); byIDIn(p.doc, "admin-notice") != nil {
+		t.Error("an unknown ?done= shows a notice")
 	}
 	if bad := a.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {""}, "target": {"-5"}}); bad.status != http.StatusUnprocessableEntity {
 		t.Errorf("an invalid edit: %d, want 422", bad.status)

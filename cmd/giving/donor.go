@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strings"
 	"time"
 
 	"giving/campaigns"
@@ -77,14 +76,15 @@ func cmdDonor(ctx context.Context, args []string, env func(string) string, stdou
 }
 
 func donorEmail(cmd, email string) (string, error) {
-	e := campaigns.NormalizeEmail(email)
-	if e == "" {
+	e, err := campaigns.DonorEmail(email)
+	switch {
+	case err == nil:
+		return e, nil
+	case campaigns.NormalizeEmail(email) == "":
 		return "", usageError{fmt.Sprintf("donor %s: --email is required (see giving donor %s --help)", cmd, cmd)}
-	}
-	if at := strings.IndexByte(e, '@'); at < 1 || at == len(e)-1 {
+	default:
 		return "", usageError{fmt.Sprintf("donor %s: --email %q is not an email address", cmd, email)}
 	}
-	return e, nil
 }
 
 func donorExport(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
@@ -184,20 +184,17 @@ one transaction and recorded in the audit log as "donor erased" (by a hash of th
 		}
 		return nil
 	}
-	verb, lead := "", "donor erase: "
+	lead := "donor erase: "
 	if !*yes {
-		verb, lead = "would be ", "donor erase: DRY RUN, nothing changed: "
+		lead = "donor erase: DRY RUN, nothing changed: "
 	}
-	fmt.Fprintf(stdout, "%s%d donations %sscrubbed (email, display name and message blanked; amounts, statuses and Stripe ids kept)\n",
-		lead, rep.DonationsScrubbed, verb)
-	fmt.Fprintf(stdout, "%s%d stored Stripe events %sscrubbed of contact details\n", lead, rep.EventsScrubbed, verb)
-	fmt.Fprintf(stdout, "%s%d Gift Aid declarations %serased (past HMRC's retention period)\n", lead, rep.DeclarationsErased, verb)
-	for _, k := range rep.DeclarationsKept {
-		fmt.Fprintf(stdout, "%sGift Aid declaration %s %skept for HMRC until %s (last gift %s): name and address marked for erasure by 'giving donor erase-due'\n",
-			lead, k.ID, verb, k.KeepUntil.Format("02/01/2006"), k.LastGift.In(campaigns.London()).Format("02/01/2006"))
-	}
-	if rep.LiveMonthly > 0 {
-		fmt.Fprintf(stdout, "%sWARNING: %d monthly gifts are still live in Stripe: cancel them there, or each renewal brings the email back\n", lead, rep.LiveMonthly)
+	// The same sentences as the admin's donor page (campaigns.ErasureReport.Facts).
+	for _, f := range rep.Facts(*yes) {
+		if f.Warning {
+			fmt.Fprintf(stdout, "%sWARNING: %s\n", lead, f.Text)
+		} else {
+			fmt.Fprintf(stdout, "%s%s\n", lead, f.Text)
+		}
 	}
 	if *yes {
 		fmt.Fprintln(stdout, "donor erase: done; recorded in the audit log as", rep.DonorHash)
