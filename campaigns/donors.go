@@ -556,20 +556,32 @@ func (r ErasureReport) Facts(done bool) []ErasureFact {
 		verb = ""
 	}
 	facts := []ErasureFact{
-		{Text: fmt.Sprintf("%d donations %sscrubbed (email, display name and message blanked; amounts, statuses and Stripe ids kept)",
-			r.DonationsScrubbed, verb)},
-		{Text: fmt.Sprintf("%d stored Stripe events %sscrubbed of contact details", r.EventsScrubbed, verb)},
-		{Text: fmt.Sprintf("%d Gift Aid declarations %serased (past HMRC's retention period)", r.DeclarationsErased, verb)},
+		{Text: fmt.Sprintf("%s %sscrubbed (email, display name and message blanked; amounts, statuses and Stripe ids kept)",
+			plural(r.DonationsScrubbed, "donation", "donations"), verb)},
+		{Text: fmt.Sprintf("%s %sscrubbed of contact details", plural(r.EventsScrubbed, "stored Stripe event", "stored Stripe events"), verb)},
+		{Text: fmt.Sprintf("%s %serased (past HMRC's retention period)", plural(r.DeclarationsErased, "Gift Aid declaration", "Gift Aid declarations"), verb)},
 	}
 	for _, k := range r.DeclarationsKept {
 		facts = append(facts, ErasureFact{Text: fmt.Sprintf("Gift Aid declaration %s %skept for HMRC until %s (last gift %s): name and address marked for erasure by 'giving donor erase-due'",
 			k.ID, verb, k.KeepUntil.Format("02/01/2006"), k.LastGift.In(London()).Format("02/01/2006"))})
 	}
 	if r.LiveMonthly > 0 {
-		facts = append(facts, ErasureFact{Warning: true, Text: fmt.Sprintf("%d monthly gifts are still live in Stripe: cancel them there, or each renewal brings the email back",
-			r.LiveMonthly)})
+		them := "them"
+		if r.LiveMonthly == 1 {
+			them = "it"
+		}
+		facts = append(facts, ErasureFact{Warning: true, Text: fmt.Sprintf("%s still live in Stripe: cancel %s there, or each renewal brings the email back",
+			plural(r.LiveMonthly, "monthly gift is", "monthly gifts are"), them)})
 	}
 	return facts
+}
+
+// plural writes n with the singular or the plural wording after it.
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
 
 // DonorEmail is the address a donor is looked up by (trimmed, lower-case), or a

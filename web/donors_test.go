@@ -133,7 +133,7 @@ func TestAdminExportsAndErasesADonor(t *testing.T) {
 	r = p.send(admin, http.MethodPost, "/admin/donors/erase", url.Values{"email": {donor}})
 	plan := text(byID(r.doc, "erasure-facts"))
 	if r.status != http.StatusOK || !strings.Contains(plan, "3 donations would be scrubbed") ||
-		!strings.Contains(plan, "kept for HMRC until 05/04/") || !strings.Contains(plan, "Warning: 1 monthly gifts are still live in Stripe") {
+		!strings.Contains(plan, "kept for HMRC until 05/04/") || !strings.Contains(plan, "Warning: 1 monthly gift is still live in Stripe") {
 		t.Fatalf("plan: %d %q", r.status, plan)
 	}
 	confirm := findAll(byID(r.doc, "erasure-plan"), func(n *html.Node) bool {

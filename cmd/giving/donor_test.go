@@ -142,7 +142,7 @@ func TestDonorCommands(t *testing.T) {
 	// A dry run says what would happen and changes nothing, not even the audit log.
 	before := state()
 	out, err = runCmd(t, env, "donor", "erase", "--email", "ada@example.org")
-	if err != nil || !strings.Contains(out, "DRY RUN") || !strings.Contains(out, "1 donations would be scrubbed") ||
+	if err != nil || !strings.Contains(out, "DRY RUN") || !strings.Contains(out, "1 donation would be scrubbed") ||
 		!strings.Contains(out, "kept for HMRC until 05/04/") || !strings.Contains(out, "--yes") {
 		t.Fatalf("dry run: %v\n%s", err, out)
 	}
@@ -152,7 +152,7 @@ func TestDonorCommands(t *testing.T) {
 
 	// --yes erases, and is audited.
 	out, err = runCmd(t, env, "donor", "erase", "--email", "ada@example.org", "--yes")
-	if err != nil || !strings.Contains(out, "1 donations scrubbed") || strings.Contains(out, "DRY RUN") {
+	if err != nil || !strings.Contains(out, "1 donation scrubbed") || strings.Contains(out, "DRY RUN") {
 		t.Fatalf("erase: %v\n%s", err, out)
 	}
 	got, err := store.Donation(ctx, campaigns.DonationLookup{ID: ada.ID})

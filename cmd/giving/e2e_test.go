@@ -325,4 +325,28 @@ func e2eRubysFundraiserPage(t *testing.T, site *e2eSite, browserCtx context.Cont
 		t.Errorf("gifts to her pages: %q, want Priya's £15.00", got)
 	}
 	ruby.checkA11y("fundraise-dashboard-with-gift")
+
+	// A donor asks what is held about them: the admin finds them by email, is told beside
+	// the field when the address is mistyped, and sees what erasure would do before any
+	// change (every sandbox gift is from sandbox-donor@example.org).
+	admin.goTo("/admin")
+	admin.navigate("open Donor data", chromedp.Click(chromedp.CSS(`a[href="/admin/donors"]`)))
+	admin.checkA11y("admin-donors")
+	admin.do("type a mistyped email", chromedp.SendKeys(chromedp.ID("email"), "sandbox-donor.example.org"))
+	admin.navigate("ask to erase it", chromedp.Click(chromedp.CSS(`button[formaction="/admin/donors/erase"]`)))
+	if got := admin.text("#email-error"); !strings.Contains(got, "name@example.org") {
+		t.Errorf("a mistyped email: the field's error reads %q", got)
+	}
+	admin.checkA11y("admin-donors-error")
+	admin.do("correct the email", chromedp.Clear(chromedp.ID("email")),
+		chromedp.SendKeys(chromedp.ID("email"), "Sandbox-Donor@example.org"))
+	admin.navigate("ask to erase again", chromedp.Click(chromedp.CSS(`button[formaction="/admin/donors/erase"]`)))
+	if got := admin.text("#erasure-plan"); !strings.Contains(got, "Nothing has changed yet") || !strings.Contains(got, "donations would be scrubbed") {
+		t.Errorf("the erasure plan reads %q", got)
+	}
+	admin.checkA11y("admin-donors-plan")
+	friend.goTo(page)
+	if got := friend.text(".donor-wall"); !strings.Contains(got, "Priya") {
+		t.Errorf("after only a plan, the donor wall reads %q; nothing should have changed", got)
+	}
 }
