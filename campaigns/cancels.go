@@ -33,6 +33,8 @@ type SubscriptionCancel struct {
 	Attempts       int
 	LastError      string
 	DoneAt         *time.Time
+	// InFlight: a worker is asking Stripe now (its lease has not expired).
+	InFlight bool
 }
 
 // CancelLease is how long a worker holds a cancellation while it calls the provider; the
@@ -77,17 +79,22 @@ func (s *Store) CancelDue(ctx context.Context, cancel func(ctx context.Context, 
 	return tried, ctx.Err()
 }
 
-// SubscriptionCancels lists the queued cancellations, those still waiting first, then the
-// newest.
+// CancelsShownFor is how long a finished cancellation stays on the dashboard.
+const CancelsShownFor = 90 * 24 * time.Hour
+
+// SubscriptionCancels lists every cancellation still to do and those done in the last
+// CancelsShownFor: those still waiting first, then the newest.
 func (s *Store) SubscriptionCancels(ctx context.Context) ([]SubscriptionCancel, error) {
-	rows, err := s.pool.Query(ctx, `SELECT subscription_id, donation_id::text, reason, queued_at, attempts, last_error, done_at
-		FROM subscription_cancels ORDER BY done_at IS NOT NULL, queued_at DESC LIMIT 500`)
+	rows, err := s.pool.Query(ctx, `SELECT subscription_id, donation_id::text, reason, queued_at, attempts, last_error, done_at,
+			COALESCE(claimed_until > now(), false)
+		FROM subscription_cancels WHERE done_at IS NULL OR done_at > now() - $1::interval
+		ORDER BY done_at IS NOT NULL, queued_at DESC LIMIT 500`, CancelsShownFor.String())
 	if err != nil {
 		return nil, fmt.Errorf("subscription cancellations: %w", err)
 	}
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (SubscriptionCancel, error) {
 		var c SubscriptionCancel
-		err := row.Scan(&c.SubscriptionID, &c.DonationID, &c.Reason, &c.QueuedAt, &c.Attempts, &c.LastError, &c.DoneAt)
+		err := row.Scan(&c.SubscriptionID, &c.DonationID, &c.Reason, &c.QueuedAt, &c.Attempts, &c.LastError, &c.DoneAt, &c.InFlight)
 		return c, err
 	})
 }

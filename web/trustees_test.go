@@ -320,6 +320,12 @@ func TestDashboardShowsSubscriptionsStillToCancel(t *testing.T) {
 	if !strings.Contains(got, "sub_disputed") || !strings.Contains(got, "Not yet cancelled") || !strings.Contains(got, "Stripe is down <b>") {
 		t.Fatalf("cancellations table %q: want the subscription, that it is not cancelled yet and Stripe's answer as text", got)
 	}
+	if _, err := a.store.Pool().Exec(ctx, `UPDATE subscription_cancels SET claimed_until = now() + interval '1 minute'`); err != nil {
+		t.Fatal(err)
+	}
+	if got := textOf(byIDIn(a.send(trustee, http.MethodGet, "/trustees", nil).doc, "subscription-cancels")); !strings.Contains(got, "Asking Stripe now") {
+		t.Errorf("while a worker holds it, the table reads %q, want it to say Stripe is being asked now", got)
+	}
 	if _, err := a.store.Pool().Exec(ctx, `UPDATE subscription_cancels SET last_error = '', done_at = now()`); err != nil {
 		t.Fatal(err)
 	}
@@ -329,5 +335,12 @@ func TestDashboardShowsSubscriptionsStillToCancel(t *testing.T) {
 	}
 	if got := pending(); got != 0 {
 		t.Errorf("giving_subscription_cancels_pending after Stripe confirmed = %v, want 0", got)
+	}
+	// A finished cancellation leaves the dashboard after 90 days.
+	if _, err := a.store.Pool().Exec(ctx, `UPDATE subscription_cancels SET done_at = now() - interval '91 days'`); err != nil {
+		t.Fatal(err)
+	}
+	if p := a.send(trustee, http.MethodGet, "/trustees", nil); byIDIn(p.doc, "subscription-cancels") != nil {
+		t.Error("a cancellation finished 91 days ago is still listed")
 	}
 }
