@@ -3,6 +3,8 @@ package campaigns
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Backlogs is the work the service still owes, read at each metrics scrape so an alert can
@@ -55,4 +57,19 @@ func (s *Store) Backlogs(ctx context.Context) (Backlogs, error) {
 		b.EventsForReview[o] = counts[i]
 	}
 	return b, nil
+}
+
+// StoredEvents lists the newest stored events with one of outcomes, at most limit, without
+// their payloads.
+func (s *Store) StoredEvents(ctx context.Context, outcomes []string, limit int) ([]StoredEvent, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, type, outcome, detail, received_at FROM stripe_events
+		WHERE outcome = ANY($1) ORDER BY received_at DESC, id LIMIT $2`, outcomes, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list stored events: %w", err)
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (StoredEvent, error) {
+		var e StoredEvent
+		err := row.Scan(&e.ID, &e.Type, &e.Outcome, &e.Detail, &e.ReceivedAt)
+		return e, err
+	})
 }

@@ -128,6 +128,7 @@ type StoredEvent struct {
 	Created    *time.Time
 	ReceivedAt time.Time
 	Outcome    string
+	Detail     string // why it was not applied, for an event stored for review
 	Payload    []byte
 }
 

@@ -3,9 +3,12 @@ package payments
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"giving/campaigns"
 )
 
 // InlineSlots is how many events one instance applies inside their webhook requests at
@@ -192,4 +195,45 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 		h.learnFee(ctx, ev)
 	}
 	return outcome, true, nil
+}
+
+// ErrNotRetryable says a stored event is not one that failed to apply: only an event stored
+// as "error" is retried (a malformed body never parses; an event from the wrong mode must
+// not count; the rest are applied, or waiting on purpose).
+var ErrNotRetryable = errors.New("only an event that failed to apply (outcome error) can be retried")
+
+// Retry applies again a stored event that failed to apply ("error"), typically after the
+// fix for whatever stopped it has been deployed: it is put back in the queue (audited, in
+// the same transaction) and applied at once through the same idempotent path as every
+// delivery. It returns the new outcome, "error" again (with the reason in detail) if it
+// still cannot be applied. campaigns.ErrNotFound: no such event; ErrNotRetryable: it did
+// not fail.
+func (h *Webhooks) Retry(ctx context.Context, by campaigns.User, id string) (outcome, detail string, err error) {
+	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
+		var was string
+		if err := tx.QueryRow(ctx, `SELECT outcome FROM stripe_events WHERE id = $1 FOR UPDATE`, id).Scan(&was); errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("stored event %q: %w", id, campaigns.ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		if was != "error" {
+			return fmt.Errorf("event %s is %q: %w", id, was, ErrNotRetryable)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET outcome = 'queued', detail = '' WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return campaigns.Audit(ctx, tx, by, "webhook event retried", id)
+	})
+	if err != nil {
+		return "", "", err
+	}
+	// If an applier got there first this finds nothing to claim; either way the stored
+	// outcome is read back below.
+	if _, _, err := h.applyQueued(ctx, id, 0); err != nil {
+		return "", "", err
+	}
+	if err := h.store.Pool().QueryRow(ctx, `SELECT outcome, detail FROM stripe_events WHERE id = $1`, id).Scan(&outcome, &detail); err != nil {
+		return "", "", err
+	}
+	return outcome, detail, nil
 }

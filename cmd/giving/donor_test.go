@@ -54,21 +54,8 @@ func TestDonorHelp(t *testing.T) {
 func TestDonorCommands(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := testdb.DSN(t)
-	env := map[string]string{"DATABASE_URL": dsn}
-	if _, err := runCmd(t, env, "seed"); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := campaigns.OpenPool(ctx, dsn, campaigns.PoolOptions{MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store := campaigns.NewStore(pool)
-	appeal, err := store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := map[string]string{}
+	store, pool, appeal := seededStore(t, env)
 	gift := func(email, name, amount string, at time.Time, pi string) campaigns.Donation {
 		t.Helper()
 		n := campaigns.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount), DisplayName: name,

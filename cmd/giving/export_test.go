@@ -46,21 +46,8 @@ func TestExportHelp(t *testing.T) {
 func TestExportCommands(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	dsn := testdb.DSN(t)
-	env := map[string]string{"DATABASE_URL": dsn, "USER": "trustee"}
-	if _, err := runCmd(t, env, "seed"); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := campaigns.OpenPool(ctx, dsn, campaigns.PoolOptions{MaxConns: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	store := campaigns.NewStore(pool)
-	appeal, err := store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
-	if err != nil {
-		t.Fatal(err)
-	}
+	env := map[string]string{"USER": "trustee"}
+	store, pool, appeal := seededStore(t, env)
 	gift := func(amount string, name string, declared bool, at time.Time, pi string) {
 		n := campaigns.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount), DisplayName: name}
 		if declared {

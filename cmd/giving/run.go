@@ -39,6 +39,8 @@ Commands:
             create the Stripe webhook endpoint, pinned to API version 2023-10-16
   user add  create an admin, trustee or fundraiser account (password read from stdin)
   donor     a donor's data: export everything held, or erase it (keeping what HMRC requires)
+  events    stored Stripe events that were not applied (failed, malformed, wrong mode...):
+            list them, or retry those that failed once the cause is fixed
   help      show this help, or 'giving help <command>' for one command
 
 Environment:
@@ -81,6 +83,7 @@ func commands() map[string]command {
 		"stripe":  {"Stripe set-up: register-webhook", cmdStripe},
 		"user":    {"accounts: user add", cmdUser},
 		"donor":   {"a donor's data: export, erase, erase-due", cmdDonor},
+		"events":  {"stored webhook events needing a person: list, retry", cmdEvents},
 
 		"reconcile": {"compare the ledger with Stripe and recover undelivered events", cmdReconcile},
 	}

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"giving/campaigns"
 	"giving/migrations/testdb"
 	"giving/payments/paymentstest"
 )
@@ -23,6 +26,29 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (string, error)
 	defer cancel()
 	err := run(ctx, args, envFrom(env), &out, io.Discard)
 	return out.String(), err
+}
+
+// seededStore seeds a fresh database with 'giving seed' (env gains its DATABASE_URL) and
+// opens it as a test would look at it: the store, its pool and the seeded appeal.
+func seededStore(t *testing.T, env map[string]string) (*campaigns.Store, *pgxpool.Pool, campaigns.Appeal) {
+	t.Helper()
+	ctx := context.Background()
+	dsn := testdb.DSN(t)
+	env["DATABASE_URL"] = dsn
+	if _, err := runCmd(t, env, "seed"); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := campaigns.OpenPool(ctx, dsn, campaigns.PoolOptions{MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	store := campaigns.NewStore(pool)
+	appeal, err := store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, pool, appeal
 }
 
 func TestHelpExplainsEveryCommand(t *testing.T) {
