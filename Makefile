@@ -8,6 +8,9 @@ export PATH := $(GOBIN):$(PATH)
 STRIPE_MOCK_VERSION := v0.183.0
 # staticcheck 2026.2.2; @latest has resolved to older releases through the proxy here.
 STATICCHECK_VERSION := v0.8.2
+# sqlc generates campaigns/dbq from campaigns/queries/*.sql (cgo: about a minute to install).
+SQLC_VERSION := v1.31.1
+SQLC_INSTALL = command -v sqlc >/dev/null || { echo "installing sqlc $(SQLC_VERSION)"; go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION); }
 # stripe-mock for the tests: .ci/with-stripe-mock reuses or starts one at this address.
 export STRIPE_MOCK_URL ?= http://127.0.0.1:12111
 # PostgreSQL for the tests: each test gets a database of its own on this server.
@@ -18,7 +21,7 @@ export TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=
 .PHONY: help
 help: ## list the targets
 	@echo "Usage: make <target>"
-	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 .PHONY: run
 run: ## run locally: private PostgreSQL under .data/ (unix socket only), sandbox payments
@@ -29,12 +32,24 @@ build: ## build the binary into bin/giving
 	go build -o bin/giving ./cmd/giving
 
 .PHONY: tools
-tools: ## install the pinned tools (stripe-mock, staticcheck) when missing
+tools: ## install the pinned tools (stripe-mock, staticcheck, sqlc) when missing
+	@$(SQLC_INSTALL)
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
 	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); }
 
+.PHONY: generate
+generate: ## regenerate the typed queries in campaigns/dbq from campaigns/queries/*.sql (sqlc)
+	@$(SQLC_INSTALL)
+	sqlc generate
+
+.PHONY: sqlc-check
+sqlc-check: ## fail when campaigns/dbq is stale against campaigns/queries or the migrations (sqlc diff, sqlc vet)
+	@$(SQLC_INSTALL)
+	@sqlc diff || { echo "campaigns/dbq is stale: run make generate and commit the result"; exit 1; }
+	sqlc vet
+
 .PHONY: test
-test: ## all tests with -race against PostgreSQL (TEST_DATABASE_URL) and stripe-mock, then 15 s of fuzzing
+test: sqlc-check ## the generated queries are current; all tests with -race against PostgreSQL (TEST_DATABASE_URL) and stripe-mock; 15 s of fuzzing
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
 	.ci/with-stripe-mock go test -race -count=1 -timeout 12m ./...
 	go test -run='^$$' -fuzz=FuzzParseAmount -fuzztime=15s ./payments

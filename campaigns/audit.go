@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"giving/campaigns/dbq"
 )
 
 // AuditEntry is one line of the audit log: who did what, and when. The log is
@@ -30,8 +30,7 @@ func Audit(ctx context.Context, db DB, actor User, action, detail string) error 
 	if actor.ID != 0 {
 		actorID = &actor.ID
 	}
-	_, err := db.Exec(ctx, `INSERT INTO audit_log (actor_user_id, actor_email, action, detail) VALUES ($1, $2, $3, $4)`,
-		actorID, actor.Email, action, detail)
+	err := dbq.New(db).InsertAudit(ctx, dbq.InsertAuditParams{ActorUserID: actorID, ActorEmail: actor.Email, Action: action, Detail: detail})
 	if err != nil {
 		return fmt.Errorf("audit %q: %w", action, err)
 	}
@@ -41,18 +40,13 @@ func Audit(ctx context.Context, db DB, actor User, action, detail string) error 
 // AuditLog returns the most recent entries, newest first (limit between 1 and 1000).
 func (s *Store) AuditLog(ctx context.Context, limit int) ([]AuditEntry, error) {
 	limit = min(max(limit, 1), 1000)
-	rows, err := s.pool.Query(ctx, `SELECT id, at, coalesce(actor_user_id, 0), actor_email, action, detail
-		FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+	rows, err := dbq.New(s.pool).AuditLog(ctx, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
-	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (AuditEntry, error) {
-		var e AuditEntry
-		err := row.Scan(&e.ID, &e.At, &e.ActorUserID, &e.ActorEmail, &e.Action, &e.Detail)
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("audit log: %w", err)
+	entries := make([]AuditEntry, len(rows))
+	for i, r := range rows {
+		entries[i] = AuditEntry(r)
 	}
 	return entries, nil
 }

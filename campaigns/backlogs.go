@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
+	"giving/campaigns/dbq"
 )
 
 // Backlogs is the work the service still owes, read at each metrics scrape so an alert can
@@ -31,30 +31,26 @@ type Backlogs struct {
 // dashboard and the metrics list them.
 var ReviewOutcomes = []string{"error", "malformed", "wrong_mode", "unmatched", "deferred"}
 
-// Backlogs reads every backlog in one statement.
+// Backlogs reads every backlog: the counts in one statement, the events for review by
+// outcome in another.
 func (s *Store) Backlogs(ctx context.Context) (Backlogs, error) {
-	b := Backlogs{EventsForReview: make(map[string]int64, len(ReviewOutcomes))}
-	for _, o := range ReviewOutcomes {
-		b.EventsForReview[o] = 0
-	}
-	var outcomes []string
-	var counts []int64
-	err := s.pool.QueryRow(ctx, `
-		SELECT (SELECT count(*) FROM stripe_events WHERE outcome = 'queued'),
-		       COALESCE((SELECT extract(epoch FROM now() - min(received_at)) FROM stripe_events WHERE outcome = 'queued'), 0)::float8,
-		       r.outcomes, r.counts,
-		       (SELECT count(*) FROM mail_outbox WHERE status = 'queued'),
-		       (SELECT count(*) FROM mail_outbox WHERE status = 'failed'),
-		       (SELECT count(*) FROM subscription_cancels WHERE done_at IS NULL)
-		FROM (SELECT COALESCE(array_agg(outcome), '{}') AS outcomes, COALESCE(array_agg(n), '{}') AS counts
-		      FROM (SELECT outcome, count(*) AS n FROM stripe_events
-		            WHERE outcome IN ('unmatched', 'malformed', 'error', 'deferred', 'wrong_mode') GROUP BY outcome) g) r`,
-	).Scan(&b.EventsQueued, &b.OldestQueuedSeconds, &outcomes, &counts, &b.MailQueued, &b.MailFailed, &b.SubscriptionCancelsPending)
+	q := dbq.New(s.pool)
+	row, err := q.Backlogs(ctx)
 	if err != nil {
 		return Backlogs{}, fmt.Errorf("read backlogs: %w", err)
 	}
-	for i, o := range outcomes {
-		b.EventsForReview[o] = counts[i]
+	review, err := q.EventsForReview(ctx)
+	if err != nil {
+		return Backlogs{}, fmt.Errorf("read events for review: %w", err)
+	}
+	b := Backlogs{EventsQueued: row.EventsQueued, OldestQueuedSeconds: row.OldestQueuedSeconds, MailQueued: row.MailQueued,
+		MailFailed: row.MailFailed, SubscriptionCancelsPending: row.SubscriptionCancelsPending,
+		EventsForReview: make(map[string]int64, len(ReviewOutcomes))}
+	for _, o := range ReviewOutcomes {
+		b.EventsForReview[o] = 0
+	}
+	for _, r := range review {
+		b.EventsForReview[r.Outcome] = r.N
 	}
 	return b, nil
 }
@@ -62,14 +58,13 @@ func (s *Store) Backlogs(ctx context.Context) (Backlogs, error) {
 // StoredEvents lists the newest stored events with one of outcomes, at most limit, without
 // their payloads.
 func (s *Store) StoredEvents(ctx context.Context, outcomes []string, limit int) ([]StoredEvent, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, type, outcome, detail, received_at FROM stripe_events
-		WHERE outcome = ANY($1) ORDER BY received_at DESC, id LIMIT $2`, outcomes, limit)
+	rows, err := dbq.New(s.pool).StoredEvents(ctx, dbq.StoredEventsParams{Outcomes: outcomes, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list stored events: %w", err)
 	}
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (StoredEvent, error) {
-		var e StoredEvent
-		err := row.Scan(&e.ID, &e.Type, &e.Outcome, &e.Detail, &e.ReceivedAt)
-		return e, err
-	})
+	out := make([]StoredEvent, len(rows))
+	for i, r := range rows {
+		out[i] = StoredEvent{ID: r.ID, Type: r.Type, Outcome: r.Outcome, Detail: r.Detail, ReceivedAt: r.ReceivedAt}
+	}
+	return out, nil
 }
