@@ -498,8 +498,11 @@ type OfflineTaking struct {
 	ReceivedOn   time.Time
 	Kind         string
 	Note         string
-	Status       string // pending, verified or rejected
+	Status       string // pending, verified, rejected or reversed
 	CreatedAt    time.Time
+	// A reversed taking: when, and the admin's reason.
+	ReversedAt     *time.Time
+	ReversalReason string
 }
 
 // KindLabel is how the taking's kind reads to a person.
@@ -547,14 +550,14 @@ func (s *Store) SubmitOffline(ctx context.Context, by User, pageID int64, in Off
 }
 
 const offlineColumns = `o.id, o.fundraiser_id, f.title, f.slug, f.appeal_id, u.email, o.amount, o.received_on, o.kind,
-	o.note, o.status, o.created_at`
+	o.note, o.status, o.created_at, o.reversed_at, o.reversal_reason`
 
 const offlineFrom = ` FROM offline_takings o JOIN fundraisers f ON f.id = o.fundraiser_id JOIN users u ON u.id = o.submitted_by `
 
 func scanOffline(r pgx.Row) (OfflineTaking, error) {
 	var o OfflineTaking
 	err := r.Scan(&o.ID, &o.FundraiserID, &o.PageTitle, &o.PageSlug, &o.AppealID, &o.SubmittedBy, &o.Amount,
-		&o.ReceivedOn, &o.Kind, &o.Note, &o.Status, &o.CreatedAt)
+		&o.ReceivedOn, &o.Kind, &o.Note, &o.Status, &o.CreatedAt, &o.ReversedAt, &o.ReversalReason)
 	return o, err
 }
 
@@ -579,6 +582,17 @@ func (s *Store) PendingOffline(ctx context.Context, limit int) ([]OfflineTaking,
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
 }
 
+// DecidedOffline lists the offline money admins verified (and any since reversed), most
+// recently decided first, so a mistake can be found and reversed.
+func (s *Store) DecidedOffline(ctx context.Context, limit int) ([]OfflineTaking, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status IN ('verified', 'reversed')
+		ORDER BY COALESCE(o.reversed_at, o.decided_at) DESC, o.id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list verified offline money: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
+}
+
 // offlineEntry is the ledger fact a verified taking becomes: a gift to the page and its
 // appeal, keyed by the taking, never Gift Aid-able (the fundraiser is not the donor, and
 // the people who gave made no declaration), with no donor to count.
@@ -596,17 +610,88 @@ func offlineEntry(o OfflineTaking) Entry {
 // a Stripe object (so reconciliation with Stripe leaves it alone).
 func IsOfflineObject(object string) bool { return strings.HasPrefix(object, offlineObjectID) }
 
-// VerifiedOfflineEntries are the ledger entries every verified taking recorded, for
-// rebuilding the ledger (giving replay) from its sources: Stripe's events and these.
+// offlineReversalEntry is the ledger fact a reversal adds: a refund of the whole taking,
+// on the day it was reversed, so the gift stays in the history and every total moves back.
+func offlineReversalEntry(o OfflineTaking) Entry {
+	e := offlineEntry(o)
+	e.Kind, e.Seq, e.Amount, e.OccurredAt = KindRefund, "reversal", o.Amount.Neg(), *o.ReversedAt
+	return e
+}
+
+// VerifiedOfflineEntries are the ledger entries every verified taking recorded (and, for
+// one since reversed, its reversal), for rebuilding the ledger (giving replay) from its
+// sources: Stripe's events and these.
 func VerifiedOfflineEntries(ctx context.Context, db DB) ([]Entry, error) {
-	rows, err := db.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status = 'verified' ORDER BY o.id`)
+	rows, err := db.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status IN ('verified', 'reversed') ORDER BY o.id`)
 	if err != nil {
 		return nil, fmt.Errorf("list verified offline money: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Entry, error) {
-		o, err := scanOffline(r)
-		return offlineEntry(o), err
+	takings, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list verified offline money: %w", err)
+	}
+	var entries []Entry
+	for _, o := range takings {
+		entries = append(entries, offlineEntry(o))
+		if o.Status == "reversed" {
+			entries = append(entries, offlineReversalEntry(o))
+		}
+	}
+	return entries, nil
+}
+
+// ReverseOffline is an admin undoing verified offline money that should not count (entered
+// with the wrong amount, a cheque that bounced), giving the reason. The ledger keeps the
+// gift and gains a refund of the whole amount, so the page's and the appeal's totals move
+// back in the same transaction; the reason is kept on the taking and in the audit log.
+// Reversing again changes nothing and reports false; only verified money can be reversed.
+func (s *Store) ReverseOffline(ctx context.Context, by User, id int64, reason string) (bool, error) {
+	if !by.CanAdmin() {
+		return false, fmt.Errorf("%s may not reverse offline money: %w", by.Role, ErrForbidden)
+	}
+	reason = strings.Join(strings.Fields(reason), " ")
+	if n := utf8.RuneCountInString(reason); n == 0 || n > 500 {
+		return false, &ValidationError{Fields: map[string]string{"reason": "Say why it is reversed, in up to 500 characters: the fundraiser and the audit log see it."}}
+	}
+	changed := false
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		o, err := lockOffline(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		switch o.Status {
+		case "reversed":
+			return nil // a second click, or two admins at once
+		case "verified":
+		default:
+			return fmt.Errorf("offline money %d is %s, not verified: only money in the totals can be reversed: %w", id, o.Status, ErrConflict)
+		}
+		var at time.Time
+		if err := tx.QueryRow(ctx, `UPDATE offline_takings SET status = 'reversed', reversed_by = NULLIF($2::bigint, 0), reversed_at = now(), reversal_reason = $3
+			WHERE id = $1 RETURNING reversed_at`, id, by.ID, reason).Scan(&at); err != nil {
+			return fmt.Errorf("reverse offline money %d: %w", id, err)
+		}
+		o.ReversedAt = &at
+		if _, err := Record(ctx, tx, offlineReversalEntry(o)); err != nil {
+			return err
+		}
+		changed = true
+		return Audit(ctx, tx, by, "offline money reversed", fmt.Sprintf("offline %d on fundraiser %d: %s %s received %s, because: %s",
+			id, o.FundraiserID, o.Kind, o.Amount.StringFixed(2), o.ReceivedOn.Format(time.DateOnly), reason))
 	})
+	return changed, err
+}
+
+// lockOffline reads a taking and locks it for the rest of tx.
+func lockOffline(ctx context.Context, tx pgx.Tx, id int64) (OfflineTaking, error) {
+	o, err := scanOffline(tx.QueryRow(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.id = $1 FOR UPDATE OF o`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return o, fmt.Errorf("offline money %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return o, fmt.Errorf("read offline money %d: %w", id, err)
+	}
+	return o, nil
 }
 
 // VerifyOffline is an admin confirming offline money arrived: it enters the ledger and
@@ -628,12 +713,9 @@ func (s *Store) decideOffline(ctx context.Context, by User, id int64, status str
 	}
 	changed := false
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		o, err := scanOffline(tx.QueryRow(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.id = $1 FOR UPDATE OF o`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("offline money %d: %w", id, ErrNotFound)
-		}
+		o, err := lockOffline(ctx, tx, id)
 		if err != nil {
-			return fmt.Errorf("read offline money %d: %w", id, err)
+			return err
 		}
 		switch {
 		case o.Status == status:

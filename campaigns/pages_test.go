@@ -183,18 +183,26 @@ func TestPagesBelongToTheirFundraiser(t *testing.T) {
 	}
 }
 
-func TestOfflineMoneyCountsOnlyOnceVerified(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	s, a := newStore(t)
-	ruby := addUser(t, s, "ruby@example.org", campaigns.RoleFundraiser)
-	admin := addUser(t, s, "admin@example.org", campaigns.RoleAdmin)
-	trustee := addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
-	d := decimal.RequireFromString
-	p, err := s.CreatePage(ctx, ruby, a.ID, campaigns.PageEdit{Title: "Ruby's Run", Target: d("500")})
+// offlineWorld is an appeal with Ruby's page, and an admin and a trustee to review her
+// offline money.
+func offlineWorld(t *testing.T) (s *campaigns.Store, a campaigns.Appeal, p campaigns.Fundraiser, ruby, admin, trustee campaigns.User) {
+	t.Helper()
+	s, a = newStore(t)
+	ruby = addUser(t, s, "ruby@example.org", campaigns.RoleFundraiser)
+	admin = addUser(t, s, "admin@example.org", campaigns.RoleAdmin)
+	trustee = addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
+	p, err := s.CreatePage(context.Background(), ruby, a.ID, campaigns.PageEdit{Title: "Ruby's Run", Target: decimal.RequireFromString("500")})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s, a, p, ruby, admin, trustee
+}
+
+func TestOfflineMoneyCountsOnlyOnceVerified(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, a, p, ruby, admin, trustee := offlineWorld(t)
+	d := decimal.RequireFromString
 	yesterday := time.Now().In(campaigns.London()).AddDate(0, 0, -1)
 	day := time.Date(yesterday.Year(), yesterday.Month(), yesterday.Day(), 0, 0, 0, 0, time.UTC)
 
@@ -292,5 +300,122 @@ func TestOfflineMoneyCountsOnlyOnceVerified(t *testing.T) {
 	}
 	if seen["offline money verified"] != 1 || seen["offline money rejected"] != 1 || seen["offline money entered"] != 2 {
 		t.Errorf("audit log actions %v", seen)
+	}
+}
+
+// Offline money verified by mistake is reversed, with a reason: the page's and the
+// appeal's totals move back at once, the ledger keeps the gift and gains a refund of the
+// same amount (so the history stays and replay rebuilds it), and only an admin may do it,
+// once, and only to money that was verified.
+func TestVerifiedOfflineMoneyCanBeReversed(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, a, p, ruby, admin, trustee := offlineWorld(t)
+	d := decimal.RequireFromString
+	today := time.Now().In(campaigns.London())
+	day := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
+	submit := func(amount string) int64 {
+		t.Helper()
+		id, err := s.SubmitOffline(ctx, ruby, p.ID, campaigns.OfflineInput{Amount: d(amount), ReceivedOn: day, Kind: "cheque"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	bounced, kept, pending := submit("250.00"), submit("40.00"), submit("9.99")
+	for _, id := range []int64{bounced, kept} {
+		if _, err := s.VerifyOffline(ctx, admin, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raised := func(sc campaigns.Scope) string {
+		t.Helper()
+		tot, err := campaigns.ReadTotals(ctx, s.Pool(), sc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tot.Raised().StringFixed(2)
+	}
+	if got := raised(campaigns.FundraiserScope(p.ID)); got != "290.00" {
+		t.Fatalf("page raised %s before the reversal, want 290.00", got)
+	}
+
+	for _, u := range []campaigns.User{ruby, trustee} {
+		if _, err := s.ReverseOffline(ctx, u, bounced, "cheque bounced"); !errors.Is(err, campaigns.ErrForbidden) {
+			t.Errorf("%s reverses offline money: %v, want forbidden", u.Role, err)
+		}
+	}
+	var ve *campaigns.ValidationError
+	if _, err := s.ReverseOffline(ctx, admin, bounced, "   "); !errors.As(err, &ve) || ve.Fields["reason"] == "" {
+		t.Errorf("a reversal without a reason: %v, want the reason asked for", err)
+	}
+	if _, err := s.ReverseOffline(ctx, admin, pending, "never arrived"); !errors.Is(err, campaigns.ErrConflict) {
+		t.Errorf("reversing money never verified: %v, want a conflict", err)
+	}
+	if _, err := s.ReverseOffline(ctx, admin, 999999, "typo"); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Errorf("reversing nothing: %v, want not found", err)
+	}
+	for i := 0; i < 2; i++ { // reversing twice takes it back once
+		changed, err := s.ReverseOffline(ctx, admin, bounced, "The cheque  bounced\non 3 December")
+		if err != nil || changed != (i == 0) {
+			t.Fatalf("reverse #%d: changed=%v err=%v", i+1, changed, err)
+		}
+	}
+	if _, err := s.VerifyOffline(ctx, admin, bounced); !errors.Is(err, campaigns.ErrConflict) {
+		t.Errorf("verifying reversed money again: %v, want a conflict", err)
+	}
+
+	for name, sc := range map[string]campaigns.Scope{"page": campaigns.FundraiserScope(p.ID), "appeal": campaigns.AppealScope(a.ID)} {
+		if got := raised(sc); got != "40.00" {
+			t.Errorf("%s raised %s after reversing the £250.00 cheque, want 40.00", name, got)
+		}
+	}
+	var kinds []string
+	if err := s.Pool().QueryRow(ctx, `SELECT array_agg(kind || ' ' || amount ORDER BY id) FROM ledger_entries WHERE fundraiser_id = $1`, p.ID).Scan(&kinds); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(kinds, ", ") != "gift 250.00, gift 40.00, refund -250.00" {
+		t.Errorf("ledger %v: want both gifts kept and a refund of the reversed one", kinds)
+	}
+	if diffs, err := s.CompareTotals(ctx); err != nil || len(diffs) != 0 {
+		t.Errorf("CompareTotals: %v %v", diffs, err)
+	}
+	if err := s.CompareDashboardSummary(ctx); err != nil {
+		t.Errorf("dashboard summary disagrees with the ledger: %v", err)
+	}
+	entries, err := campaigns.VerifiedOfflineEntries(ctx, s.Pool())
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("entries for replay: %d, %v; want the two gifts and the reversal", len(entries), err)
+	}
+
+	decided, err := s.DecidedOffline(ctx, 10)
+	if err != nil || len(decided) != 2 || decided[0].ID != bounced || decided[0].Status != "reversed" ||
+		decided[0].ReversalReason != "The cheque bounced on 3 December" || decided[0].ReversedAt == nil {
+		t.Fatalf("decided offline money %+v (%v): want the reversed cheque first, with its reason", decided, err)
+	}
+	own, err := s.OwnOffline(ctx, ruby)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range own {
+		if o.ID == bounced && (o.Status != "reversed" || o.ReversalReason == "") {
+			t.Errorf("Ruby sees her reversed cheque as %q with reason %q", o.Status, o.ReversalReason)
+		}
+	}
+	log, err := s.AuditLog(ctx, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reversals := 0
+	for _, e := range log {
+		if e.Action == "offline money reversed" {
+			reversals++
+			if !strings.Contains(e.Detail, "250.00") || !strings.Contains(e.Detail, "The cheque bounced") || e.ActorUserID != admin.ID {
+				t.Errorf("audit entry %+v", e)
+			}
+		}
+	}
+	if reversals != 1 {
+		t.Errorf("%d reversals in the audit log, want 1", reversals)
 	}
 }

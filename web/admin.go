@@ -25,13 +25,16 @@ var adminDone = map[string]string{
 	"unmatched":        "The payment is marked as reviewed.",
 	"offline-verified": "The offline money is verified: it now counts in the totals.",
 	"offline-rejected": "The offline money is rejected: it does not count.",
+	"offline-reversed": "The offline money is reversed: it no longer counts, and the fundraiser sees why.",
 }
 
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) error {
-	return s.renderAdmin(w, r, http.StatusOK, nil, adminDone[r.URL.Query().Get("done")])
+	return s.renderAdmin(w, r, http.StatusOK, nil, nil, adminDone[r.URL.Query().Get("done")])
 }
 
-func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, notice string) error {
+// renderAdmin shows the admin page; errs are problems by field id, and kept what was typed
+// in fields outside the appeal and tier forms (a reversal's reason), by field id.
+func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int, errs, kept map[string]string, notice string) error {
 	u, _ := currentUser(r)
 	a, err := s.defaultAppeal(r)
 	if err != nil {
@@ -50,14 +53,19 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	// Offline money fundraisers entered, waiting to be verified or rejected (pages.go).
+	// Offline money fundraisers entered, waiting to be verified or rejected, and the most
+	// recently verified, which may be reversed (pages.go).
 	offline, err := s.store.PendingOffline(r.Context(), 200)
+	if err != nil {
+		return err
+	}
+	decided, err := s.store.DecidedOffline(r.Context(), 50)
 	if err != nil {
 		return err
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, status, "admin.html", map[string]any{"Title": "Manage the appeal", "User": u, "Appeal": a,
-		"Tiers": tiers, "Pages": pages, "Unmatched": unmatched, "Errors": errs, "Notice": notice, "Offline": offline})
+		"Tiers": tiers, "Pages": pages, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided})
 	return nil
 }
 
@@ -65,7 +73,7 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 func (s *Server) adminResult(w http.ResponseWriter, r *http.Request, err error, done string) error {
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
-		return s.renderAdmin(w, r, http.StatusUnprocessableEntity, ve.Fields, "")
+		return s.renderAdmin(w, r, http.StatusUnprocessableEntity, ve.Fields, nil, "")
 	}
 	if err != nil {
 		return err

@@ -459,6 +459,32 @@ func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, deci
 	return nil
 }
 
+// adminReverseOffline is POST /admin/offline/{id}/reverse: verified money taken back out of
+// the totals, with the reason beside the field (and kept) when it is missing.
+func (s *Server) adminReverseOffline(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return campaigns.ErrNotFound
+	}
+	reason := r.PostFormValue("reason")
+	_, err = s.store.ReverseOffline(r.Context(), u, id, reason)
+	var ve *campaigns.ValidationError
+	if errors.As(err, &ve) {
+		field := fmt.Sprintf("reason-%d", id)
+		return s.renderAdmin(w, r, http.StatusUnprocessableEntity, map[string]string{field: ve.Fields["reason"]},
+			map[string]string{field: reason}, "")
+	}
+	if err != nil {
+		return err
+	}
+	if a, err := s.defaultAppeal(r); err == nil {
+		s.cache.forget("appeal:" + a.Slug)
+	}
+	http.Redirect(w, r, "/admin?done=offline-reversed", http.StatusSeeOther)
+	return nil
+}
+
 // thankGift is POST /fundraise/gifts/{donation}/thank: her note to the donor of a gift to
 // one of her pages, queued to the outbox. Another fundraiser's gift is a 404.
 func (s *Server) thankGift(w http.ResponseWriter, r *http.Request) error {

@@ -527,6 +527,40 @@ func TestOfflineMoneyThroughTheSite(t *testing.T) {
 		t.Error("the verification is not in the audit log")
 	}
 	p.noDifferences()
+
+	// Verified by mistake: the admin reverses it, and must say why.
+	reverse := strings.Replace(verify, "/verify", "/reverse", 1)
+	field := "reason-" + strings.Split(verify, "/")[3]
+	if r := p.send(admin, http.MethodGet, "/admin", nil); byID(r.doc, field) == nil {
+		t.Fatalf("/admin offers no #%s to reverse the verified money", field)
+	}
+	noReason := p.send(admin, http.MethodPost, reverse, url.Values{"reason": {"  "}})
+	if noReason.status != http.StatusUnprocessableEntity || byID(noReason.doc, field+"-error") == nil ||
+		attrVal(byID(noReason.doc, field), "aria-invalid") != "true" {
+		t.Fatalf("a reversal without a reason: %d; want 422 with the problem beside #%s", noReason.status, field)
+	}
+	if got := p.totals("/api/fundraisers/" + slug); got.Raised != "120.50" {
+		t.Errorf("a refused reversal moved the page: %+v", got)
+	}
+	if r := p.send(admin, http.MethodPost, reverse, url.Values{"reason": {"Counted twice: it was the same cash as the 1 December entry"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("reverse: %d %s", r.status, text(r.doc))
+	} else if after := p.send(admin, http.MethodGet, r.header.Get("Location"), nil); !strings.Contains(text(byID(after.doc, "admin-notice")), "reversed") {
+		t.Errorf("after reversing, the admin page says %q", text(byID(after.doc, "admin-notice")))
+	}
+	if got := p.totals("/api/fundraisers/" + slug); got.Raised != "0.00" {
+		t.Errorf("page after the reversal: %+v, want 0.00", got)
+	}
+	if got := p.appealTotals(); got.Raised != "0.00" {
+		t.Errorf("appeal after the reversal: %+v, want 0.00", got)
+	}
+	dash = p.send(ruby, http.MethodGet, "/fundraise", nil)
+	if st := withClass(dash.doc, "offline-status"); len(st) != 1 || !strings.Contains(text(st[0]), "Counted twice") {
+		t.Errorf("Ruby's dashboard after the reversal: %q", text(dash.doc))
+	}
+	if r := p.send(ruby, http.MethodPost, reverse, url.Values{"reason": {"mine"}}); r.status != http.StatusForbidden {
+		t.Errorf("a fundraiser reverses offline money: %d, want 403", r.status)
+	}
+	p.noDifferences()
 }
 
 func TestPageFormRefusesBadInput(t *testing.T) {
@@ -585,6 +619,7 @@ func TestPageRoutesRefuseCrossSitePosts(t *testing.T) {
 		fmt.Sprintf("/fundraise/%d/offline", id):        ruby,
 		"/fundraise/gifts/" + zeroUUID + "/thank":       ruby,
 		"/admin/offline/1/verify":                       admin,
+		"/admin/offline/1/reverse":                      admin,
 		fmt.Sprintf("/admin/fundraisers/%d/status", id): admin,
 	} {
 		form := url.Values{"title": {"Forged"}, "target": {"5"}, "amount": {"5"}, "kind": {"cash"},

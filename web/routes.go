@@ -100,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/fundraisers/{id}/status", s.wrap(s.adminFundraiserStatus))
 			r.Post("/admin/offline/{id}/verify", s.wrap(s.adminVerifyOffline))
 			r.Post("/admin/offline/{id}/reject", s.wrap(s.adminRejectOffline))
+			r.Post("/admin/offline/{id}/reverse", s.wrap(s.adminReverseOffline))
 			r.Post("/admin/unmatched/{id}/resolve", s.wrap(s.adminResolve))
 			// A donor's data rights (UK GDPR), as 'giving donor export|erase' (donors.go):
 			// the email is posted, never put in a URL; erasing shows the plan until confirmed.
