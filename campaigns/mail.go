@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"giving/campaigns/dbq"
 )
 
 // Mail is one plain-text email.
@@ -28,8 +28,7 @@ func QueueMail(ctx context.Context, db DB, m Mail) error {
 	if strings.ContainsAny(m.Subject, "\r\n") || strings.TrimSpace(m.Subject) == "" {
 		return fmt.Errorf("queue mail: %w", &ValidationError{Fields: map[string]string{"subject": "The subject must be one non-empty line."}})
 	}
-	if _, err := db.Exec(ctx, `INSERT INTO mail_outbox (to_address, subject, body) VALUES ($1, $2, $3)`,
-		to, m.Subject, m.Body); err != nil {
+	if err := dbq.New(db).QueueMail(ctx, dbq.QueueMailParams{ToAddress: to, Subject: m.Subject, Body: m.Body}); err != nil {
 		return fmt.Errorf("queue mail: %w", err)
 	}
 	return nil
@@ -194,9 +193,7 @@ func (w *MailWorker) release(ctx context.Context, claim string, rest []claimedMa
 	for i, c := range rest {
 		ids[i] = c.id
 	}
-	_, err := w.Store.pool.Exec(ctx, `UPDATE mail_outbox SET claimed_until = NULL, attempts = attempts - 1
-		WHERE id = ANY($1) AND claim = $2`, ids, claim)
-	if err != nil {
+	if err := dbq.New(w.Store.pool).ReleaseMail(ctx, dbq.ReleaseMailParams{Ids: ids, Claim: claim}); err != nil {
 		return fmt.Errorf("release unsent mail: %w", err)
 	}
 	return nil
@@ -211,22 +208,13 @@ func (w *MailWorker) claim(ctx context.Context) (string, []claimedMail, error) {
 		return "", nil, fmt.Errorf("mail claim id: %w", err)
 	}
 	claim := hex.EncodeToString(b)
-	rows, err := w.Store.pool.Query(ctx, `UPDATE mail_outbox SET claimed_until = now() + $1::interval, claim = $2,
-			attempts = attempts + 1
-		WHERE id IN (SELECT id FROM mail_outbox
-			WHERE status = 'queued' AND next_attempt_at <= now() AND (claimed_until IS NULL OR claimed_until < now())
-			ORDER BY next_attempt_at, id LIMIT $3 FOR UPDATE SKIP LOCKED)
-		RETURNING id, attempts, to_address, subject, body`, w.Lease, claim, w.Batch)
+	rows, err := dbq.New(w.Store.pool).ClaimMail(ctx, dbq.ClaimMailParams{Lease: w.Lease, Claim: claim, MaxRows: int32(w.Batch)})
 	if err != nil {
 		return "", nil, fmt.Errorf("claim mail: %w", err)
 	}
-	batch, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claimedMail, error) {
-		var c claimedMail
-		err := row.Scan(&c.id, &c.attempts, &c.mail.To, &c.mail.Subject, &c.mail.Body)
-		return c, err
-	})
-	if err != nil {
-		return "", nil, fmt.Errorf("claim mail: %w", err)
+	batch := make([]claimedMail, len(rows))
+	for i, r := range rows {
+		batch[i] = claimedMail{id: r.ID, attempts: int(r.Attempts), mail: Mail{To: r.ToAddress, Subject: r.Subject, Body: r.Body}}
 	}
 	return claim, batch, nil
 }
@@ -238,6 +226,7 @@ func (w *MailWorker) record(ctx context.Context, claim string, c claimedMail, se
 	log := w.Log.With("mail", c.id, "attempt", c.attempts, "to", MaskEmail(c.mail.To), "took", took.Round(time.Millisecond))
 	var outcome string
 	var err error
+	q := dbq.New(w.Store.pool)
 	switch {
 	case sendErr == nil:
 		via := "smtp"
@@ -245,21 +234,16 @@ func (w *MailWorker) record(ctx context.Context, claim string, c claimedMail, se
 			via = "local outbox"
 		}
 		outcome = "sent"
-		_, err = w.Store.pool.Exec(ctx, `UPDATE mail_outbox SET status = 'sent', sent_at = now(), delivered_via = $3,
-				claimed_until = NULL, last_error = '', body = CASE WHEN $4 THEN body ELSE '' END
-			WHERE id = $1 AND claim = $2`, c.id, claim, via, w.Local)
+		err = q.MailSent(ctx, dbq.MailSentParams{ID: c.id, Claim: claim, Via: via, KeepBody: w.Local})
 		log.Info("mail sent", "via", via)
 	case errors.Is(sendErr, ErrPermanent):
 		outcome = "failed"
-		_, err = w.Store.pool.Exec(ctx, `UPDATE mail_outbox SET status = 'failed', claimed_until = NULL, last_error = $3
-			WHERE id = $1 AND claim = $2`, c.id, claim, truncate(sendErr.Error(), 1000))
+		err = q.MailFailed(ctx, dbq.MailFailedParams{ID: c.id, Claim: claim, LastError: truncate(sendErr.Error(), 1000)})
 		log.Error("mail refused for good", "err", sendErr)
 	default:
 		outcome = "retry"
 		wait := w.Backoff(c.attempts)
-		_, err = w.Store.pool.Exec(ctx, `UPDATE mail_outbox SET claimed_until = NULL, last_error = $3,
-				next_attempt_at = now() + $4::interval
-			WHERE id = $1 AND claim = $2`, c.id, claim, truncate(sendErr.Error(), 1000), wait)
+		err = q.MailRetry(ctx, dbq.MailRetryParams{ID: c.id, Claim: claim, LastError: truncate(sendErr.Error(), 1000), Backoff: wait})
 		log.Warn("mail not sent; will retry", "err", sendErr, "retry_in", wait)
 	}
 	if w.Observe != nil {
@@ -272,8 +256,7 @@ func (w *MailWorker) record(ctx context.Context, claim string, c claimedMail, se
 }
 
 func (w *MailWorker) prune(ctx context.Context) error {
-	_, err := w.Store.pool.Exec(ctx, `DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < now() - $1::interval`, sentRetention)
-	return err
+	return dbq.New(w.Store.pool).PruneSentMail(ctx, sentRetention)
 }
 
 func truncate(s string, n int) string {
@@ -295,19 +278,14 @@ type OutboxMail struct {
 
 // Outbox returns the most recent rows of the outbox, newest first (limit 1 to 500).
 func (s *Store) Outbox(ctx context.Context, limit int) ([]OutboxMail, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, to_address, subject, body, status, delivered_via, last_error, attempts,
-			created_at, sent_at
-		FROM mail_outbox ORDER BY id DESC LIMIT $1`, min(max(limit, 1), 500))
+	rows, err := dbq.New(s.pool).Outbox(ctx, int32(min(max(limit, 1), 500)))
 	if err != nil {
 		return nil, fmt.Errorf("outbox: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (OutboxMail, error) {
-		var m OutboxMail
-		err := row.Scan(&m.ID, &m.To, &m.Subject, &m.Body, &m.Status, &m.Via, &m.Error, &m.Attempts, &m.CreatedAt, &m.SentAt)
-		return m, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("outbox: %w", err)
+	out := make([]OutboxMail, len(rows))
+	for i, r := range rows {
+		out[i] = OutboxMail{ID: r.ID, To: r.ToAddress, Subject: r.Subject, Body: r.Body, Status: r.Status, Via: r.DeliveredVia,
+			Error: r.LastError, Attempts: int(r.Attempts), CreatedAt: r.CreatedAt, SentAt: r.SentAt}
 	}
 	return out, nil
 }
