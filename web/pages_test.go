@@ -533,6 +533,8 @@ func TestOfflineMoneyThroughTheSite(t *testing.T) {
 	field := "reason-" + strings.Split(verify, "/")[3]
 	if r := p.send(admin, http.MethodGet, "/admin", nil); byID(r.doc, field) == nil {
 		t.Fatalf("/admin offers no #%s to reverse the verified money", field)
+	} else if labels := findAll(r.doc, func(n *html.Node) bool { return isElem("label")(n) && attrVal(n, "for") == field }); len(labels) != 1 {
+		t.Errorf("the reversal's reason field has %d labels, want 1", len(labels))
 	}
 	noReason := p.send(admin, http.MethodPost, reverse, url.Values{"reason": {"  "}})
 	if noReason.status != http.StatusUnprocessableEntity || byID(noReason.doc, field+"-error") == nil ||
