@@ -586,7 +586,8 @@ func plural(n int, one, many string) string {
 }
 
 // DonorEmail is the address a donor is looked up by (trimmed, lower-case), or a
-// ValidationError on "email" when it is empty or has no name and domain around an "@".
+// ValidationError on "email" when it is empty, has no name and domain around an "@", or is
+// longer than any address can be (254 characters, RFC 5321).
 // It is deliberately loose: a donor is found by whatever address Stripe recorded.
 func DonorEmail(email string) (string, error) {
 	e := NormalizeEmail(email)
@@ -595,6 +596,9 @@ func DonorEmail(email string) (string, error) {
 	}
 	if at := strings.IndexByte(e, '@'); at < 1 || at == len(e)-1 {
 		return "", &ValidationError{Fields: map[string]string{"email": "Enter an email address such as name@example.org."}}
+	}
+	if len(e) > 254 {
+		return "", &ValidationError{Fields: map[string]string{"email": "An email address has at most 254 characters."}}
 	}
 	return e, nil
 }

@@ -11,10 +11,6 @@ import (
 	"giving/campaigns"
 )
 
-// InlineSlots is how many events one instance applies inside their webhook requests at
-// once; a delivery that finds every slot busy is answered as soon as it is stored.
-const InlineSlots = 1
-
 // Appliers is how many goroutines Run uses to apply the events left queued.
 const Appliers = 2
 
@@ -41,19 +37,12 @@ func (h *Webhooks) ingest(ctx context.Context, ev event, body []byte, parseErr e
 
 // applyInline applies the event just stored when the service is quiet, and returns what
 // became of it; "queued" when it is left to the appliers (which it wakes). Quiet means
-// this is the instance's only webhook request in flight and a slot is free: a lone
-// delivery (the sandbox's, a donor's) is answered with its gift already in every total,
+// this is the instance's only webhook request in flight (so at most one request applies
+// inline at a time): a lone delivery (the sandbox's, a donor's) is answered with its gift already in every total,
 // while under load every request answers as soon as its event is stored, because applying
 // in the request would hold a client connection and compete for the CPU the answers need.
 func (h *Webhooks) applyInline(ctx context.Context, id string) string {
 	if h.inFlight.Load() > 1 {
-		h.poke()
-		return "queued"
-	}
-	select {
-	case h.inline <- struct{}{}:
-		defer func() { <-h.inline }()
-	default:
 		h.poke()
 		return "queued"
 	}

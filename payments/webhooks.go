@@ -44,7 +44,6 @@ type Webhooks struct {
 	Subscriptions SubscriptionCanceller
 
 	inFlight atomic.Int64  // webhook requests being served; above one, none applies inline
-	inline   chan struct{} // slots for applying in the request; full means leave it queued
 	wake     chan struct{} // tells the appliers an event was left queued
 }
 
@@ -52,7 +51,7 @@ type Webhooks struct {
 // one is being rolled); live is the mode of the configured key.
 func NewWebhooks(store *campaigns.Store, secrets []string, live bool, log *slog.Logger, m *Metrics) *Webhooks {
 	return &Webhooks{store: store, secrets: secrets, live: live, log: log, metrics: m,
-		inline: make(chan struct{}, InlineSlots), wake: make(chan struct{}, 1)}
+		wake: make(chan struct{}, 1)}
 }
 
 func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {

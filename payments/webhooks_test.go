@@ -87,7 +87,7 @@ func newWorld(t testing.TB, instances int, configure ...func(*payments.Webhooks)
 }
 
 // settle waits until no stored event is left queued: every delivery that was answered
-// before the inline slots freed up has been applied by an applier.
+// while other deliveries were in flight has been applied by an applier.
 func (w *world) settle() {
 	w.t.Helper()
 	deadline := time.Now().Add(time.Minute)

@@ -23,9 +23,6 @@ import (
 // DonorHash: an erased donor's email must not linger in the session store.
 const sessionErasure = "donor_erasure"
 
-// maxDonorEmailLen is the longest address there is (RFC 5321), as the users table allows.
-const maxDonorEmailLen = 254
-
 // donorsView is what the donor data page shows.
 type donorsView struct {
 	Email  string // as typed, kept in the field
@@ -56,9 +53,6 @@ func (s *Server) renderDonors(w http.ResponseWriter, r *http.Request, status int
 func donorEmailFrom(r *http.Request) (string, *donorsView) {
 	typed := r.PostFormValue("email")
 	email, err := campaigns.DonorEmail(typed)
-	if err == nil && len(email) > maxDonorEmailLen {
-		err = &campaigns.ValidationError{Fields: map[string]string{"email": "An email address has at most 254 characters."}}
-	}
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		return "", &donorsView{Email: strings.TrimSpace(typed), Errors: ve.Fields}

@@ -433,7 +433,8 @@ func (s *Server) pagePhoto(w http.ResponseWriter, r *http.Request) error {
 	return err
 }
 
-// adminVerifyOffline and adminRejectOffline are POST /admin/offline/{id}/verify|reject.
+// adminVerifyOffline, adminRejectOffline and adminReverseOffline are POST
+// /admin/offline/{id}/verify|reject|reverse; a reversal needs a reason.
 func (s *Server) adminVerifyOffline(w http.ResponseWriter, r *http.Request) error {
 	return s.adminDecideOffline(w, r, s.store.VerifyOffline, "offline-verified")
 }
@@ -442,6 +443,16 @@ func (s *Server) adminRejectOffline(w http.ResponseWriter, r *http.Request) erro
 	return s.adminDecideOffline(w, r, s.store.RejectOffline, "offline-rejected")
 }
 
+func (s *Server) adminReverseOffline(w http.ResponseWriter, r *http.Request) error {
+	reason := r.PostFormValue("reason")
+	return s.adminDecideOffline(w, r, func(ctx context.Context, u campaigns.User, id int64) (bool, error) {
+		return s.store.ReverseOffline(ctx, u, id, reason)
+	}, "offline-reversed")
+}
+
+// adminDecideOffline applies an admin's decision on one taking and redirects to the admin
+// page saying so. A problem with a field of the taking's form (the reversal's reason) is
+// shown beside it, as "field-id", with what was typed kept.
 func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, decide func(context.Context, campaigns.User, int64) (bool, error), done string) error {
 	u, _ := currentUser(r)
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
@@ -449,39 +460,22 @@ func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, deci
 		return campaigns.ErrNotFound
 	}
 	if _, err := decide(r.Context(), u, id); err != nil {
-		return err
+		var ve *campaigns.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		errs, kept := map[string]string{}, map[string]string{}
+		for f, msg := range ve.Fields {
+			key := fmt.Sprintf("%s-%d", f, id)
+			errs[key], kept[key] = msg, r.PostFormValue(f)
+		}
+		return s.renderAdmin(w, r, http.StatusUnprocessableEntity, errs, kept, "")
 	}
 	a, err := s.defaultAppeal(r)
 	if err == nil {
 		s.cache.forget("appeal:" + a.Slug)
 	}
 	http.Redirect(w, r, "/admin?done="+done, http.StatusSeeOther)
-	return nil
-}
-
-// adminReverseOffline is POST /admin/offline/{id}/reverse: verified money taken back out of
-// the totals, with the reason beside the field (and kept) when it is missing.
-func (s *Server) adminReverseOffline(w http.ResponseWriter, r *http.Request) error {
-	u, _ := currentUser(r)
-	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
-	if err != nil {
-		return campaigns.ErrNotFound
-	}
-	reason := r.PostFormValue("reason")
-	_, err = s.store.ReverseOffline(r.Context(), u, id, reason)
-	var ve *campaigns.ValidationError
-	if errors.As(err, &ve) {
-		field := fmt.Sprintf("reason-%d", id)
-		return s.renderAdmin(w, r, http.StatusUnprocessableEntity, map[string]string{field: ve.Fields["reason"]},
-			map[string]string{field: reason}, "")
-	}
-	if err != nil {
-		return err
-	}
-	if a, err := s.defaultAppeal(r); err == nil {
-		s.cache.forget("appeal:" + a.Slug)
-	}
-	http.Redirect(w, r, "/admin?done=offline-reversed", http.StatusSeeOther)
 	return nil
 }
 

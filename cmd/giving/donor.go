@@ -104,7 +104,7 @@ hash of the email). The file is readable by its owner only.`, stdout)
 	if err != nil {
 		return err
 	}
-	store, err := exportStore(ctx, env)
+	_, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ one transaction and recorded in the audit log as "donor erased" (by a hash of th
 	if err != nil {
 		return err
 	}
-	store, err := exportStore(ctx, env)
+	_, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -213,7 +213,7 @@ aid declarations erased" in the audit log.`, stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	store, err := exportStore(ctx, env)
+	_, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}

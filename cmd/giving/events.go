@@ -11,14 +11,11 @@ import (
 	"text/tabwriter"
 
 	"giving/campaigns"
-	"giving/migrations"
 	"giving/payments"
 )
 
-const eventsUsage = `Usage: giving events [list] [flags]
-       giving events retry EVENT_ID...
-
-Stored Stripe webhook events that need a person, and what to do about them. Every event
+// eventsHelp is what 'giving events -h' says after the synopsis.
+const eventsHelp = `Stored Stripe webhook events that need a person, and what to do about them. Every event
 Stripe sends is stored once, with its raw payload, before it is answered; most are applied
 to the ledger at once. The rest wait here:
 
@@ -46,23 +43,24 @@ func cmdEvents(ctx context.Context, args []string, env func(string) string, stdo
 	if len(args) > 0 && args[0] == "list" {
 		args = args[1:]
 	}
-	fs := newFlags("events", "events [list] [--outcome O] [--limit N]", eventsUsage[strings.Index(eventsUsage, "Stored Stripe"):], stdout)
-	outcome := fs.String("outcome", "", "list only this outcome: "+strings.Join(append(slices.Clone(campaigns.ReviewOutcomes), "queued"), ", "))
+	fs := newFlags("events", "events [list] [--outcome O] [--limit N]\n       giving events retry EVENT_ID...", eventsHelp, stdout)
+	listable := append(slices.Clone(campaigns.ReviewOutcomes), "queued")
+	outcome := fs.String("outcome", "", "list only this outcome: "+strings.Join(listable, ", "))
 	limit := fs.Int("limit", 50, "list at most this many events, newest first")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	outcomes := []string{"error", "malformed", "wrong_mode"}
 	if *outcome != "" {
-		if !slices.Contains(campaigns.ReviewOutcomes, *outcome) && *outcome != "queued" {
-			return usageError{fmt.Sprintf("events: --outcome %q is not one of %s, queued", *outcome, strings.Join(campaigns.ReviewOutcomes, ", "))}
+		if !slices.Contains(listable, *outcome) {
+			return usageError{fmt.Sprintf("events: --outcome %q is not one of %s", *outcome, strings.Join(listable, ", "))}
 		}
 		outcomes = []string{*outcome}
 	}
 	if *limit < 1 || *limit > 10000 {
 		return usageError{fmt.Sprintf("events: --limit %d must be between 1 and 10000", *limit)}
 	}
-	_, store, err := eventsStore(ctx, env)
+	_, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -111,7 +109,7 @@ audit log. Prints each event's new outcome; exits 1 if any is still not applied.
 	if len(ids) == 0 {
 		return usageError{"events retry: name the events to retry (see giving events)"}
 	}
-	cfg, store, err := eventsStore(ctx, env)
+	cfg, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -141,21 +139,4 @@ audit log. Prints each event's new outcome; exits 1 if any is still not applied.
 		return fmt.Errorf("events retry: %d of %d events not applied", failed, len(ids))
 	}
 	return nil
-}
-
-// eventsStore reads the configuration, opens the database and checks its schema is current.
-func eventsStore(ctx context.Context, env func(string) string) (config, *campaigns.Store, error) {
-	cfg, err := loadConfig(env, needs{database: true})
-	if err != nil {
-		return cfg, nil, err
-	}
-	store, err := openStore(ctx, cfg.DatabaseURL)
-	if err != nil {
-		return cfg, nil, err
-	}
-	if err := migrations.Check(ctx, store.Pool()); err != nil {
-		store.Pool().Close()
-		return cfg, nil, err
-	}
-	return cfg, store, nil
 }

@@ -83,7 +83,7 @@ no donation we created, to review). Rows are streamed: any size of ledger export
 	if last.Before(start) {
 		return usageError{fmt.Sprintf("export gifts: --to %s is before --from %s", *to, *from)}
 	}
-	store, err := exportStore(ctx, env)
+	_, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ With --preview nothing changes: run it first and check the schedule.`, stdout)
 	if *adjOut == "" && *out != "" {
 		*adjOut = strings.TrimSuffix(*out, filepath.Ext(*out)) + "-adjustments.csv"
 	}
-	store, err := exportStore(ctx, env)
+	_, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}
@@ -243,20 +243,23 @@ With --preview nothing changes: run it first and check the schedule.`, stdout)
 	return nil
 }
 
-func exportStore(ctx context.Context, env func(string) string) (*campaigns.Store, error) {
+// checkedStore reads the configuration and opens the database, refusing one whose schema
+// is older than the binary: what the one-shot commands (export, donor, events, reconcile)
+// start with.
+func checkedStore(ctx context.Context, env func(string) string) (config, *campaigns.Store, error) {
 	cfg, err := loadConfig(env, needs{database: true})
 	if err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
 	store, err := openStore(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, err
+		return cfg, nil, err
 	}
 	if err := migrations.Check(ctx, store.Pool()); err != nil {
 		store.Pool().Close()
-		return nil, err
+		return cfg, nil, err
 	}
-	return store, nil
+	return cfg, store, nil
 }
 
 // openOut returns where to write: stdout when path is empty, else a temporary file beside

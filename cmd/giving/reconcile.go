@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"giving/migrations"
 	"giving/payments"
 )
 
@@ -52,18 +51,11 @@ sandbox mode, which has no Stripe account to compare with.`, stdout)
 		return errors.New("reconcile: STRIPE_SECRET_KEY does not look like a Stripe secret key (sk_test_..., sk_live_...)")
 	}
 	// Reconciling needs the database and the key, not a webhook secret or a public URL.
-	cfg, err := loadConfig(env, needs{database: true})
-	if err != nil {
-		return err
-	}
-	store, err := openStore(ctx, cfg.DatabaseURL)
+	cfg, store, err := checkedStore(ctx, env)
 	if err != nil {
 		return err
 	}
 	defer store.Pool().Close()
-	if err := migrations.Check(ctx, store.Pool()); err != nil {
-		return err
-	}
 	live, _ := payments.KeyMode(key)
 	log := newLogger(stderr, true)
 	rec := &payments.Reconciler{
