@@ -101,6 +101,13 @@ func TestBusyServiceAnswersOnceStoredAndAppliesAfter(t *testing.T) {
 	if code := <-slow; code == http.StatusOK {
 		t.Fatal("a delivery with a cut-off body was accepted")
 	}
+	// The client gives up on the cut-off body before the server's read fails: wait until
+	// the server has finished with it too, so the next delivery is truly alone.
+	for deadline := time.Now().Add(10 * time.Second); hooks.InFlight() != 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the cut-off delivery is still in flight after 10 s (%d)", hooks.InFlight())
+		}
+	}
 	d2 := w.donation("10.00", false, false, 0)
 	if body := w.send(b.CheckoutSessionCompleted("cs_quiet", "pi_quiet", "cus_2", 1000, "paid", meta(w, d2))); !strings.Contains(body, `"applied"`) {
 		t.Fatalf("lone delivery: %s; want it applied before the answer", body)
