@@ -19,7 +19,7 @@ import (
 // Donor data duties (UK GDPR): a donor may ask for everything held about them, and for
 // their personal data to be erased. Amounts, statuses, Stripe ids and the ledger are the
 // charity's accounts and stay; a Gift Aid declaration's name and address stay while HMRC
-// requires them (GIFT_AID.md: 6 years after the end of the accounting period of the last
+// requires them (HMRC: 6 years after the end of the accounting period of the last
 // gift it covers) and are erased afterwards.
 //
 // A donor is found by email, case-insensitively, on donations.email, together with every

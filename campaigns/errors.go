@@ -1,6 +1,3 @@
-// Package campaigns is the domain: appeals, tiers, targets, fundraiser pages, donations,
-// Gift Aid declarations, the gift ledger and the totals derived from it. It knows nothing of
-// HTTP or Stripe.
 package campaigns
 
 import (

@@ -13,7 +13,7 @@ const GiftAidWordingVersion = "2026-11-hmrc-model-v1"
 // CharityName is the charity that claims Gift Aid, as it appears in declarations.
 const CharityName = "Fundraising for Freedom"
 
-// Gift Aid declaration scopes (GIFT_AID.md).
+// Gift Aid declaration scopes (see the package documentation).
 const (
 	ScopeThis              = "this"
 	ScopeThisAndFuture     = "this_and_future"

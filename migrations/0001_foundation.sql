@@ -155,7 +155,7 @@ CREATE INDEX stripe_events_review ON stripe_events (received_at)
 CREATE INDEX stripe_events_deferred ON stripe_events (defer_key) WHERE outcome = 'deferred';
 
 -- Gift Aid claims lock the gifts they include; a refund of a claimed gift queues an
--- adjustment for the next claim (GIFT_AID.md).
+-- adjustment for the next claim (HMRC's rule).
 CREATE TABLE gift_aid_claims (
     id         bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT now(),

@@ -30,7 +30,7 @@ CREATE TABLE gift_thanks (
 );
 
 -- Money a fundraiser collected herself. Pending until an admin verifies it, which records
--- one ledger gift (stripe_object 'offline_<id>', never Gift Aid-able: GIFT_AID.md) in the
+-- one ledger gift (stripe_object 'offline_<id>', never Gift Aid-able: money collected from others is not the fundraiser's gift) in the
 -- same transaction; a rejected taking never reaches the ledger.
 CREATE TABLE offline_takings (
     id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

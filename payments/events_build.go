@@ -81,6 +81,7 @@
 //     +amountPence, fee -feePence], which sum to zero. (Real Stripe withdraws
 //     the funds when the dispute opens, so its created event already lists the
 //     withdrawal; this builder keeps it to the closed event.)
+
 package payments
 
 import (

@@ -104,7 +104,7 @@ func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// totalsJSON is the public JSON contract of DESIGN.md: amounts as strings with two decimals.
+// totalsJSON is the public JSON contract (README): amounts as strings with two decimals.
 type totalsJSON struct {
 	Slug      string `json:"slug"`
 	Name      string `json:"name"`

@@ -10,7 +10,7 @@ import (
 	"giving/payments"
 )
 
-// config is the process configuration, from the environment names of DESIGN.md.
+// config is the process configuration, from the environment names the README lists.
 type config struct {
 	DatabaseURL    string
 	ListenAddr     string

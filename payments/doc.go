@@ -1,0 +1,63 @@
+// Package payments is Giving's side of Stripe: Checkout Session creation, webhook
+// verification and the stored event log, translating Stripe's objects into the ledger
+// entries of package campaigns, the one conversion between pounds and pence,
+// reconciliation against Stripe, and the offline sandbox gateway. It may import campaigns,
+// never web.
+//
+// # Versions
+//
+// stripe-go v76 pins API version 2023-10-16, and rejects any event whose api_version differs
+// (a plain error, counted as a configuration problem and logged loudly). Webhook endpoints
+// must be created pinned to that version. Tests check request shapes against stripe-mock
+// v0.183.0, which embeds the same version's spec; it keeps no state and sends no webhooks,
+// so business logic is tested with the service's own signed events.
+//
+// # Checkout
+//
+// One-off gifts are Mode=payment with SubmitType=donate and CustomerCreation=always; monthly
+// gifts are Mode=subscription with a monthly recurring price (submit_type and
+// customer_creation are payment-mode only). Every session carries client_reference_id = the
+// donation id and the metadata donation_id, campaign (the appeal's slug) and fundraiser (the
+// page's slug, possibly empty), copied to payment_intent_data or subscription_data so that
+// invoices and charges can be placed. The idempotency key is checkout:<donation id>, so a
+// double click creates one session.
+//
+// # Webhooks
+//
+// The signature is verified on the raw body (capped in size), the event is stored once by id
+// and answered 2xx only once it is durable, 5xx when the database is unavailable so that
+// Stripe retries (for up to three days), and 400 for a bad signature. Deliveries repeat and
+// arrive out of order (an invoice.paid can come before the checkout.session.completed that
+// created its subscription); applying is idempotent and places money by object ids and
+// metadata. An event about an object the service never saw (a session created before a
+// crash, a Payment Link) is still recorded, against metadata.campaign or the default appeal,
+// and flagged for review, never refused forever.
+//
+// What each event does:
+//
+//   - checkout.session.completed (payment): paid only when payment_status is "paid"; "unpaid"
+//     means an asynchronous method and the donation is processing.
+//   - checkout.session.async_payment_succeeded / _failed: processing becomes paid or failed.
+//   - checkout.session.completed (subscription): links the donation to its subscription and
+//     customer; no money is recorded here.
+//   - invoice.paid: one gift per invoice id, placed by subscription id or
+//     subscription_details.metadata (invoice.payment_succeeded is ignored: it would double).
+//   - invoice.payment_failed: the monthly gift is past due; Stripe, not Giving, cancels it.
+//   - customer.subscription.updated / .deleted: status and cancel_at_period_end, guarded
+//     against older events; deleted means cancelled.
+//   - charge.refunded: amount_refunded is cumulative; refunded is true only when full.
+//   - charge.dispute.created / .closed: disputed money stops counting; lost, it stays out and
+//     the dispute fee is a cost; won, it counts again. A dispute cancels the monthly gift.
+//   - checkout.session.expired: a pending donation expires.
+//
+// livemode is checked against the key's mode. Fees and net come from the charge's balance
+// transaction. Reconciliation lists Stripe's recent undelivered events (30 days), sessions,
+// invoices and charges, and applies them through the same idempotent path.
+//
+// # Sandbox
+//
+// With no Stripe key the sandbox gateway stands in for Stripe: a local checkout page that,
+// when paid, sends Stripe-shaped, correctly signed events (events_build.go) to the service's
+// own webhook endpoint, so the same code path runs as in production. It is plainly marked as
+// a sandbox and refuses to run when a live key is set.
+package payments
