@@ -14,7 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// The HMRC Charities Online claim schedule (GIFT_AID.md): what a row may hold.
+// The HMRC Charities Online claim schedule (the package documentation): what a row may hold.
 const (
 	AggregatedDescription = "Small online donations" // at most 35 characters
 	maxTitle              = 4
@@ -45,14 +45,14 @@ type ClaimOptions struct {
 	AggregationLimit decimal.Decimal
 	// Upto: only gifts that occurred before it. Zero: every gift so far.
 	Upto time.Time
-	// Actor is who made the claim, recorded on it.
-	Actor string
+	// Actor is who made the claim: recorded on it and in the audit log.
+	Actor User
 	// Now is when the claim is made, for HMRC's time limit (zero: the clock).
 	Now time.Time
 }
 
 // ClaimTimeLimitYears: a gift can be claimed until this many years after the end of its
-// accounting period (GIFT_AID.md).
+// accounting period (HMRC's rule).
 const ClaimTimeLimitYears = 4
 
 // claimDeadline is the last day (in London) a gift made at t can be claimed on.
@@ -332,7 +332,7 @@ func prepareClaim(ctx context.Context, db DB, opt ClaimOptions, forUpdate bool) 
 		}
 		c.Warnings = append(c.Warnings, msg)
 	}
-	c.CreatedBy = opt.Actor
+	c.CreatedBy = opt.Actor.Email
 	if len(c.Rows) == 0 {
 		return c, nil
 	}
@@ -349,6 +349,22 @@ func (s *Store) PrepareClaim(ctx context.Context, opt ClaimOptions) (Claim, erro
 		var err error
 		c, err = prepareClaim(ctx, tx, opt, false)
 		return err
+	})
+	return c, err
+}
+
+// ExportClaimPreview is PrepareClaim for a schedule that leaves the service (the command
+// line's --preview writes donors' names and addresses to a file): it is audited, in the same
+// transaction that reads the claim.
+func (s *Store) ExportClaimPreview(ctx context.Context, opt ClaimOptions) (Claim, error) {
+	var c Claim
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		var err error
+		if c, err = prepareClaim(ctx, tx, opt, false); err != nil || len(c.Rows) == 0 {
+			return err
+		}
+		return Audit(ctx, tx, opt.Actor, "export gift aid preview",
+			fmt.Sprintf("%d rows, total %s, tax %s", len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2)))
 	})
 	return c, err
 }
@@ -371,7 +387,7 @@ func (s *Store) MakeClaim(ctx context.Context, opt ClaimOptions) (Claim, error) 
 			return ErrNothingToClaim
 		}
 		if err := tx.QueryRow(ctx, `INSERT INTO gift_aid_claims (created_by, total) VALUES ($1, $2) RETURNING id, created_at`,
-			opt.Actor, c.Total).Scan(&c.ID, &c.CreatedAt); err != nil {
+			opt.Actor.Email, c.Total).Scan(&c.ID, &c.CreatedAt); err != nil {
 			return fmt.Errorf("gift aid claim: record claim: %w", err)
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO gift_aid_claim_items (ledger_entry_id, claim_id)
@@ -385,7 +401,10 @@ func (s *Store) MakeClaim(ctx context.Context, opt ClaimOptions) (Claim, error) 
 		if _, err := tx.Exec(ctx, `UPDATE gift_aid_adjustments SET claim_id = $2 WHERE id = ANY($1) AND claim_id IS NULL`, ids, c.ID); err != nil {
 			return fmt.Errorf("gift aid claim: attach adjustments: %w", err)
 		}
-		return nil
+		// The schedule carries donors' names and addresses: the claim and its audit row are
+		// committed together or not at all.
+		return Audit(ctx, tx, opt.Actor, "export gift aid claim",
+			fmt.Sprintf("claim %d: %d rows, total %s, tax %s", c.ID, len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2)))
 	})
 	if err != nil {
 		return Claim{}, err

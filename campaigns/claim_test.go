@@ -273,7 +273,7 @@ func TestGiftAidClaims(t *testing.T) {
 	w := newGiftWorld(t)
 	p := w.buildFirstPeriod()
 	ctx := context.Background()
-	opt := campaigns.ClaimOptions{Upto: time.Date(2026, 7, 1, 0, 0, 0, 0, campaigns.London()), Actor: "trustee@example.org"}
+	opt := campaigns.ClaimOptions{Upto: time.Date(2026, 7, 1, 0, 0, 0, 0, campaigns.London()), Actor: campaigns.User{Email: "trustee@example.org"}}
 
 	preview, err := w.s.PrepareClaim(ctx, opt)
 	if err != nil {
@@ -333,7 +333,7 @@ func TestGiftAidClaims(t *testing.T) {
 		"Maximiliana-Theodora Wilhelmina Josephine", "Featherstonehaugh-Cholmondeley-Marjoribanks", "The Old Rectory, Church Lane", "ox1 1aa")})
 	w.gift(long, "pi_long", "", "pi_long", "150.00", "2.40", utc(2026, 8, 1, 12, 0))
 
-	c2, err := w.s.MakeClaim(ctx, campaigns.ClaimOptions{Actor: "trustee@example.org"})
+	c2, err := w.s.MakeClaim(ctx, campaigns.ClaimOptions{Actor: campaigns.User{Email: "trustee@example.org"}})
 	if err != nil {
 		t.Fatal(err)
 	}

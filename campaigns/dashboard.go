@@ -174,14 +174,6 @@ func percentOf(v, target decimal.Decimal) decimal.Decimal {
 	return v.Mul(hundred).Div(target).RoundFloor(1)
 }
 
-// giftAidTax is the tax on base at rate: HMRC computes it on the total, rounded down once.
-func giftAidTax(base, rate decimal.Decimal) decimal.Decimal {
-	if base.Sign() <= 0 {
-		return decimal.Zero
-	}
-	return base.Mul(rate).RoundFloor(2)
-}
-
 // summarySQL sums the summary rows of the period: whole months from the month grain, the
 // days before the first whole month and after the last from the day grain.
 const summarySQL = `
@@ -380,8 +372,8 @@ func readDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 		total.gifts, total.gross, total.refunds, total.disputed, total.lost, total.fees
 	dash.Raised = total.raised()
 	dash.Net = dash.Raised.Sub(dash.Fees)
-	dash.GiftAidBase, dash.GiftAidClaimable = total.base, giftAidTax(total.base, appealRow.rate)
-	dash.GiftAidClaimedBase, dash.GiftAidClaimed = total.claimed, giftAidTax(total.claimed, appealRow.rate)
+	dash.GiftAidBase, dash.GiftAidClaimable = total.base, GiftAidTax(total.base, appealRow.rate)
+	dash.GiftAidClaimedBase, dash.GiftAidClaimed = total.claimed, GiftAidTax(total.claimed, appealRow.rate)
 	dash.OneOff = FrequencyFigures{Count: freq["one_off"].gifts, Gross: freq["one_off"].gross}
 	dash.Monthly = FrequencyFigures{Count: freq["monthly"].gifts, Gross: freq["monthly"].gross}
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"io"
 	"strings"
 	"sync"
@@ -120,6 +121,22 @@ LEFT JOIN donations d ON d.id = e.donation_id
 WHERE e.occurred_at >= $1 AND e.occurred_at < $2 AND ($3::bigint = 0 OR e.appeal_id = $3)
   AND e.kind IN ('gift', 'refund', 'dispute_hold', 'dispute_release', 'dispute_lost', 'fee')
 ORDER BY e.occurred_at, e.id`
+
+// ExportGifts writes the gifts CSV of [from, to) (WriteGiftsCSV) for actor, with its audit
+// row in the same transaction: a failed export leaves no audit row, and no export leaves
+// without one.
+func (s *Store) ExportGifts(ctx context.Context, actor User, w io.Writer, from, to time.Time, appealID int64) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		detail := fmt.Sprintf("%s to %s", from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly))
+		if appealID != 0 {
+			detail += fmt.Sprintf(", appeal %d", appealID)
+		}
+		if err := Audit(ctx, tx, actor, "export gifts", detail); err != nil {
+			return err
+		}
+		return WriteGiftsCSV(ctx, tx, w, from, to, appealID)
+	})
+}
 
 // WriteGiftsCSV writes every ledger entry (gifts, refunds, disputes and late fees) that
 // occurred in [from, to) for one appeal, or for every appeal when appealID is 0. A donor

@@ -195,13 +195,17 @@ func (t Totals) Raised() decimal.Decimal {
 // Net is Raised less Stripe's fees.
 func (t Totals) Net() decimal.Decimal { return t.Raised().Sub(t.Fees) }
 
-// GiftAid is the tax the charity may reclaim on the eligible total. HMRC computes the claim
-// on the total, so it is rounded once, down to the penny, never per gift.
-func (t Totals) GiftAid() decimal.Decimal {
-	if t.GiftAidBase.Sign() <= 0 {
+// GiftAid is the tax the charity may reclaim on the eligible total.
+func (t Totals) GiftAid() decimal.Decimal { return GiftAidTax(t.GiftAidBase, t.GiftAidRate) }
+
+// GiftAidTax is the Gift Aid on an eligible total at the appeal's rate. HMRC computes a claim
+// on the total, so the tax is rounded once, down to the penny, never per gift; this is the
+// one place that rule lives for totals, the dashboard and claims.
+func GiftAidTax(base, rate decimal.Decimal) decimal.Decimal {
+	if base.Sign() <= 0 {
 		return decimal.Zero
 	}
-	return t.GiftAidBase.Mul(t.GiftAidRate).RoundFloor(2)
+	return base.Mul(rate).RoundFloor(2)
 }
 
 // Scope names the totals of an appeal or of one fundraiser page.

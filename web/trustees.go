@@ -115,11 +115,7 @@ func (s *Server) exportGifts(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Render first, so a failure is a clean error page rather than half a file.
 	var buf bytes.Buffer
-	if err := campaigns.WriteGiftsCSV(r.Context(), s.store.Pool(), &buf, p.From, p.To, a.ID); err != nil {
-		return err
-	}
-	if err := campaigns.Audit(r.Context(), s.store.Pool(), u, "export gifts",
-		fmt.Sprintf("%s to %s", p.From.Format("2006-01-02"), p.To.AddDate(0, 0, -1).Format("2006-01-02"))); err != nil {
+	if err := s.store.ExportGifts(r.Context(), u, &buf, p.From, p.To, a.ID); err != nil {
 		return err
 	}
 	name := fmt.Sprintf("gifts-%s-to-%s.csv", p.From.Format("2006-01-02"), p.To.AddDate(0, 0, -1).Format("2006-01-02"))
@@ -137,7 +133,7 @@ func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
 // giftAidPage is GET /trustees/gift-aid: a preview of the next HMRC claim.
 func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := s.store.PrepareClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email, AggregationLimit: s.deps.AggregationLimit})
+	c, err := s.store.PrepareClaim(r.Context(), campaigns.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
 	if err != nil {
 		return err
 	}
@@ -151,7 +147,7 @@ func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
 // are never claimed twice) and downloads the schedule to upload to HMRC Charities Online.
 func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := s.store.MakeClaim(r.Context(), campaigns.ClaimOptions{Actor: u.Email, AggregationLimit: s.deps.AggregationLimit})
+	c, err := s.store.MakeClaim(r.Context(), campaigns.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
 	if errors.Is(err, campaigns.ErrNothingToClaim) {
 		http.Redirect(w, r, "/trustees/gift-aid?nothing=1", http.StatusSeeOther)
 		return nil
@@ -161,10 +157,6 @@ func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
 	}
 	var buf bytes.Buffer
 	if err := campaigns.WriteClaimCSV(&buf, c); err != nil {
-		return err
-	}
-	if err := campaigns.Audit(r.Context(), s.store.Pool(), u, "export gift aid claim",
-		fmt.Sprintf("claim %d: %d rows, total %s, tax %s", c.ID, len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2))); err != nil {
 		return err
 	}
 	sendFile(w, fmt.Sprintf("gift-aid-claim-%d.csv", c.ID), "text/csv; charset=utf-8", buf.Bytes())

@@ -100,7 +100,7 @@ no donation we created, to review). Rows are streamed: any size of ledger export
 	if err != nil {
 		return err
 	}
-	err = campaigns.WriteGiftsCSV(ctx, store.Pool(), w, start, last.AddDate(0, 0, 1), appealID)
+	err = store.ExportGifts(ctx, campaigns.CommandLine(), w, start, last.AddDate(0, 0, 1), appealID)
 	if err := done(err == nil); err != nil {
 		return err
 	}
@@ -145,10 +145,10 @@ With --preview nothing changes: run it first and check the schedule.`, stdout)
 	if err != nil || lim.Sign() <= 0 || lim.GreaterThan(decimal.NewFromInt(1000)) || !lim.Equal(lim.Round(2)) {
 		return usageError{fmt.Sprintf("export gift-aid: --aggregation-limit %q must be an amount in pounds above 0 and at most 1000, such as 20 or 30.00", *limit)}
 	}
-	opt := campaigns.ClaimOptions{AggregationLimit: lim, Actor: *actor}
-	if opt.Actor == "" {
-		opt.Actor = env("USER")
+	if *actor == "" {
+		*actor = env("USER")
 	}
+	opt := campaigns.ClaimOptions{AggregationLimit: lim, Actor: campaigns.User{Email: *actor}}
 	if *upto != "" {
 		day, err := parseDay("upto", *upto)
 		if err != nil {
@@ -180,7 +180,7 @@ With --preview nothing changes: run it first and check the schedule.`, stdout)
 	}
 	var claim campaigns.Claim
 	if *preview {
-		claim, err = store.PrepareClaim(ctx, opt)
+		claim, err = store.ExportClaimPreview(ctx, opt)
 	} else {
 		claim, err = store.MakeClaim(ctx, opt)
 	}

@@ -113,6 +113,16 @@ func TestExportCommands(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM gift_aid_claim_items`).Scan(&items); err != nil || items != 2 {
 		t.Errorf("%d gifts locked (%v), want 2", items, err)
 	}
+	// Every export that left the service is in the audit log, under who made it; the
+	// refused one (an unknown appeal) is not.
+	rows, err := pool.Query(ctx, `SELECT actor_email || ': ' || action FROM audit_log ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if want := "command line: export gifts|trustee: export gift aid preview|trustee: export gift aid claim"; err != nil || strings.Join(audited, "|") != want {
+		t.Errorf("audit log after the exports: %q (%v), want %q", audited, err, want)
+	}
 	again := filepath.Join(dir, "again.csv")
 	if out, err := runCmd(t, env, "export", "gift-aid", "--out", again); err != nil {
 		t.Fatalf("second claim: %v\n%s", err, out)
