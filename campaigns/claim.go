@@ -47,7 +47,7 @@ type ClaimOptions struct {
 	Upto time.Time
 	// Actor is who made the claim: recorded on it and in the audit log.
 	Actor User
-	// Now is when the claim is made, for HMRC's time limit (zero: the clock).
+	// Now is when the claim is made, for HMRC's time limit (zero: the store's clock).
 	Now time.Time
 }
 
@@ -176,9 +176,6 @@ func claimableGifts(ctx context.Context, db DB, upto time.Time) ([]claimGift, er
 
 // withinTimeLimit keeps the gifts that can still be claimed at now, and counts the rest.
 func withinTimeLimit(gifts []claimGift, now time.Time) (kept []claimGift, late int, lateAmount decimal.Decimal) {
-	if now.IsZero() {
-		now = time.Now()
-	}
 	today := now.In(London())
 	for _, g := range gifts {
 		if today.Before(claimDeadline(g.at).AddDate(0, 0, 1)) {
@@ -343,6 +340,7 @@ func prepareClaim(ctx context.Context, db DB, opt ClaimOptions, forUpdate bool) 
 // PrepareClaim shows the claim MakeClaim would make now, changing nothing. A claim with no
 // rows means there is nothing to claim.
 func (s *Store) PrepareClaim(ctx context.Context, opt ClaimOptions) (Claim, error) {
+	opt = s.claimOptions(opt)
 	var c Claim
 	// One snapshot, so the rows and the adjustments agree.
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -353,10 +351,19 @@ func (s *Store) PrepareClaim(ctx context.Context, opt ClaimOptions) (Claim, erro
 	return c, err
 }
 
+// claimOptions fills the time of a claim from the store's clock when the caller left it.
+func (s *Store) claimOptions(opt ClaimOptions) ClaimOptions {
+	if opt.Now.IsZero() {
+		opt.Now = s.now()
+	}
+	return opt
+}
+
 // ExportClaimPreview is PrepareClaim for a schedule that leaves the service (the command
 // line's --preview writes donors' names and addresses to a file): it is audited, in the same
 // transaction that reads the claim.
 func (s *Store) ExportClaimPreview(ctx context.Context, opt ClaimOptions) (Claim, error) {
+	opt = s.claimOptions(opt)
 	var c Claim
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		var err error
@@ -373,6 +380,7 @@ func (s *Store) ExportClaimPreview(ctx context.Context, opt ClaimOptions) (Claim
 // entry it includes (so no gift is ever claimed twice) and attaches the pending
 // adjustments that fit. ErrNothingToClaim when no gift is eligible.
 func (s *Store) MakeClaim(ctx context.Context, opt ClaimOptions) (Claim, error) {
+	opt = s.claimOptions(opt)
 	var c Claim
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		// Claims run one at a time, and refunds that call BlockClaims wait for this one.

@@ -51,6 +51,10 @@ func (e Entry) validate() error {
 	if e.AppealID == 0 || e.StripeObject == "" {
 		return errors.New("ledger entry needs an appeal and a Stripe object")
 	}
+	if e.OccurredAt.IsZero() {
+		// When money moved is a fact of the event (or the taking), never the time it is applied.
+		return errors.New("ledger entry needs the time the money moved")
+	}
 	for _, d := range []decimal.Decimal{e.Amount, e.Fee, e.GiftAidBase} {
 		if !d.Equal(d.Round(2)) {
 			return fmt.Errorf("ledger entry amount %s has fractions of a penny", d)
@@ -152,9 +156,6 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) (bool, error) {
 func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
 	if err := e.validate(); err != nil {
 		return 0, err
-	}
-	if e.OccurredAt.IsZero() {
-		e.OccurredAt = time.Now()
 	}
 	freq := "one_off"
 	if e.Monthly {

@@ -45,9 +45,15 @@ func addFundraiser(t *testing.T, s *campaigns.Store, appealID int64, slug string
 	return id
 }
 
+// testNow is when the money of a test's entries moved, where the test does not care.
+var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
 func record(t *testing.T, s *campaigns.Store, e campaigns.Entry) bool {
 	t.Helper()
 	var ok bool
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = testNow
+	}
 	err := s.InTx(context.Background(), func(tx pgx.Tx) error {
 		var err error
 		ok, err = campaigns.Record(context.Background(), tx, e)
@@ -154,10 +160,11 @@ func TestLedgerRefusesBadEntriesAndEdits(t *testing.T) {
 	t.Parallel()
 	s, a := newStore(t)
 	bad := []campaigns.Entry{
-		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("3.999")},
-		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("-3")},
-		{AppealID: a.ID, Kind: campaigns.KindRefund, StripeObject: "ch_x", Amount: d("3")},
-		{AppealID: a.ID, Kind: campaigns.KindGift, Amount: d("3")},
+		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("3.999"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("-3"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: campaigns.KindRefund, StripeObject: "ch_x", Amount: d("3"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: campaigns.KindGift, Amount: d("3"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("3")}, // when?
 	}
 	for _, e := range bad {
 		err := s.InTx(context.Background(), func(tx pgx.Tx) error {
@@ -202,7 +209,7 @@ func TestConcurrentDuplicatesCountOnce(t *testing.T) {
 			n := i % gifts
 			errs <- s.InTx(context.Background(), func(tx pgx.Tx) error {
 				_, err := campaigns.Record(context.Background(), tx, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift,
-					StripeObject: fmt.Sprintf("pi_%d", n), Amount: d("3.00"), DonorKey: fmt.Sprintf("cus_%d", rand.IntN(50))})
+					StripeObject: fmt.Sprintf("pi_%d", n), Amount: d("3.00"), DonorKey: fmt.Sprintf("cus_%d", rand.IntN(50)), OccurredAt: testNow})
 				return err
 			})
 		}()

@@ -141,11 +141,11 @@ func (w *MailWorker) Run(ctx context.Context) {
 				break // the outbox is drained for now
 			}
 		}
-		if time.Since(lastPrune) > time.Hour {
+		if w.Store.Now().Sub(lastPrune) > time.Hour {
 			if err := w.prune(ctx); err != nil {
 				w.Log.Warn("mail worker: prune sent mail", "err", err)
 			}
-			lastPrune = time.Now()
+			lastPrune = w.Store.Now()
 		}
 		select {
 		case <-ctx.Done():
@@ -176,10 +176,10 @@ func (w *MailWorker) SendDue(ctx context.Context) (int, error) {
 			return len(batch), w.release(keep, claim, batch[i:])
 		}
 		sendCtx, cancel := context.WithTimeout(keep, w.Lease)
-		start := time.Now()
+		start := w.Store.Now()
 		sendErr := w.Sender.SendMail(sendCtx, c.mail)
 		cancel()
-		if err := w.record(keep, claim, c, sendErr, time.Since(start)); err != nil {
+		if err := w.record(keep, claim, c, sendErr, w.Store.Now().Sub(start)); err != nil {
 			// The lease runs out and another worker sends it again: at least once.
 			return len(batch), err
 		}
@@ -208,7 +208,7 @@ func (w *MailWorker) claim(ctx context.Context) (string, []claimedMail, error) {
 		return "", nil, fmt.Errorf("mail claim id: %w", err)
 	}
 	claim := hex.EncodeToString(b)
-	rows, err := dbq.New(w.Store.pool).ClaimMail(ctx, dbq.ClaimMailParams{Lease: w.Lease, Claim: claim, MaxRows: int32(w.Batch)})
+	rows, err := dbq.New(w.Store.pool).ClaimMail(ctx, dbq.ClaimMailParams{Now: w.Store.Now(), Lease: w.Lease, Claim: claim, MaxRows: int32(w.Batch)})
 	if err != nil {
 		return "", nil, fmt.Errorf("claim mail: %w", err)
 	}
@@ -234,7 +234,7 @@ func (w *MailWorker) record(ctx context.Context, claim string, c claimedMail, se
 			via = "local outbox"
 		}
 		outcome = "sent"
-		err = q.MailSent(ctx, dbq.MailSentParams{ID: c.id, Claim: claim, Via: via, KeepBody: w.Local})
+		err = q.MailSent(ctx, dbq.MailSentParams{Now: w.Store.Now(), ID: c.id, Claim: claim, Via: via, KeepBody: w.Local})
 		log.Info("mail sent", "via", via)
 	case errors.Is(sendErr, ErrPermanent):
 		outcome = "failed"
@@ -243,7 +243,7 @@ func (w *MailWorker) record(ctx context.Context, claim string, c claimedMail, se
 	default:
 		outcome = "retry"
 		wait := w.Backoff(c.attempts)
-		err = q.MailRetry(ctx, dbq.MailRetryParams{ID: c.id, Claim: claim, LastError: truncate(sendErr.Error(), 1000), Backoff: wait})
+		err = q.MailRetry(ctx, dbq.MailRetryParams{Now: w.Store.Now(), ID: c.id, Claim: claim, LastError: truncate(sendErr.Error(), 1000), Backoff: wait})
 		log.Warn("mail not sent; will retry", "err", sendErr, "retry_in", wait)
 	}
 	if w.Observe != nil {
@@ -256,7 +256,7 @@ func (w *MailWorker) record(ctx context.Context, claim string, c claimedMail, se
 }
 
 func (w *MailWorker) prune(ctx context.Context) error {
-	return dbq.New(w.Store.pool).PruneSentMail(ctx, sentRetention)
+	return dbq.New(w.Store.pool).PruneSentMail(ctx, dbq.PruneSentMailParams{Now: w.Store.Now(), KeptFor: sentRetention})
 }
 
 func truncate(s string, n int) string {

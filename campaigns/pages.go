@@ -517,7 +517,7 @@ func (s *Store) SubmitOffline(ctx context.Context, by User, pageID int64, in Off
 	if in.Amount.LessThan(decimal.RequireFromString("0.01")) || in.Amount.GreaterThan(maxPageTarget) || !in.Amount.Equal(in.Amount.Round(2)) {
 		ve.Add("offline_amount", "Enter the amount in pounds and pence, like 120 or 120.50, up to £1,000,000.")
 	}
-	today := time.Now().In(London())
+	today := s.now().In(London())
 	today = time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)
 	if in.ReceivedOn.IsZero() || in.ReceivedOn.After(today) || in.ReceivedOn.Before(today.AddDate(-1, 0, 0)) {
 		ve.Add("offline_date", "Enter the date you received the money: today or within the last year.")

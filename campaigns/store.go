@@ -22,10 +22,26 @@ type DB interface {
 // pass them down to helpers.
 type Store struct {
 	pool *pgxpool.Pool
+	now  func() time.Time
 }
 
-// NewStore wraps a pool opened with OpenPool.
-func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+// NewStore wraps a pool opened with OpenPool, on the system clock.
+func NewStore(pool *pgxpool.Pool) *Store { return &Store{pool: pool, now: SystemClock} }
+
+// SystemClock is the one clock of production code: every other read of the time goes
+// through a Store's Now (or a clock passed in the same way), so tests set the time instead
+// of sleeping for it.
+func SystemClock() time.Time { return time.Now() }
+
+// WithClock returns a Store that reads the time from now (tests: a fixed or stepped clock).
+func (s *Store) WithClock(now func() time.Time) *Store {
+	c := *s
+	c.now = now
+	return &c
+}
+
+// Now is the current time on the store's clock.
+func (s *Store) Now() time.Time { return s.now() }
 
 // Pool exposes the pool for health checks and migrations.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

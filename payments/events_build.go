@@ -94,6 +94,8 @@ import (
 
 	stripe "github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+
+	"giving/campaigns"
 )
 
 // Meta is the donation metadata that Checkout Sessions, payment intents,
@@ -168,7 +170,7 @@ func (b EventBuilder) now() time.Time {
 	if b.Now != nil {
 		return b.Now()
 	}
-	return time.Now()
+	return campaigns.SystemClock()
 }
 
 func (b EventBuilder) email() string {

@@ -93,7 +93,7 @@ func (r *Reconciler) Run(ctx context.Context, since time.Time, recover bool) (Re
 	if err := r.events(ctx, &rep); err != nil {
 		return rep, err
 	}
-	rep.Until = time.Now()
+	rep.Until = r.Store.Now()
 	s, err := r.list(ctx, since, &rep)
 	if err != nil {
 		return rep, err

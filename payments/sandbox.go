@@ -120,7 +120,7 @@ func (s *Sandbox) deliver(ctx context.Context, payload []byte) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Stripe-Signature", SignPayload(payload, s.secret, time.Now()))
+	req.Header.Set("Stripe-Signature", SignPayload(payload, s.secret, s.store.Now()))
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("sandbox: deliver event: %w", err)

@@ -55,7 +55,7 @@ func NewWebhooks(store *campaigns.Store, secrets []string, live bool, log *slog.
 }
 
 func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := h.store.Now()
 	h.inFlight.Add(1)
 	defer h.inFlight.Add(-1)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxWebhookBody))
@@ -91,7 +91,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		outcome = h.applyInline(r.Context(), ev.ID)
 	}
 	h.metrics.received(ev.typ(), outcome)
-	h.metrics.Latency.Observe(time.Since(start).Seconds())
+	h.metrics.Latency.Observe(h.store.Now().Sub(start).Seconds())
 	h.metrics.LastEvent.SetToCurrentTime()
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = fmt.Fprintf(w, `{"received":true,"outcome":%q}`+"\n", outcome)
@@ -231,12 +231,14 @@ func applyLocked(ctx context.Context, tx pgx.Tx, ev event, checkStored bool) (ou
 }
 
 func insertEvent(ctx context.Context, tx campaigns.DB, ev event, body []byte, outcome, detail, deferKey string) error {
-	created := time.Unix(ev.Created, 0)
-	if ev.Created == 0 {
-		created = time.Now()
+	// An event without a creation time (never from Stripe) is dated by the transaction.
+	var created *time.Time
+	if ev.Created != 0 {
+		t := time.Unix(ev.Created, 0)
+		created = &t
 	}
 	tag, err := tx.Exec(ctx, `INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail, defer_key, applied_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), CASE WHEN $7 IN ('applied', 'unmatched', 'ignored') THEN now() END)
+		VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6, $7, $8, NULLIF($9, ''), CASE WHEN $7 IN ('applied', 'unmatched', 'ignored') THEN now() END)
 		ON CONFLICT (id) DO NOTHING`,
 		ev.ID, ev.typ(), ev.APIVersion, ev.Livemode, created, body, outcome, detail, deferKey)
 	if err != nil {

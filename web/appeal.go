@@ -23,6 +23,7 @@ type appealView struct {
 // database read per appeal per ttl; concurrent misses share one load.
 type totalsCache struct {
 	ttl   time.Duration
+	now   func() time.Time
 	group singleflight.Group
 	mu    sync.Mutex
 	items map[string]cachedView
@@ -33,12 +34,12 @@ type cachedView struct {
 	expires time.Time
 }
 
-func newTotalsCache(ttl time.Duration) *totalsCache {
-	return &totalsCache{ttl: ttl, items: map[string]cachedView{}}
+func newTotalsCache(ttl time.Duration, now func() time.Time) *totalsCache {
+	return &totalsCache{ttl: ttl, now: now, items: map[string]cachedView{}}
 }
 
 func (c *totalsCache) get(key string, load func() (appealView, error)) (appealView, error) {
-	now := time.Now()
+	now := c.now()
 	c.mu.Lock()
 	item, ok := c.items[key]
 	c.mu.Unlock()
@@ -51,7 +52,7 @@ func (c *totalsCache) get(key string, load func() (appealView, error)) (appealVi
 			return appealView{}, err
 		}
 		c.mu.Lock()
-		c.items[key] = cachedView{view: view, expires: time.Now().Add(c.ttl)}
+		c.items[key] = cachedView{view: view, expires: c.now().Add(c.ttl)}
 		c.mu.Unlock()
 		return view, nil
 	})

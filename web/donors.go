@@ -104,7 +104,7 @@ func (s *Server) exportDonor(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	// The file name holds the date, not the email: downloads lists are not private.
-	name := "donor-records-" + time.Now().In(campaigns.London()).Format(time.DateOnly) + ".json"
+	name := "donor-records-" + s.store.Now().In(campaigns.London()).Format(time.DateOnly) + ".json"
 	sendFile(w, name, "application/json; charset=utf-8", buf.Bytes())
 	return nil
 }
@@ -119,7 +119,7 @@ func (s *Server) eraseDonor(w http.ResponseWriter, r *http.Request) error {
 		return s.renderDonors(w, r, http.StatusUnprocessableEntity, "Donor data", *bad)
 	}
 	if r.PostFormValue("confirm") != "yes" {
-		rep, err := payments.PlanErasure(r.Context(), s.store, u, email, time.Now())
+		rep, err := payments.PlanErasure(r.Context(), s.store, u, email, s.store.Now())
 		if err != nil {
 			return err
 		}
@@ -128,7 +128,7 @@ func (s *Server) eraseDonor(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.renderDonors(w, r, http.StatusOK, "Check before erasing", donorsView{Email: email, Plan: true, Facts: rep.Facts(false)})
 	}
-	rep, err := payments.EraseDonor(r.Context(), s.store, u, email, time.Now())
+	rep, err := payments.EraseDonor(r.Context(), s.store, u, email, s.store.Now())
 	if err != nil {
 		return err
 	}

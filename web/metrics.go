@@ -17,10 +17,12 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	now      func() time.Time
 }
 
 func newHTTPMetrics(reg prometheus.Registerer, store *campaigns.Store) (*httpMetrics, error) {
 	m := &httpMetrics{
+		now: store.Now,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "giving_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
 		}, []string{"route", "method", "status"}),
@@ -44,7 +46,7 @@ func newHTTPMetrics(reg prometheus.Registerer, store *campaigns.Store) (*httpMet
 // would let visitors create unbounded label values).
 func (m *httpMetrics) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := m.now()
 		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
 		next.ServeHTTP(ww, r)
 		route := chi.RouteContext(r.Context()).RoutePattern()
@@ -56,7 +58,7 @@ func (m *httpMetrics) instrument(next http.Handler) http.Handler {
 			status = http.StatusOK
 		}
 		m.requests.WithLabelValues(route, r.Method, strconv.Itoa(status)).Inc()
-		m.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+		m.latency.WithLabelValues(route).Observe(m.now().Sub(start).Seconds())
 	})
 }
 

@@ -172,10 +172,10 @@ func (s *Server) renderPageForm(w http.ResponseWriter, r *http.Request, status i
 		data["Page"] = page
 		data["Story"] = storyView(page.Story)
 		if offline == nil {
-			offline = url.Values{"kind": {"cash"}, "date": {time.Now().In(campaigns.London()).Format(time.DateOnly)}}
+			offline = url.Values{"kind": {"cash"}, "date": {s.store.Now().In(campaigns.London()).Format(time.DateOnly)}}
 		}
 		data["OfflineForm"] = offline
-		data["Today"] = time.Now().In(campaigns.London()).Format(time.DateOnly)
+		data["Today"] = s.store.Now().In(campaigns.London()).Format(time.DateOnly)
 	}
 	noStore(w)
 	s.render(w, r, status, "fundraise_form.html", data)

@@ -25,7 +25,8 @@ type Deps struct {
 	Log      *slog.Logger
 	Registry prometheus.Registerer
 	BaseURL  *url.URL
-	// CacheTTL bounds how stale a public total may be (0: default 1s).
+	// CacheTTL bounds how stale a public total may be (0: default 1s; negative: no cache,
+	// for tests that read a total straight after a gift).
 	CacheTTL time.Duration
 	// Webhooks is Stripe's POST /webhooks/stripe.
 	Webhooks http.Handler
@@ -91,7 +92,7 @@ func New(d Deps) (*Server, error) {
 		perMinute = 10
 	}
 	return &Server{store: d.Store, log: d.Log, metrics: m, views: v, baseURL: d.BaseURL,
-		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl), limiter: newLimiter(perMinute, 5), deps: d, auth: newAuth(d)}, nil
+		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl, d.Store.Now), limiter: newLimiter(perMinute, 5), deps: d, auth: newAuth(d)}, nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

@@ -56,7 +56,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, form, err := periodFrom(r, time.Now())
+	p, form, err := periodFrom(r, s.store.Now())
 	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Appeal": a, "Form": form}
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
@@ -109,7 +109,7 @@ func (s *Server) exportGifts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, _, err := periodFrom(r, time.Now())
+	p, _, err := periodFrom(r, s.store.Now())
 	if err != nil {
 		return err
 	}
@@ -195,7 +195,7 @@ func reconcileSince(r *http.Request, now time.Time) (time.Time, string, error) {
 // ledger from that day (read only; recovery is 'giving reconcile --recover').
 func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	since, sinceText, err := reconcileSince(r, time.Now())
+	since, sinceText, err := reconcileSince(r, s.store.Now())
 	data := map[string]any{"Title": "Reconciliation", "User": u, "Since": sinceText}
 	w.Header().Set("Cache-Control", "private, no-store")
 	var ve *campaigns.ValidationError

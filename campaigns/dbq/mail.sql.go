@@ -11,14 +11,15 @@ import (
 )
 
 const claimMail = `-- name: ClaimMail :many
-UPDATE mail_outbox SET claimed_until = now() + $1::interval, claim = $2, attempts = attempts + 1
+UPDATE mail_outbox SET claimed_until = $1::timestamptz + $2::interval, claim = $3, attempts = attempts + 1
 WHERE id IN (SELECT m.id FROM mail_outbox m
-    WHERE m.status = 'queued' AND m.next_attempt_at <= now() AND (m.claimed_until IS NULL OR m.claimed_until < now())
-    ORDER BY m.next_attempt_at, m.id LIMIT $3 FOR UPDATE SKIP LOCKED)
+    WHERE m.status = 'queued' AND m.next_attempt_at <= $1::timestamptz AND (m.claimed_until IS NULL OR m.claimed_until < $1::timestamptz)
+    ORDER BY m.next_attempt_at, m.id LIMIT $4 FOR UPDATE SKIP LOCKED)
 RETURNING id, attempts, to_address, subject, body
 `
 
 type ClaimMailParams struct {
+	Now     time.Time
 	Lease   time.Duration
 	Claim   string
 	MaxRows int32
@@ -36,7 +37,12 @@ type ClaimMailRow struct {
 // concurrent workers take different rows; the lease keeps a row from being taken again
 // while its worker sends, and lets it be taken once that worker has vanished.
 func (q *Queries) ClaimMail(ctx context.Context, arg ClaimMailParams) ([]ClaimMailRow, error) {
-	rows, err := q.db.Query(ctx, claimMail, arg.Lease, arg.Claim, arg.MaxRows)
+	rows, err := q.db.Query(ctx, claimMail,
+		arg.Now,
+		arg.Lease,
+		arg.Claim,
+		arg.MaxRows,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -78,12 +84,13 @@ func (q *Queries) MailFailed(ctx context.Context, arg MailFailedParams) error {
 }
 
 const mailRetry = `-- name: MailRetry :exec
-UPDATE mail_outbox SET claimed_until = NULL, last_error = $1, next_attempt_at = now() + $2::interval
-WHERE id = $3 AND claim = $4
+UPDATE mail_outbox SET claimed_until = NULL, last_error = $1, next_attempt_at = $2::timestamptz + $3::interval
+WHERE id = $4 AND claim = $5
 `
 
 type MailRetryParams struct {
 	LastError string
+	Now       time.Time
 	Backoff   time.Duration
 	ID        int64
 	Claim     string
@@ -92,6 +99,7 @@ type MailRetryParams struct {
 func (q *Queries) MailRetry(ctx context.Context, arg MailRetryParams) error {
 	_, err := q.db.Exec(ctx, mailRetry,
 		arg.LastError,
+		arg.Now,
 		arg.Backoff,
 		arg.ID,
 		arg.Claim,
@@ -100,12 +108,13 @@ func (q *Queries) MailRetry(ctx context.Context, arg MailRetryParams) error {
 }
 
 const mailSent = `-- name: MailSent :exec
-UPDATE mail_outbox SET status = 'sent', sent_at = now(), delivered_via = $1,
-    claimed_until = NULL, last_error = '', body = CASE WHEN $2::boolean THEN body ELSE '' END
-WHERE id = $3 AND claim = $4
+UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, delivered_via = $2,
+    claimed_until = NULL, last_error = '', body = CASE WHEN $3::boolean THEN body ELSE '' END
+WHERE id = $4 AND claim = $5
 `
 
 type MailSentParams struct {
+	Now      time.Time
 	Via      string
 	KeepBody bool
 	ID       int64
@@ -114,6 +123,7 @@ type MailSentParams struct {
 
 func (q *Queries) MailSent(ctx context.Context, arg MailSentParams) error {
 	_, err := q.db.Exec(ctx, mailSent,
+		arg.Now,
 		arg.Via,
 		arg.KeepBody,
 		arg.ID,
@@ -172,11 +182,16 @@ func (q *Queries) Outbox(ctx context.Context, maxRows int32) ([]OutboxRow, error
 }
 
 const pruneSentMail = `-- name: PruneSentMail :exec
-DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < now() - $1::interval
+DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < $1::timestamptz - $2::interval
 `
 
-func (q *Queries) PruneSentMail(ctx context.Context, keptFor time.Duration) error {
-	_, err := q.db.Exec(ctx, pruneSentMail, keptFor)
+type PruneSentMailParams struct {
+	Now     time.Time
+	KeptFor time.Duration
+}
+
+func (q *Queries) PruneSentMail(ctx context.Context, arg PruneSentMailParams) error {
+	_, err := q.db.Exec(ctx, pruneSentMail, arg.Now, arg.KeptFor)
 	return err
 }
 

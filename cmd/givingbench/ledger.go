@@ -104,6 +104,7 @@ func recordRealGifts(ctx context.Context, store *campaigns.Store, appealID int64
 				StripeObject: fmt.Sprintf("pi_bench_real_%s_%d", step, k), PaymentIntent: fmt.Sprintf("pi_bench_real_%s_%d", step, k),
 				Amount: decimal.New(int64(3+k*5), 0), Fee: decimal.RequireFromString("0.25"),
 				DonorKey: fmt.Sprintf("bench_real_donor_%s_%d", step, k), EventID: fmt.Sprintf("evt_bench_real_%s_%d", step, k),
+				OccurredAt: store.Now(),
 			})
 			if err == nil && !ok {
 				err = fmt.Errorf("gift %s/%d already recorded", step, k)
