@@ -23,7 +23,7 @@ func QueueSubscriptionCancel(ctx context.Context, tx pgx.Tx, donationID, subscri
 	if err != nil {
 		return fmt.Errorf("queue cancellation of %s: %w", subscriptionID, err)
 	}
-	return nil
+	return insertJob(ctx, tx, SubscriptionCancelJob{SubscriptionID: subscriptionID})
 }
 
 // SubscriptionCancel is one queued cancellation.
@@ -39,41 +39,37 @@ type SubscriptionCancel struct {
 	InFlight bool
 }
 
-// CancelLease is how long a worker holds a cancellation while it calls the provider; the
-// call must be bounded well under it. A worker that dies mid-call leaves the lease to
-// expire, and the row is tried again (as a new attempt).
-const CancelLease = 2 * time.Minute
-
-// CancelDue claims the cancellations that are due, one at a time, calls cancel for each and
-// records the outcome: done, or a retry after RetryBackoff(attempts). It returns how many
-// it tried. A claim is a lease committed before the call (FOR UPDATE SKIP LOCKED picks the
-// row, so any number of instances may run it), so no transaction or connection is held
-// while the provider answers.
-func (s *Store) CancelDue(ctx context.Context, cancel func(ctx context.Context, c SubscriptionCancel) error) (tried int, err error) {
+// CancelSubscription makes one attempt (River's job attempt, from 1) at a queued
+// cancellation: it marks the attempt under way for the dashboard, calls cancel, and records
+// the outcome, done or due again after RetryBackoff; cancel's error is returned for River
+// to retry. A cancellation already done is left alone. No transaction or connection is held
+// while the provider answers, which timeout bounds.
+func (s *Store) CancelSubscription(ctx context.Context, subscriptionID string, attempt int, timeout time.Duration,
+	cancel func(ctx context.Context, c SubscriptionCancel) error) error {
 	q := dbq.New(s.pool)
-	for ctx.Err() == nil {
-		row, err := q.ClaimSubscriptionCancel(ctx, CancelLease)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return tried, nil
-		} else if err != nil {
-			return tried, fmt.Errorf("claim a subscription to cancel: %w", err)
-		}
-		tried++
-		c := SubscriptionCancel{SubscriptionID: row.SubscriptionID, DonationID: row.DonationID, Reason: row.Reason,
-			QueuedAt: row.QueuedAt, Attempts: int(row.Attempts)}
-		// The outcome is recorded only by the attempt that holds the lease: one that
-		// overran it has been superseded by a newer attempt.
-		if callErr := cancel(ctx, c); callErr == nil {
-			err = q.FinishSubscriptionCancel(ctx, dbq.FinishSubscriptionCancelParams{SubscriptionID: c.SubscriptionID, Attempts: row.Attempts})
-		} else {
-			err = q.PostponeSubscriptionCancel(ctx, dbq.PostponeSubscriptionCancelParams{SubscriptionID: c.SubscriptionID, Attempts: row.Attempts,
-				LastError: callErr.Error(), Backoff: RetryBackoff(c.Attempts)})
-		}
-		if err != nil {
-			return tried, fmt.Errorf("record the outcome of cancelling %s: %w", c.SubscriptionID, err)
-		}
+	until := s.now().Add(timeout)
+	row, err := q.StartSubscriptionCancel(ctx, dbq.StartSubscriptionCancelParams{Attempt: int32(attempt), Until: &until, SubscriptionID: subscriptionID})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil // done already (a duplicate job) or never queued
+	} else if err != nil {
+		return fmt.Errorf("start cancelling %s: %w", subscriptionID, err)
 	}
-	return tried, ctx.Err()
+	c := SubscriptionCancel{SubscriptionID: row.SubscriptionID, DonationID: row.DonationID, Reason: row.Reason,
+		QueuedAt: row.QueuedAt, Attempts: int(row.Attempts)}
+	callCtx, stop := context.WithTimeout(ctx, timeout)
+	callErr := cancel(callCtx, c)
+	stop()
+	keep := context.WithoutCancel(ctx) // record what the provider said, even during shutdown
+	if callErr == nil {
+		err = q.FinishSubscriptionCancel(keep, dbq.FinishSubscriptionCancelParams{Now: s.now(), SubscriptionID: c.SubscriptionID, Attempts: row.Attempts})
+	} else {
+		err = q.PostponeSubscriptionCancel(keep, dbq.PostponeSubscriptionCancelParams{SubscriptionID: c.SubscriptionID, Attempts: row.Attempts,
+			LastError: callErr.Error(), NextAttemptAt: retryAfter(s.now(), attempt)})
+	}
+	if err != nil {
+		return fmt.Errorf("record the outcome of cancelling %s: %w", c.SubscriptionID, err)
+	}
+	return callErr
 }
 
 // CancelsShownFor is how long a finished cancellation stays on the dashboard.
@@ -82,7 +78,7 @@ const CancelsShownFor = 90 * 24 * time.Hour
 // SubscriptionCancels lists every cancellation still to do and those done in the last
 // CancelsShownFor: those still waiting first, then the newest.
 func (s *Store) SubscriptionCancels(ctx context.Context) ([]SubscriptionCancel, error) {
-	rows, err := dbq.New(s.pool).SubscriptionCancels(ctx, CancelsShownFor)
+	rows, err := dbq.New(s.pool).SubscriptionCancels(ctx, dbq.SubscriptionCancelsParams{Now: s.now(), ShownFor: CancelsShownFor})
 	if err != nil {
 		return nil, fmt.Errorf("subscription cancellations: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -11,11 +12,11 @@ import (
 	"giving/campaigns"
 )
 
-// The cancellation worker holds a queued cancellation by a lease, not an open transaction:
-// while the provider is being called the row is not locked and no other worker takes it; a
-// worker that died mid-call is superseded once its lease expires; and an attempt that
-// overran its lease cannot overwrite the newer attempt's outcome.
-func TestSubscriptionCancelLease(t *testing.T) {
+// A cancellation is queued with a River job in the transaction of the dispute (once, however
+// often it is queued). Each attempt marks itself under way without locking the row while
+// the provider is called, records a refusal for a retry, and an attempt that overran (River
+// rescued its job and a newer attempt ran) cannot overwrite the newer attempt's outcome.
+func TestSubscriptionCancelAttempts(t *testing.T) {
 	t.Parallel()
 	s, appeal := newStore(t)
 	ctx := context.Background()
@@ -23,84 +24,78 @@ func TestSubscriptionCancelLease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.InTx(ctx, func(tx pgx.Tx) error {
-		return campaigns.QueueSubscriptionCancel(ctx, tx, d.ID, "sub_lease", "disputed: dp_1")
-	}); err != nil {
-		t.Fatal(err)
+	for range 2 {
+		if err := s.InTx(ctx, func(tx pgx.Tx) error {
+			return campaigns.QueueSubscriptionCancel(ctx, tx, d.ID, "sub_lease", "disputed: dp_1")
+		}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	state := func() (attempts int, lastError string, claimed, done bool) {
+	var jobs int
+	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM river_job WHERE kind = $1 AND args->>'subscription_id' = 'sub_lease'`,
+		campaigns.SubscriptionCancelJob{}.Kind()).Scan(&jobs); err != nil || jobs != 1 {
+		t.Fatalf("%d cancellation jobs (%v), want 1", jobs, err)
+	}
+	state := func() (attempts int, lastError string, done bool) {
 		t.Helper()
-		if err := s.Pool().QueryRow(ctx, `SELECT attempts, last_error, claimed_until IS NOT NULL, done_at IS NOT NULL
-			FROM subscription_cancels WHERE subscription_id = 'sub_lease'`).Scan(&attempts, &lastError, &claimed, &done); err != nil {
+		if err := s.Pool().QueryRow(ctx, `SELECT attempts, last_error, done_at IS NOT NULL
+			FROM subscription_cancels WHERE subscription_id = 'sub_lease'`).Scan(&attempts, &lastError, &done); err != nil {
 			t.Fatal(err)
 		}
 		return
 	}
+	inFlight := func() bool {
+		t.Helper()
+		all, err := s.SubscriptionCancels(ctx)
+		if err != nil || len(all) != 1 {
+			t.Fatalf("cancellations %+v, %v", all, err)
+		}
+		return all[0].InFlight
+	}
 
-	// Attempt 1: during the call the row is leased but not locked, and a second worker
-	// finds nothing to do. The provider refuses.
+	// Attempt 1: during the call the row is not locked and the dashboard says Stripe is
+	// being asked. The provider refuses.
 	refusal := errors.New("made-up refusal")
-	tried, err := s.CancelDue(ctx, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
+	err = s.CancelSubscription(ctx, "sub_lease", 1, time.Minute, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
 		if c.SubscriptionID != "sub_lease" || c.Attempts != 1 || c.Reason != "disputed: dp_1" {
-			t.Errorf("claimed %+v", c)
+			t.Errorf("attempt %+v", c)
 		}
 		var id string
 		if err := s.Pool().QueryRow(ctx, `SELECT subscription_id FROM subscription_cancels FOR UPDATE NOWAIT`).Scan(&id); err != nil {
 			t.Errorf("row locked while the provider is called: %v", err)
 		}
-		if n, err := s.CancelDue(ctx, func(context.Context, campaigns.SubscriptionCancel) error {
-			t.Error("a second worker took a leased cancellation")
-			return nil
-		}); err != nil || n != 0 {
-			t.Errorf("second worker: tried %d, %v", n, err)
-		}
-		if _, _, claimed, _ := state(); !claimed {
-			t.Error("no lease recorded during the call")
+		if !inFlight() {
+			t.Error("the dashboard does not show the attempt under way")
 		}
 		return refusal
 	})
-	if err != nil || tried != 1 {
-		t.Fatalf("CancelDue: tried %d, %v", tried, err)
+	if !errors.Is(err, refusal) {
+		t.Fatalf("attempt 1: %v, want the refusal for River to retry", err)
 	}
-	if attempts, lastError, claimed, done := state(); attempts != 1 || lastError != "made-up refusal" || claimed || done {
-		t.Fatalf("after a refusal: attempts %d, last error %q, claimed %v, done %v", attempts, lastError, claimed, done)
+	if attempts, lastError, done := state(); attempts != 1 || lastError != "made-up refusal" || done || inFlight() {
+		t.Fatalf("after a refusal: attempts %d, last error %q, done %v", attempts, lastError, done)
 	}
 
-	// Attempt 2 is due (backoff passed) but its worker overruns: its lease expires, and
-	// attempt 3 cancels it. Attempt 2's late failure must not undo that.
-	if _, err := s.Pool().Exec(ctx, `UPDATE subscription_cancels SET next_attempt_at = now() - interval '1 second'`); err != nil {
-		t.Fatal(err)
-	}
-	tried, err = s.CancelDue(ctx, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
-		if c.Attempts != 2 {
-			t.Errorf("attempt %d, want 2", c.Attempts)
+	// Attempt 2 overruns; meanwhile attempt 3 cancels it. Attempt 2's late failure must not
+	// undo that.
+	err = s.CancelSubscription(ctx, "sub_lease", 2, time.Minute, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
+		if err := s.CancelSubscription(ctx, "sub_lease", 3, time.Minute, func(context.Context, campaigns.SubscriptionCancel) error {
 			return nil
-		}
-		if _, err := s.Pool().Exec(ctx, `UPDATE subscription_cancels SET claimed_until = now() - interval '1 second'`); err != nil {
-			t.Fatal(err)
-		}
-		n, err := s.CancelDue(ctx, func(_ context.Context, c campaigns.SubscriptionCancel) error {
-			if c.Attempts != 3 {
-				t.Errorf("superseding attempt %d, want 3", c.Attempts)
-			}
-			return nil
-		})
-		if err != nil || n != 1 {
-			t.Errorf("superseding worker: tried %d, %v", n, err)
+		}); err != nil {
+			t.Errorf("superseding attempt: %v", err)
 		}
 		return refusal
 	})
-	if err != nil || tried != 1 {
-		t.Fatalf("CancelDue: tried %d, %v", tried, err)
+	if !errors.Is(err, refusal) {
+		t.Fatalf("attempt 2: %v", err)
 	}
-	if attempts, lastError, claimed, done := state(); attempts != 3 || lastError != "" || claimed || !done {
-		t.Fatalf("after the superseding attempt: attempts %d, last error %q, claimed %v, done %v; want 3, none, false, done",
-			attempts, lastError, claimed, done)
+	if attempts, lastError, done := state(); attempts != 3 || lastError != "" || !done {
+		t.Fatalf("after the superseding attempt: attempts %d, last error %q, done %v; want 3, none, done", attempts, lastError, done)
 	}
-	if n, err := s.CancelDue(ctx, func(context.Context, campaigns.SubscriptionCancel) error {
+	if err := s.CancelSubscription(ctx, "sub_lease", 4, time.Minute, func(context.Context, campaigns.SubscriptionCancel) error {
 		t.Error("a done cancellation was tried again")
 		return nil
-	}); err != nil || n != 0 {
-		t.Fatalf("after done: tried %d, %v", n, err)
+	}); err != nil {
+		t.Fatal(err)
 	}
 }

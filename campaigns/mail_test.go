@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"giving/campaigns"
 )
@@ -67,13 +69,35 @@ func outboxRowFor(t *testing.T, s *campaigns.Store, to string) outboxRow {
 
 func queue(t *testing.T, s *campaigns.Store, to string) {
 	t.Helper()
-	if err := campaigns.QueueMail(context.Background(), s.Pool(), campaigns.Mail{To: to, Subject: "Hello " + to, Body: "Dear supporter,\n\nThank you."}); err != nil {
+	err := s.InTx(context.Background(), func(tx pgx.Tx) error {
+		return campaigns.QueueMail(context.Background(), tx, campaigns.Mail{To: to, Subject: "Hello " + to, Body: "Dear supporter,\n\nThank you."})
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
 
-// Mail queued in a transaction is sent only once the transaction commits, and never when
-// it rolls back.
+// mailJobs are the River jobs waiting to send mail, oldest first.
+func mailJobs(t *testing.T, s *campaigns.Store) []campaigns.MailJob {
+	t.Helper()
+	rows, err := s.Pool().Query(context.Background(), `SELECT args FROM river_job WHERE kind = $1 ORDER BY id`, campaigns.MailJob{}.Kind())
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := pgx.CollectRows(rows, pgx.RowTo[campaigns.MailJob])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs
+}
+
+// attempt works a job the way River does: attempt counts from 1.
+func attempt(w *campaigns.MailWorker, job campaigns.MailJob, n int) error {
+	return w.Work(context.Background(), &river.Job[campaigns.MailJob]{JobRow: &rivertype.JobRow{Attempt: n}, Args: job})
+}
+
+// Mail queued in a transaction exists, with the job that sends it, only once the
+// transaction commits; the job sends it once.
 func TestQueuedMailWaitsForCommit(t *testing.T) {
 	t.Parallel()
 	s := accountStore(t)
@@ -91,6 +115,9 @@ func TestQueuedMailWaitsForCommit(t *testing.T) {
 	if !errors.Is(err, rolledBack) {
 		t.Fatal(err)
 	}
+	if jobs := mailJobs(t, s); len(jobs) != 0 {
+		t.Fatalf("a rolled-back change left mail jobs %+v", jobs)
+	}
 
 	tx, err := s.Pool().Begin(ctx)
 	if err != nil {
@@ -100,20 +127,24 @@ func TestQueuedMailWaitsForCommit(t *testing.T) {
 	if err := campaigns.QueueMail(ctx, tx, campaigns.Mail{To: "ruby@example.org", Subject: "Welcome", Body: "Hello Ruby"}); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := w.SendDue(ctx); err != nil || n != 0 || rec.count() != 0 {
-		t.Fatalf("before commit: claimed %d, sent %d (%v); want nothing", n, rec.count(), err)
+	if jobs := mailJobs(t, s); len(jobs) != 0 {
+		t.Fatalf("before commit, other connections see mail jobs %+v", jobs)
 	}
 	if err := tx.Commit(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := w.SendDue(ctx); err != nil || n != 1 {
-		t.Fatalf("after commit: claimed %d (%v), want 1", n, err)
+	jobs := mailJobs(t, s)
+	if len(jobs) != 1 {
+		t.Fatalf("after commit: mail jobs %+v, want one", jobs)
 	}
-	if n, err := w.SendDue(ctx); err != nil || n != 0 {
-		t.Fatalf("second pass: claimed %d (%v), want 0", n, err)
+	if err := attempt(w, jobs[0], 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := attempt(w, jobs[0], 2); err != nil { // a duplicate attempt (River rescued the job)
+		t.Fatal(err)
 	}
 	if len(rec.sent) != 1 || rec.sent[0] != (campaigns.Mail{To: "ruby@example.org", Subject: "Welcome", Body: "Hello Ruby"}) {
-		t.Fatalf("sent %+v, want only Ruby's welcome", rec.sent)
+		t.Fatalf("sent %+v, want only Ruby's welcome, once", rec.sent)
 	}
 	// Over SMTP, the body is dropped once sent (reset links must not linger).
 	if r := outboxRowFor(t, s, "ruby@example.org"); r.status != "sent" || r.via != "smtp" || r.body != "" || r.attempts != 1 {
@@ -121,26 +152,33 @@ func TestQueuedMailWaitsForCommit(t *testing.T) {
 	}
 }
 
-// Two workers (as in two instances) drain one outbox together, and every message goes
+// Two River clients (as in two instances) work one outbox together, and every message goes
 // out exactly once.
-func TestTwoMailWorkersSendEachMailOnce(t *testing.T) {
+func TestTwoInstancesSendEachMailOnce(t *testing.T) {
 	t.Parallel()
 	s := accountStore(t)
-	const n = 60
+	const n = 40
 	for i := range n {
 		queue(t, s, fmt.Sprintf("supporter%d@example.org", i))
 	}
 	rec := &recorder{delay: 2 * time.Millisecond}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
+	ctx := context.Background()
 	for range 2 {
-		w := &campaigns.MailWorker{Store: s, Sender: rec, Batch: 3, Interval: 10 * time.Millisecond}
-		wg.Go(func() { w.Run(ctx) })
+		workers := river.NewWorkers()
+		river.AddWorker(workers, &campaigns.MailWorker{Store: s, Sender: rec})
+		c, err := s.NewJobClient(s.Pool(), nil, workers)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Stop(context.WithoutCancel(ctx)) })
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var unsent int
-		if err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM mail_outbox WHERE status <> 'sent'`).Scan(&unsent); err != nil {
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM mail_outbox WHERE status <> 'sent'`).Scan(&unsent); err != nil {
 			t.Fatal(err)
 		}
 		if unsent == 0 {
@@ -151,8 +189,8 @@ func TestTwoMailWorkersSendEachMailOnce(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	cancel()
-	wg.Wait()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
 	if len(rec.sent) != n {
 		t.Errorf("%d messages sent, want %d", len(rec.sent), n)
 	}
@@ -166,11 +204,12 @@ func TestTwoMailWorkersSendEachMailOnce(t *testing.T) {
 	}
 }
 
-// A failed send is kept, with its error, and sent on a later attempt after a backoff.
+// A failed send is kept, with its error and when it is due again (RetryBackoff on the
+// store's clock, which is also when River retries it), and sent on a later attempt.
 func TestFailedMailIsRetried(t *testing.T) {
 	t.Parallel()
-	s := accountStore(t)
-	ctx := context.Background()
+	clock := newTestClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	s := accountStore(t).WithClock(clock.Now)
 	queue(t, s, "ruby@example.org")
 	rec := &recorder{fail: func(m campaigns.Mail, try int) error {
 		if try <= 2 {
@@ -179,30 +218,29 @@ func TestFailedMailIsRetried(t *testing.T) {
 		return nil
 	}}
 	w := &campaigns.MailWorker{Store: s, Sender: rec}
+	job := mailJobs(t, s)[0]
 
-	if n, err := w.SendDue(ctx); err != nil || n != 1 {
-		t.Fatalf("first attempt: claimed %d (%v)", n, err)
+	if err := attempt(w, job, 1); err == nil || !strings.Contains(err.Error(), "421") {
+		t.Fatalf("first attempt: %v, want the server's error for River to retry", err)
 	}
 	r := outboxRowFor(t, s, "ruby@example.org")
 	if r.status != "queued" || r.attempts != 1 || !strings.Contains(r.lastError, "421 mail server busy (try 1)") {
 		t.Fatalf("after a failure: %+v, want queued with the error", r)
 	}
-	if wait := time.Until(r.due); wait < 20*time.Second || wait > 40*time.Second {
-		t.Errorf("first retry due in %s, want about 30 s", wait)
+	if want := clock.Now().Add(30 * time.Second); !r.due.Equal(want) {
+		t.Errorf("first retry due at %s, want %s", r.due, want)
 	}
-	if n, _ := w.SendDue(ctx); n != 0 {
-		t.Fatalf("retried before the backoff ended")
+	if next := w.NextRetry(&river.Job[campaigns.MailJob]{JobRow: &rivertype.JobRow{Attempt: 1}, Args: job}); !next.Equal(r.due) {
+		t.Errorf("River retries at %s, the outbox says %s", next, r.due)
 	}
 
-	// Later: the backoff has passed (here: no backoff at all).
-	w.Backoff = func(int) time.Duration { return 0 }
-	if _, err := s.Pool().Exec(ctx, `UPDATE mail_outbox SET next_attempt_at = now()`); err != nil {
-		t.Fatal(err)
+	clock.Advance(30 * time.Second)
+	if err := attempt(w, job, 2); err == nil {
+		t.Fatal("second attempt succeeded; the server was still busy")
 	}
-	for range 2 {
-		if _, err := w.SendDue(ctx); err != nil {
-			t.Fatal(err)
-		}
+	clock.Advance(time.Minute)
+	if err := attempt(w, job, 3); err != nil {
+		t.Fatal(err)
 	}
 	r = outboxRowFor(t, s, "ruby@example.org")
 	if r.status != "sent" || r.attempts != 3 || r.lastError != "" || rec.count() != 1 {
@@ -210,29 +248,34 @@ func TestFailedMailIsRetried(t *testing.T) {
 	}
 }
 
-// An address the mail server refuses for good is marked failed, with the reason, and not
-// tried again; the row stays.
+// An address the mail server refuses for good is marked failed, with the reason, and its
+// job is cancelled rather than retried; the row stays.
 func TestPermanentlyRefusedMailIsKept(t *testing.T) {
 	t.Parallel()
 	s := accountStore(t)
-	ctx := context.Background()
 	queue(t, s, "gone@example.org")
 	rec := &recorder{fail: func(campaigns.Mail, int) error {
 		return fmt.Errorf("%w: 550 no such user", campaigns.ErrPermanent)
 	}}
-	w := &campaigns.MailWorker{Store: s, Sender: rec, Backoff: func(int) time.Duration { return 0 }}
-	for range 3 {
-		if _, err := w.SendDue(ctx); err != nil {
-			t.Fatal(err)
-		}
+	w := &campaigns.MailWorker{Store: s, Sender: rec}
+	job := mailJobs(t, s)[0]
+	var cancelled *river.JobCancelError
+	if err := attempt(w, job, 1); !errors.As(err, &cancelled) {
+		t.Fatalf("refused for good: %v, want the job cancelled", err)
+	}
+	if err := attempt(w, job, 2); err != nil { // had River tried again, nothing is sent
+		t.Fatal(err)
 	}
 	r := outboxRowFor(t, s, "gone@example.org")
-	if r.status != "failed" || r.attempts != 1 || !strings.Contains(r.lastError, "550 no such user") || r.body == "" {
+	if r.status != "failed" || r.attempts != 1 || !strings.Contains(r.lastError, "550 no such user") || r.body == "" || rec.count() != 0 {
 		t.Fatalf("refused mail: %+v, want failed after one attempt with its reason and body kept", r)
+	}
+	if n := len(rec.tries); n != 1 {
+		t.Errorf("%d sends, want 1", n)
 	}
 }
 
-// blocker is a sender that hangs, like a worker that has died mid-send, until released.
+// blocker is a sender that hangs, like a worker stuck mid-send, until released, then fails.
 type blocker struct {
 	started chan struct{}
 	release chan struct{}
@@ -241,49 +284,29 @@ type blocker struct {
 func (b *blocker) SendMail(ctx context.Context, m campaigns.Mail) error {
 	close(b.started)
 	<-b.release
-	return nil
+	return errors.New("connection reset")
 }
 
-// A worker that vanishes after claiming a message does not lose it: once its lease runs
-// out another worker sends it, and the vanished worker cannot overwrite the outcome.
-func TestMailOfAVanishedWorkerIsSentByAnother(t *testing.T) {
+// When River rescues the job of a worker stuck mid-send, the next attempt sends the message,
+// and the stuck attempt's late failure cannot mark it unsent again.
+func TestALateFailureCannotUndoASend(t *testing.T) {
 	t.Parallel()
 	s := accountStore(t)
-	ctx := context.Background()
 	queue(t, s, "ruby@example.org")
-	// The workers read the time from a clock the test moves: the lease runs out when the
-	// test says so, not after a sleep.
-	var queuedAt time.Time
-	if err := s.Pool().QueryRow(ctx, `SELECT max(next_attempt_at) FROM mail_outbox`).Scan(&queuedAt); err != nil {
-		t.Fatal(err)
-	}
-	clock := newTestClock(queuedAt)
-	s = s.WithClock(clock.Now)
+	job := mailJobs(t, s)[0]
 
 	hung := &blocker{started: make(chan struct{}), release: make(chan struct{})}
-	first := &campaigns.MailWorker{Store: s, Sender: hung, Lease: time.Minute}
-	firstDone := make(chan error, 1)
-	go func() { _, err := first.SendDue(ctx); firstDone <- err }()
+	stuck := make(chan error, 1)
+	go func() { stuck <- attempt(&campaigns.MailWorker{Store: s, Sender: hung}, job, 1) }()
 	<-hung.started
 
 	rec := &recorder{}
-	second := &campaigns.MailWorker{Store: s, Sender: rec}
-	if n, err := second.SendDue(ctx); err != nil || n != 0 {
-		t.Fatalf("while the first worker holds the lease: claimed %d (%v), want 0", n, err)
-	}
-	clock.Advance(59 * time.Second)
-	if n, err := second.SendDue(ctx); err != nil || n != 0 {
-		t.Fatalf("a second before the lease ends: claimed %d (%v), want 0", n, err)
-	}
-	clock.Advance(2 * time.Second)
-	if n, err := second.SendDue(ctx); err != nil || n != 1 || rec.count() != 1 {
-		t.Fatalf("after the lease: claimed %d, sent %d (%v); want the message sent", n, rec.count(), err)
+	if err := attempt(&campaigns.MailWorker{Store: s, Sender: rec}, job, 2); err != nil || rec.count() != 1 {
+		t.Fatalf("the rescued attempt: %v, %d sent", err, rec.count())
 	}
 	close(hung.release)
-	if err := <-firstDone; err != nil {
-		t.Fatal(err)
-	}
-	if r := outboxRowFor(t, s, "ruby@example.org"); r.status != "sent" || r.attempts != 2 {
+	<-stuck // its error is River's to log; what matters is the row
+	if r := outboxRowFor(t, s, "ruby@example.org"); r.status != "sent" || r.attempts != 2 || r.lastError != "" {
 		t.Fatalf("row: %+v, want sent on the second attempt", r)
 	}
 }
@@ -296,8 +319,10 @@ func TestLocalOutboxKeepsMessages(t *testing.T) {
 	queue(t, s, "first@example.org")
 	queue(t, s, "second@example.org")
 	w := &campaigns.MailWorker{Store: s, Sender: campaigns.LocalOutbox{}, Local: true}
-	if n, err := w.SendDue(ctx); err != nil || n != 2 {
-		t.Fatalf("claimed %d (%v)", n, err)
+	for _, job := range mailJobs(t, s) {
+		if err := attempt(w, job, 1); err != nil {
+			t.Fatal(err)
+		}
 	}
 	mails, err := s.Outbox(ctx, 10)
 	if err != nil {
@@ -326,7 +351,7 @@ func TestQueueMailRefusesHeaderInjection(t *testing.T) {
 		{To: "ruby@example.org", Subject: "", Body: "x"},
 	} {
 		var ve *campaigns.ValidationError
-		if err := campaigns.QueueMail(ctx, s.Pool(), m); !errors.As(err, &ve) {
+		if err := s.InTx(ctx, func(tx pgx.Tx) error { return campaigns.QueueMail(ctx, tx, m) }); !errors.As(err, &ve) {
 			t.Errorf("%q / %q: %v, want refused", m.To, m.Subject, err)
 		}
 	}

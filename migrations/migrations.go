@@ -1,7 +1,9 @@
 // Package migrations holds the numbered SQL files that build the schema, embedded in the
 // binary, and the runner that applies them: in order, under a PostgreSQL advisory lock so
 // two instances starting at once cannot both migrate, one transaction per file, each
-// recorded in schema_migrations.
+// recorded in schema_migrations. Under the same lock, and first, it applies the migrations of
+// River, the PostgreSQL-backed job queue that runs Giving's background work (its own
+// tables, recorded in its own river_migration table).
 package migrations
 
 import (
@@ -18,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/rivermigrate"
 )
 
 //go:embed *.sql
@@ -62,6 +66,7 @@ func Fingerprint() string {
 		h.Write([]byte(m.Version))
 		h.Write([]byte(m.SQL))
 	}
+	fmt.Fprintf(h, "river %d", RiverLatest())
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
@@ -97,7 +102,21 @@ func Apply(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	// River's job tables first: a migration of Giving's may give waiting work its jobs.
+	// River's migrations each run in a transaction of their own (one adds an enum value that
+	// the next uses); the advisory lock held above still keeps other instances out.
+	rm, err := rivermigrate.New(riverpgxv5.New(pool), nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: River's job tables: %w", err)
+	}
+	river, err := rm.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: River's job tables: %w", err)
+	}
 	var applied []string
+	for _, v := range river.Versions {
+		applied = append(applied, fmt.Sprintf("river_%03d", v.Version))
+	}
 	for _, m := range all {
 		if done[m.Version] {
 			continue
@@ -115,6 +134,16 @@ func Apply(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		applied = append(applied, m.Version)
 	}
 	return applied, nil
+}
+
+// RiverLatest is the newest River migration this binary carries (River numbers them 1, 2, ...).
+func RiverLatest() int {
+	m, err := rivermigrate.New(riverpgxv5.New(nil), nil)
+	if err != nil {
+		panic(err) // a nil config cannot be invalid: only a broken build gets here
+	}
+	all := m.AllVersions()
+	return all[len(all)-1].Version
 }
 
 // ErrSchemaBehind means the database lacks migrations this binary carries.
@@ -139,10 +168,34 @@ func Check(ctx context.Context, q interface {
 			missing = append(missing, m.Version)
 		}
 	}
+	if v, err := riverApplied(ctx, q); err != nil {
+		return err
+	} else if v < RiverLatest() {
+		missing = append(missing, fmt.Sprintf("River's job tables (at %d of %d)", v, RiverLatest()))
+	}
 	if len(missing) > 0 {
 		return fmt.Errorf("%w (missing %s)", ErrSchemaBehind, strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// riverApplied is the newest River migration the database has, 0 for none.
+func riverApplied(ctx context.Context, q interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}) (int, error) {
+	rows, err := q.Query(ctx, `SELECT COALESCE(max(version), 0)::int FROM river_migration`)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42P01" {
+			return 0, nil
+		}
+		return 0, fmt.Errorf("read river_migration: %w", err)
+	}
+	v, err := pgx.CollectExactlyOneRow(rows, pgx.RowTo[int])
+	if err != nil {
+		return 0, fmt.Errorf("read river_migration: %w", err)
+	}
+	return v, nil
 }
 
 func appliedSet(ctx context.Context, q interface {

@@ -3,6 +3,7 @@ package migrations_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -30,9 +31,10 @@ func TestApplyTwiceIsANoOp(t *testing.T) {
 		t.Fatalf("check on an empty database: %v, want ErrSchemaBehind", err)
 	}
 	all, _ := migrations.All()
+	want := len(all) + migrations.RiverLatest() // River's job tables, then Giving's files
 	first, err := migrations.Apply(ctx, pool)
-	if err != nil || len(first) != len(all) {
-		t.Fatalf("first apply: %v %v, want all %d", first, err, len(all))
+	if err != nil || len(first) != want || first[migrations.RiverLatest()-1] != fmt.Sprintf("river_%03d", migrations.RiverLatest()) {
+		t.Fatalf("first apply: %v %v, want all %d", first, err, want)
 	}
 	second, err := migrations.Apply(ctx, pool)
 	if err != nil || len(second) != 0 {
@@ -66,6 +68,7 @@ func TestConcurrentMigratorsDoNotClash(t *testing.T) {
 	}
 	wg.Wait()
 	all, _ := migrations.All()
+	want := len(all) + migrations.RiverLatest()
 	total := 0
 	for i := range n {
 		if errs[i] != nil {
@@ -73,8 +76,8 @@ func TestConcurrentMigratorsDoNotClash(t *testing.T) {
 		}
 		total += len(results[i])
 	}
-	if total != len(all) {
-		t.Fatalf("%d migrations applied across %d migrators, want each of %d applied once", total, n, len(all))
+	if total != want {
+		t.Fatalf("%d migrations applied across %d migrators, want each of %d applied once", total, n, want)
 	}
 }
 
@@ -95,5 +98,65 @@ func TestFailedMigrationLeavesNothingHalfWritten(t *testing.T) {
 	}
 	if appeals {
 		t.Fatal("the failed migration left the appeals table behind")
+	}
+}
+
+// An upgrade to River-run background work forgets nothing: a message still queued and a
+// cancellation still to do under the old workers each get a job from migration 0019.
+func TestUpgradeGivesWaitingWorkItsJobs(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool := emptyPool(t)
+	// The database as the release before 0019 left it: River's tables (which Apply creates
+	// first) and Giving's files up to 0018, recorded as applied.
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if m.Version >= "0019" {
+			break
+		}
+		if _, err := pool.Exec(ctx, m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Version, err)
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err = pool.Exec(ctx, `
+		INSERT INTO mail_outbox (to_address, subject, body) VALUES ('ruby@example.org', 'Welcome', 'Hello');
+		INSERT INTO mail_outbox (to_address, subject, body, status) VALUES ('old@example.org', 'Sent', '', 'sent');
+		INSERT INTO appeals (slug, name, target) VALUES ('a', 'Appeal', 100);
+		INSERT INTO donations (appeal_id, amount, frequency) SELECT id, 10, 'monthly' FROM appeals;
+		INSERT INTO subscription_cancels (subscription_id, donation_id, reason) SELECT 'sub_waiting', id, 'disputed' FROM donations`)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	applied, err := migrations.Apply(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := applied[len(applied)-1]; got != all[len(all)-1].Version {
+		t.Fatalf("applied %v", applied)
+	}
+	var jobs []string
+	rows, err := pool.Query(ctx, `SELECT kind || ' ' || args::text FROM river_job ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var j string
+		if err := rows.Scan(&j); err != nil {
+			t.Fatal(err)
+		}
+		jobs = append(jobs, j)
+	}
+	if rows.Err() != nil || len(jobs) != 2 || jobs[0] != `send_mail {"mail_id": 1}` || jobs[1] != `cancel_subscription {"subscription_id": "sub_waiting"}` {
+		t.Fatalf("jobs after the upgrade: %q (%v), want the queued message's and the waiting cancellation's", jobs, rows.Err())
 	}
 }

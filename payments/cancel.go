@@ -3,9 +3,11 @@ package payments
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
+	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
 
@@ -45,46 +47,52 @@ func (s StripeSubscriptions) CancelSubscription(ctx context.Context, id, reason 
 	return fmt.Errorf("cancel subscription %s at Stripe: %w", id, err)
 }
 
-// cancelInterval is how often the queue of subscriptions to cancel is looked at; disputes
-// are rare, and a monthly charge is weeks away.
-const cancelInterval = 5 * time.Second
+// cancelTimeout bounds one call to the provider.
+const cancelTimeout = 30 * time.Second
 
-// CancelSubscriptions cancels at the provider every subscription that is due (queued by a
-// dispute, or due for a retry), one at a time, and returns how many it tried. Without a
-// canceller (a test that sets none) it leaves them queued.
-func (h *Webhooks) CancelSubscriptions(ctx context.Context) (int, error) {
-	if h.Subscriptions == nil {
-		return 0, nil
-	}
-	return h.store.CancelDue(ctx, func(ctx context.Context, c campaigns.SubscriptionCancel) error {
-		// Bounded well under campaigns.CancelLease, so no other worker takes the row meanwhile.
-		callCtx, stop := context.WithTimeout(ctx, 30*time.Second)
-		defer stop()
-		err := h.Subscriptions.CancelSubscription(callCtx, c.SubscriptionID, c.Reason, c.Attempts)
-		if err != nil {
-			h.metrics.SubscriptionCancels.WithLabelValues("retry").Inc()
-			h.log.Error("a disputed monthly gift is not yet cancelled at Stripe; will retry",
-				"subscription", c.SubscriptionID, "donation", c.DonationID, "attempt", c.Attempts, "err", err)
-			return err
-		}
-		h.metrics.SubscriptionCancels.WithLabelValues("cancelled").Inc()
-		h.log.Info("cancelled a disputed monthly gift at Stripe", "subscription", c.SubscriptionID, "donation", c.DonationID)
-		return nil
-	})
+// SubscriptionCancelWorker is the River worker that cancels, at the provider, the
+// subscription of a disputed monthly gift (campaigns.SubscriptionCancelJob, queued with
+// the dispute). River retries a failure after NextRetry, for days: a disputed card must not
+// be charged again.
+type SubscriptionCancelWorker struct {
+	river.WorkerDefaults[campaigns.SubscriptionCancelJob]
+	Store     *campaigns.Store
+	Canceller SubscriptionCanceller
+	Log       *slog.Logger
+	Metrics   *Metrics
 }
 
-// runCancels calls CancelSubscriptions every cancelInterval until ctx ends.
-func (h *Webhooks) runCancels(ctx context.Context) {
-	tick := time.NewTicker(cancelInterval)
-	defer tick.Stop()
-	for {
-		if _, err := h.CancelSubscriptions(ctx); err != nil && ctx.Err() == nil {
-			h.log.Warn("cancelling subscriptions paused; will try again", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+// Timeout leaves room to record the outcome after the provider's bounded answer.
+func (w *SubscriptionCancelWorker) Timeout(*river.Job[campaigns.SubscriptionCancelJob]) time.Duration {
+	return cancelTimeout + 30*time.Second
+}
+
+// NextRetry is campaigns.RetryBackoff after the failed attempt, on the store's clock.
+func (w *SubscriptionCancelWorker) NextRetry(job *river.Job[campaigns.SubscriptionCancelJob]) time.Time {
+	return w.Store.Now().Add(campaigns.RetryBackoff(job.Attempt))
+}
+
+func (w *SubscriptionCancelWorker) Work(ctx context.Context, job *river.Job[campaigns.SubscriptionCancelJob]) error {
+	return w.Store.CancelSubscription(ctx, job.Args.SubscriptionID, job.Attempt, cancelTimeout,
+		func(ctx context.Context, c campaigns.SubscriptionCancel) error {
+			err := w.Canceller.CancelSubscription(ctx, c.SubscriptionID, c.Reason, c.Attempts)
+			if err != nil {
+				w.Metrics.SubscriptionCancels.WithLabelValues("retry").Inc()
+				w.Log.Error("a disputed monthly gift is not yet cancelled at Stripe; will retry",
+					"subscription", c.SubscriptionID, "donation", c.DonationID, "attempt", c.Attempts, "err", err)
+				return err
+			}
+			w.Metrics.SubscriptionCancels.WithLabelValues("cancelled").Inc()
+			w.Log.Info("cancelled a disputed monthly gift at Stripe", "subscription", c.SubscriptionID, "donation", c.DonationID)
+			return nil
+		})
+}
+
+// SubscriptionCancelWorker is the worker for this handler's canceller (Stripe, or the
+// sandbox), or nil when it has none.
+func (h *Webhooks) SubscriptionCancelWorker() *SubscriptionCancelWorker {
+	if h.Subscriptions == nil {
+		return nil
 	}
+	return &SubscriptionCancelWorker{Store: h.store, Canceller: h.Subscriptions, Log: h.log, Metrics: h.metrics}
 }

@@ -11,6 +11,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
 	"giving/campaigns"
 	"giving/payments"
 	"giving/payments/paymentstest"
@@ -87,8 +91,7 @@ func newFakeSubscriptions(t *testing.T) (*fakeSubscriptions, payments.StripeSubs
 // cancelState is the queue row of a subscription, as the worker left it.
 func (w *world) cancelState(sub string) (attempts int, lastError string, done bool) {
 	w.t.Helper()
-	// An attempt still in flight (leased) counts only once its outcome is recorded.
-	err := w.pool().QueryRow(context.Background(), `SELECT attempts - (claimed_until IS NOT NULL)::int, last_error, done_at IS NOT NULL
+	err := w.pool().QueryRow(context.Background(), `SELECT attempts, last_error, done_at IS NOT NULL
 		FROM subscription_cancels WHERE subscription_id = $1`, sub).Scan(&attempts, &lastError, &done)
 	if err != nil {
 		w.t.Fatalf("subscription %s: %v", sub, err)
@@ -96,27 +99,28 @@ func (w *world) cancelState(sub string) (attempts int, lastError string, done bo
 	return attempts, lastError, done
 }
 
-// waitCancel runs the cancellation worker until the row of sub has been tried n times (the
-// instance's own worker may get there first: rows are claimed with SKIP LOCKED).
-func (w *world) waitCancel(sub string, n int) (lastError string, done bool) {
+// attemptCancel works attempt n of sub's cancellation job the way River would, and
+// returns the worker's answer (an error means River retries it).
+func (w *world) attemptCancel(sub string, n int) error {
 	w.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := w.insts[0].hooks.CancelSubscriptions(context.Background()); err != nil {
-			w.t.Fatal(err)
-		}
-		attempts, lastError, done := w.cancelState(sub)
-		if attempts >= n {
-			if attempts > n {
-				w.t.Fatalf("subscription %s tried %d times, want %d", sub, attempts, n)
-			}
-			return lastError, done
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("subscription %s tried %d times after 20 s, want %d", sub, attempts, n)
-		}
-		time.Sleep(20 * time.Millisecond)
+	cw := w.insts[0].hooks.SubscriptionCancelWorker()
+	return cw.Work(context.Background(), &river.Job[campaigns.SubscriptionCancelJob]{
+		JobRow: &rivertype.JobRow{Attempt: n}, Args: campaigns.SubscriptionCancelJob{SubscriptionID: sub}})
+}
+
+// cancelJobs lists the subscriptions that have a cancellation job.
+func (w *world) cancelJobs() []string {
+	w.t.Helper()
+	rows, err := w.pool().Query(context.Background(), `SELECT args->>'subscription_id' FROM river_job WHERE kind = $1 ORDER BY id`,
+		campaigns.SubscriptionCancelJob{}.Kind())
+	if err != nil {
+		w.t.Fatal(err)
 	}
+	subs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return subs
 }
 
 // A dispute ends a monthly gift here and at Stripe, so the card is not charged again: the
@@ -144,27 +148,25 @@ func TestDisputedMonthlyGiftIsCancelledAtStripe(t *testing.T) {
 		t.Fatalf("disputed monthly gift is %q, want cancelled", got)
 	}
 
-	lastError, done := w.waitCancel("sub_m", 1)
-	if done || !strings.Contains(lastError, "made-up refusal") {
+	if jobs := w.cancelJobs(); len(jobs) != 1 || jobs[0] != "sub_m" {
+		t.Fatalf("cancellation jobs for %q, want one for sub_m (a one-off gift has no subscription)", jobs)
+	}
+	if err := w.attemptCancel("sub_m", 1); err == nil || !strings.Contains(err.Error(), "made-up refusal") {
+		t.Fatalf("first attempt: %v, want Stripe's refusal for River to retry", err)
+	}
+	if _, lastError, done := w.cancelState("sub_m"); done || !strings.Contains(lastError, "made-up refusal") {
 		t.Fatalf("after Stripe refused: done %v, last error %q; want it kept for a retry with the reason", done, lastError)
-	}
-	// Not due again until the backoff has passed.
-	if _, err := w.insts[0].hooks.CancelSubscriptions(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if got := len(fake.cancels()); got != 1 {
-		t.Fatalf("%d cancel requests before the backoff passed, want 1", got)
 	}
 
 	fake.set(false)
-	if _, err := w.pool().Exec(context.Background(), `UPDATE subscription_cancels SET next_attempt_at = now() - interval '1 second'`); err != nil {
+	if err := w.attemptCancel("sub_m", 2); err != nil {
 		t.Fatal(err)
 	}
-	if lastError, done = w.waitCancel("sub_m", 2); !done || lastError != "" {
-		t.Fatalf("after Stripe accepted: done %v, last error %q", done, lastError)
+	if attempts, lastError, done := w.cancelState("sub_m"); !done || lastError != "" || attempts != 2 {
+		t.Fatalf("after Stripe accepted: attempts %d, done %v, last error %q", attempts, done, lastError)
 	}
-	for range 3 { // nothing more to do, however often the worker looks
-		if _, err := w.insts[0].hooks.CancelSubscriptions(context.Background()); err != nil {
+	for n := range 3 { // nothing more to do, however often the job is tried
+		if err := w.attemptCancel("sub_m", 3+n); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -207,7 +209,10 @@ func TestCancellingAnAlreadyCancelledSubscriptionIsDone(t *testing.T) {
 	w.send(b.InvoicePaid("in_g1", "sub_gone", "cus_g", "ch_g1", "pi_g1", 500, "subscription_create", m))
 	w.send(b.DisputeCreated("dp_g", "ch_g1", "pi_g1", 500))
 	w.settle()
-	if lastError, done := w.waitCancel("sub_gone", 1); !done || lastError != "" {
+	if err := w.attemptCancel("sub_gone", 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, lastError, done := w.cancelState("sub_gone"); !done || lastError != "" {
 		t.Fatalf("done %v, last error %q; want done after reading the subscription back", done, lastError)
 	}
 }

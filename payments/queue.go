@@ -66,12 +66,8 @@ func (h *Webhooks) poke() {
 }
 
 // Run applies queued events until ctx ends: at once when a request leaves one queued,
-// and every second any left by a crash, a lost connection or another instance. It also
-// cancels at Stripe the subscriptions of disputed monthly gifts.
+// and every second any left by a crash, a lost connection or another instance.
 func (h *Webhooks) Run(ctx context.Context) {
-	cancelsDone := make(chan struct{})
-	go func() { defer close(cancelsDone); h.runCancels(ctx) }()
-	defer func() { <-cancelsDone }()
 	done := make(chan struct{})
 	for range Appliers {
 		go func() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/jackc/pgx/v5"
 	"strings"
 	"testing"
 	"time"
@@ -141,7 +142,9 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	// Ruby thanked Ada: the outbox holds Ada's address until she is erased; a mail to
 	// someone else stays.
 	for _, to := range []string{"ada.lovelace@example.org", "someone.else@example.org"} {
-		if err := campaigns.QueueMail(ctx, w.pool(), campaigns.Mail{To: to, Subject: "Thank you", Body: "Thank you for giving."}); err != nil {
+		if err := w.store().InTx(ctx, func(tx pgx.Tx) error {
+			return campaigns.QueueMail(ctx, tx, campaigns.Mail{To: to, Subject: "Thank you", Body: "Thank you for giving."})
+		}); err != nil {
 			t.Fatal(err)
 		}
 	}

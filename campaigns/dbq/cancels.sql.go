@@ -10,61 +10,33 @@ import (
 	"time"
 )
 
-const claimSubscriptionCancel = `-- name: ClaimSubscriptionCancel :one
-UPDATE subscription_cancels SET attempts = attempts + 1, claimed_until = now() + $1::interval
-WHERE subscription_id = (SELECT c.subscription_id FROM subscription_cancels c
-    WHERE c.done_at IS NULL AND c.next_attempt_at <= now() AND (c.claimed_until IS NULL OR c.claimed_until < now())
-    ORDER BY c.next_attempt_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-RETURNING subscription_id, donation_id, reason, queued_at, attempts
-`
-
-type ClaimSubscriptionCancelRow struct {
-	SubscriptionID string
-	DonationID     string
-	Reason         string
-	QueuedAt       time.Time
-	Attempts       int32
-}
-
-// ClaimSubscriptionCancel leases the next due cancellation that no other worker holds.
-func (q *Queries) ClaimSubscriptionCancel(ctx context.Context, lease time.Duration) (ClaimSubscriptionCancelRow, error) {
-	row := q.db.QueryRow(ctx, claimSubscriptionCancel, lease)
-	var i ClaimSubscriptionCancelRow
-	err := row.Scan(
-		&i.SubscriptionID,
-		&i.DonationID,
-		&i.Reason,
-		&i.QueuedAt,
-		&i.Attempts,
-	)
-	return i, err
-}
-
 const finishSubscriptionCancel = `-- name: FinishSubscriptionCancel :exec
-UPDATE subscription_cancels SET last_error = '', done_at = now(), claimed_until = NULL
-WHERE subscription_id = $1 AND attempts = $2
+UPDATE subscription_cancels SET last_error = '', done_at = $1::timestamptz, claimed_until = NULL
+WHERE subscription_id = $2 AND attempts = $3
 `
 
 type FinishSubscriptionCancelParams struct {
+	Now            time.Time
 	SubscriptionID string
 	Attempts       int32
 }
 
-// The outcome is recorded only by the attempt that holds the lease.
+// The outcome is recorded only by the newest attempt: one that overran its timeout has been
+// superseded by a newer attempt.
 func (q *Queries) FinishSubscriptionCancel(ctx context.Context, arg FinishSubscriptionCancelParams) error {
-	_, err := q.db.Exec(ctx, finishSubscriptionCancel, arg.SubscriptionID, arg.Attempts)
+	_, err := q.db.Exec(ctx, finishSubscriptionCancel, arg.Now, arg.SubscriptionID, arg.Attempts)
 	return err
 }
 
 const postponeSubscriptionCancel = `-- name: PostponeSubscriptionCancel :exec
 UPDATE subscription_cancels SET last_error = left($1, 500), claimed_until = NULL,
-    next_attempt_at = now() + $2::interval
+    next_attempt_at = $2
 WHERE subscription_id = $3 AND attempts = $4
 `
 
 type PostponeSubscriptionCancelParams struct {
 	LastError      string
-	Backoff        time.Duration
+	NextAttemptAt  time.Time
 	SubscriptionID string
 	Attempts       int32
 }
@@ -72,7 +44,7 @@ type PostponeSubscriptionCancelParams struct {
 func (q *Queries) PostponeSubscriptionCancel(ctx context.Context, arg PostponeSubscriptionCancelParams) error {
 	_, err := q.db.Exec(ctx, postponeSubscriptionCancel,
 		arg.LastError,
-		arg.Backoff,
+		arg.NextAttemptAt,
 		arg.SubscriptionID,
 		arg.Attempts,
 	)
@@ -96,12 +68,52 @@ func (q *Queries) QueueSubscriptionCancel(ctx context.Context, arg QueueSubscrip
 	return err
 }
 
+const startSubscriptionCancel = `-- name: StartSubscriptionCancel :one
+UPDATE subscription_cancels SET attempts = $1, claimed_until = $2
+WHERE subscription_id = $3 AND done_at IS NULL
+RETURNING subscription_id, donation_id, reason, queued_at, attempts
+`
+
+type StartSubscriptionCancelParams struct {
+	Attempt        int32
+	Until          *time.Time
+	SubscriptionID string
+}
+
+type StartSubscriptionCancelRow struct {
+	SubscriptionID string
+	DonationID     string
+	Reason         string
+	QueuedAt       time.Time
+	Attempts       int32
+}
+
+// StartSubscriptionCancel marks an attempt under way (until its timeout), for the dashboard,
+// and returns the cancellation while it is still to do.
+func (q *Queries) StartSubscriptionCancel(ctx context.Context, arg StartSubscriptionCancelParams) (StartSubscriptionCancelRow, error) {
+	row := q.db.QueryRow(ctx, startSubscriptionCancel, arg.Attempt, arg.Until, arg.SubscriptionID)
+	var i StartSubscriptionCancelRow
+	err := row.Scan(
+		&i.SubscriptionID,
+		&i.DonationID,
+		&i.Reason,
+		&i.QueuedAt,
+		&i.Attempts,
+	)
+	return i, err
+}
+
 const subscriptionCancels = `-- name: SubscriptionCancels :many
 SELECT subscription_id, donation_id, reason, queued_at, attempts, last_error, done_at,
-    coalesce(claimed_until > now(), false)::boolean AS in_flight
-FROM subscription_cancels WHERE done_at IS NULL OR done_at > now() - $1::interval
+    coalesce(claimed_until > $1::timestamptz, false)::boolean AS in_flight
+FROM subscription_cancels WHERE done_at IS NULL OR done_at > $1::timestamptz - $2::interval
 ORDER BY done_at IS NOT NULL, queued_at DESC LIMIT 500
 `
+
+type SubscriptionCancelsParams struct {
+	Now      time.Time
+	ShownFor time.Duration
+}
 
 type SubscriptionCancelsRow struct {
 	SubscriptionID string
@@ -114,8 +126,8 @@ type SubscriptionCancelsRow struct {
 	InFlight       bool
 }
 
-func (q *Queries) SubscriptionCancels(ctx context.Context, shownFor time.Duration) ([]SubscriptionCancelsRow, error) {
-	rows, err := q.db.Query(ctx, subscriptionCancels, shownFor)
+func (q *Queries) SubscriptionCancels(ctx context.Context, arg SubscriptionCancelsParams) ([]SubscriptionCancelsRow, error) {
+	rows, err := q.db.Query(ctx, subscriptionCancels, arg.Now, arg.ShownFor)
 	if err != nil {
 		return nil, err
 	}

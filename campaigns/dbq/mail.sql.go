@@ -10,126 +10,93 @@ import (
 	"time"
 )
 
-const claimMail = `-- name: ClaimMail :many
-UPDATE mail_outbox SET claimed_until = $1::timestamptz + $2::interval, claim = $3, attempts = attempts + 1
-WHERE id IN (SELECT m.id FROM mail_outbox m
-    WHERE m.status = 'queued' AND m.next_attempt_at <= $1::timestamptz AND (m.claimed_until IS NULL OR m.claimed_until < $1::timestamptz)
-    ORDER BY m.next_attempt_at, m.id LIMIT $4 FOR UPDATE SKIP LOCKED)
-RETURNING id, attempts, to_address, subject, body
-`
-
-type ClaimMailParams struct {
-	Now     time.Time
-	Lease   time.Duration
-	Claim   string
-	MaxRows int32
-}
-
-type ClaimMailRow struct {
-	ID        int64
-	Attempts  int32
-	ToAddress string
-	Subject   string
-	Body      string
-}
-
-// ClaimMail takes due rows for one worker under a fresh claim id: SKIP LOCKED lets
-// concurrent workers take different rows; the lease keeps a row from being taken again
-// while its worker sends, and lets it be taken once that worker has vanished.
-func (q *Queries) ClaimMail(ctx context.Context, arg ClaimMailParams) ([]ClaimMailRow, error) {
-	rows, err := q.db.Query(ctx, claimMail,
-		arg.Now,
-		arg.Lease,
-		arg.Claim,
-		arg.MaxRows,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ClaimMailRow
-	for rows.Next() {
-		var i ClaimMailRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Attempts,
-			&i.ToAddress,
-			&i.Subject,
-			&i.Body,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const mailFailed = `-- name: MailFailed :exec
-UPDATE mail_outbox SET status = 'failed', claimed_until = NULL, last_error = $1
-WHERE id = $2 AND claim = $3
+UPDATE mail_outbox SET status = 'failed', attempts = $1, last_error = $2
+WHERE id = $3 AND status = 'queued'
 `
 
 type MailFailedParams struct {
+	Attempt   int32
 	LastError string
 	ID        int64
-	Claim     string
 }
 
 func (q *Queries) MailFailed(ctx context.Context, arg MailFailedParams) error {
-	_, err := q.db.Exec(ctx, mailFailed, arg.LastError, arg.ID, arg.Claim)
+	_, err := q.db.Exec(ctx, mailFailed, arg.Attempt, arg.LastError, arg.ID)
 	return err
 }
 
 const mailRetry = `-- name: MailRetry :exec
-UPDATE mail_outbox SET claimed_until = NULL, last_error = $1, next_attempt_at = $2::timestamptz + $3::interval
-WHERE id = $4 AND claim = $5
+UPDATE mail_outbox SET attempts = $1, last_error = $2, next_attempt_at = $3
+WHERE id = $4 AND status = 'queued'
 `
 
 type MailRetryParams struct {
-	LastError string
-	Now       time.Time
-	Backoff   time.Duration
-	ID        int64
-	Claim     string
+	Attempt       int32
+	LastError     string
+	NextAttemptAt time.Time
+	ID            int64
 }
 
 func (q *Queries) MailRetry(ctx context.Context, arg MailRetryParams) error {
 	_, err := q.db.Exec(ctx, mailRetry,
+		arg.Attempt,
 		arg.LastError,
-		arg.Now,
-		arg.Backoff,
+		arg.NextAttemptAt,
 		arg.ID,
-		arg.Claim,
 	)
 	return err
 }
 
 const mailSent = `-- name: MailSent :exec
-UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, delivered_via = $2,
-    claimed_until = NULL, last_error = '', body = CASE WHEN $3::boolean THEN body ELSE '' END
-WHERE id = $4 AND claim = $5
+UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, delivered_via = $2, attempts = $3,
+    last_error = '', body = CASE WHEN $4::boolean THEN body ELSE '' END
+WHERE id = $5 AND status = 'queued'
 `
 
 type MailSentParams struct {
 	Now      time.Time
 	Via      string
+	Attempt  int32
 	KeepBody bool
 	ID       int64
-	Claim    string
 }
 
+// The outcomes touch a row only while it is queued: a late duplicate attempt (a rescued job
+// whose first worker was only slow) cannot undo what the other recorded.
 func (q *Queries) MailSent(ctx context.Context, arg MailSentParams) error {
 	_, err := q.db.Exec(ctx, mailSent,
 		arg.Now,
 		arg.Via,
+		arg.Attempt,
 		arg.KeepBody,
 		arg.ID,
-		arg.Claim,
 	)
 	return err
+}
+
+const mailToSend = `-- name: MailToSend :one
+SELECT id, to_address, subject, body FROM mail_outbox WHERE id = $1 AND status = 'queued'
+`
+
+type MailToSendRow struct {
+	ID        int64
+	ToAddress string
+	Subject   string
+	Body      string
+}
+
+// MailToSend is the message of a job, while it is still to be sent.
+func (q *Queries) MailToSend(ctx context.Context, id int64) (MailToSendRow, error) {
+	row := q.db.QueryRow(ctx, mailToSend, id)
+	var i MailToSendRow
+	err := row.Scan(
+		&i.ID,
+		&i.ToAddress,
+		&i.Subject,
+		&i.Body,
+	)
+	return i, err
 }
 
 const outbox = `-- name: Outbox :many
@@ -195,8 +162,10 @@ func (q *Queries) PruneSentMail(ctx context.Context, arg PruneSentMailParams) er
 	return err
 }
 
-const queueMail = `-- name: QueueMail :exec
+const queueMail = `-- name: QueueMail :one
+
 INSERT INTO mail_outbox (to_address, subject, body) VALUES ($1, $2, $3)
+RETURNING id
 `
 
 type QueueMailParams struct {
@@ -205,23 +174,13 @@ type QueueMailParams struct {
 	Body      string
 }
 
-func (q *Queries) QueueMail(ctx context.Context, arg QueueMailParams) error {
-	_, err := q.db.Exec(ctx, queueMail, arg.ToAddress, arg.Subject, arg.Body)
-	return err
-}
-
-const releaseMail = `-- name: ReleaseMail :exec
-UPDATE mail_outbox SET claimed_until = NULL, attempts = attempts - 1
-WHERE id = ANY($1::bigint[]) AND claim = $2
-`
-
-type ReleaseMailParams struct {
-	Ids   []int64
-	Claim string
-}
-
-// The outcomes touch a row only while the worker's claim holds.
-func (q *Queries) ReleaseMail(ctx context.Context, arg ReleaseMailParams) error {
-	_, err := q.db.Exec(ctx, releaseMail, arg.Ids, arg.Claim)
-	return err
+// The outbox: one row per message, queued with a River job (MailJob) in the transaction that
+// causes the email. River hands the job to one worker at a time and retries it; the row keeps
+// what the developer's /dev/outbox and the metrics show. The worker passes the time from its
+// store's clock, so tests move it instead of sleeping.
+func (q *Queries) QueueMail(ctx context.Context, arg QueueMailParams) (int64, error) {
+	row := q.db.QueryRow(ctx, queueMail, arg.ToAddress, arg.Subject, arg.Body)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }

@@ -1,33 +1,30 @@
--- name: QueueMail :exec
-INSERT INTO mail_outbox (to_address, subject, body) VALUES (@to_address, @subject, @body);
+-- The outbox: one row per message, queued with a River job (MailJob) in the transaction that
+-- causes the email. River hands the job to one worker at a time and retries it; the row keeps
+-- what the developer's /dev/outbox and the metrics show. The worker passes the time from its
+-- store's clock, so tests move it instead of sleeping.
 
--- ClaimMail takes due rows for one worker under a fresh claim id: SKIP LOCKED lets
--- concurrent workers take different rows; the lease keeps a row from being taken again
--- while its worker sends, and lets it be taken once that worker has vanished.
--- name: ClaimMail :many
-UPDATE mail_outbox SET claimed_until = sqlc.arg(now)::timestamptz + @lease::interval, claim = @claim, attempts = attempts + 1
-WHERE id IN (SELECT m.id FROM mail_outbox m
-    WHERE m.status = 'queued' AND m.next_attempt_at <= sqlc.arg(now)::timestamptz AND (m.claimed_until IS NULL OR m.claimed_until < sqlc.arg(now)::timestamptz)
-    ORDER BY m.next_attempt_at, m.id LIMIT @max_rows FOR UPDATE SKIP LOCKED)
-RETURNING id, attempts, to_address, subject, body;
+-- name: QueueMail :one
+INSERT INTO mail_outbox (to_address, subject, body) VALUES (@to_address, @subject, @body)
+RETURNING id;
 
--- The outcomes touch a row only while the worker's claim holds.
--- name: ReleaseMail :exec
-UPDATE mail_outbox SET claimed_until = NULL, attempts = attempts - 1
-WHERE id = ANY(@ids::bigint[]) AND claim = @claim;
+-- MailToSend is the message of a job, while it is still to be sent.
+-- name: MailToSend :one
+SELECT id, to_address, subject, body FROM mail_outbox WHERE id = @id AND status = 'queued';
 
+-- The outcomes touch a row only while it is queued: a late duplicate attempt (a rescued job
+-- whose first worker was only slow) cannot undo what the other recorded.
 -- name: MailSent :exec
-UPDATE mail_outbox SET status = 'sent', sent_at = sqlc.arg(now)::timestamptz, delivered_via = @via,
-    claimed_until = NULL, last_error = '', body = CASE WHEN @keep_body::boolean THEN body ELSE '' END
-WHERE id = @id AND claim = @claim;
+UPDATE mail_outbox SET status = 'sent', sent_at = sqlc.arg(now)::timestamptz, delivered_via = @via, attempts = @attempt,
+    last_error = '', body = CASE WHEN @keep_body::boolean THEN body ELSE '' END
+WHERE id = @id AND status = 'queued';
 
 -- name: MailFailed :exec
-UPDATE mail_outbox SET status = 'failed', claimed_until = NULL, last_error = @last_error
-WHERE id = @id AND claim = @claim;
+UPDATE mail_outbox SET status = 'failed', attempts = @attempt, last_error = @last_error
+WHERE id = @id AND status = 'queued';
 
 -- name: MailRetry :exec
-UPDATE mail_outbox SET claimed_until = NULL, last_error = @last_error, next_attempt_at = sqlc.arg(now)::timestamptz + @backoff::interval
-WHERE id = @id AND claim = @claim;
+UPDATE mail_outbox SET attempts = @attempt, last_error = @last_error, next_attempt_at = @next_attempt_at
+WHERE id = @id AND status = 'queued';
 
 -- name: PruneSentMail :exec
 DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < sqlc.arg(now)::timestamptz - @kept_for::interval;

@@ -146,8 +146,17 @@ func testPoolExhaustedAnswers503Fast(t *testing.T, bin string) {
 	ack(0, code)
 	pages.CloseIdleConnections()
 	hooks.client.CloseIdleConnections()
-	time.Sleep(200 * time.Millisecond)
+	// The background job client (River) starts its maintenance goroutines over its first
+	// seconds: the baseline is the count once it has stopped changing.
 	baseline := svc.goroutines(t)
+	for steady, deadline := 0, time.Now().Add(20*time.Second); steady < 3 && time.Now().Before(deadline); {
+		time.Sleep(500 * time.Millisecond)
+		if now := svc.goroutines(t); now == baseline {
+			steady++
+		} else {
+			baseline, steady = now, 0
+		}
+	}
 
 	// The blockage: stripe_events locked from outside the service.
 	locker, err := pgx.Connect(ctx, env["DATABASE_URL"])

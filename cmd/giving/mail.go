@@ -272,9 +272,9 @@ func devOutbox(cfg config) bool {
 	return h == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
-// startMail starts the mail worker: SMTP when SMTP_URL is set, else the local outbox
-// (shown at /dev/outbox). stop ends it after the message in hand, if any, is recorded.
-func startMail(cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer) (stop func(), err error) {
+// mailWorker is the worker that sends the outbox: over SMTP when SMTP_URL is set, else to
+// the local outbox (shown at /dev/outbox).
+func mailWorker(cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer) (*campaigns.MailWorker, error) {
 	w := &campaigns.MailWorker{Store: store, Log: log}
 	if cfg.SMTP == nil {
 		if live, _ := payments.KeyMode(cfg.StripeKey); live {
@@ -290,11 +290,9 @@ func startMail(cfg config, store *campaigns.Store, log *slog.Logger, reg prometh
 		w.Sender = newSMTPSender(*cfg.SMTP, cfg.BaseURL)
 		log.Info("sending email", "smtp", cfg.SMTP.String())
 	}
+	var err error
 	if w.Observe, err = mailMetrics(reg); err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); w.Run(ctx) }()
-	return func() { cancel(); <-done }, nil
+	return w, nil
 }

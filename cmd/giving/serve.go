@@ -138,13 +138,13 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 	}
 	defer func() { stopApplying(); <-applied }()
 
-	// The mail worker sends the outbox (mail.go); like the appliers it stops after the last
-	// request, and unsent mail waits durably for the next start.
-	stopMail, err := startMail(cfg, store, log, reg)
+	// Background jobs (jobs.go: mail, cancellations at Stripe); like the appliers they stop
+	// after the last request, and unfinished jobs wait durably for the next start.
+	stopJobs, err := startJobs(ctx, cfg, store, log, reg, deps)
 	if err != nil {
 		return err
 	}
-	defer stopMail()
+	defer stopJobs()
 
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"giving/campaigns"
+	"giving/payments"
+	"giving/web"
+)
+
+// jobsMaxConns is the size of River's pool: its listener, fetching and completing jobs for
+// three workers, and the leader's maintenance.
+const jobsMaxConns = 5
+
+// startJobs starts this instance's River client, which works the background jobs: mail
+// (mail.go), the cancellation at Stripe of disputed monthly gifts, and the pruning of sent
+// mail. Jobs live in PostgreSQL, so any instance works them and one that stops leaves the
+// rest waiting durably. stop lets the jobs in hand finish (up to 30 s).
+func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer, deps web.Deps) (stop func(), err error) {
+	workers := river.NewWorkers()
+	mail, err := mailWorker(cfg, store, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	river.AddWorker(workers, mail)
+	if hooks, ok := deps.Webhooks.(*payments.Webhooks); ok {
+		if w := hooks.SubscriptionCancelWorker(); w != nil {
+			river.AddWorker(workers, w)
+		}
+	}
+	// River's own pool: its listener holds a connection for good, and a burst of jobs must
+	// never take the connections that answer donors and Stripe.
+	pc := store.Pool().Config().Copy()
+	pc.MaxConns, pc.MinConns = jobsMaxConns, 0
+	jobsPool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, fmt.Errorf("background jobs: open a pool: %w", err)
+	}
+	client, err := store.NewJobClient(jobsPool, log.With("component", "jobs"), workers)
+	if err != nil {
+		jobsPool.Close()
+		return nil, err
+	}
+	runCtx := context.WithoutCancel(ctx)
+	if err := client.Start(runCtx); err != nil {
+		jobsPool.Close()
+		return nil, fmt.Errorf("start background jobs: %w", err)
+	}
+	return func() {
+		stopCtx, cancel := context.WithTimeout(runCtx, 30*time.Second)
+		defer cancel()
+		if err := client.Stop(stopCtx); err != nil {
+			log.Warn("background jobs did not stop cleanly", "err", err)
+		}
+		jobsPool.Close()
+	}, nil
+}
