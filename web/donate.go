@@ -174,12 +174,6 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return &campaigns.ValidationError{Fields: map[string]string{"form": "The form could not be read; please try again"}}
 	}
-	if retry, ok := s.limiter.allow(clientKey(r)); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
-		s.render(w, r, http.StatusTooManyRequests, "error.html", map[string]any{"Title": "Too many attempts",
-			"Message": "You've tried to give several times in a short while. Please wait a minute and try again."})
-		return nil
-	}
 	f := parseDonateForm(r)
 	page, err := s.donationTarget(r.Context(), f.Fundraiser)
 	if err != nil {
@@ -190,8 +184,18 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if errors.As(err, &ve) {
 		return s.renderDonatePage(w, r, http.StatusUnprocessableEntity, page, f, "")
 	}
+	// The limit is on checkout sessions: a donor correcting a form (422 above) spends
+	// none, and a session that could not be created is handed back.
+	retry, release, ok := s.limiter.take(clientKey(r))
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		s.render(w, r, http.StatusTooManyRequests, "error.html", map[string]any{"Title": "Too many attempts",
+			"Message": "You've tried to give several times in a short while. Please wait a minute and try again."})
+		return nil
+	}
 	d, err := s.store.CreateDonation(r.Context(), n)
 	if err != nil {
+		release()
 		return err
 	}
 	// A second submission of the same form finds the same donation, and the idempotency
@@ -204,6 +208,7 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		// The donation stays pending; the donor gets a calm message and their choices back.
+		release()
 		s.log.Error("create checkout session", "donation", d.ID, "err", err)
 		return s.renderDonatePage(w, r, http.StatusBadGateway, page, f,
 			"We couldn't reach our payment provider just now. Nothing was charged. Please try again in a minute.")

@@ -2,8 +2,6 @@ package web
 
 import (
 	"math"
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -30,8 +28,9 @@ func newLimiter(perMinute float64, burst int) *limiter {
 	return &limiter{every: rate.Limit(perMinute / 60), burst: burst, clients: map[string]*clientLimit{}, swept: time.Now()}
 }
 
-// allow reports whether key may act now, else how many seconds to wait.
-func (l *limiter) allow(key string) (int, bool) {
+// take spends one of key's tokens now, or reports how many seconds to wait. The caller
+// hands the token back with release when the action it paid for did not happen.
+func (l *limiter) take(key string) (retry int, release func(), ok bool) {
 	now := time.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -52,17 +51,7 @@ func (l *limiter) allow(key string) (int, bool) {
 	r := c.l.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return int(math.Ceil(d.Seconds())), false
+		return int(math.Ceil(d.Seconds())), nil, false
 	}
-	return 0, true
-}
-
-// clientKey is the connecting address. Forwarded-for headers are not trusted: anyone can
-// send them, and trusting them would let a script dodge the limit.
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return 0, r.Cancel, true
 }
