@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -101,7 +102,13 @@ func newSite(t *testing.T, opt siteOptions) *site {
 	if !opt.fees.Percent.IsZero() || !opt.fees.Fixed.IsZero() {
 		sandboxFees = opt.fees
 	}
+	// The site's own client is one browser, with cookies: a donor sees their own gift.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &site{t: t, URL: srv.URL, store: store, client: &http.Client{
+		Jar:           jar,
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
