@@ -245,3 +245,52 @@ func tail(s string, n int) string {
 	}
 	return s
 }
+
+// How the client is read from a trusted proxy's X-Forwarded-For, seen in the request log;
+// and an IPv6 client is limited by its /64, which one household or server gets whole.
+func TestForwardedForFromATrustedProxy(t *testing.T) {
+	t.Parallel()
+	logs := &lockedBuffer{}
+	s := newSite(t, siteOptions{perMinute: 0.001, trustedProxies: "127.0.0.1, 10.0.0.0/8", log: logs})
+	for _, c := range []struct {
+		headers []string
+		client  string
+	}{
+		{[]string{"2001:db8::1"}, "2001:db8::1"},
+		{[]string{"198.51.100.1, 10.1.2.3"}, "198.51.100.1"},              // a trusted hop is skipped
+		{[]string{"203.0.113.5", "198.51.100.9"}, "198.51.100.9"},         // two headers are one list
+		{[]string{"not an address"}, "127.0.0.1"},                         // garbage: the proxy itself
+		{[]string{"198.51.100.1, not an address, 10.1.2.3"}, "127.0.0.1"}, // never left of garbage
+		{nil, "127.0.0.1"},
+	} {
+		req, err := http.NewRequest(http.MethodGet, s.URL+"/healthz", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range c.headers {
+			req.Header.Add("X-Forwarded-For", h)
+		}
+		before := len(logs.String())
+		if r := s.do(req); r.status != http.StatusOK {
+			t.Fatalf("healthz: %d", r.status)
+		}
+		if line := logs.String()[before:]; !strings.Contains(line, "route=/healthz status=200 client="+c.client+" ") {
+			t.Errorf("X-Forwarded-For %q: logged %q, want client %s", c.headers, line, c.client)
+		}
+	}
+
+	give := func(addr string) int {
+		return s.post("/donate", url.Values{"amount": {"10"}, "frequency": {"one_off"}}, "X-Forwarded-For", addr).status
+	}
+	for i := 1; i <= 5; i++ {
+		if st := give(fmt.Sprintf("2001:db8:1:2::%d", i)); st != http.StatusSeeOther {
+			t.Fatalf("gift %d from the /64: %d", i, st)
+		}
+	}
+	if st := give("2001:db8:1:2:ffff:ffff:ffff:ffff"); st != http.StatusTooManyRequests {
+		t.Errorf("sixth gift from another address in the same /64: %d, want 429", st)
+	}
+	if st := give("2001:db8:1:3::1"); st != http.StatusSeeOther {
+		t.Errorf("a gift from the next /64: %d, want 303", st)
+	}
+}
