@@ -91,6 +91,7 @@ func TestHiddenDonorAppearsNowhereButToTrustees(t *testing.T) {
 	for who, c := range map[string]*http.Client{"a visitor": p.as(""), "the page's fundraiser": ruby,
 		"another fundraiser": p.as("sam@example.org")} {
 		visited := p.crawl(c, seeds, 300)
+		t.Logf("%s: %d pages and APIs read", who, len(visited))
 		for path, body := range visited {
 			for _, needle := range hiddenNeedles {
 				if strings.Contains(body, needle) {
