@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"giving/campaigns/dbq"
 )
 
 // NewFundraiser is what the public sign-up form collects.
@@ -33,8 +35,9 @@ func validEmail(email string) bool {
 
 const emailProblem = "Enter an email address such as name@example.org."
 
-// SignUp creates a fundraiser account, under the log-in rate limit for the email and the
-// client address. Whether or not the email already has an account, the caller sees the
+// SignUp creates a fundraiser account, under the sign-up limits (lockout.go): a client
+// address makes at most MaxLoginFailures sign-ups a window, and an address gets at most one
+// sign-up email a window (a further sign-up changes nothing). Whether or not the email already has an account, the caller sees the
 // same outcome, nobody is logged in, and the address gets an email: for a new account a
 // welcome with a link to confirm the address (the account cannot log in until then), for
 // an existing one "you already have an account", so the form never reveals who has an
@@ -66,7 +69,8 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 	if err := s.pruneAccounts(ctx); err != nil {
 		return err
 	}
-	if _, err := s.countAttempt(ctx, f.Email, client); err != nil {
+	request, err := s.countRequest(ctx, attemptSignup, f.Email, client)
+	if err != nil {
 		return err
 	}
 	hash, err := hashPassword(f.Password)
@@ -74,6 +78,14 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 		return err
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		// One sign-up email per address per window, so nobody can flood an inbox; a further
+		// sign-up answers the same (signedUpAgainQuietly).
+		if ok, err := mayMail(ctx, tx, attemptSignup, f.Email, request); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			return signedUpAgainQuietly(ctx, tx, f.Email)
+		}
 		u, err := scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, display_name)
 			VALUES ($1, $2, 'fundraiser', $3) ON CONFLICT (email) DO NOTHING RETURNING `+userColumns,
 			f.Email, hash, f.DisplayName))
@@ -105,6 +117,27 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 		return fmt.Errorf("sign up: %w", err)
 	}
 	return nil
+}
+
+// signedUpAgainQuietly is a sign-up for email within the window after one that was
+// emailed. It sends nothing and creates nothing; if the address's account is still
+// unconfirmed, its confirmation links stop working, since the mailbox's owner cannot tell
+// which sign-up a link carries: the first one may have been someone else's. The owner's
+// way in is then a reset link, which confirms the address with her own password.
+func signedUpAgainQuietly(ctx context.Context, tx pgx.Tx, email string) error {
+	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1 FOR UPDATE`, email))
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil || u.EmailConfirmed || u.Disabled {
+		return err
+	}
+	withdrawn, err := dbq.New(tx).WithdrawConfirmations(ctx, u.ID)
+	if err != nil || withdrawn == 0 {
+		return err
+	}
+	return Audit(ctx, tx, u, "user signed up again", "before confirming the email address, within the window after the last "+
+		"sign-up email: no email sent, and the earlier confirmation links withdrawn")
 }
 
 // ConfirmLinkLifetime is how long an emailed link to confirm an address works.
@@ -231,7 +264,7 @@ func (s *Store) ConfirmEmail(ctx context.Context, token string) (User, error) {
 		if _, err := tx.Exec(ctx, `UPDATE email_confirmations SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE email = $1`, u.Email); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE kind = 'login' AND email = $1`, u.Email); err != nil {
 			return err
 		}
 		return Audit(ctx, tx, u, "email confirmed", "by emailed link")
@@ -243,8 +276,9 @@ func (s *Store) ConfirmEmail(ctx context.Context, token string) (User, error) {
 }
 
 // RequestPasswordReset emails a single-use reset link, valid for ResetLinkLifetime, to the
-// account with email, if there is one and it is enabled. The answer is the same either
-// way (only a malformed email or the rate limit is reported), so it reveals no account.
+// account with email, if there is one and it is enabled, and if no reset email went to it
+// in the last LoginWindow. The answer is the same either way (only a malformed email or the
+// client's rate limit is reported), so it reveals no account.
 func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site string) error {
 	email = NormalizeEmail(email)
 	if !validEmail(email) {
@@ -253,7 +287,8 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 	if err := s.pruneAccounts(ctx); err != nil {
 		return err
 	}
-	if _, err := s.countAttempt(ctx, email, client); err != nil {
+	request, err := s.countRequest(ctx, attemptReset, email, client)
+	if err != nil {
 		return err
 	}
 	token, sum, err := newToken()
@@ -266,6 +301,10 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		// One reset email per address per window; the link already sent still works.
+		if ok, err := mayMail(ctx, tx, attemptReset, email, request); err != nil || !ok {
 			return err
 		}
 		// Expired and used links are kept no longer than needed.
@@ -324,7 +363,7 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, client, site
 	if err != nil {
 		return User{}, err
 	}
-	if _, err := s.countAttempt(ctx, owner.Email, client); err != nil {
+	if _, err := s.countRequest(ctx, attemptReset, owner.Email, client); err != nil {
 		return User{}, err
 	}
 	pwHash, err := hashPassword(password)
@@ -367,7 +406,7 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, client, site
 		if u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE email = $1`, u.Email); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE kind = 'login' AND email = $1`, u.Email); err != nil {
 			return err
 		}
 		if err := Audit(ctx, tx, u, "password reset", "by emailed link; every session ended"); err != nil {

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/argon2"
+
+	"giving/campaigns/dbq"
 )
 
 // Role is what an account may do. Trustees read everything; admins also change things;
@@ -73,8 +75,8 @@ var ErrBadCredentials = errors.New("email or password is incorrect")
 // wrong password for such an account is ErrBadCredentials like any other.
 var ErrEmailUnconfirmed = errors.New("email address not confirmed yet")
 
-// TooManyAttemptsError refuses a log-in while an email or client address has more than
-// MaxLoginFailures failures in LoginWindow.
+// TooManyAttemptsError refuses a log-in, sign-up or reset request under the limits of
+// lockout.go.
 type TooManyAttemptsError struct {
 	RetryAfter time.Duration
 }
@@ -83,7 +85,7 @@ func (e *TooManyAttemptsError) Error() string {
 	return fmt.Sprintf("too many failed log-ins: try again in %s", e.RetryAfter.Round(time.Second))
 }
 
-// The log-in rate limit, per email and per client address.
+// The log-in rate limit, per email and per client address (lockout.go).
 const (
 	MaxLoginFailures = 5
 	LoginWindow      = 15 * time.Minute
@@ -261,90 +263,10 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	return u, nil
 }
 
-// LogIn is Authenticate under the log-in rate limit, recording the outcome: a failure
-// counts against the email and the client address for LoginWindow; a success clears the
-// email's failures and writes "login" to the audit log. The right password for an account
-// whose address is not confirmed emails a new confirmation link (site is the public base
-// URL for it) and answers ErrEmailUnconfirmed; the attempt stays counted, so a known
-// password cannot flood the inbox. It answers ErrBadCredentials, ErrEmailUnconfirmed,
-// *TooManyAttemptsError, or an internal error.
+// LogIn is LogInFrom for a browser without a device cookie (lockout.go).
 func (s *Store) LogIn(ctx context.Context, email, password, client, site string) (User, error) {
-	email = NormalizeEmail(email)
-	if len(email) > 254 {
-		email = email[:254] // recorded for the limit only
-	}
-	if err := s.pruneAccounts(ctx); err != nil {
-		return User{}, err
-	}
-	attempt, err := s.countAttempt(ctx, email, client)
-	if err != nil {
-		return User{}, err
-	}
-	u, err := s.Authenticate(ctx, email, password)
-	if errors.Is(err, ErrEmailUnconfirmed) {
-		if err := s.sendConfirmationAgain(ctx, u, site); err != nil {
-			return User{}, fmt.Errorf("log in: %w", err)
-		}
-		return User{}, ErrEmailUnconfirmed
-	}
-	if err != nil {
-		return User{}, err // the attempt stays recorded as a failure
-	}
-	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE email = $1 OR id = $2`, email, attempt); err != nil {
-			return err
-		}
-		return Audit(ctx, tx, u, "login", "")
-	})
-	if err != nil {
-		return User{}, fmt.Errorf("log in: %w", err)
-	}
-	return u, nil
-}
-
-// countAttempt records an attempt against email and client under the log-in rate limit and
-// returns its id, or *TooManyAttemptsError (the attempt is then forgotten) when either has
-// MaxLoginFailures attempts in LoginWindow already. Log-ins, sign-ups and password resets
-// share it, so one limit bounds password guessing, hashing and emails sent per address.
-func (s *Store) countAttempt(ctx context.Context, email, client string) (int64, error) {
-	// The attempt is recorded before the password is checked, so concurrent guesses count
-	// against each other and a burst cannot slip more than the limit past the check.
-	var attempt int64
-	if err := s.pool.QueryRow(ctx, `INSERT INTO login_attempts (email, client) VALUES ($1, $2) RETURNING id`,
-		email, client).Scan(&attempt); err != nil {
-		return 0, fmt.Errorf("log in: record attempt: %w", err)
-	}
-	// The 5th most recent other attempt for the email or the client, if any: the limit is
-	// reached, and lifts when that attempt leaves the window.
-	var byEmail, byClient *time.Time
-	var now time.Time
-	err := s.pool.QueryRow(ctx, `SELECT
-		(SELECT at FROM login_attempts WHERE email = $1 AND id <> $3 AND at > now() - $4::interval
-		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
-		(SELECT at FROM login_attempts WHERE client = $2 AND id <> $3 AND at > now() - $4::interval
-		 ORDER BY at DESC OFFSET $5 - 1 LIMIT 1),
-		now()`, email, client, attempt, LoginWindow, MaxLoginFailures).Scan(&byEmail, &byClient, &now)
-	if err != nil {
-		return 0, fmt.Errorf("log in: count attempts: %w", err)
-	}
-	if byEmail != nil || byClient != nil {
-		// Refused unchecked, so it is not a failure: waiting out the window is enough.
-		if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id = $1`, attempt); err != nil {
-			return 0, fmt.Errorf("log in: forget refused attempt: %w", err)
-		}
-		var oldest time.Time
-		for _, t := range []*time.Time{byEmail, byClient} {
-			if t != nil && t.After(oldest) {
-				oldest = *t
-			}
-		}
-		wait := oldest.Add(LoginWindow).Sub(now)
-		if wait < time.Second {
-			wait = time.Second
-		}
-		return 0, &TooManyAttemptsError{RetryAfter: wait}
-	}
-	return attempt, nil
+	in, err := s.LogInFrom(ctx, LogInRequest{Email: email, Password: password, Client: client, Site: site})
+	return in.User, err
 }
 
 // pruneAccounts removes expired sessions and log-in attempts outside the window. It runs
@@ -387,5 +309,6 @@ func endAllSessions(ctx context.Context, db DB, id int64) error {
 	if tag.RowsAffected() == 0 {
 		return ErrNotFound
 	}
-	return nil
+	// The account's device cookies go too: they were handed to the sessions just ended.
+	return dbq.New(db).DropUserDevices(ctx, id)
 }

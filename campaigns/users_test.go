@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"giving/campaigns"
 	"giving/migrations/testdb"
 )
@@ -195,21 +197,32 @@ func TestLogInRateLimit(t *testing.T) {
 	s := accountStore(t)
 	addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
 	addUser(t, s, "other@example.org", campaigns.RoleTrustee)
+	var tooMany *campaigns.TooManyAttemptsError
 
-	// Five failures for one email, from five addresses, are allowed; the sixth attempt is
-	// refused unchecked, even with the right password.
+	// Five failures for one email, from five addresses, are allowed; after them an
+	// address that has failed is refused unchecked, even with the right password.
 	for i := range campaigns.MaxLoginFailures {
 		if _, err := s.LogIn(ctx, "trustee@example.org", "wrong password!", fmt.Sprintf("10.0.0.%d", i), site); err != campaigns.ErrBadCredentials {
 			t.Fatalf("failure %d: %v", i+1, err)
 		}
 	}
-	_, err := s.LogIn(ctx, "TRUSTEE@example.org", goodPassword, "10.0.1.1", site)
-	var tooMany *campaigns.TooManyAttemptsError
+	_, err := s.LogIn(ctx, "TRUSTEE@example.org", goodPassword, "10.0.0.0", site)
 	if !errors.As(err, &tooMany) || tooMany.RetryAfter <= 14*time.Minute || tooMany.RetryAfter > campaigns.LoginWindow {
-		t.Fatalf("sixth attempt: %v, want TooManyAttemptsError with about 15 minutes to wait", err)
+		t.Fatalf("sixth attempt, from an address that failed: %v, want TooManyAttemptsError with about 15 minutes to wait", err)
 	}
-	// Another account from another address is unaffected.
-	if u, err := s.LogIn(ctx, "other@example.org", goodPassword, "10.0.1.1", site); err != nil || u.Email != "other@example.org" {
+	// A stranger's fresh address gets one guess, then is refused like the others.
+	if _, err := s.LogIn(ctx, "trustee@example.org", "wrong password!", "10.0.3.3", site); err != campaigns.ErrBadCredentials {
+		t.Fatalf("a fresh address's first guess: %v, want ErrBadCredentials", err)
+	}
+	if _, err := s.LogIn(ctx, "trustee@example.org", "still wrong!!", "10.0.3.3", site); !errors.As(err, &tooMany) {
+		t.Fatalf("its second guess: %v, want TooManyAttemptsError", err)
+	}
+	// The owner, from an address without failures, gets in.
+	if u, err := s.LogIn(ctx, "trustee@example.org", goodPassword, "10.0.1.1", site); err != nil || u.Email != "trustee@example.org" {
+		t.Fatalf("the owner from an address without failures: %+v, %v", u, err)
+	}
+	// Another account, even from an address that failed once, is unaffected.
+	if u, err := s.LogIn(ctx, "other@example.org", goodPassword, "10.0.0.1", site); err != nil || u.Email != "other@example.org" {
 		t.Fatalf("another account: %+v, %v", u, err)
 	}
 
@@ -223,15 +236,18 @@ func TestLogInRateLimit(t *testing.T) {
 		t.Fatalf("sixth attempt from one address: %v, want TooManyAttemptsError", err)
 	}
 
-	// When the oldest failures age out of the window, log-in works again, and success
-	// clears the email's remaining failures.
-	if _, err := s.Pool().Exec(ctx, `UPDATE login_attempts SET at = at - interval '16 minutes' WHERE email = 'trustee@example.org' AND client IN ('10.0.0.0', '10.0.0.1')`); err != nil {
+	// When the oldest failures age out of the window, log-in works again from those
+	// addresses, and success forgives that address's failures.
+	if _, err := s.Pool().Exec(ctx, `UPDATE login_attempts SET at = at - interval '16 minutes' WHERE email = 'trustee@example.org' AND client IN ('10.0.0.0', '10.0.0.1', '10.0.3.3')`); err != nil {
 		t.Fatal(err)
 	}
 	// Expired sessions and stale attempts are tidied away at each log-in.
 	if _, err := s.Pool().Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES
 		('expired', '\x00', now() - interval '1 second'), ('live', '\x00', now() + interval '1 hour')`); err != nil {
 		t.Fatal(err)
+	}
+	if _, err := s.LogIn(ctx, "trustee@example.org", "wrong password!", "10.0.2.2", site); err != campaigns.ErrBadCredentials {
+		t.Fatalf("after the window: %v", err)
 	}
 	if _, err := s.LogIn(ctx, "trustee@example.org", goodPassword, "10.0.2.2", site); err != nil {
 		t.Fatalf("after the window: %v", err)
@@ -244,9 +260,16 @@ func TestLogInRateLimit(t *testing.T) {
 	if sessions != 1 || stale != 0 {
 		t.Errorf("after a log-in: %d of the two sessions and %d stale attempts remain, want 1 and 0", sessions, stale)
 	}
-	var left int
-	if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM login_attempts WHERE email = 'trustee@example.org'`).Scan(&left); err != nil || left != 0 {
-		t.Errorf("%d attempts left for the email after a success (%v), want 0", left, err)
+	var left []string
+	rows, err := s.Pool().Query(ctx, `SELECT client FROM login_attempts WHERE email = 'trustee@example.org' ORDER BY client`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(left, []string{"10.0.0.2", "10.0.0.3", "10.0.0.4"}) {
+		t.Errorf("failures left for the email after a success from 10.0.2.2: %v, want the strangers' three still in the window", left)
 	}
 	entries, err := s.AuditLog(ctx, 100)
 	if err != nil {
@@ -259,8 +282,53 @@ func TestLogInRateLimit(t *testing.T) {
 		}
 	}
 	slices.Sort(logins)
-	if !slices.Equal(logins, []string{"other@example.org", "trustee@example.org"}) {
+	if !slices.Equal(logins, []string{"other@example.org", "trustee@example.org", "trustee@example.org"}) {
 		t.Errorf("login audit entries for %v", logins)
+	}
+}
+
+// A browser that has logged in to an account holds a device cookie: others' failures,
+// however many, do not stop it, while its own guesses are limited like anyone's.
+func TestDeviceCookieOutlastsALockout(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
+	in, err := s.LogInFrom(ctx, campaigns.LogInRequest{Email: "trustee@example.org", Password: goodPassword, Client: "10.0.0.1", Site: site})
+	if err != nil || in.Device == "" {
+		t.Fatalf("first log-in: %+v, %v; want a device cookie", in, err)
+	}
+	// A botnet: as many failures as the cap, each from its own address.
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO login_attempts (email, client)
+		SELECT 'trustee@example.org', '198.51.100.' || i FROM generate_series(1, $1::int) i`, campaigns.LockoutCap); err != nil {
+		t.Fatal(err)
+	}
+	var tooMany *campaigns.TooManyAttemptsError
+	if _, err := s.LogIn(ctx, "trustee@example.org", goodPassword, "10.9.9.9", site); !errors.As(err, &tooMany) {
+		t.Fatalf("past the cap, a fresh address without the cookie: %v, want TooManyAttemptsError", err)
+	}
+	// The cookie gets in even from an address that is itself over its limit.
+	for i := range campaigns.MaxLoginFailures {
+		if _, err := s.LogIn(ctx, fmt.Sprintf("guess%d@example.org", i), "wrong password!", "192.0.2.7", site); err != campaigns.ErrBadCredentials {
+			t.Fatalf("guess %d: %v", i+1, err)
+		}
+	}
+	next, err := s.LogInFrom(ctx, campaigns.LogInRequest{Email: "trustee@example.org", Password: goodPassword, Client: "192.0.2.7", Device: in.Device, Site: site})
+	if err != nil || next.Device == "" || next.Device == in.Device {
+		t.Fatalf("with the device cookie: %+v, %v; want in, with a new cookie", next, err)
+	}
+	// The old cookie was replaced; another account's cookie counts for nothing here.
+	if _, err := s.LogInFrom(ctx, campaigns.LogInRequest{Email: "trustee@example.org", Password: goodPassword, Client: "10.9.9.8", Device: in.Device, Site: site}); !errors.As(err, &tooMany) {
+		t.Fatalf("with the replaced cookie: %v, want TooManyAttemptsError", err)
+	}
+	// Guessing with the cookie is limited too.
+	for i := range campaigns.MaxLoginFailures {
+		if _, err := s.LogInFrom(ctx, campaigns.LogInRequest{Email: "trustee@example.org", Password: "wrong password!", Client: "10.0.0.1", Device: next.Device, Site: site}); err != campaigns.ErrBadCredentials {
+			t.Fatalf("guess %d with the cookie: %v", i+1, err)
+		}
+	}
+	if _, err := s.LogInFrom(ctx, campaigns.LogInRequest{Email: "trustee@example.org", Password: goodPassword, Client: "10.0.0.1", Device: next.Device, Site: site}); !errors.As(err, &tooMany) {
+		t.Fatalf("after five guesses with the cookie: %v, want TooManyAttemptsError", err)
 	}
 }
 
@@ -352,6 +420,19 @@ func TestSignUpAgainBeforeConfirmingTakesTheNewPassword(t *testing.T) {
 	ctx := context.Background()
 	s := accountStore(t)
 	if err := s.SignUp(ctx, campaigns.NewFundraiser{Email: "ruby@example.org", DisplayName: "Mallory", Password: "mallory's own password"}, "192.0.2.1", site); err != nil {
+		t.Fatal(err)
+	}
+	mallorys := confirmToken(t, s, "ruby@example.org")
+	// Within the window no second email goes out, and the link already sent stops working:
+	// Ruby cannot tell whose sign-up it carries.
+	if err := s.SignUp(ctx, campaigns.NewFundraiser{Email: "ruby@example.org", DisplayName: "Ruby", Password: goodPassword}, "10.0.0.1", site); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ConfirmEmail(ctx, mallorys); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Fatalf("the first sign-up's link after a second sign-up: %v, want ErrNotFound", err)
+	}
+	// After the window, signing up again sends Ruby a link carrying her own password.
+	if _, err := s.Pool().Exec(ctx, `UPDATE login_attempts SET at = at - interval '16 minutes'`); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SignUp(ctx, campaigns.NewFundraiser{Email: "ruby@example.org", DisplayName: "Ruby", Password: goodPassword}, "10.0.0.1", site); err != nil {

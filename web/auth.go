@@ -187,8 +187,9 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // login: POST /login. Every failure has the same answer, so the page never tells whether
-// an email has an account; too many failures for the email or the client address answer
-// 429 until the window has passed. The right password for an account whose address is
+// an email has an account; too many failures answer 429 until the window has passed, by
+// the rules of campaigns/lockout.go (a browser with the account's device cookie, or an
+// address without failures, is not stopped by others' failures). The right password for an account whose address is
 // not confirmed logs nobody in, answers as a wrong one and emails the confirmation link again.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -209,7 +210,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case <-ctx.Done():
 		return fmt.Errorf("wait to check a password: %w", errUnavailable)
 	}
-	u, err := s.store.LogIn(ctx, v.Email, password, clientKey(r), s.site(r))
+	in, err := s.store.LogInFrom(ctx, campaigns.LogInRequest{Email: v.Email, Password: password,
+		Client: clientKey(r), Device: deviceCookie(r), Site: s.site(r)})
+	u := in.User
 	var tooMany *campaigns.TooManyAttemptsError
 	switch {
 	case errors.As(err, &tooMany):
@@ -235,6 +238,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	sm.Put(ctx, sessionUserID, u.ID)
 	sm.Put(ctx, sessionEpoch, u.SessionEpoch)
+	s.setDeviceCookie(w, in.Device)
 	s.log.Info("logged in", "user", u.ID, "role", u.Role)
 	next := v.Next
 	if next == "" {

@@ -174,12 +174,6 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return &campaigns.ValidationError{Fields: map[string]string{"form": "The form could not be read; please try again"}}
 	}
-	if retry, ok := s.limiter.allow(clientKey(r)); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(retry))
-		s.render(w, r, http.StatusTooManyRequests, "error.html", map[string]any{"Title": "Too many attempts",
-			"Message": "You've tried to give several times in a short while. Please wait a minute and try again."})
-		return nil
-	}
 	f := parseDonateForm(r)
 	page, err := s.donationTarget(r.Context(), f.Fundraiser)
 	if err != nil {
@@ -190,8 +184,23 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if errors.As(err, &ve) {
 		return s.renderDonatePage(w, r, http.StatusUnprocessableEntity, page, f, "")
 	}
+	// The limit is on checkout sessions: a donor correcting a form (422 above) spends
+	// none, and a session that could not be created is handed back.
+	retry, release, ok := s.limiter.take(clientKey(r))
+	if !ok {
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		s.render(w, r, http.StatusTooManyRequests, "error.html", map[string]any{"Title": "Too many attempts",
+			"Message": "You've tried to give several times in a short while. Please wait a minute and try again."})
+		return nil
+	}
+	giver := s.giverSecret(w, r)
 	d, err := s.store.CreateDonation(r.Context(), n)
 	if err != nil {
+		release()
+		return err
+	}
+	if err := s.store.BindGiver(r.Context(), d.ID, giver); err != nil {
+		release()
 		return err
 	}
 	// A second submission of the same form finds the same donation, and the idempotency
@@ -204,6 +213,7 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	})
 	if err != nil {
 		// The donation stays pending; the donor gets a calm message and their choices back.
+		release()
 		s.log.Error("create checkout session", "donation", d.ID, "err", err)
 		return s.renderDonatePage(w, r, http.StatusBadGateway, page, f,
 			"We couldn't reach our payment provider just now. Nothing was charged. Please try again in a minute.")
@@ -260,10 +270,20 @@ func (s *Server) formView(a campaigns.Appeal, f donateForm) map[string]any {
 }
 
 // thanks is the success page. It records nothing: money is recorded from webhooks only.
+// It shows the donation only to the browser that made it (giver.go).
 func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{SessionID: r.URL.Query().Get("session_id")})
+	if errors.Is(err, campaigns.ErrNotFound) {
+		return s.anyonesThanks(w, r)
+	}
 	if err != nil {
 		return err
+	}
+	if mine, err := s.isGiver(r, d.ID); err != nil || !mine {
+		if err != nil {
+			return err
+		}
+		return s.anyonesThanks(w, r)
 	}
 	a, err := s.store.AppealByID(r.Context(), d.AppealID)
 	if err != nil {
@@ -291,9 +311,16 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 // cancelled is the cancel URL: back to the form with the donor's choices kept. Only a
 // donation still waiting for payment can be cancelled; a paid one goes to its thank-you
 // page. The home address is never put back into a page: the link travels through Stripe
-// and browser history.
+// and browser history. Only the browser that made the donation sees it (giver.go).
 func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{ID: r.URL.Query().Get("donation")})
+	id := r.URL.Query().Get("donation")
+	if mine, err := s.isGiver(r, id); err != nil || !mine {
+		if err != nil {
+			return err
+		}
+		return s.anyonesCancelled(w, r)
+	}
+	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{ID: id})
 	if err != nil {
 		return err
 	}

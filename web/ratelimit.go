@@ -2,8 +2,6 @@ package web
 
 import (
 	"math"
-	"net"
-	"net/http"
 	"sync"
 	"time"
 
@@ -18,6 +16,7 @@ type limiter struct {
 	every   rate.Limit
 	burst   int
 	clients map[string]*clientLimit
+	now     func() time.Time
 	swept   time.Time
 }
 
@@ -26,13 +25,14 @@ type clientLimit struct {
 	seen time.Time
 }
 
-func newLimiter(perMinute float64, burst int) *limiter {
-	return &limiter{every: rate.Limit(perMinute / 60), burst: burst, clients: map[string]*clientLimit{}, swept: time.Now()}
+func newLimiter(perMinute float64, burst int, now func() time.Time) *limiter {
+	return &limiter{every: rate.Limit(perMinute / 60), burst: burst, clients: map[string]*clientLimit{}, now: now, swept: now()}
 }
 
-// allow reports whether key may act now, else how many seconds to wait.
-func (l *limiter) allow(key string) (int, bool) {
-	now := time.Now()
+// take spends one of key's tokens now, or reports how many seconds to wait. The caller
+// hands the token back with release when the action it paid for did not happen.
+func (l *limiter) take(key string) (retry int, release func(), ok bool) {
+	now := l.now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute { // forget idle clients so the map stays small
@@ -52,17 +52,7 @@ func (l *limiter) allow(key string) (int, bool) {
 	r := c.l.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
 		r.CancelAt(now)
-		return int(math.Ceil(d.Seconds())), false
+		return int(math.Ceil(d.Seconds())), nil, false
 	}
-	return 0, true
-}
-
-// clientKey is the connecting address. Forwarded-for headers are not trusted: anyone can
-// send them, and trusting them would let a script dodge the limit.
-func clientKey(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
+	return 0, r.Cancel, true
 }

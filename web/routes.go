@@ -13,7 +13,8 @@ import (
 // Handler is every route of the public site, in one place, read top to bottom.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.metrics.instrument, middleware.Recoverer, securityHeaders)
+	// identify first: every later step, and the request's log line, knows the client.
+	r.Use(s.identify, s.metrics.instrument, middleware.Recoverer, securityHeaders)
 
 	// Operations.
 	r.Get("/healthz", s.wrap(s.healthz))

@@ -43,6 +43,9 @@ type Deps struct {
 	AggregationLimit decimal.Decimal
 	// CheckoutPerMinute limits checkout sessions per client (0: 10 a minute, burst 5).
 	CheckoutPerMinute float64
+	// TrustedProxies (TRUSTED_PROXIES) are believed about who their client is; the zero
+	// value believes nobody's X-Forwarded-For (clientip.go).
+	TrustedProxies TrustedProxies
 	// DevOutbox serves GET /dev/outbox, the mail outbox, for development: only when no
 	// SMTP server is configured, since it shows every reset link.
 	DevOutbox bool
@@ -58,6 +61,7 @@ type Server struct {
 	sandbox bool
 	cache   *totalsCache
 	limiter *limiter
+	proxies TrustedProxies
 	deps    Deps
 	// auth holds the sessions (stored in PostgreSQL) behind log-in; see auth.go.
 	auth *auth
@@ -92,7 +96,7 @@ func New(d Deps) (*Server, error) {
 		perMinute = 10
 	}
 	return &Server{store: d.Store, log: d.Log, metrics: m, views: v, baseURL: d.BaseURL,
-		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl, d.Store.Now), limiter: newLimiter(perMinute, 5), deps: d, auth: newAuth(d)}, nil
+		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl, d.Store.Now), limiter: newLimiter(perMinute, 5, d.Store.Now), proxies: d.TrustedProxies, deps: d, auth: newAuth(d)}, nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

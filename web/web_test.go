@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -44,6 +45,9 @@ type siteOptions struct {
 	fees        payments.FeeSchedule
 	limits      payments.AmountLimits
 	aggregation decimal.Decimal
+	// trustedProxies is TRUSTED_PROXIES; log, when set, receives the service's log.
+	trustedProxies string
+	log            io.Writer
 }
 
 func newSite(t *testing.T, opt siteOptions) *site {
@@ -69,7 +73,15 @@ func newSite(t *testing.T, opt siteOptions) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logOut := opt.log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
+	proxies, err := web.ParseTrustedProxies(opt.trustedProxies)
+	if err != nil {
+		t.Fatal(err)
+	}
 	perMinute := opt.perMinute
 	if perMinute == 0 {
 		perMinute = 1e9 // tests post many forms from one address
@@ -84,12 +96,19 @@ func newSite(t *testing.T, opt siteOptions) *site {
 		Fees:              opt.fees,
 		Limits:            web.Limits{Amount: opt.limits},
 		AggregationLimit:  opt.aggregation,
+		TrustedProxies:    proxies,
 	}
 	sandboxFees := payments.DefaultFees
 	if !opt.fees.Percent.IsZero() || !opt.fees.Fixed.IsZero() {
 		sandboxFees = opt.fees
 	}
+	// The site's own client is one browser, with cookies: a donor sees their own gift.
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &site{t: t, URL: srv.URL, store: store, client: &http.Client{
+		Jar:           jar,
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}

@@ -8,6 +8,7 @@ import (
 
 	"giving/campaigns"
 	"giving/payments"
+	"giving/web"
 )
 
 // config is the process configuration, from the environment names the README lists.
@@ -25,6 +26,9 @@ type config struct {
 	SMTP *smtpConfig
 	// Money is GIFT_MIN, GIFT_MAX, CARD_FEE_* and GIFT_AID_AGGREGATION_LIMIT (money.go).
 	Money moneySettings
+	// TrustedProxies is TRUSTED_PROXIES: the reverse proxies whose X-Forwarded-For names
+	// the client (empty: the connecting address is the client).
+	TrustedProxies web.TrustedProxies
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -56,6 +60,9 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	}
 	if c.Money, err = loadMoney(getenv); err != nil {
 		return c, err
+	}
+	if c.TrustedProxies, err = web.ParseTrustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
+		return c, fmt.Errorf("%w (a comma-separated list of addresses and CIDR ranges, e.g. 10.0.0.0/8,192.0.2.10)", err)
 	}
 	if need.database {
 		if c.DatabaseURL == "" {

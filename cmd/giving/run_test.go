@@ -103,6 +103,8 @@ func TestBadConfigurationStopsWithOneClearLine(t *testing.T) {
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "CARD_FEE_FIXED": "0.205"}, "CARD_FEE_FIXED", ""},
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_AID_AGGREGATION_LIMIT": "0"}, "GIFT_AID_AGGREGATION_LIMIT", ""},
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_AID_AGGREGATION_LIMIT": "1000.01"}, "GIFT_AID_AGGREGATION_LIMIT", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.org"}, "TRUSTED_PROXIES", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES", ""},
 	}
 	for _, c := range cases {
 		_, err := runCmd(t, c.env, "serve")

@@ -109,6 +109,7 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 	}
 	deps.Store, deps.Log, deps.Registry, deps.BaseURL = store, log, reg, cfg.BaseURL
 	deps.DevOutbox = devOutbox(cfg)
+	deps.TrustedProxies = cfg.TrustedProxies
 	deps.Fees, deps.Limits.Amount, deps.AggregationLimit = cfg.Money.Fees, cfg.Money.Limits, cfg.Money.AggregationLimit
 	site, err := web.New(deps)
 	if err != nil {
@@ -156,7 +157,7 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 	fmt.Fprintf(stdout, "giving: serving %s (payments: %s)\n", cfg.BaseURL, mode)
 	fmt.Fprintf(stdout, "giving: listening on http://%s\n", ln.Addr())
 	fmt.Fprintf(stdout, "giving: metrics on http://%s/metrics\n", mln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "metrics", mln.Addr().String(), "sandbox", cfg.sandbox())
+	log.Info("serving", "addr", ln.Addr().String(), "metrics", mln.Addr().String(), "sandbox", cfg.sandbox(), "trusted_proxies", cfg.TrustedProxies.String())
 
 	select {
 	case err := <-errc:
