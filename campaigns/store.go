@@ -22,6 +22,8 @@ type DB interface {
 // pass them down to helpers.
 type Store struct {
 	pool *pgxpool.Pool
+	// Quota bounds each fundraiser's pages and photos; zero fields take DefaultPageQuota's.
+	Quota PageQuota
 }
 
 // NewStore wraps a pool opened with OpenPool.
