@@ -242,6 +242,11 @@ func resample(ctx context.Context, src image.Image, dw, dh int) (*image.RGBA, er
 	if sw == dw && sh == dh {
 		line := make([]uint8, 4*sw)
 		for y := 0; y < sh; y++ {
+			if y%64 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
 			readRow(src, b.Min.Y+y, line)
 			copy(dst.Pix[y*dst.Stride:], line)
 		}

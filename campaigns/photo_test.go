@@ -12,6 +12,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"strings"
 	"testing"
 
 	"giving/campaigns"
@@ -591,4 +592,82 @@ func FuzzCleanPhoto(f *testing.F) {
 			}
 		}
 	})
+}
+
+// pngHeaderOnly is a PNG whose header declares w x h but whose pixel data is junk: only a
+// check that reads the header and stops there refuses it for its size.
+func pngHeaderOnly(w, h int) []byte {
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	ihdr = append(ihdr, 8, 2, 0, 0, 0) // 8-bit RGB
+	b := []byte("\x89PNG\r\n\x1a\n")
+	b = append(b, pngChunk("IHDR", string(ihdr))...)
+	b = append(b, pngChunk("IDAT", "not a zlib stream")...)
+	return append(b, pngChunk("IEND", "")...)
+}
+
+// jpegHeaderOnly is a baseline JPEG frame header declaring w x h, and nothing to decode.
+func jpegHeaderOnly(w, h int) []byte {
+	sof := string([]byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 1, 1, 0x11, 0})
+	b := append([]byte{0xff, 0xd8}, jfif("")...) // with JFIF, the header ends at the frame
+	b = append(b, jpegSeg(0xe1, "Exif\x00\x00"+string(exifTIFF(6)))...)
+	b = append(b, jpegSeg(0xc0, sof)...)
+	return append(b, 0xff, 0xd9)
+}
+
+// TestPhotoOverThePixelLimitIsRefusedFromItsHeader: the pixel count is read from the
+// header and a photo over MaxPhotoMegapixels is refused, saying the limit, before anything
+// is decoded: the 10000x4000 JPEG among them.
+func TestPhotoOverThePixelLimitIsRefusedFromItsHeader(t *testing.T) {
+	t.Parallel()
+	for name, data := range map[string][]byte{
+		"7000x5000 png":   pngHeaderOnly(7000, 5000),
+		"10000x4000 jpeg": jpegHeaderOnly(10000, 4000),
+		"4000x6001 png":   pngHeaderOnly(4000, 6001),
+	} {
+		_, err := campaigns.CheckPhoto(context.Background(), data)
+		if msg := fieldErr(err, "photo"); !strings.Contains(msg, "megapixels") || !strings.Contains(msg, fmt.Sprint(campaigns.MaxPhotoMegapixels)) {
+			t.Errorf("%s: %v, want a photo error stating the %d-megapixel limit", name, err, campaigns.MaxPhotoMegapixels)
+		}
+	}
+	// At the limit, the header passes and the junk is found when decoding.
+	_, err := campaigns.CheckPhoto(context.Background(), pngHeaderOnly(6000, 4000))
+	if msg := fieldErr(err, "photo"); msg == "" || strings.Contains(msg, "megapixels") {
+		t.Errorf("6000x4000 of junk: %v, want refused as unreadable, not for its size", err)
+	}
+}
+
+// TestPhotoIsStoredAtThePagesWidths: the copies are 480, 960 and 1440 pixels wide, never
+// wider than the upload, turned upright, each the upload's shape.
+func TestPhotoIsStoredAtThePagesWidths(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		w, h, orientation int
+		want              string // the copies, narrowest first
+	}{
+		{2000, 1000, 1, "480x240 960x480 1440x720"},
+		{2000, 1000, 6, "480x960 960x1920 1000x2000"},
+		{1200, 900, 1, "480x360 960x720 1200x900"},
+		{600, 400, 8, "400x600"},
+		{300, 200, 1, "300x200"},
+	} {
+		data := encodeJPEG(t, smooth(tc.w, tc.h))
+		if tc.orientation != 1 {
+			data = spliceJPEG(data, jpegSeg(0xe1, "Exif\x00\x00"+string(exifTIFF(tc.orientation))))
+		}
+		w, h := tc.w, tc.h
+		if tc.orientation >= 5 {
+			w, h = h, w
+		}
+		last := strings.Fields(tc.want)[len(strings.Fields(tc.want))-1]
+		fmt.Sscanf(last, "%dx%d", &w, &h)
+		p := checkPhoto(t, fmt.Sprintf("%dx%d o%d", tc.w, tc.h, tc.orientation), data, w, h)
+		var got []string
+		for _, c := range append(p.Smaller, p) {
+			got = append(got, fmt.Sprintf("%dx%d", c.Width, c.Height))
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Errorf("%dx%d orientation %d: copies %v, want %s", tc.w, tc.h, tc.orientation, got, tc.want)
+		}
+	}
 }
