@@ -49,7 +49,7 @@ const photoQuality = 85
 // photoLimiter is the semaphore on photo work; waiting for it ends with the request.
 type photoLimiter struct {
 	slots   chan struct{}
-	waiting atomic.Int64 // uploads waiting for a slot, for tests and metrics
+	waiting atomic.Int64 // uploads waiting for a slot (tests watch it)
 }
 
 func newPhotoLimiter(n int) *photoLimiter { return &photoLimiter{slots: make(chan struct{}, n)} }
