@@ -20,6 +20,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 	_ "golang.org/x/image/webp" // registers WebP with image.DecodeConfig
+
+	"giving/campaigns/dbq"
 )
 
 // Fundraiser pages written by fundraisers. A fundraiser reads and changes only her own
@@ -33,16 +35,19 @@ import (
 
 // Page limits.
 const (
-	MaxPhotoBytes   = 5 << 20 // 5 MiB
-	maxPhotoSide    = 10000   // pixels
-	maxPhotoPixels  = 40e6    // a decompression bomb declares far more
-	minSlugLen      = 3
-	maxSlugLen      = 60
-	maxTitleLen     = 120
-	maxStoryLen     = 10000
-	maxOfflineNote  = 500
-	maxThanksLen    = 2000
-	offlineObjectID = "offline_"
+	MaxPhotoBytes = 5 << 20 // 5 MiB
+	maxPhotoSide  = 10000   // pixels
+	// MaxPhotoMegapixels bounds a photo's pixels, read from its header before anything is
+	// decoded: a 24-megapixel (6000x4000) photo decodes to 36-72 MB, more for a progressive
+	// JPEG, and a 625 KB file can declare 40 megapixels. Phones save 12 or 24 by default.
+	MaxPhotoMegapixels = 24
+	minSlugLen         = 3
+	maxSlugLen         = 60
+	maxTitleLen        = 120
+	maxStoryLen        = 10000
+	maxOfflineNote     = 500
+	maxThanksLen       = 2000
+	offlineObjectID    = "offline_"
 )
 
 var (
@@ -51,23 +56,39 @@ var (
 	slugPattern   = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 )
 
-// Photo is an uploaded page photo whose bytes were checked: the type comes from the
-// content and the dimensions from decoding the image header.
+// Photo is a stored copy of a page photo, made from the upload's pixels (photo.go).
 type Photo struct {
-	ContentType string
+	ContentType string // image/jpeg, or image/png for a picture with transparency
 	Data        []byte
 	Width       int
 	Height      int
 	ETag        string
 	UpdatedAt   time.Time
+	// Smaller are the narrower copies made with it on upload, narrowest first.
+	Smaller []Photo
 }
 
-// CheckPhoto accepts JPEG, PNG or WebP of at most MaxPhotoBytes, whatever the file was
-// called: the type is sniffed from the bytes, and the header must decode as that type
-// with sane dimensions. Anything else (an HTML file renamed .png, an SVG) is refused.
-// The Photo holds the bytes with their metadata removed (cleanPhoto), and its ETag and
-// dimensions are those of the cleaned bytes.
-func CheckPhoto(data []byte) (Photo, error) {
+// Bytes is what the photo and its narrower copies take.
+func (p Photo) Bytes() int64 {
+	n := int64(len(p.Data))
+	for _, s := range p.Smaller {
+		n += int64(len(s.Data))
+	}
+	return n
+}
+
+// CheckPhoto accepts JPEG, PNG or WebP of at most MaxPhotoBytes and MaxPhotoMegapixels,
+// whatever the file was called: the type is sniffed from the bytes, and the header must
+// decode as that type with sane dimensions before anything else is done. Anything else (an
+// HTML file renamed .png, an SVG) is refused. The Photo returned is not the upload but
+// copies drawn from its pixels at the widths pages show, turned upright, without a byte
+// of its metadata (photo.go). It waits its turn behind the photos being processed, and
+// returns ctx's error once the request is gone.
+func CheckPhoto(ctx context.Context, data []byte) (Photo, error) {
+	return photoWork.check(ctx, data)
+}
+
+func (l *photoLimiter) check(ctx context.Context, data []byte) (Photo, error) {
 	bad := func(msg string) (Photo, error) {
 		return Photo{}, &ValidationError{Fields: map[string]string{"photo": msg}}
 	}
@@ -85,29 +106,44 @@ func CheckPhoto(data []byte) (Photo, error) {
 	if err != nil || format != want {
 		return bad("The photo could not be read as an image. Choose a JPEG, PNG or WebP image.")
 	}
-	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxPhotoSide || cfg.Height > maxPhotoSide ||
-		float64(cfg.Width)*float64(cfg.Height) > maxPhotoPixels {
+	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxPhotoSide || cfg.Height > maxPhotoSide {
 		return bad(fmt.Sprintf("The photo must be at most %d pixels on each side.", maxPhotoSide))
 	}
-	// What is stored and served is the photo without its metadata (GPS, device, time),
-	// which could tell anyone where a survivor or her supporter lives: see photo.go.
-	clean, swapped, err := cleanPhoto(data, want)
+	if px := cfg.Width * cfg.Height; px > MaxPhotoMegapixels*1_000_000 {
+		return bad(fmt.Sprintf("The photo is %.1f megapixels (%d × %d pixels); the most we can take is %d megapixels. "+
+			"Choose a smaller photo, or save a smaller copy of it first.", float64(px)/1e6, cfg.Width, cfg.Height, MaxPhotoMegapixels))
+	}
+	// Only the segments and chunks that draw the picture reach the decoder (photo.go).
+	clean, orientation, icc, err := stripPhoto(data, want)
 	if err != nil {
 		return bad("The photo file is damaged or incomplete. Choose a JPEG, PNG or WebP image.")
 	}
-	if swapped {
-		cfg.Width, cfg.Height = cfg.Height, cfg.Width
-	}
-	// The cleaned bytes must still be the same picture to a decoder.
+	// The stripped bytes must still be the same picture to a decoder.
 	got, format, err := image.DecodeConfig(bytes.NewReader(clean))
 	if err != nil || format != want || got.Width != cfg.Width || got.Height != cfg.Height {
 		return bad("The photo could not be read as an image. Choose a JPEG, PNG or WebP image.")
 	}
-	if len(clean) > MaxPhotoBytes { // only a photo turned upright is re-encoded, and may grow
-		return bad("The photo must be 5 MB or smaller.")
+	copies, err := l.makeCopies(ctx, clean, want, orientation, icc)
+	if errors.Is(err, errPhotoDamaged) {
+		return bad("The photo file is damaged or incomplete. Choose a JPEG, PNG or WebP image.")
 	}
-	sum := sha256.Sum256(clean)
-	return Photo{ContentType: ct, Data: clean, Width: cfg.Width, Height: cfg.Height, ETag: hex.EncodeToString(sum[:16])}, nil
+	if err != nil {
+		return Photo{}, err
+	}
+	var p Photo
+	for i, c := range copies { // widest first
+		if len(c.data) > MaxPhotoBytes { // a very detailed picture with transparency, as PNG
+			return bad("The photo is too detailed to store. Choose a JPEG, or a photo without transparency.")
+		}
+		sum := sha256.Sum256(c.data)
+		cp := Photo{ContentType: c.contentType, Data: c.data, Width: c.width, Height: c.height, ETag: hex.EncodeToString(sum[:16])}
+		if i == 0 {
+			p = cp
+		} else {
+			p.Smaller = append([]Photo{cp}, p.Smaller...)
+		}
+	}
+	return p, nil
 }
 
 // sniffImage names the image type from the file's first bytes (the signatures net/http's
@@ -266,6 +302,30 @@ func slugTaken(ctx context.Context, db DB, slug string) error {
 	return &ValidationError{Fields: map[string]string{"slug": fmt.Sprintf("The address %s is taken. Try %s.", slug, s)}}
 }
 
+// PageQuota is what one fundraiser's pages may hold, so one account cannot fill the
+// database or the disk: a number of pages, and the bytes of their photos' stored copies.
+type PageQuota struct {
+	Pages      int
+	PhotoBytes int64
+}
+
+// DefaultPageQuota: ten pages, and 20 MiB of photos (stored copies are 0.3-2 MB a photo).
+var DefaultPageQuota = PageQuota{Pages: 10, PhotoBytes: 20 << 20}
+
+func (s *Store) quota() PageQuota {
+	q := s.Quota
+	if q.Pages <= 0 {
+		q.Pages = DefaultPageQuota.Pages
+	}
+	if q.PhotoBytes <= 0 {
+		q.PhotoBytes = DefaultPageQuota.PhotoBytes
+	}
+	return q
+}
+
+// megabytes writes n bytes as a person reads them: "1.4 MB".
+func megabytes(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/(1<<20)) }
+
 func mayRunPages(by User) error {
 	if by.Role != RoleFundraiser || by.ID == 0 {
 		return fmt.Errorf("%s may not run fundraiser pages: %w", by.Role, ErrForbidden)
@@ -287,7 +347,20 @@ func (s *Store) CreatePage(ctx context.Context, by User, appealID int64, e PageE
 		return Fundraiser{}, err
 	}
 	var f Fundraiser
+	q := s.quota()
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		// Her account row is the lock: two new pages at once are counted one after the other.
+		if err := dbq.New(tx).LockAccount(ctx, by.ID); err != nil {
+			return fmt.Errorf("lock account %d: %w", by.ID, err)
+		}
+		n, err := dbq.New(tx).OwnPageCount(ctx, by.ID)
+		if err != nil {
+			return fmt.Errorf("count own pages: %w", err)
+		}
+		if n >= int64(q.Pages) {
+			return &ValidationError{Fields: map[string]string{"title": fmt.Sprintf(
+				"You already have %d pages, the most one fundraiser can have. Edit one of them, or ask the charity if you need another.", n)}}
+		}
 		slug := e.Slug
 		if slug == "" {
 			var err error
@@ -296,7 +369,7 @@ func (s *Store) CreatePage(ctx context.Context, by User, appealID int64, e PageE
 			}
 		}
 		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO fundraisers (appeal_id, slug, title, story, target, status, owner_id)
+		err = tx.QueryRow(ctx, `INSERT INTO fundraisers (appeal_id, slug, title, story, target, status, owner_id)
 			VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (slug) DO NOTHING RETURNING id`,
 			appealID, slug, e.Title, e.Story, e.Target, by.ID).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -306,7 +379,7 @@ func (s *Store) CreatePage(ctx context.Context, by User, appealID int64, e PageE
 			return fmt.Errorf("create fundraiser page: %w", err)
 		}
 		if e.Photo != nil {
-			if err := savePhoto(ctx, tx, id, *e.Photo); err != nil {
+			if err := savePhoto(ctx, tx, by, id, *e.Photo, q); err != nil {
 				return err
 			}
 		}
@@ -354,7 +427,7 @@ func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (
 			return fmt.Errorf("update fundraiser page %d: %w", id, err)
 		}
 		if e.Photo != nil {
-			if err := savePhoto(ctx, tx, id, *e.Photo); err != nil {
+			if err := savePhoto(ctx, tx, by, id, *e.Photo, s.quota()); err != nil {
 				return err
 			}
 		}
@@ -372,14 +445,33 @@ func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (
 	return f, err
 }
 
-func savePhoto(ctx context.Context, tx pgx.Tx, fundraiserID int64, p Photo) error {
-	_, err := tx.Exec(ctx, `INSERT INTO fundraiser_photos (fundraiser_id, content_type, data, width, height, sha256)
-		VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (fundraiser_id) DO UPDATE SET content_type = EXCLUDED.content_type, data = EXCLUDED.data,
-			width = EXCLUDED.width, height = EXCLUDED.height, sha256 = EXCLUDED.sha256, updated_at = now()`,
-		fundraiserID, p.ContentType, p.Data, p.Width, p.Height, p.ETag)
+// savePhoto stores a page's photo copies in place of any before, within the owner's quota.
+func savePhoto(ctx context.Context, tx pgx.Tx, by User, fundraiserID int64, p Photo, q PageQuota) error {
+	db := dbq.New(tx)
+	if err := db.LockAccount(ctx, by.ID); err != nil {
+		return fmt.Errorf("lock account %d: %w", by.ID, err)
+	}
+	used, err := db.OwnPhotoBytes(ctx, dbq.OwnPhotoBytesParams{OwnerID: by.ID, ExceptPage: fundraiserID})
 	if err != nil {
+		return fmt.Errorf("count own photo bytes: %w", err)
+	}
+	if need := p.Bytes(); used+need > q.PhotoBytes {
+		return &ValidationError{Fields: map[string]string{"photo": fmt.Sprintf(
+			"Your pages' photos may take %s in all. Your other photos take %s and this one needs %s: choose a smaller or simpler photo.",
+			megabytes(q.PhotoBytes), megabytes(used), megabytes(need))}}
+	}
+	if err := db.SavePagePhoto(ctx, dbq.SavePagePhotoParams{FundraiserID: fundraiserID, ContentType: p.ContentType,
+		Data: p.Data, Width: int32(p.Width), Height: int32(p.Height), Sha256: p.ETag}); err != nil {
 		return fmt.Errorf("save page photo: %w", err)
+	}
+	if err := db.DeletePhotoSizes(ctx, fundraiserID); err != nil {
+		return fmt.Errorf("save page photo: %w", err)
+	}
+	for _, c := range p.Smaller {
+		if err := db.SavePhotoSize(ctx, dbq.SavePhotoSizeParams{FundraiserID: fundraiserID, Width: int32(c.Width),
+			Height: int32(c.Height), ContentType: c.ContentType, Data: c.Data, Sha256: c.ETag}); err != nil {
+			return fmt.Errorf("save page photo copy: %w", err)
+		}
 	}
 	return nil
 }
@@ -402,22 +494,71 @@ func (s *Store) OwnPages(ctx context.Context, by User) ([]Fundraiser, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Fundraiser, error) { return scanFundraiser(r) })
 }
 
-// PagePhoto returns a page's photo with the page, so the caller can decide who may see it.
-func (s *Store) PagePhoto(ctx context.Context, slug string) (Fundraiser, Photo, error) {
+// PagePhoto returns a copy of a page's photo with the page, so the caller can decide who
+// may see it: the widest copy for width 0, else the copy that wide (ErrNotFound if there
+// is none).
+func (s *Store) PagePhoto(ctx context.Context, slug string, width int) (Fundraiser, Photo, error) {
 	f, err := scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE slug = $1`, slug))
 	if err != nil {
 		return f, Photo{}, err
 	}
 	var p Photo
+	if width > 0 && width <= maxPhotoSide {
+		c, err := dbq.New(s.pool).PhotoSize(ctx, dbq.PhotoSizeParams{FundraiserID: f.ID, Width: int32(width)})
+		if err == nil {
+			return f, Photo{ContentType: c.ContentType, Data: c.Data, Width: int(c.Width), Height: int(c.Height),
+				ETag: c.Sha256, UpdatedAt: c.UpdatedAt}, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return f, p, fmt.Errorf("read page photo copy: %w", err)
+		}
+	}
 	err = s.pool.QueryRow(ctx, `SELECT content_type, data, width, height, sha256, updated_at FROM fundraiser_photos
 		WHERE fundraiser_id = $1`, f.ID).Scan(&p.ContentType, &p.Data, &p.Width, &p.Height, &p.ETag, &p.UpdatedAt)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return f, p, fmt.Errorf("photo of fundraiser %d: %w", f.ID, ErrNotFound)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && width != 0 && width != p.Width) {
+		return f, Photo{}, fmt.Errorf("photo of fundraiser %d at width %d: %w", f.ID, width, ErrNotFound)
 	}
 	if err != nil {
 		return f, p, fmt.Errorf("read page photo: %w", err)
 	}
 	return f, p, nil
+}
+
+// PhotoSize is the size of one stored copy of a page's photo.
+type PhotoSize struct{ Width, Height int }
+
+// PhotoSizes lists the copies of a page's photo, narrowest first; the last is the one
+// PagePhoto returns for width 0. A page without a photo has none.
+func (s *Store) PhotoSizes(ctx context.Context, fundraiserID int64) ([]PhotoSize, error) {
+	rows, err := dbq.New(s.pool).PhotoWidths(ctx, fundraiserID)
+	if err != nil {
+		return nil, fmt.Errorf("list page photo sizes: %w", err)
+	}
+	sizes := make([]PhotoSize, 0, len(rows))
+	for _, r := range rows {
+		sizes = append(sizes, PhotoSize{Width: int(r.Width), Height: int(r.Height)})
+	}
+	return sizes, nil
+}
+
+// AppealPages lists an appeal's fundraiser pages for the admin page, pending first, then
+// newest first: at most limit from offset, with how many there are in all.
+func (s *Store) AppealPages(ctx context.Context, appealID int64, limit, offset int) ([]Fundraiser, int64, error) {
+	db := dbq.New(s.pool)
+	total, err := db.AppealPageCount(ctx, appealID)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count fundraiser pages: %w", err)
+	}
+	rows, err := db.AppealPages(ctx, dbq.AppealPagesParams{AppealID: appealID, MaxRows: int32(limit), Skip: int32(offset)})
+	if err != nil {
+		return nil, 0, fmt.Errorf("list fundraiser pages: %w", err)
+	}
+	pages := make([]Fundraiser, 0, len(rows))
+	for _, r := range rows {
+		pages = append(pages, Fundraiser{ID: r.ID, AppealID: r.AppealID, Slug: r.Slug, Title: r.Title, Story: r.Story,
+			Target: r.Target, Status: r.Status, OwnerID: r.OwnerID, HasPhoto: r.HasPhoto})
+	}
+	return pages, total, nil
 }
 
 // PageGift is one gift to a fundraiser's page as she may see it: the donor's privacy

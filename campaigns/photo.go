@@ -2,11 +2,18 @@ package campaigns
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
+	"io"
+	"sync/atomic"
+
+	"golang.org/x/image/webp"
 )
 
 // Page photos are published on public pages, and a phone photo's metadata can say where
@@ -18,13 +25,77 @@ import (
 // together, so it cannot be cleaned safely.
 var errPhotoDamaged = errors.New("photo file structure is damaged")
 
-// cleanPhoto returns the photo's bytes without metadata. format is image.DecodeConfig's
-// name for the sniffed type. swapped says the width and height changed places, as when
-// a JPEG is turned to its EXIF orientation.
-func cleanPhoto(data []byte, format string) (clean []byte, swapped bool, err error) {
+// What is stored is never the upload. Its header is read first (dimensions, without
+// decoding: a photo over maxPhotoPixels is refused there), then its metadata is cut away
+// by an allow-list of the segments and chunks a decoder needs, and only then, with at most
+// photoWorkers others at once, is it decoded and drawn at the widths pages show
+// (photoWidths), turned upright, and encoded afresh: JPEG, or PNG when it has transparency.
+// A copy made from decoded pixels holds nothing of the upload but its picture.
+
+// photoWorkers bounds how many photos are decoded and resized at once. The work is CPU
+// bound (the service is sized for two cores) and memory heavy (a 24-megapixel JPEG
+// decodes to 36-72 MB of pixels, a progressive one to twice that), so more at once would
+// only queue for the CPU while holding memory.
+const photoWorkers = 2
+
+// photoWidths are the widths, in pixels, of the copies stored: the page shows a photo at
+// most 40rem wide, 1440 pixels on a high-density screen; the srcset lets a phone take 480
+// or 960. A photo narrower than 1440 is stored at its own width and the narrower sizes.
+var photoWidths = []int{480, 960, 1440}
+
+// photoQuality is the JPEG quality of the stored copies.
+const photoQuality = 85
+
+// photoLimiter is the semaphore on photo work; waiting for it ends with the request.
+type photoLimiter struct {
+	slots   chan struct{}
+	waiting atomic.Int64 // uploads waiting for a slot (tests watch it)
+}
+
+func newPhotoLimiter(n int) *photoLimiter { return &photoLimiter{slots: make(chan struct{}, n)} }
+
+// photoWork is the service's one limiter.
+var photoWork = newPhotoLimiter(photoWorkers)
+
+func (l *photoLimiter) acquire(ctx context.Context) error {
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	l.waiting.Add(1)
+	defer l.waiting.Add(-1)
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *photoLimiter) release() { <-l.slots }
+
+// ctxReader stops a decoder reading once the request is gone, so a cancelled upload does
+// not run on for seconds: the decoders read their input in small pieces as they go.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// stripPhoto returns the photo's bytes cut down to what a decoder needs, by format (image.
+// DecodeConfig's name), with a JPEG's EXIF orientation (0 if none) and colour profile
+// segments, which the stored copies carry over.
+func stripPhoto(data []byte, format string) (clean []byte, orientation int, icc []byte, err error) {
 	switch format {
 	case "jpeg":
-		return cleanJPEG(data)
+		return stripJPEG(data)
 	case "png":
 		clean, err = cleanPNG(data)
 	case "webp":
@@ -32,7 +103,257 @@ func cleanPhoto(data []byte, format string) (clean []byte, swapped bool, err err
 	default:
 		err = errPhotoDamaged
 	}
-	return clean, false, err
+	return clean, 0, nil, err
+}
+
+// photoCopy is one stored copy of a photo.
+type photoCopy struct {
+	contentType   string
+	data          []byte
+	width, height int
+}
+
+// makeCopies decodes the stripped photo and returns its copies, widest first. It waits
+// for a slot on l, and stops with ctx's error between (and within) its stages once the
+// request is gone.
+func (l *photoLimiter) makeCopies(ctx context.Context, clean []byte, format string, orientation int, icc []byte) ([]photoCopy, error) {
+	if err := l.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer l.release()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	r := ctxReader{ctx, bytes.NewReader(clean)}
+	var img image.Image
+	var err error
+	switch format {
+	case "jpeg":
+		img, err = jpeg.Decode(r)
+	case "png":
+		img, err = png.Decode(r)
+	case "webp":
+		img, err = webp.Decode(r)
+	}
+	if cerr := ctx.Err(); cerr != nil {
+		return nil, cerr
+	}
+	if err != nil {
+		return nil, errPhotoDamaged
+	}
+	if orientation < 2 || orientation > 8 {
+		orientation = 1
+	}
+	// A CMYK JPEG's profile describes CMYK; the copies are encoded as YCbCr.
+	if _, cmyk := img.(*image.CMYK); cmyk {
+		icc = nil
+	}
+	b := img.Bounds()
+	ow, oh := b.Dx(), b.Dy() // upright
+	if orientation >= 5 {
+		ow, oh = oh, ow
+	}
+	widths := copyWidths(ow)
+	// The widest copy is drawn from the decoded photo before turning it, so the turn
+	// handles a few megapixels rather than dozens; the narrower ones from the widest.
+	w := widths[len(widths)-1]
+	h := max(1, (oh*w+ow/2)/ow)
+	sw, sh := w, h
+	if orientation >= 5 {
+		sw, sh = h, w
+	}
+	widest, err := resample(ctx, img, sw, sh)
+	if err != nil {
+		return nil, err
+	}
+	// The decoded photo is not used again, so the collector may take it while encoding.
+	upright := orient(widest, orientation).(*image.RGBA)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	opaque := upright.Opaque()
+	copies := make([]photoCopy, 0, len(widths))
+	for i := len(widths) - 1; i >= 0; i-- {
+		m := upright
+		if widths[i] != w {
+			if m, err = resample(ctx, upright, widths[i], max(1, (oh*widths[i]+ow/2)/ow)); err != nil {
+				return nil, err
+			}
+		}
+		c, err := encodeCopy(m, opaque, icc)
+		if err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		copies = append(copies, c)
+	}
+	return copies, nil
+}
+
+// copyWidths are the widths stored for a photo ow pixels wide (upright), narrowest first.
+func copyWidths(ow int) []int {
+	widest := min(ow, photoWidths[len(photoWidths)-1])
+	var ws []int
+	for _, w := range photoWidths {
+		if w < widest {
+			ws = append(ws, w)
+		}
+	}
+	return append(ws, widest)
+}
+
+// encodeCopy writes a copy as JPEG (with the upload's colour profile, if it was a JPEG
+// with one) or, when it has transparency, as PNG. Neither encoder writes metadata.
+func encodeCopy(m *image.RGBA, opaque bool, icc []byte) (photoCopy, error) {
+	var b bytes.Buffer
+	c := photoCopy{width: m.Rect.Dx(), height: m.Rect.Dy()}
+	if opaque {
+		c.contentType = "image/jpeg"
+		if err := jpeg.Encode(&b, m, &jpeg.Options{Quality: photoQuality}); err != nil {
+			return c, fmt.Errorf("encode photo: %w", err)
+		}
+		enc := b.Bytes()
+		out := make([]byte, 0, len(enc)+len(icc))
+		out = append(out, enc[:2]...) // SOI
+		out = append(out, icc...)
+		c.data = append(out, enc[2:]...)
+		return c, nil
+	}
+	c.contentType = "image/png"
+	if err := png.Encode(&b, m); err != nil {
+		return c, fmt.Errorf("encode photo: %w", err)
+	}
+	c.data = b.Bytes()
+	return c, nil
+}
+
+// resample draws src at dw x dh (never larger than src) by area averaging: each pixel of
+// the copy is the mean of the source pixels it covers, weighted by how much of each it
+// covers. It reads the source a row at a time, so besides the copy it needs memory for one
+// source row and one row of sums, whatever the size of the source (x/image/draw's kernel
+// scalers keep a float64 copy of dw x sh pixels: 180 MB for a 1440-wide copy of a tall
+// photo). The copy holds premultiplied colour, as image.RGBA does.
+func resample(ctx context.Context, src image.Image, dw, dh int) (*image.RGBA, error) {
+	b := src.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	dst := image.NewRGBA(image.Rect(0, 0, dw, dh))
+	if sw == dw && sh == dh {
+		line := make([]uint8, 4*sw)
+		for y := 0; y < sh; y++ {
+			if y%64 == 0 {
+				if err := ctx.Err(); err != nil {
+					return nil, err
+				}
+			}
+			readRow(src, b.Min.Y+y, line)
+			copy(dst.Pix[y*dst.Stride:], line)
+		}
+		return dst, nil
+	}
+	xs, ys := areaWeights(sw, dw), areaWeights(sh, dh)
+	line := make([]uint8, 4*sw)
+	sums := make([]float32, 4*dw)
+	for y := 0; y < dh; y++ {
+		if y%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		clear(sums)
+		for _, ry := range ys.of(y) {
+			readRow(src, b.Min.Y+ry.i, line)
+			for x := 0; x < dw; x++ {
+				var r, g, bl, a float32
+				for _, rx := range xs.of(x) {
+					p := line[4*rx.i : 4*rx.i+4 : 4*rx.i+4]
+					r += rx.w * float32(p[0])
+					g += rx.w * float32(p[1])
+					bl += rx.w * float32(p[2])
+					a += rx.w * float32(p[3])
+				}
+				s := sums[4*x : 4*x+4 : 4*x+4]
+				s[0] += ry.w * r
+				s[1] += ry.w * g
+				s[2] += ry.w * bl
+				s[3] += ry.w * a
+			}
+		}
+		row := dst.Pix[y*dst.Stride : y*dst.Stride+4*dw]
+		for i, v := range sums {
+			row[i] = uint8(min(255, v+0.5))
+		}
+	}
+	return dst, nil
+}
+
+// weight is a source pixel (row or column) and its share of a copy's pixel.
+type weight struct {
+	i int
+	w float32
+}
+
+// weights lists, for each pixel of the copy along one axis, the source pixels it covers.
+type weights struct {
+	all   []weight
+	start []int // the copy's pixel d has all[start[d]:start[d+1]]
+}
+
+func (ws weights) of(d int) []weight { return ws.all[ws.start[d]:ws.start[d+1]] }
+
+// areaWeights maps n source pixels onto m <= n: pixel d covers [d*n/m, (d+1)*n/m).
+func areaWeights(n, m int) weights {
+	scale := float64(n) / float64(m)
+	ws := weights{start: make([]int, 0, m+1)}
+	for d := 0; d < m; d++ {
+		ws.start = append(ws.start, len(ws.all))
+		lo, hi := float64(d)*scale, float64(d+1)*scale
+		for i := int(lo); i < n && float64(i) < hi; i++ {
+			cover := min(hi, float64(i+1)) - max(lo, float64(i))
+			if cover > 0 {
+				ws.all = append(ws.all, weight{i, float32(cover / scale)})
+			}
+		}
+	}
+	ws.start = append(ws.start, len(ws.all))
+	return ws
+}
+
+// readRow writes row y of src into line as premultiplied 8-bit RGBA, reading the pixel
+// planes of the types the decoders return directly.
+func readRow(src image.Image, y int, line []uint8) {
+	b := src.Bounds()
+	switch m := src.(type) {
+	case *image.YCbCr:
+		for x := b.Min.X; x < b.Max.X; x++ {
+			ci := m.COffset(x, y)
+			r, g, bl := color.YCbCrToRGB(m.Y[m.YOffset(x, y)], m.Cb[ci], m.Cr[ci])
+			i := 4 * (x - b.Min.X)
+			line[i], line[i+1], line[i+2], line[i+3] = r, g, bl, 0xff
+		}
+	case *image.RGBA:
+		copy(line, m.Pix[m.PixOffset(b.Min.X, y):])
+	case *image.Gray:
+		for x := b.Min.X; x < b.Max.X; x++ {
+			v := m.Pix[m.PixOffset(x, y)]
+			i := 4 * (x - b.Min.X)
+			line[i], line[i+1], line[i+2], line[i+3] = v, v, v, 0xff
+		}
+	case *image.NRGBA:
+		for x := b.Min.X; x < b.Max.X; x++ {
+			p := m.Pix[m.PixOffset(x, y):]
+			a := uint32(p[3])
+			i := 4 * (x - b.Min.X)
+			line[i], line[i+1], line[i+2], line[i+3] = uint8(uint32(p[0])*a/255), uint8(uint32(p[1])*a/255), uint8(uint32(p[2])*a/255), p[3]
+		}
+	default:
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := m.At(x, y).RGBA()
+			i := 4 * (x - b.Min.X)
+			line[i], line[i+1], line[i+2], line[i+3] = uint8(r>>8), uint8(g>>8), uint8(bl>>8), uint8(a>>8)
+		}
+	}
 }
 
 // JPEG marker codes (ITU T.81 table B.1).
@@ -56,38 +377,6 @@ const (
 	jpegJPG13 = 0xfd
 	jpegCOM   = 0xfe
 )
-
-// cleanJPEG copies the segments a decoder needs and the entropy-coded data untouched
-// (no re-encoding, no quality loss), dropping EXIF, XMP, IPTC, comments, thumbnails and
-// every other APPn but JFIF, ICC_PROFILE and Adobe. Only when the EXIF orientation turns
-// the picture is it decoded, turned and re-encoded, since dropping the tag alone would
-// show it sideways.
-func cleanJPEG(data []byte) ([]byte, bool, error) {
-	out, orientation, icc, err := stripJPEG(data)
-	if err != nil {
-		return nil, false, err
-	}
-	if orientation < 2 || orientation > 8 {
-		return out, false, nil
-	}
-	img, err := jpeg.Decode(bytes.NewReader(out))
-	if err != nil {
-		return nil, false, errPhotoDamaged
-	}
-	var b bytes.Buffer
-	b.Write([]byte{0xff, jpegSOI})
-	// The colour profile still describes the turned pixels, except for CMYK, which the
-	// encoder writes as YCbCr, so a CMYK profile no longer applies.
-	if _, cmyk := img.(*image.CMYK); !cmyk {
-		b.Write(icc)
-	}
-	var enc bytes.Buffer
-	if err := jpeg.Encode(&enc, orient(img, orientation), &jpeg.Options{Quality: 90}); err != nil {
-		return nil, false, err
-	}
-	b.Write(enc.Bytes()[2:]) // after the encoder's own SOI
-	return b.Bytes(), orientation >= 5, nil
-}
 
 // stripJPEG walks the marker segments. It also returns the first EXIF orientation seen
 // (0 if none) and the ICC_PROFILE segments, to carry over should the photo be re-encoded.
@@ -276,6 +565,16 @@ func orient(img image.Image, o int) image.Image {
 			}
 		}
 		return dst
+	case *image.RGBA:
+		dst := image.NewRGBA(r)
+		for dy := 0; dy < dh; dy++ {
+			row := dst.Pix[dy*dst.Stride:]
+			for dx := 0; dx < dw; dx++ {
+				i := src.PixOffset(at(dx, dy))
+				copy(row[4*dx:4*dx+4], src.Pix[i:i+4])
+			}
+		}
+		return dst
 	case *image.YCbCr:
 		// Direct plane reads: a 40-megapixel photo through At() would be slow.
 		dst := image.NewRGBA(r)
@@ -300,8 +599,13 @@ func orient(img image.Image, o int) image.Image {
 	}
 }
 
-// cleanPNG copies whole chunks (so their CRCs stay right), dropping the ones that hold
-// metadata: EXIF, text (which tools fill with camera, author, location) and time.
+// pngKeep are the PNG chunks needed to draw the picture (the header, palette and its
+// transparency, the pixels, the end); every other chunk, known or not, is dropped: text
+// (tEXt, zTXt, iTXt), EXIF, times, C2PA manifests (caBX) and private chunks alike.
+var pngKeep = map[string]bool{"IHDR": true, "PLTE": true, "tRNS": true, "IDAT": true, "IEND": true}
+
+// cleanPNG copies the chunks in pngKeep whole (so their CRCs stay right) and nothing after
+// IEND.
 func cleanPNG(data []byte) ([]byte, error) {
 	const sig = 8
 	if len(data) < sig {
@@ -319,9 +623,10 @@ func cleanPNG(data []byte) ([]byte, error) {
 		}
 		end := i + 12 + int(n) // length, type, data, CRC
 		typ := string(data[i+4 : i+8])
-		switch typ {
-		case "eXIf", "tEXt", "zTXt", "iTXt", "tIME":
-		default:
+		if (i == sig) != (typ == "IHDR") {
+			return nil, errPhotoDamaged
+		}
+		if pngKeep[typ] {
 			out = append(out, data[i:end]...)
 		}
 		i = end
@@ -331,13 +636,15 @@ func cleanPNG(data []byte) ([]byte, error) {
 	}
 }
 
-// VP8X flag bits announcing EXIF and XMP chunks.
-const (
-	webpXMPFlag  = 1 << 2
-	webpEXIFFlag = 1 << 3
-)
+// webpKeep are the WebP chunks needed to draw a still picture: the extended header, the
+// lossy or lossless bitstream and the alpha plane. EXIF, XMP, colour profiles, C2PA and
+// unknown chunks are dropped, and the VP8X flags announcing them cleared.
+var webpKeep = map[string]bool{"VP8X": true, "VP8 ": true, "VP8L": true, "ALPH": true}
 
-// cleanWebP copies the RIFF chunks but EXIF and XMP, clears their flags in VP8X, and
+// webpAlphaFlag is the VP8X flag announcing transparency: the one flag kept.
+const webpAlphaFlag = 1 << 4
+
+// cleanWebP copies the RIFF chunks in webpKeep, clears VP8X's flags for what is gone, and
 // writes the RIFF size of what is left.
 func cleanWebP(data []byte) ([]byte, error) {
 	if len(data) < 12 {
@@ -361,18 +668,17 @@ func cleanWebP(data []byte) ([]byte, error) {
 		chunk := body[i : i+8+int(n)]
 		// Chunks are padded to even length; a missing last pad byte is forgiven.
 		i = min(i+8+int(n)+int(n&1), len(body))
-		switch string(chunk[:4]) {
-		case "EXIF", "XMP ":
+		id := string(chunk[:4])
+		if !webpKeep[id] {
 			continue
-		case "VP8X":
+		}
+		at := len(out)
+		out = append(out, chunk...)
+		if id == "VP8X" {
 			if n < 10 {
 				return nil, errPhotoDamaged
 			}
-			at := len(out)
-			out = append(out, chunk...)
-			out[at+8] &^= webpEXIFFlag | webpXMPFlag
-		default:
-			out = append(out, chunk...)
+			out[at+8] &= webpAlphaFlag
 		}
 		if n&1 == 1 {
 			out = append(out, 0)

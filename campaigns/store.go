@@ -23,6 +23,8 @@ type DB interface {
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
+	// Quota bounds each fundraiser's pages and photos; zero fields take DefaultPageQuota's.
+	Quota PageQuota
 }
 
 // NewStore wraps a pool opened with OpenPool, on the system clock.

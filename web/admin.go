@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -40,7 +41,7 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	pages, err := s.store.Fundraisers(r.Context(), a.ID)
+	list, err := s.adminPageList(r, a.ID)
 	if err != nil {
 		return err
 	}
@@ -65,8 +66,49 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, status, "admin.html", map[string]any{"Title": "Manage the appeal", "User": u, "Appeal": a,
-		"Tiers": tiers, "Pages": pages, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided})
+		"Tiers": tiers, "Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided})
 	return nil
+}
+
+// adminPagesPer is how many fundraiser pages /admin lists at once.
+const adminPagesPer = 50
+
+// adminPageList is one stretch of the appeal's fundraiser pages, with links to the ones
+// before and after: plain links (?pages=2), so paging works without JavaScript.
+type adminPageList struct {
+	Pages            []campaigns.Fundraiser
+	From, To, Total  int64
+	PrevURL, NextURL string
+	Number           int // this stretch, from 1
+}
+
+// adminPageList reads the stretch ?pages= asks for; a number that is not one, or beyond
+// the last, shows the first or the last.
+func (s *Server) adminPageList(r *http.Request, appealID int64) (adminPageList, error) {
+	n, err := strconv.Atoi(r.URL.Query().Get("pages"))
+	if err != nil || n < 1 {
+		n = 1
+	}
+	n = min(n, 1_000_000)
+	pages, total, err := s.store.AppealPages(r.Context(), appealID, adminPagesPer, (n-1)*adminPagesPer)
+	if err != nil {
+		return adminPageList{}, err
+	}
+	if last := max(1, int((total+adminPagesPer-1)/adminPagesPer)); n > last {
+		n = last
+		if pages, total, err = s.store.AppealPages(r.Context(), appealID, adminPagesPer, (n-1)*adminPagesPer); err != nil {
+			return adminPageList{}, err
+		}
+	}
+	l := adminPageList{Pages: pages, Total: total, Number: n, From: int64((n-1)*adminPagesPer) + 1}
+	l.To = l.From + int64(len(pages)) - 1
+	if n > 1 {
+		l.PrevURL = fmt.Sprintf("/admin?pages=%d#pages-h", n-1)
+	}
+	if l.To < total {
+		l.NextURL = fmt.Sprintf("/admin?pages=%d#pages-h", n+1)
+	}
+	return l, nil
 }
 
 // adminResult re-renders with the problems beside the fields, or redirects after success.
@@ -127,6 +169,11 @@ func (s *Server) adminFundraiserStatus(w http.ResponseWriter, r *http.Request) e
 		return campaigns.ErrNotFound
 	}
 	err = s.store.SetFundraiserStatus(r.Context(), u, id, strings.TrimSpace(r.PostFormValue("status")))
+	// Back to the stretch of the list the admin was on.
+	if n, perr := strconv.Atoi(r.PostFormValue("pages")); err == nil && perr == nil && n > 1 {
+		http.Redirect(w, r, fmt.Sprintf("/admin?done=page&pages=%d#pages-h", n), http.StatusSeeOther)
+		return nil
+	}
 	return s.adminResult(w, r, err, "page")
 }
 

@@ -50,8 +50,12 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 		}
 		wall = append(wall, v)
 	}
+	photo, err := s.pagePhotoView(r.Context(), fr)
+	if err != nil {
+		return err
+	}
 	s.render(w, r, status, "fundraiser.html", map[string]any{
-		"Title": fr.Title, "Fundraiser": fr, "Appeal": a, "Form": s.formView(a, f), "Notice": notice, "Wall": wall,
+		"Title": fr.Title, "Fundraiser": fr, "Photo": photo, "Appeal": a, "Form": s.formView(a, f), "Notice": notice, "Wall": wall,
 		"Story":    storyView(fr.Story), // paragraphs and safe links, escaped by the template (pages.go)
 		"ShareURL": s.baseURL.JoinPath("/f/", fr.Slug).String(),
 		"Progress": progress("Progress toward "+fr.Title+"'s target", t, fr.Target),

@@ -78,6 +78,33 @@ func storyView(text string) [][]storyLine {
 	return out
 }
 
+// photoView is what an <img> needs to show a page's photo: the widest copy as src, every
+// copy in srcset (the browser picks by the sizes the template gives), and the widest
+// copy's dimensions as width and height, so the page keeps its place before it loads.
+type photoView struct {
+	Src, Srcset   string
+	Width, Height int
+}
+
+// pagePhotoView describes f's photo, or returns nil when it has none.
+func (s *Server) pagePhotoView(ctx context.Context, f campaigns.Fundraiser) (*photoView, error) {
+	if !f.HasPhoto {
+		return nil, nil
+	}
+	sizes, err := s.store.PhotoSizes(ctx, f.ID)
+	if err != nil || len(sizes) == 0 {
+		return nil, err
+	}
+	src := "/f/" + url.PathEscape(f.Slug) + "/photo"
+	widest := sizes[len(sizes)-1]
+	set := make([]string, 0, len(sizes))
+	for _, c := range sizes[:len(sizes)-1] {
+		set = append(set, fmt.Sprintf("%s?w=%d %dw", src, c.Width, c.Width))
+	}
+	set = append(set, fmt.Sprintf("%s %dw", src, widest.Width))
+	return &photoView{Src: src, Srcset: strings.Join(set, ", "), Width: widest.Width, Height: widest.Height}, nil
+}
+
 // fundraiser returns the logged-in user; the routes let only fundraisers through.
 func fundraiser(r *http.Request) campaigns.User {
 	u, _ := currentUser(r)
@@ -170,6 +197,11 @@ func (s *Server) renderPageForm(w http.ResponseWriter, r *http.Request, status i
 		data["Title"] = "Edit " + page.Title
 		data["Action"] = fmt.Sprintf("/fundraise/%d/edit", page.ID)
 		data["Page"] = page
+		photo, err := s.pagePhotoView(r.Context(), *page)
+		if err != nil {
+			return err
+		}
+		data["Photo"] = photo
 		data["Story"] = storyView(page.Story)
 		if offline == nil {
 			offline = url.Values{"kind": {"cash"}, "date": {s.store.Now().In(campaigns.London()).Format(time.DateOnly)}}
@@ -243,11 +275,16 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, campaigns.P
 				return f, e, nil, fmt.Errorf("read photo: %w", err)
 			}
 			if len(b) > 0 {
-				p, err := campaigns.CheckPhoto(b)
+				// Decoded and resized with at most a few others at once, and given up
+				// when the fundraiser leaves (campaigns.CheckPhoto).
+				p, err := campaigns.CheckPhoto(r.Context(), b)
 				var pve *campaigns.ValidationError
-				if errors.As(err, &pve) {
+				switch {
+				case errors.As(err, &pve):
 					ve.Add("photo", pve.Fields["photo"])
-				} else {
+				case err != nil:
+					return f, e, nil, err
+				default:
 					e.Photo = &p
 				}
 			}
@@ -258,6 +295,17 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, campaigns.P
 
 // errTooLarge is a page form whose body is beyond maxPageBody.
 var errTooLarge = errors.New("page form too large")
+
+// goneBeforePhoto reports an upload whose fundraiser left (closed the tab, lost the
+// connection) while her photo waited or was being processed: the work stopped, nothing is
+// saved and no one is there to answer, so it is noted, not logged as a failure.
+func (s *Server) goneBeforePhoto(r *http.Request, err error) bool {
+	if !errors.Is(err, context.Canceled) || r.Context().Err() == nil {
+		return false
+	}
+	s.log.Info("photo upload abandoned", "path", r.URL.Path)
+	return true
+}
 
 // merge adds the domain's problems to the form's own (the form's come first: "not an
 // amount" says more than "out of range").
@@ -278,6 +326,9 @@ func merge(ve *campaigns.ValidationError, err error) error {
 // createPage is POST /fundraise/new.
 func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
 	f, e, ve, err := readPageForm(w, r)
+	if s.goneBeforePhoto(r, err) {
+		return nil
+	}
 	if errors.Is(err, errTooLarge) {
 		return s.renderPageForm(w, r, http.StatusRequestEntityTooLarge, nil, f, map[string]string{"photo": "The photo must be 5 MB or smaller."}, nil, nil)
 	}
@@ -329,6 +380,9 @@ func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f, e, ve, err := readPageForm(w, r)
+	if s.goneBeforePhoto(r, err) {
+		return nil
+	}
 	if errors.Is(err, errTooLarge) {
 		f = pageForm{Title: p.Title, Story: p.Story, Target: p.Target.StringFixed(2), Slug: p.Slug}
 		return s.renderPageForm(w, r, http.StatusRequestEntityTooLarge, &p, f, map[string]string{"photo": "The photo must be 5 MB or smaller."}, nil, nil)
@@ -394,10 +448,20 @@ func (s *Server) submitOffline(w http.ResponseWriter, r *http.Request) error {
 }
 
 // pagePhoto is GET /f/{slug}/photo: the photo of a public page, or of a pending or hidden
-// page to its owner and the charity's trustees only (anyone else gets a 404). The bytes
-// are served as the type they were checked to be, never sniffed by the browser.
+// page to its owner and the charity's trustees only (anyone else gets a 404). Without ?w=
+// it is the widest stored copy (the address pages have always used); ?w=480 and the like
+// are the narrower copies in the page's srcset. The bytes are served as the type they
+// were made as, never sniffed by the browser.
 func (s *Server) pagePhoto(w http.ResponseWriter, r *http.Request) error {
-	f, p, err := s.store.PagePhoto(r.Context(), chi.URLParam(r, "slug"))
+	width := 0
+	if v := r.URL.Query().Get("w"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			return fmt.Errorf("photo width %q: %w", v, campaigns.ErrNotFound)
+		}
+		width = n
+	}
+	f, p, err := s.store.PagePhoto(r.Context(), chi.URLParam(r, "slug"), width)
 	if err != nil {
 		return err
 	}
