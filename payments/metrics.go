@@ -15,6 +15,10 @@ type Metrics struct {
 	// storing an event to applying it (inline: milliseconds; under load: the backlog).
 	Applied  *prometheus.CounterVec
 	ApplyLag prometheus.Histogram
+	// ApplyFailures counts failed applies by what became of the event: "later" (tried
+	// again after a backoff), "error" (set aside after its tries, or wrong in itself) and
+	// "review" (its data cannot be true for this charity).
+	ApplyFailures *prometheus.CounterVec
 	// LastEvent lets an alert fire when webhooks stop arriving.
 	LastEvent prometheus.Gauge
 	// SubscriptionCancels counts attempts to cancel a disputed monthly gift at Stripe, by
@@ -31,6 +35,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time to answer one webhook delivery: verify, store, and apply when a slot is free.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		Applied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_applied_total",
 			Help: "Stored Stripe events applied to the ledger, by outcome."}, []string{"outcome"}),
+		ApplyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_apply_failures_total",
+			Help: "Failed applies of stored Stripe events, by result: later (tried again after a backoff), error or review (set aside for a person)."}, []string{"result"}),
 		ApplyLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_apply_lag_seconds",
 			Help: "Time from storing a Stripe event to applying it.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_duplicates_total",
@@ -46,9 +52,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SubscriptionCancels: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_subscription_cancels_total",
 			Help: "Attempts to cancel a disputed monthly gift's subscription at Stripe, by outcome."}, []string{"outcome"}),
 	}
+	for _, r := range []string{"later", "error", "review"} {
+		m.ApplyFailures.WithLabelValues(r) // every series exists from the first scrape
+	}
 	if reg != nil {
 		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag,
-			m.SubscriptionCancels)
+			m.SubscriptionCancels, m.ApplyFailures)
 	}
 	return m
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
@@ -42,9 +43,19 @@ type Webhooks struct {
 	// Subscriptions cancels, at Stripe, the monthly gifts a dispute ended (the sandbox
 	// stands in for it with a no-op: it charges no renewals). Set it before Run.
 	Subscriptions SubscriptionCanceller
+	// GiftMax is the configured GIFT_MAX (zero: DefaultLimits.Max); an event carrying more
+	// than AmountSanityFactor times it is stored for review, not applied (sanity.go).
+	GiftMax decimal.Decimal
+	// ApplyTries and ApplyBackoff bound the tries of an event that fails to apply for a
+	// reason that is not transient (zero: DefaultApplyTries, DefaultApplyBackoff).
+	ApplyTries   int
+	ApplyBackoff time.Duration
 
-	inFlight atomic.Int64  // webhook requests being served; above one, none applies inline
-	wake     chan struct{} // tells the appliers an event was left queued
+	// unbounded skips the amount bound: replay applies again what was applied live under
+	// whatever GIFT_MAX held then.
+	unbounded bool
+	inFlight  atomic.Int64  // webhook requests being served; above one, none applies inline
+	wake      chan struct{} // tells the appliers an event was left queued
 }
 
 // NewWebhooks builds the handler. secrets holds every accepted signing secret (two while

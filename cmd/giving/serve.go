@@ -70,6 +70,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 		d.Sandbox, d.Checkout = sb, sb
 	}
 	hooks := payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
+	hooks.GiftMax = cfg.Money.Limits.Max
 	if d.Sandbox != nil {
 		hooks.Subscriptions = d.Sandbox
 	}
