@@ -4,11 +4,15 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the webhook's operational signals, defined in this one place.
 type Metrics struct {
-	Events            *prometheus.CounterVec
-	Latency           prometheus.Histogram
-	Duplicates        prometheus.Counter
-	SignatureFailures prometheus.Counter
-	VersionMismatches prometheus.Counter
+	Events     *prometheus.CounterVec
+	Latency    prometheus.Histogram
+	Duplicates prometheus.Counter
+	// SignatureFailures counts refused requests by reason (missing, malformed, stale,
+	// mismatch): anyone can send these. SignatureFailuresFromStripe counts those Stripe
+	// confirmed it sent (sigcheck.go): the endpoint's secret or the clock is wrong.
+	SignatureFailures           *prometheus.CounterVec
+	SignatureFailuresFromStripe prometheus.Counter
+	VersionMismatches           prometheus.Counter
 	// Retries counts transactions retried after a deadlock or serialization failure.
 	Retries prometheus.Counter
 	// Applied counts queued events applied, by outcome; ApplyLag is the time from
@@ -41,8 +45,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time from storing a Stripe event to applying it.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_duplicates_total",
 			Help: "Stripe events delivered again after they were stored."}),
-		SignatureFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",
-			Help: "Webhook requests refused for a missing, wrong or stale signature."}),
+		SignatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",
+			Help: "Webhook requests refused for their signature, by reason: missing, malformed, stale or mismatch. Anyone can send these."}, []string{"reason"}),
+		SignatureFailuresFromStripe: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_from_stripe_total",
+			Help: "Refused webhook requests naming an event Stripe confirms exists: Stripe's own deliveries fail (secret rotated, or the clock is off)."}),
 		VersionMismatches: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_api_version_mismatches_total",
 			Help: "Events whose api_version is not the pinned 2023-10-16: the endpoint needs re-creating."}),
 		Retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_tx_retries_total",
@@ -55,9 +61,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	for _, r := range []string{"later", "error", "review"} {
 		m.ApplyFailures.WithLabelValues(r) // every series exists from the first scrape
 	}
+	for _, r := range sigReasons {
+		m.SignatureFailures.WithLabelValues(r)
+	}
 	if reg != nil {
 		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag,
-			m.SubscriptionCancels, m.ApplyFailures)
+			m.SubscriptionCancels, m.ApplyFailures, m.SignatureFailuresFromStripe)
 	}
 	return m
 }

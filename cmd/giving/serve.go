@@ -79,6 +79,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 		d.Checkout = payments.StripeCheckout{API: api}
 		hooks.Balance = payments.StripeBalance{API: api}
 		hooks.Subscriptions = payments.StripeSubscriptions{API: api}
+		hooks.Events = payments.StripeEvents{API: api}
 		d.Reconciler = &payments.Reconciler{API: api, Store: store, Webhooks: hooks}
 	}
 	d.Webhooks = hooks
