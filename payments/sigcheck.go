@@ -94,20 +94,17 @@ const sigLookupEvery = 10 * time.Second
 // as a failure from Stripe's side if Stripe has it. Without Events (the sandbox) it does
 // nothing.
 func (h *Webhooks) askStripe(body []byte, reason string) {
-	if h.Events == nil {
-		return
-	}
-	id := unverifiedEventID(body)
-	if id == "" {
-		return
-	}
 	every := h.SignatureLookupEvery
 	if every <= 0 {
 		every = sigLookupEvery
 	}
 	now := time.Now().UnixNano()
 	last := h.lastLookup.Load()
-	if now-last < int64(every) || !h.lastLookup.CompareAndSwap(last, now) {
+	if h.Events == nil || now-last < int64(every) {
+		return // checked before reading the body, so a flood costs no parsing either
+	}
+	id := unverifiedEventID(body)
+	if id == "" || !h.lastLookup.CompareAndSwap(last, now) {
 		return
 	}
 	go func() {
