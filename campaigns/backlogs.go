@@ -16,7 +16,9 @@ type Backlogs struct {
 	EventsQueued        int64
 	OldestQueuedSeconds float64
 	// EventsForReview counts stored events a trustee or developer must look at, by
-	// outcome: "error" (could not be applied), "malformed", "wrong_mode", "unmatched"
+	// outcome: "error" (could not be applied), "review" (Stripe's data cannot be true for
+	// this charity: a refund larger than its charge, an absurd amount, a NUL byte),
+	// "malformed", "wrong_mode", "unmatched"
 	// (money for something the service never created) and "deferred" (a refund, dispute
 	// or fee still waiting for its gift). Every outcome is present, zero or not.
 	EventsForReview map[string]int64
@@ -29,7 +31,7 @@ type Backlogs struct {
 
 // ReviewOutcomes are the stored-event outcomes that wait for a person, in the order the
 // dashboard and the metrics list them.
-var ReviewOutcomes = []string{"error", "malformed", "wrong_mode", "unmatched", "deferred"}
+var ReviewOutcomes = []string{"error", "review", "malformed", "wrong_mode", "unmatched", "deferred"}
 
 // Backlogs reads every backlog: the counts in one statement, the events for review by
 // outcome in another.

@@ -26,11 +26,17 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 		if err := decode(ev, &s); err != nil {
 			return "", "", err
 		}
+		if err := checkAmount(ctx, "amount_total", s.AmountTotal); err != nil {
+			return "", "", err
+		}
 		outcome, err := applySession(ctx, tx, ev, &s, at)
 		return outcome, "", err
 	case "invoice.paid", "invoice.payment_failed":
 		var in stripe.Invoice
 		if err := decode(ev, &in); err != nil {
+			return "", "", err
+		}
+		if err := checkAmount(ctx, "amount_paid", in.AmountPaid); err != nil {
 			return "", "", err
 		}
 		outcome, err := applyInvoice(ctx, tx, ev, &in, at)
@@ -47,6 +53,13 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 		if err := decode(ev, &ch); err != nil {
 			return "", "", err
 		}
+		if err := checkAmount(ctx, "the charge's amount", ch.Amount); err != nil {
+			return "", "", err
+		}
+		if ch.AmountRefunded > ch.Amount {
+			return "", "", needsReview("charge %s: amount_refunded %s is larger than the charge's %s: not applied",
+				ch.ID, formatPence(ch.AmountRefunded), formatPence(ch.Amount))
+		}
 		return withGift(ctx, tx, ev, idOf(ch.PaymentIntent), ch.ID, func(d campaigns.Donation, g campaigns.GiftEntry) error {
 			if ev.Type == "charge.refunded" {
 				return applyRefund(ctx, tx, ev, &ch, d, g, at)
@@ -58,6 +71,9 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 		if err := decode(ev, &dp); err != nil {
 			return "", "", err
 		}
+		if err := checkAmount(ctx, "the dispute's amount", dp.Amount); err != nil {
+			return "", "", err
+		}
 		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d campaigns.Donation, g campaigns.GiftEntry) error {
 			return applyDispute(ctx, tx, ev, &dp, d, g, at)
 		})
@@ -66,9 +82,14 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 	}
 }
 
+// decode reads the event's object into v; an object whose text holds a NUL byte is
+// for review (see sanity.go).
 func decode(ev event, v any) error {
 	if err := json.Unmarshal(ev.Data.Raw, v); err != nil {
 		return badEvent("decode %s object: %v", ev.Type, err)
+	}
+	if field := nulText(ev.Data.Raw); field != "" {
+		return needsReview("%s holds a NUL byte, which no real name, email or id has: not applied", field)
 	}
 	return nil
 }
@@ -157,6 +178,16 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	if errors.Is(err, campaigns.ErrNotFound) {
 		if ev.Type == "checkout.session.expired" {
 			return "ignored", nil // nothing was promised and no money moved
+		}
+		if pi == "" && s.Mode != stripe.CheckoutSessionModeSubscription {
+			// Money is matched by its payment intent; a session with none moved no money
+			// (a 100%-discount session: amount_total 0, payment_status
+			// no_payment_required) or is not what it claims to be.
+			if s.AmountTotal == 0 || s.PaymentStatus == stripe.CheckoutSessionPaymentStatusNoPaymentRequired {
+				return "ignored", nil
+			}
+			return "", badEvent("session %s was not created here and names no payment intent, so its %s cannot be matched to any money",
+				s.ID, formatPence(s.AmountTotal))
 		}
 		if err := checkGBP(s.Currency); err != nil {
 			return "", err
@@ -393,18 +424,32 @@ func deferredFor(ctx context.Context, tx pgx.Tx, pi string) ([][]byte, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[[]byte])
 }
 
-// applyDeferred applies the events that were waiting for a gift just recorded.
+// applyDeferred applies the events that were waiting for a gift just recorded. Each is
+// applied under a savepoint of its own: one that cannot be applied (for review, or failing
+// for a reason that is not transient) is set aside with its reason, and the gift and the
+// other waiting events are recorded all the same.
 func applyDeferred(ctx context.Context, tx pgx.Tx, payloads [][]byte) error {
 	for _, p := range payloads {
 		ev, err := parseEvent(p)
 		if err != nil {
 			continue // cannot happen: only parsed events are deferred
 		}
-		outcome, _, err := apply(ctx, tx, ev)
+		var outcome string
+		err = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+			var err error
+			outcome, _, err = apply(ctx, sp, ev)
+			return err
+		})
+		detail := ""
 		if err != nil {
-			return fmt.Errorf("apply deferred event %s: %w", ev.ID, err)
+			if transient(ctx, err) {
+				return fmt.Errorf("apply deferred event %s: %w", ev.ID, err)
+			}
+			outcome, detail = setAsideOutcome(err), err.Error()
 		}
-		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET outcome = $2, applied_at = now() WHERE id = $1`, ev.ID, outcome); err != nil {
+		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET outcome = $2, detail = $3,
+			applied_at = CASE WHEN $2 IN ('applied', 'unmatched', 'ignored') THEN now() END WHERE id = $1`,
+			ev.ID, outcome, detail); err != nil {
 			return err
 		}
 	}
@@ -423,6 +468,10 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 	// amount_refunded is cumulative: record only what this event adds to what the ledger
 	// already holds for the charge. An older event (a smaller cumulative) adds nothing.
 	cumulative := FromPence(ch.AmountRefunded)
+	if cumulative.GreaterThan(gift.Amount) {
+		return needsReview("charge %s: %s refunded is more than the %s gift recorded for it: not applied",
+			ch.ID, FormatPounds(cumulative), FormatPounds(gift.Amount))
+	}
 	so, err := campaigns.RefundedSoFar(ctx, tx, ch.ID)
 	if err != nil {
 		return err
@@ -478,6 +527,10 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 	amount := FromPence(dp.Amount)
 	if amount.Sign() <= 0 {
 		return badEvent("dispute %s has amount %d", dp.ID, dp.Amount)
+	}
+	if amount.GreaterThan(gift.Amount) {
+		return needsReview("dispute %s: %s disputed is more than the %s gift recorded for it: not applied",
+			dp.ID, FormatPounds(amount), FormatPounds(gift.Amount))
 	}
 	base := func(v decimal.Decimal) decimal.Decimal {
 		if gift.GiftAidEligible() {

@@ -97,10 +97,14 @@ func (h *Webhooks) Apply(ctx context.Context, body []byte) (string, error) {
 func (h *Webhooks) storeAndApply(ctx context.Context, ev event, body []byte, parseErr error) (string, error) {
 	var outcome string
 	var err error
+	applyCtx := ctx
+	if !h.unbounded {
+		applyCtx = withBounds(ctx, h.GiftMax)
+	}
 	for attempt := 0; attempt < 4; attempt++ {
 		err = h.store.InTx(ctx, func(tx pgx.Tx) error {
 			var err error
-			outcome, err = receive(ctx, tx, ev, body, parseErr, h)
+			outcome, err = receive(applyCtx, tx, ev, body, parseErr, h)
 			return err
 		})
 		if !retryable(err) {
@@ -113,19 +117,19 @@ func (h *Webhooks) storeAndApply(ctx context.Context, ev event, body []byte, par
 		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
 		}
 	}
-	var bad *badEventError
-	switch {
-	case errors.Is(err, errDuplicate):
+	if errors.Is(err, errDuplicate) {
 		h.metrics.Duplicates.Inc()
 		return "duplicate", nil
-	case errors.As(err, &bad):
-		h.log.Error("webhook could not be applied: stored for review", "event", ev.ID, "type", ev.Type, "err", err)
+	}
+	if set := setAsideOutcome(err); set != "" {
+		h.log.Error("webhook could not be applied: stored for review", "event", ev.ID, "type", ev.Type, "outcome", set, "err", err)
+		h.metrics.ApplyFailures.WithLabelValues(set).Inc()
 		detail := err.Error()
-		err = h.store.InTx(ctx, func(tx pgx.Tx) error { return insertEvent(ctx, tx, ev, body, "error", detail, "") })
+		err = h.store.InTx(ctx, func(tx pgx.Tx) error { return insertEvent(ctx, tx, ev, body, set, detail, "") })
 		if errors.Is(err, errDuplicate) {
 			return "duplicate", nil
 		}
-		return "error", err
+		return set, err
 	}
 	return outcome, err
 }

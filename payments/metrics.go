@@ -4,17 +4,25 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the webhook's operational signals, defined in this one place.
 type Metrics struct {
-	Events            *prometheus.CounterVec
-	Latency           prometheus.Histogram
-	Duplicates        prometheus.Counter
-	SignatureFailures prometheus.Counter
-	VersionMismatches prometheus.Counter
+	Events     *prometheus.CounterVec
+	Latency    prometheus.Histogram
+	Duplicates prometheus.Counter
+	// SignatureFailures counts refused requests by reason (missing, malformed, stale,
+	// mismatch): anyone can send these. SignatureFailuresFromStripe counts those Stripe
+	// confirmed it sent (sigcheck.go): the endpoint's secret or the clock is wrong.
+	SignatureFailures           *prometheus.CounterVec
+	SignatureFailuresFromStripe prometheus.Counter
+	VersionMismatches           prometheus.Counter
 	// Retries counts transactions retried after a deadlock or serialization failure.
 	Retries prometheus.Counter
 	// Applied counts queued events applied, by outcome; ApplyLag is the time from
 	// storing an event to applying it (inline: milliseconds; under load: the backlog).
 	Applied  *prometheus.CounterVec
 	ApplyLag prometheus.Histogram
+	// ApplyFailures counts failed applies by what became of the event: "later" (tried
+	// again after a backoff), "error" (set aside after its tries, or wrong in itself) and
+	// "review" (its data cannot be true for this charity).
+	ApplyFailures *prometheus.CounterVec
 	// LastEvent lets an alert fire when webhooks stop arriving.
 	LastEvent prometheus.Gauge
 	// SubscriptionCancels counts attempts to cancel a disputed monthly gift at Stripe, by
@@ -31,12 +39,16 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Time to answer one webhook delivery: verify, store, and apply when a slot is free.", Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14)}),
 		Applied: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_applied_total",
 			Help: "Stored Stripe events applied to the ledger, by outcome."}, []string{"outcome"}),
+		ApplyFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_apply_failures_total",
+			Help: "Failed applies of stored Stripe events, by result: later (tried again after a backoff), error or review (set aside for a person)."}, []string{"result"}),
 		ApplyLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_apply_lag_seconds",
 			Help: "Time from storing a Stripe event to applying it.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_duplicates_total",
 			Help: "Stripe events delivered again after they were stored."}),
-		SignatureFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",
-			Help: "Webhook requests refused for a missing, wrong or stale signature."}),
+		SignatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",
+			Help: "Webhook requests refused for their signature, by reason: missing, malformed, stale or mismatch. Anyone can send these."}, []string{"reason"}),
+		SignatureFailuresFromStripe: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_from_stripe_total",
+			Help: "Refused webhook requests naming an event Stripe confirms exists: Stripe's own deliveries fail (secret rotated, or the clock is off)."}),
 		VersionMismatches: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_api_version_mismatches_total",
 			Help: "Events whose api_version is not the pinned 2023-10-16: the endpoint needs re-creating."}),
 		Retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_tx_retries_total",
@@ -46,9 +58,15 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		SubscriptionCancels: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_subscription_cancels_total",
 			Help: "Attempts to cancel a disputed monthly gift's subscription at Stripe, by outcome."}, []string{"outcome"}),
 	}
+	for _, r := range []string{"later", "error", "review"} {
+		m.ApplyFailures.WithLabelValues(r) // every series exists from the first scrape
+	}
+	for _, r := range sigReasons {
+		m.SignatureFailures.WithLabelValues(r)
+	}
 	if reg != nil {
 		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag,
-			m.SubscriptionCancels)
+			m.SubscriptionCancels, m.ApplyFailures, m.SignatureFailuresFromStripe)
 	}
 	return m
 }

@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"giving/campaigns"
+	"giving/campaigns/dbq"
 )
 
 // Appliers is how many goroutines Run uses to apply the events left queued.
@@ -116,28 +121,42 @@ func (h *Webhooks) drain(ctx context.Context, minAge time.Duration) (int, error)
 }
 
 // applyQueued claims one queued event (id, or the oldest at least minAge old that no one
-// else holds), applies it and records its outcome, all in one transaction. found is false
-// when there was nothing to claim. A deadlock is simply tried again; an event that cannot
-// be applied is marked "error" for review.
+// else holds and that is not waiting for a later try), applies it and records its outcome,
+// all in one transaction. found is false when there was nothing to claim.
+//
+// What becomes of a failure depends on its cause. A deadlock or serialization failure is
+// simply tried again at once; the database being unreachable leaves the event queued and is
+// returned (nothing else can be applied either). An event that is itself wrong is set aside
+// as "error", and one whose data cannot be true for this charity as "review", each with
+// the reason. Any other failure is tried again later, the wait doubling each time, and after
+// ApplyTries tries the event is set aside as "error": meanwhile the appliers pass over it,
+// so it never holds up the events behind it.
 func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Duration) (outcome string, found bool, err error) {
 	var ev event
 	var claimed string
 	var lag float64
+	applyCtx := withBounds(ctx, h.GiftMax)
 	for attempt := 0; attempt < 4; attempt++ {
 		found = false
 		err = h.store.InTx(ctx, func(tx pgx.Tx) error {
 			var body []byte
-			q := `SELECT id, payload FROM stripe_events WHERE outcome = 'queued' AND id = $1 FOR UPDATE SKIP LOCKED`
-			args := []any{id}
-			if id == "" {
-				q = `SELECT id, payload FROM stripe_events WHERE outcome = 'queued' AND received_at <= now() - $1::interval
-					ORDER BY received_at LIMIT 1 FOR UPDATE SKIP LOCKED`
-				args = []any{minAge.String()}
-			}
-			if err := tx.QueryRow(ctx, q, args...).Scan(&claimed, &body); errors.Is(err, pgx.ErrNoRows) {
-				return nil
-			} else if err != nil {
-				return err
+			q := dbq.New(tx)
+			if id != "" {
+				row, err := q.ClaimQueuedEvent(ctx, id)
+				claimed, body = row.ID, row.Payload
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				} else if err != nil {
+					return err
+				}
+			} else {
+				row, err := q.ClaimOldestQueuedEvent(ctx, minAge)
+				claimed, body = row.ID, row.Payload
+				if errors.Is(err, pgx.ErrNoRows) {
+					return nil
+				} else if err != nil {
+					return err
+				}
 			}
 			found = true
 			var perr error
@@ -146,11 +165,11 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 			}
 			var deferKey string
 			var err error
-			if outcome, deferKey, err = applyLocked(ctx, tx, ev, false); err != nil {
+			if outcome, deferKey, err = applyLocked(applyCtx, tx, ev, false); err != nil {
 				return err
 			}
-			return tx.QueryRow(ctx, `UPDATE stripe_events SET outcome = $2, defer_key = NULLIF($3, ''),
-				applied_at = CASE WHEN $2 IN ('applied', 'unmatched', 'ignored') THEN now() END
+			return tx.QueryRow(ctx, `UPDATE stripe_events SET outcome = $2, defer_key = NULLIF($3, ''), detail = '',
+				next_attempt_at = NULL, applied_at = CASE WHEN $2 IN ('applied', 'unmatched', 'ignored') THEN now() END
 				WHERE id = $1 RETURNING extract(epoch FROM clock_timestamp() - received_at)::float8`,
 				claimed, outcome, deferKey).Scan(&lag)
 		})
@@ -164,15 +183,15 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
 		}
 	}
-	var bad *badEventError
 	switch {
-	case errors.As(err, &bad):
-		h.log.Error("webhook could not be applied: stored for review", "event", claimed, "type", ev.Type, "err", err)
-		_, err = h.store.Pool().Exec(ctx, `UPDATE stripe_events SET outcome = 'error', detail = $2 WHERE id = $1 AND outcome = 'queued'`,
-			claimed, err.Error())
-		return "error", true, err
-	case err != nil || !found:
+	case err == nil && !found:
+		return "", false, nil
+	case err == nil:
+	case !found || transient(ctx, err):
 		return "", found, err
+	default:
+		outcome, err = h.setAside(ctx, claimed, ev, err)
+		return outcome, true, err
 	}
 	h.metrics.Applied.WithLabelValues(outcome).Inc()
 	h.metrics.ApplyLag.Observe(lag)
@@ -182,13 +201,103 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 	return outcome, true, nil
 }
 
-// ErrNotRetryable says a stored event is not one that failed to apply: only an event stored
-// as "error" is retried (a malformed body never parses; an event from the wrong mode must
-// not count; the rest are applied, or waiting on purpose).
-var ErrNotRetryable = errors.New("only an event that failed to apply (outcome error) can be retried")
+// setAside records why a claimed event could not be applied (see applyQueued) and returns
+// its outcome now: "error", "review", or "queued" while it waits for another try.
+func (h *Webhooks) setAside(ctx context.Context, id string, ev event, cause error) (string, error) {
+	q := dbq.New(h.store.Pool())
+	outcome := setAsideOutcome(cause)
+	if outcome == "" {
+		tries := h.ApplyTries
+		if tries <= 0 {
+			tries = DefaultApplyTries
+		}
+		backoff := h.ApplyBackoff
+		if backoff <= 0 {
+			backoff = DefaultApplyBackoff
+		}
+		row, err := q.FailQueuedEvent(ctx, dbq.FailQueuedEventParams{ID: id, MaxTries: int32(tries), Backoff: backoff, Reason: cause.Error()})
+		if errors.Is(err, pgx.ErrNoRows) {
+			return "queued", nil // retried or applied by someone else meanwhile
+		} else if err != nil {
+			return "", err
+		}
+		if row.Outcome == "queued" {
+			h.metrics.ApplyFailures.WithLabelValues("later").Inc()
+			h.log.Warn("webhook could not be applied: will try again later", "event", id, "type", ev.Type,
+				"try", row.Attempts, "of", tries, "err", cause)
+			return "queued", nil
+		}
+		outcome = row.Outcome
+		cause = fmt.Errorf("failed %d tries: %w", row.Attempts, cause)
+	} else if _, err := q.SetAsideQueuedEvent(ctx, dbq.SetAsideQueuedEventParams{ID: id, Outcome: outcome, Reason: cause.Error()}); err != nil {
+		return "", err
+	}
+	h.metrics.ApplyFailures.WithLabelValues(outcome).Inc()
+	if outcome == "review" {
+		h.log.Warn("webhook data cannot be true for this charity: stored for review", "event", id, "type", ev.Type, "reason", cause)
+	} else {
+		h.log.Error("webhook could not be applied: stored for review", "event", id, "type", ev.Type, "err", cause)
+	}
+	return outcome, nil
+}
 
-// Retry applies again a stored event that failed to apply ("error"), typically after the
-// fix for whatever stopped it has been deployed: it is put back in the queue (audited, in
+// setAsideOutcome is "review" for an event whose data fails a sanity bound, "error" for one
+// that is itself wrong (retrying cannot help), and "" for any other failure.
+func setAsideOutcome(err error) string {
+	var rev *reviewError
+	var bad *badEventError
+	switch {
+	case errors.As(err, &rev):
+		return "review"
+	case errors.As(err, &bad):
+		return "error"
+	}
+	return ""
+}
+
+// DefaultApplyTries and DefaultApplyBackoff: an event failing for a reason that is not
+// transient is tried 5 times, 1, 2, 4 and 8 s apart, before it is set aside as "error"
+// (about 15 s: long enough to outlast a lock or a race, short enough that the alert on
+// events for review tells a person the same minute).
+const (
+	DefaultApplyTries   = 5
+	DefaultApplyBackoff = time.Second
+)
+
+// transient reports whether an apply failed for a reason that is not the event's: the
+// database unreachable (no connection, a connection lost or shut down), or a serialization
+// failure or deadlock. Anything else, an error PostgreSQL answered about the data or one
+// from this code, would fail the same way next time.
+func transient(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || retryable(err) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch {
+		case strings.HasPrefix(pgErr.Code, "08"): // connection exception
+			return true
+		case pgErr.Code == "57P01", pgErr.Code == "57P02", pgErr.Code == "57P03", pgErr.Code == "53300":
+			// shut down, crashed, starting up; too many connections
+			return true
+		}
+		return false
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF) ||
+		pgconn.Timeout(err) || pgconn.SafeToRetry(err)
+}
+
+// ErrNotRetryable says a stored event is not one that failed to apply: only an event stored
+// as "error" or "review" is retried (a malformed body never parses; an event from the wrong mode must
+// not count; the rest are applied, or waiting on purpose).
+var ErrNotRetryable = errors.New("only an event that failed to apply (outcome error) or was held for review can be retried")
+
+// Retry applies again a stored event that failed to apply ("error") or was held for review
+// ("review"), typically after the fix for whatever stopped it has been deployed or the bound
+// it failed has been raised: it is put back in the queue (audited, in
 // the same transaction) and applied at once through the same idempotent path as every
 // delivery. It returns the new outcome, "error" again (with the reason in detail) if it
 // still cannot be applied. campaigns.ErrNotFound: no such event; ErrNotRetryable: it did
@@ -201,10 +310,10 @@ func (h *Webhooks) Retry(ctx context.Context, by campaigns.User, id string) (out
 		} else if err != nil {
 			return err
 		}
-		if was != "error" {
+		if was != "error" && was != "review" {
 			return fmt.Errorf("event %s is %q: %w", id, was, ErrNotRetryable)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET outcome = 'queued', detail = '' WHERE id = $1`, id); err != nil {
+		if err := dbq.New(tx).RequeueEvent(ctx, id); err != nil {
 			return err
 		}
 		return campaigns.Audit(ctx, tx, by, "webhook event retried", id)

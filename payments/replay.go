@@ -72,13 +72,15 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 		if err != nil {
 			return err
 		}
-		h := &Webhooks{store: campaigns.NewStore(scratch), live: liveMode,
+		h := &Webhooks{store: campaigns.NewStore(scratch), live: liveMode, unbounded: true,
 			log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(nil)}
 		// Events still queued have not moved the live totals yet, so they are left out.
 		if err := snap.QueryRow(ctx, `SELECT count(*) FROM stripe_events WHERE outcome = 'queued'`).Scan(&res.Queued); err != nil {
 			return err
 		}
-		rows, err := snap.Query(ctx, `SELECT payload FROM stripe_events WHERE outcome <> 'queued' ORDER BY created, received_at, id`)
+		// Events set aside (error, review) moved no money live, so they are left out too.
+		rows, err := snap.Query(ctx, `SELECT payload FROM stripe_events WHERE outcome NOT IN ('queued', 'error', 'review')
+			ORDER BY created, received_at, id`)
 		if err != nil {
 			return err
 		}

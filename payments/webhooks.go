@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
@@ -42,9 +43,25 @@ type Webhooks struct {
 	// Subscriptions cancels, at Stripe, the monthly gifts a dispute ended (the sandbox
 	// stands in for it with a no-op: it charges no renewals). Set it before Run.
 	Subscriptions SubscriptionCanceller
+	// Events confirms with Stripe that a delivery refused for its signature names a real
+	// event, so only failures from Stripe's side page (nil: the sandbox; see sigcheck.go).
+	Events EventLookup
+	// SignatureLookupEvery spaces those questions (zero: one every 10 s at most).
+	SignatureLookupEvery time.Duration
+	// GiftMax is the configured GIFT_MAX (zero: DefaultLimits.Max); an event carrying more
+	// than AmountSanityFactor times it is stored for review, not applied (sanity.go).
+	GiftMax decimal.Decimal
+	// ApplyTries and ApplyBackoff bound the tries of an event that fails to apply for a
+	// reason that is not transient (zero: DefaultApplyTries, DefaultApplyBackoff).
+	ApplyTries   int
+	ApplyBackoff time.Duration
 
-	inFlight atomic.Int64  // webhook requests being served; above one, none applies inline
-	wake     chan struct{} // tells the appliers an event was left queued
+	// unbounded skips the amount bound: replay applies again what was applied live under
+	// whatever GIFT_MAX held then.
+	unbounded  bool
+	lastLookup atomic.Int64  // unix nanoseconds of the last refused delivery looked up at Stripe
+	inFlight   atomic.Int64  // webhook requests being served; above one, none applies inline
+	wake       chan struct{} // tells the appliers an event was left queued
 }
 
 // NewWebhooks builds the handler. secrets holds every accepted signing secret (two while
@@ -69,9 +86,12 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "could not read body", http.StatusBadRequest)
 		return
 	}
-	if !h.verify(body, r.Header.Get("Stripe-Signature")) {
-		h.metrics.SignatureFailures.Inc()
-		h.log.Warn("webhook signature rejected", "remote", r.RemoteAddr, "has_header", r.Header.Get("Stripe-Signature") != "")
+	if reason := h.verify(body, r.Header.Get("Stripe-Signature")); reason != "" {
+		h.metrics.SignatureFailures.WithLabelValues(reason).Inc()
+		h.log.Warn("webhook signature rejected", "remote", r.RemoteAddr, "reason", reason)
+		if reason == sigMismatch || reason == sigStale {
+			h.askStripe(body, reason)
+		}
 		http.Error(w, "invalid signature", http.StatusBadRequest)
 		return
 	}
@@ -97,22 +117,31 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = fmt.Fprintf(w, `{"received":true,"outcome":%q}`+"\n", outcome)
 }
 
-// verify checks the signature against each configured secret. The payload is not parsed
-// here, so a validly signed but malformed body is still stored for review.
-func (h *Webhooks) verify(body []byte, header string) bool {
+// verify checks the signature against each configured secret and returns "" when one
+// matches, or why none does (sigMissing, sigMalformed, sigStale, sigMismatch). The payload
+// is not parsed here, so a validly signed but malformed body is still stored for review.
+func (h *Webhooks) verify(body []byte, header string) string {
 	if header == "" {
-		return false
+		return sigMissing
+	}
+	if !wellFormedSignature(header) {
+		return sigMalformed
 	}
 	tolerance := h.Tolerance
 	if tolerance == 0 {
 		tolerance = webhook.DefaultTolerance
 	}
+	reason := sigMismatch
 	for _, s := range h.secrets {
-		if webhook.ValidatePayloadWithTolerance(body, header, s, tolerance) == nil {
-			return true
+		err := webhook.ValidatePayloadWithTolerance(body, header, s, tolerance)
+		if err == nil {
+			return ""
+		}
+		if errors.Is(err, webhook.ErrTooOld) {
+			reason = sigStale
 		}
 	}
-	return false
+	return reason
 }
 
 // event is a verified Stripe event; ID is synthesised for a body that is not JSON.

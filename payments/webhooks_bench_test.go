@@ -1,12 +1,15 @@
 package payments_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"giving/campaigns"
 	"giving/payments"
 )
 
@@ -35,4 +38,59 @@ func BenchmarkWebhookNewGift(b *testing.B) {
 	})
 	w.settle()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "events/s")
+}
+
+// BenchmarkPoisonLacedBurst is the time for a burst of 60 gifts with one poison event
+// before them (a failure the database reports on every try, with the default tries and
+// backoff) to drain: from the first delivery to the last valid gift applied, by the
+// appliers alone, 16 deliveries at a time.
+func BenchmarkPoisonLacedBurst(b *testing.B) {
+	w := newWorld(b, 1)
+	ctx := context.Background()
+	if _, err := w.pool().Exec(ctx, `CREATE FUNCTION bench_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.checkout_session_id LIKE 'cs_poison%' THEN RAISE EXCEPTION 'bench: poison'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER bench_poison BEFORE UPDATE ON donations FOR EACH ROW EXECUTE FUNCTION bench_poison()`); err != nil {
+		b.Fatal(err)
+	}
+	const valid = 60
+	b.ResetTimer()
+	var total time.Duration
+	for n := range b.N {
+		b.StopTimer()
+		bodies := make([][]byte, 0, valid+1)
+		p := w.donation("5.00", false, false, 0)
+		bodies = append(bodies, payments.EventBuilder{}.CheckoutSessionCompleted(fmt.Sprintf("cs_poison%d", n), "", "", 500, "paid", meta(w, p)))
+		for i := range valid {
+			d := w.donation("3.00", false, false, 0)
+			bodies = append(bodies, payments.EventBuilder{}.CheckoutSessionCompleted(fmt.Sprintf("cs_%d_%d", n, i), "", "", 300, "paid", meta(w, d)))
+		}
+		want := int64((n + 1) * valid)
+		b.StartTimer()
+		start := time.Now()
+		sem := make(chan struct{}, 16)
+		var wg sync.WaitGroup
+		for i, body := range bodies {
+			if i == 1 {
+				wg.Wait() // the poison first, alone: the oldest queued event
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				if code, resp := post(b, w.insts[0].srv.URL, body, payments.SignPayload(body, secret, time.Now())); code != http.StatusOK {
+					b.Errorf("%d %s", code, resp)
+				}
+			}()
+		}
+		wg.Wait()
+		deadline := time.Now().Add(time.Minute)
+		for w.totals(campaigns.AppealScope(w.appeal.ID)).Gifts < want {
+			if time.Now().After(deadline) {
+				b.Fatalf("burst %d not drained after a minute", n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		total += time.Since(start)
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/burst")
 }

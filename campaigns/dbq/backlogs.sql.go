@@ -41,7 +41,7 @@ func (q *Queries) Backlogs(ctx context.Context) (BacklogsRow, error) {
 
 const eventsForReview = `-- name: EventsForReview :many
 SELECT outcome, count(*)::bigint AS n FROM stripe_events
-WHERE outcome IN ('unmatched', 'malformed', 'error', 'deferred', 'wrong_mode')
+WHERE outcome IN ('unmatched', 'malformed', 'error', 'deferred', 'wrong_mode', 'review')
 GROUP BY outcome
 `
 

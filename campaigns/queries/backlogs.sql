@@ -7,7 +7,7 @@ SELECT (SELECT count(*) FROM stripe_events WHERE outcome = 'queued')::bigint AS 
 
 -- name: EventsForReview :many
 SELECT outcome, count(*)::bigint AS n FROM stripe_events
-WHERE outcome IN ('unmatched', 'malformed', 'error', 'deferred', 'wrong_mode')
+WHERE outcome IN ('unmatched', 'malformed', 'error', 'deferred', 'wrong_mode', 'review')
 GROUP BY outcome;
 
 -- name: StoredEvents :many

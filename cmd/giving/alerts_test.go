@@ -1,13 +1,26 @@
 package main
 
 import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.yaml.in/yaml/v3"
+
+	"giving/payments"
 )
 
 // alertRules is the shape of a Prometheus rule file, as much as these checks read.
@@ -81,4 +94,171 @@ func checkAlertRules(t *testing.T, scrape string) {
 	if n < 8 {
 		t.Errorf("alerts.yml has %d rules", n)
 	}
+}
+
+// stripeHas stands in for Stripe's API: it knows the events in ids and counts questions.
+type stripeHas struct {
+	ids   map[string]bool
+	asked atomic.Int64
+}
+
+func (s *stripeHas) EventExists(_ context.Context, id string) (bool, error) {
+	defer s.asked.Add(1)
+	return s.ids[id], nil
+}
+
+// Anyone on the internet can post to /webhooks/stripe: unsigned, with a garbage header,
+// with a well-formed signature made up or stale. None of that may move a series a paging
+// alert watches. A delivery Stripe really sent (an event Stripe has) that fails the check,
+// because the endpoint's secret was rotated, must.
+func TestSignatureAlertPagesOnlyOnStripesFailures(t *testing.T) {
+	t.Parallel()
+	reg := prometheus.NewRegistry()
+	stripe := &stripeHas{ids: map[string]bool{"evt_1RealFromStripe": true}}
+	hooks := payments.NewWebhooks(nil, []string{"whsec_test_current_madeup"}, false,
+		slog.New(slog.NewTextHandler(io.Discard, nil)), payments.NewMetrics(reg))
+	hooks.Events, hooks.SignatureLookupEvery = stripe, time.Nanosecond
+	srv := httptest.NewServer(hooks)
+	t.Cleanup(srv.Close)
+	post := func(body []byte, header string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))
+		if header != "" {
+			req.Header.Set("Stripe-Signature", header)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Fatalf("refused signature answered %d", resp.StatusCode)
+		}
+	}
+	event := func(id string) []byte {
+		return payments.EventBuilder{}.WithEventID(id).CheckoutSessionExpired("cs_x", 500, payments.Meta{})
+	}
+	for i := range 6 {
+		forged := event(fmt.Sprintf("evt_forged%d", i))
+		post(forged, "")
+		post(forged, "t=abc,v1=zzz")
+		post(forged, payments.SignPayload(forged, "whsec_guessed", time.Now()))
+		post(forged, payments.SignPayload(forged, "whsec_test_current_madeup", time.Now().Add(-time.Hour)))
+	}
+	// Each well-formed one was looked up (and Stripe has none of them).
+	waitUntil(t, "the forged events looked up", func() bool { return stripe.asked.Load() == 12 })
+	scrape := scrapeRegistry(t, reg)
+	for _, want := range []string{`reason="missing"} 6`, `reason="malformed"} 6`, `reason="mismatch"} 6`, `reason="stale"} 6`} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("scrape lacks %s", want)
+		}
+	}
+	for rule, v := range pagingSignatureSeries(t, scrape) {
+		if v != 0 {
+			t.Errorf("%s pages after strangers' requests: its series sum to %v", rule, v)
+		}
+	}
+
+	// The endpoint's secret was rotated in Stripe's dashboard but not here.
+	genuine := event("evt_1RealFromStripe")
+	post(genuine, payments.SignPayload(genuine, "whsec_test_rotated_madeup", time.Now()))
+	waitUntil(t, "Stripe's failing delivery counted", func() bool {
+		for _, v := range pagingSignatureSeries(t, scrapeRegistry(t, reg)) {
+			if v > 0 {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after 20 s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func scrapeRegistry(t *testing.T, reg *prometheus.Registry) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+var (
+	selector = regexp.MustCompile(`\b(giving_[a-z0-9_]+)(?:\{([^}]*)\})?`)
+	matcher  = regexp.MustCompile(`(\w+)\s*(=~|!~|!=|=)\s*"([^"]*)"`)
+	sample   = regexp.MustCompile(`^([a-z0-9_]+)(?:\{(.*)\})? (\S+)$`)
+)
+
+// pagingSignatureSeries returns, for each paging rule in alerts.yml about signatures, the
+// sum of the scraped values of every series its expression selects: 0 means the counters
+// it watches have not moved, so it cannot fire.
+func pagingSignatureSeries(t *testing.T, scrape string) map[string]float64 {
+	t.Helper()
+	b, err := os.ReadFile("alerts.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rules alertRules
+	if err := yaml.Unmarshal(b, &rules); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, g := range rules.Groups {
+		for _, r := range g.Rules {
+			if r.Labels["severity"] != "page" || !strings.Contains(r.Expr, "signature") {
+				continue
+			}
+			out[r.Alert] = 0
+			for _, sel := range selector.FindAllStringSubmatch(r.Expr, -1) {
+				out[r.Alert] += sumSelected(t, scrape, sel[1], sel[2])
+			}
+		}
+	}
+	if len(out) == 0 {
+		t.Fatal("alerts.yml has no paging rule about webhook signatures")
+	}
+	return out
+}
+
+func sumSelected(t *testing.T, scrape, name, matchers string) float64 {
+	t.Helper()
+	sum := 0.0
+	for _, line := range strings.Split(scrape, "\n") {
+		m := sample.FindStringSubmatch(line)
+		if m == nil || m[1] != name {
+			continue
+		}
+		labels := map[string]string{}
+		for _, l := range matcher.FindAllStringSubmatch(m[2], -1) {
+			labels[l[1]] = l[3]
+		}
+		selected := true
+		for _, c := range matcher.FindAllStringSubmatch(matchers, -1) {
+			v := labels[c[1]]
+			switch c[2] {
+			case "=":
+				selected = selected && v == c[3]
+			case "!=":
+				selected = selected && v != c[3]
+			case "=~", "!~":
+				re := regexp.MustCompile(`^(?:` + c[3] + `)$`)
+				selected = selected && re.MatchString(v) == (c[2] == "=~")
+			}
+		}
+		if selected {
+			v, err := strconv.ParseFloat(m[3], 64)
+			if err != nil {
+				t.Fatalf("scrape line %q: %v", line, err)
+			}
+			sum += v
+		}
+	}
+	return sum
 }

@@ -19,18 +19,24 @@ const eventsHelp = `Stored Stripe webhook events that need a person, and what to
 Stripe sends is stored once, with its raw payload, before it is answered; most are applied
 to the ledger at once. The rest wait here:
 
-  error       could not be applied (the reason is in the detail). Once the cause is
-              fixed, 'giving events retry' applies it again through the same idempotent
-              path as a delivery, and the audit log records the retry.
+  error       could not be applied (the reason is in the detail): wrong in itself, or
+              still failing after 5 tries over about 15 s. Once the cause is fixed,
+              'giving events retry' applies it again through the same idempotent path
+              as a delivery, and the audit log records the retry.
+  review      Stripe's data cannot be true for this charity: a refund or dispute larger
+              than its gift, an amount above GIFT_MAX x 100, text with a NUL byte. Not
+              applied, so no total moved; if it is right after all (say GIFT_MAX was
+              raised), 'giving events retry' applies it.
   malformed   signed by Stripe but not an event this service can read: kept for review.
   wrong_mode  a live event at a test-mode service, or the reverse: kept, never applied.
   unmatched   money for something this service never created (a Payment Link, a session
               made before a crash): recorded against the appeal; resolve it on /admin.
   deferred    a refund, dispute or fee whose gift has not arrived yet: applied with it.
-  queued      stored and waiting for an applier (seconds, normally).
+  queued      stored and waiting for an applier (seconds, normally); one that failed
+              waits for its next try, with the last failure in the detail.
 
 'giving events' (or 'giving events list') prints how many there are of each, then the
-newest error, malformed and wrong_mode events; --outcome lists another kind. The
+newest error, review, malformed and wrong_mode events; --outcome lists another kind. The
 giving_webhook_events_for_review metric and the shipped alert rules watch the same counts.
 
 Needs DATABASE_URL.
@@ -50,7 +56,7 @@ func cmdEvents(ctx context.Context, args []string, env func(string) string, stdo
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	outcomes := []string{"error", "malformed", "wrong_mode"}
+	outcomes := []string{"error", "review", "malformed", "wrong_mode"}
 	if *outcome != "" {
 		if !slices.Contains(listable, *outcome) {
 			return usageError{fmt.Sprintf("events: --outcome %q is not one of %s", *outcome, strings.Join(listable, ", "))}
@@ -98,7 +104,9 @@ func eventsRetry(ctx context.Context, args []string, env func(string) string, st
 	fs := newFlags("events retry", "events retry EVENT_ID...", `Applies again stored events that failed to apply (outcome error), once the cause is
 fixed: each is put back in the queue and applied at once, through the same idempotent
 path as a delivery (a gift already recorded is not recorded twice). Each retry is in the
-audit log. Prints each event's new outcome; exits 1 if any is still not applied.`, stdout)
+audit log. Events held for review (outcome review) are applied the same way once the
+bound they failed allows them. Prints each event's new outcome; exits 1 if any is still
+not applied.`, stdout)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -116,6 +124,7 @@ audit log. Prints each event's new outcome; exits 1 if any is still not applied.
 	defer store.Pool().Close()
 	live, _ := payments.KeyMode(cfg.StripeKey)
 	hooks := payments.NewWebhooks(store, cfg.WebhookSecrets, live, newLogger(stderr, true), payments.NewMetrics(nil))
+	hooks.GiftMax = cfg.Money.Limits.Max
 	failed := 0
 	for _, id := range ids {
 		outcome, detail, err := hooks.Retry(ctx, campaigns.CommandLine(), id)
@@ -131,6 +140,12 @@ audit log. Prints each event's new outcome; exits 1 if any is still not applied.
 		case outcome == "error":
 			failed++
 			fmt.Fprintf(stdout, "%s: still not applied: %s\n", id, detail)
+		case outcome == "review":
+			failed++
+			fmt.Fprintf(stdout, "%s: still held for review: %s\n", id, detail)
+		case outcome == "queued":
+			failed++
+			fmt.Fprintf(stdout, "%s: not applied yet, the service tries again: %s\n", id, detail)
 		default:
 			fmt.Fprintf(stdout, "%s: %s\n", id, outcome)
 		}

@@ -38,6 +38,7 @@ func TestEventsListAndRetry(t *testing.T) {
 		('evt_usd', 'checkout.session.completed', $2::bytea, 'error', 'currency "usd"'),
 		('evt_failed', 'checkout.session.completed', $1, 'error', 'a bug in the version of 1 December'),
 		('malformed_ab12', 'malformed', 'not json', 'malformed', 'invalid character'),
+		('evt_held', 'charge.refunded', '{}', 'review', 'charge ch_1: amount_refunded £50.00 is larger than the charge''s £20.00'),
 		('evt_fine', 'checkout.session.expired', '{}', 'ignored', '')`, failed, []byte(usd)); err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,8 @@ func TestEventsListAndRetry(t *testing.T) {
 		t.Fatalf("events: %v\n%s", err, out)
 	}
 	t.Log("\n" + out)
-	for _, want := range []string{"2 error", "1 malformed", "0 wrong_mode", "evt_failed", "a bug in the version of 1 December", "malformed_ab12"} {
+	for _, want := range []string{"2 error", "1 review", "1 malformed", "0 wrong_mode", "evt_failed", "a bug in the version of 1 December", "malformed_ab12",
+		"evt_held", "larger than the charge's £20.00"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("events lists no %q:\n%s", want, out)
 		}

@@ -58,10 +58,12 @@ sandbox mode, which has no Stripe account to compare with.`, stdout)
 	defer store.Pool().Close()
 	live, _ := payments.KeyMode(key)
 	log := newLogger(stderr, true)
+	hooks := payments.NewWebhooks(store, cfg.WebhookSecrets, live, log, payments.NewMetrics(nil))
+	hooks.GiftMax = cfg.Money.Limits.Max
 	rec := &payments.Reconciler{
 		API:      payments.NewStripeClient(key, cfg.StripeAPIBase, &http.Client{Timeout: 30 * time.Second}),
 		Store:    store,
-		Webhooks: payments.NewWebhooks(store, cfg.WebhookSecrets, live, log, payments.NewMetrics(nil)),
+		Webhooks: hooks,
 	}
 	rep, err := rec.Run(ctx, since, *recover)
 	if err != nil {

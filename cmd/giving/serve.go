@@ -70,6 +70,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 		d.Sandbox, d.Checkout = sb, sb
 	}
 	hooks := payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
+	hooks.GiftMax = cfg.Money.Limits.Max
 	if d.Sandbox != nil {
 		hooks.Subscriptions = d.Sandbox
 	}
@@ -78,6 +79,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 		d.Checkout = payments.StripeCheckout{API: api}
 		hooks.Balance = payments.StripeBalance{API: api}
 		hooks.Subscriptions = payments.StripeSubscriptions{API: api}
+		hooks.Events = payments.StripeEvents{API: api}
 		d.Reconciler = &payments.Reconciler{API: api, Store: store, Webhooks: hooks}
 	}
 	d.Webhooks = hooks

@@ -1,0 +1,46 @@
+-- The webhook appliers' queue: stored Stripe events waiting in stripe_events as 'queued'.
+
+-- ClaimQueuedEvent locks one queued event by id for the transaction that applies it; no row
+-- when another transaction holds it or it is no longer queued.
+-- name: ClaimQueuedEvent :one
+SELECT id, payload, attempts FROM stripe_events
+WHERE outcome = 'queued' AND id = @id
+FOR UPDATE SKIP LOCKED;
+
+-- ClaimOldestQueuedEvent locks the oldest queued event at least min_age old that no one
+-- else holds and that is not waiting for a later try after a failure: an event that failed
+-- never holds up the ones behind it.
+-- name: ClaimOldestQueuedEvent :one
+SELECT id, payload, attempts FROM stripe_events
+WHERE outcome = 'queued' AND received_at <= now() - @min_age::interval
+    AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+ORDER BY received_at LIMIT 1
+FOR UPDATE SKIP LOCKED;
+
+-- FailQueuedEvent records a failed try to apply a queued event: it stays queued until
+-- next_attempt_at, the backoff doubling with each try, until max_tries have failed; then it
+-- is set aside as 'error'. The reason is kept in detail either way.
+-- name: FailQueuedEvent :one
+UPDATE stripe_events SET attempts = attempts + 1,
+    outcome = CASE WHEN attempts + 1 >= @max_tries::integer THEN 'error' ELSE outcome END,
+    next_attempt_at = CASE WHEN attempts + 1 >= @max_tries::integer THEN NULL
+        ELSE clock_timestamp() + (@backoff::interval) * power(2, attempts)::float8 END,
+    detail = left(CASE WHEN attempts + 1 >= @max_tries::integer
+        THEN format('failed %s tries: %s', attempts + 1, @reason::text)
+        ELSE format('try %s of %s failed, will try again: %s', attempts + 1, @max_tries::integer, @reason::text) END, 2000)
+WHERE id = @id AND outcome = 'queued'
+RETURNING outcome, attempts;
+
+-- SetAsideQueuedEvent stores a queued event that must not be applied as it stands with
+-- outcome 'error' (the event itself is wrong: retrying will not help) or 'review' (its data
+-- cannot be true for this charity), with the reason.
+-- name: SetAsideQueuedEvent :execrows
+UPDATE stripe_events SET outcome = @outcome, detail = left(@reason::text, 2000), attempts = attempts + 1,
+    next_attempt_at = NULL
+WHERE id = @id AND outcome = 'queued';
+
+-- RequeueEvent puts an event set aside ('error' or 'review') back in the queue for one more
+-- round of tries, once its cause is fixed.
+-- name: RequeueEvent :exec
+UPDATE stripe_events SET outcome = 'queued', detail = '', attempts = 0, next_attempt_at = NULL
+WHERE id = @id;

@@ -1,0 +1,138 @@
+package payments
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/stripe/stripe-go/v76"
+	"github.com/stripe/stripe-go/v76/client"
+)
+
+// Why a webhook request's signature was refused: the reason label of
+// giving_webhook_signature_failures_total.
+//
+// Anyone on the internet can send any of these, so none of them alone says Stripe's
+// deliveries are failing. What a stranger cannot do is name an event that exists in this
+// Stripe account: a refused request (a well-formed signature that does not match, or a
+// stale one) whose body names such an event was sent by Stripe, signed with a secret this
+// service does not hold (the endpoint's secret was rotated) or at a time its clock
+// disagrees with. Only those are counted in giving_webhook_signature_failures_from_stripe_total,
+// the signal that pages.
+const (
+	sigMissing   = "missing"   // no Stripe-Signature header
+	sigMalformed = "malformed" // not "t=<unix time>,v1=<64 hex digits>"
+	sigStale     = "stale"     // well formed, timestamp outside the tolerance
+	sigMismatch  = "mismatch"  // well formed and fresh, signed with no secret configured here
+)
+
+var sigReasons = []string{sigMissing, sigMalformed, sigStale, sigMismatch}
+
+// wellFormedSignature reports whether a Stripe-Signature header has the shape Stripe sends:
+// a unix timestamp and at least one v1 HMAC-SHA256 (64 hex digits).
+func wellFormedSignature(header string) bool {
+	var t, v1 bool
+	for _, pair := range strings.Split(header, ",") {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok {
+			return false
+		}
+		switch k {
+		case "t":
+			if _, err := strconv.ParseInt(v, 10, 64); err != nil {
+				return false
+			}
+			t = true
+		case "v1":
+			v1 = v1 || (len(v) == 64 && isHex(v))
+		}
+	}
+	return t && v1
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+// EventLookup asks Stripe whether an event exists in this account.
+type EventLookup interface {
+	EventExists(ctx context.Context, id string) (bool, error)
+}
+
+// StripeEvents asks Stripe's API.
+type StripeEvents struct{ API *client.API }
+
+// EventExists is true when Stripe has the event, false when Stripe says there is no such
+// event, and an error when Stripe could not be asked.
+func (s StripeEvents) EventExists(ctx context.Context, id string) (bool, error) {
+	p := &stripe.EventParams{}
+	p.Context = ctx
+	_, err := s.API.Events.Get(id, p)
+	var se *stripe.Error
+	if errors.As(err, &se) && (se.HTTPStatusCode == http.StatusNotFound || se.Code == stripe.ErrorCodeResourceMissing) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// sigLookupEvery spaces the questions to Stripe: at most one refused request every 10 s is
+// looked up, one at a time, so a flood of forged requests costs Stripe's API (and the
+// service) nothing more. Stripe retries a failing delivery for three days, so one answer in
+// ten seconds is plenty to notice it.
+const sigLookupEvery = 10 * time.Second
+
+// askStripe looks up, in the background, the event a refused request names, and counts it
+// as a failure from Stripe's side if Stripe has it. Without Events (the sandbox) it does
+// nothing.
+func (h *Webhooks) askStripe(body []byte, reason string) {
+	every := h.SignatureLookupEvery
+	if every <= 0 {
+		every = sigLookupEvery
+	}
+	now := h.store.Now().UnixNano()
+	last := h.lastLookup.Load()
+	if h.Events == nil || now-last < int64(every) {
+		return // checked before reading the body, so a flood costs no parsing either
+	}
+	id := unverifiedEventID(body)
+	if id == "" || !h.lastLookup.CompareAndSwap(last, now) {
+		return
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		ok, err := h.Events.EventExists(ctx, id)
+		switch {
+		case err != nil:
+			h.log.Warn("could not ask Stripe about the event a refused webhook names", "event", id, "err", err)
+		case ok:
+			h.metrics.SignatureFailuresFromStripe.Inc()
+			h.log.Error("Stripe's own webhook delivery failed the signature check: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (and check the clock)",
+				"event", id, "reason", reason)
+		}
+	}()
+}
+
+// unverifiedEventID reads the event id a refused body claims, if it looks like one
+// ("evt_" and letters or digits).
+func unverifiedEventID(body []byte) string {
+	ev, err := parseEvent(body)
+	if err != nil || !strings.HasPrefix(ev.ID, "evt_") || len(ev.ID) > 255 {
+		return ""
+	}
+	for _, c := range ev.ID[4:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '_') {
+			return ""
+		}
+	}
+	return ev.ID
+}
