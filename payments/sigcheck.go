@@ -98,7 +98,7 @@ func (h *Webhooks) askStripe(body []byte, reason string) {
 	if every <= 0 {
 		every = sigLookupEvery
 	}
-	now := h.store.Now().UnixNano()
+	now := h.now().UnixNano()
 	last := h.lastLookup.Load()
 	if h.Events == nil || now-last < int64(every) {
 		return // checked before reading the body, so a flood costs no parsing either
