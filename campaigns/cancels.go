@@ -23,7 +23,7 @@ func QueueSubscriptionCancel(ctx context.Context, tx pgx.Tx, donationID, subscri
 	if err != nil {
 		return fmt.Errorf("queue cancellation of %s: %w", subscriptionID, err)
 	}
-	return insertJob(ctx, tx, SubscriptionCancelJob{SubscriptionID: subscriptionID})
+	return InsertJob(ctx, tx, SubscriptionCancelJob{SubscriptionID: subscriptionID})
 }
 
 // SubscriptionCancel is one queued cancellation.

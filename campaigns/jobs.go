@@ -68,8 +68,8 @@ var jobInserter = func() *river.Client[pgx.Tx] {
 	return c
 }()
 
-// insertJob adds a job to tx: it is worked only if tx commits.
-func insertJob(ctx context.Context, tx pgx.Tx, args river.JobArgs) error {
+// InsertJob adds a job to tx: it is worked only if tx commits.
+func InsertJob(ctx context.Context, tx pgx.Tx, args river.JobArgs) error {
 	if _, err := jobInserter.InsertTx(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
 	}

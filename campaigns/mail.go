@@ -34,7 +34,7 @@ func QueueMail(ctx context.Context, tx pgx.Tx, m Mail) error {
 	if err != nil {
 		return fmt.Errorf("queue mail: %w", err)
 	}
-	return insertJob(ctx, tx, MailJob{MailID: id})
+	return InsertJob(ctx, tx, MailJob{MailID: id})
 }
 
 // MailSender delivers one email. An error wrapping ErrPermanent (the server refused the

@@ -3,13 +3,18 @@ package payments
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/client"
+
+	"giving/campaigns"
 )
 
 // Why a webhook request's signature was refused: the reason label of
@@ -90,36 +95,80 @@ func (s StripeEvents) EventExists(ctx context.Context, id string) (bool, error) 
 // ten seconds is plenty to notice it.
 const sigLookupEvery = 10 * time.Second
 
-// askStripe looks up, in the background, the event a refused request names, and counts it
-// as a failure from Stripe's side if Stripe has it. Without Events (the sandbox) it does
-// nothing.
-func (h *Webhooks) askStripe(body []byte, reason string) {
+// askStripe queues a River job that looks up the event a refused request names
+// (SignatureCheckWorker), at most once every SignatureLookupEvery. Without Events (the
+// sandbox) or a store it does nothing. ctx is the request's: the job is in the database
+// before the request is answered.
+func (h *Webhooks) askStripe(ctx context.Context, body []byte, reason string) {
 	every := h.SignatureLookupEvery
 	if every <= 0 {
 		every = sigLookupEvery
 	}
 	now := h.now().UnixNano()
 	last := h.lastLookup.Load()
-	if h.Events == nil || now-last < int64(every) {
+	if h.Events == nil || h.store == nil || now-last < int64(every) {
 		return // checked before reading the body, so a flood costs no parsing either
 	}
 	id := unverifiedEventID(body)
 	if id == "" || !h.lastLookup.CompareAndSwap(last, now) {
 		return
 	}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		ok, err := h.Events.EventExists(ctx, id)
-		switch {
-		case err != nil:
-			h.log.Warn("could not ask Stripe about the event a refused webhook names", "event", id, "err", err)
-		case ok:
-			h.metrics.SignatureFailuresFromStripe.Inc()
-			h.log.Error("Stripe's own webhook delivery failed the signature check: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (and check the clock)",
-				"event", id, "reason", reason)
-		}
-	}()
+	err := h.store.InTx(ctx, func(tx pgx.Tx) error {
+		return campaigns.InsertJob(ctx, tx, SignatureCheckJob{EventID: id, Reason: reason})
+	})
+	if err != nil {
+		h.log.Warn("could not queue the question to Stripe about a refused webhook", "event", id, "err", err)
+	}
+}
+
+// SignatureCheckJob asks Stripe whether the event a refused webhook request named exists.
+type SignatureCheckJob struct {
+	EventID string `json:"event_id"`
+	Reason  string `json:"reason"` // stale or mismatch
+}
+
+func (SignatureCheckJob) Kind() string { return "check_refused_webhook" }
+
+// InsertOpts: one question per event while it waits; two tries, since the next refused
+// delivery of a real event asks again anyway.
+func (SignatureCheckJob) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: campaigns.JobQueueStripe, MaxAttempts: 2, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// SignatureCheckWorker counts a refused delivery as a failure from Stripe's side when Stripe
+// has the event it names: the signal that pages (the endpoint's secret was rotated, or the
+// clock is wrong).
+type SignatureCheckWorker struct {
+	river.WorkerDefaults[SignatureCheckJob]
+	Events  EventLookup
+	Log     *slog.Logger
+	Metrics *Metrics
+}
+
+func (w *SignatureCheckWorker) Timeout(*river.Job[SignatureCheckJob]) time.Duration {
+	return 10 * time.Second
+}
+
+func (w *SignatureCheckWorker) Work(ctx context.Context, job *river.Job[SignatureCheckJob]) error {
+	ok, err := w.Events.EventExists(ctx, job.Args.EventID)
+	switch {
+	case err != nil:
+		w.Log.Warn("could not ask Stripe about the event a refused webhook names", "event", job.Args.EventID, "err", err)
+		return err
+	case ok:
+		w.Metrics.SignatureFailuresFromStripe.Inc()
+		w.Log.Error("Stripe's own webhook delivery failed the signature check: set STRIPE_WEBHOOK_SECRET to the endpoint's signing secret (and check the clock)",
+			"event", job.Args.EventID, "reason", job.Args.Reason)
+	}
+	return nil
+}
+
+// SignatureCheckWorker is the worker for this handler's lookups, or nil without Events.
+func (h *Webhooks) SignatureCheckWorker() *SignatureCheckWorker {
+	if h.Events == nil {
+		return nil
+	}
+	return &SignatureCheckWorker{Events: h.Events, Log: h.log, Metrics: h.metrics}
 }
 
 // unverifiedEventID reads the event id a refused body claims, if it looks like one

@@ -95,7 +95,7 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.metrics.SignatureFailures.WithLabelValues(reason).Inc()
 		h.log.Warn("webhook signature rejected", "remote", r.RemoteAddr, "reason", reason)
 		if reason == sigMismatch || reason == sigStale {
-			h.askStripe(body, reason)
+			h.askStripe(r.Context(), body, reason)
 		}
 		http.Error(w, "invalid signature", http.StatusBadRequest)
 		return

@@ -18,6 +18,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/riverqueue/river"
 	"go.yaml.in/yaml/v3"
 
 	"giving/payments"
@@ -115,11 +116,23 @@ func TestSignatureAlertPagesOnlyOnStripesFailures(t *testing.T) {
 	t.Parallel()
 	reg := prometheus.NewRegistry()
 	stripe := &stripeHas{ids: map[string]bool{"evt_1RealFromStripe": true}}
-	hooks := payments.NewWebhooks(nil, []string{"whsec_test_current_madeup"}, false,
+	store, pool, _ := seededStore(t, map[string]string{})
+	hooks := payments.NewWebhooks(store, []string{"whsec_test_current_madeup"}, false,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), payments.NewMetrics(reg))
 	hooks.Events, hooks.SignatureLookupEvery = stripe, time.Nanosecond
 	srv := httptest.NewServer(hooks)
 	t.Cleanup(srv.Close)
+	// The lookups are River jobs, worked here as the service works them.
+	workers := river.NewWorkers()
+	river.AddWorker(workers, hooks.SignatureCheckWorker())
+	jobs, err := store.NewJobClient(pool, nil, workers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = jobs.Stop(context.Background()) })
 	post := func(body []byte, header string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodPost, srv.URL, bytes.NewReader(body))

@@ -20,9 +20,10 @@ import (
 const jobsMaxConns = 5
 
 // startJobs starts this instance's River client, which works the background jobs: mail
-// (mail.go), the cancellation at Stripe of disputed monthly gifts, and the pruning of sent
-// mail. Jobs live in PostgreSQL, so any instance works them and one that stops leaves the
-// rest waiting durably. stop lets the jobs in hand finish (up to 30 s).
+// (mail.go), the cancellation at Stripe of disputed monthly gifts, the question to Stripe
+// about a refused webhook (is its event real?), and the pruning of sent mail. Jobs live in
+// PostgreSQL, so any instance works them and one that stops leaves the rest waiting
+// durably. stop lets the jobs in hand finish (up to 30 s).
 func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer, deps web.Deps) (stop func(), err error) {
 	workers := river.NewWorkers()
 	mail, err := mailWorker(cfg, store, log, reg)
@@ -32,6 +33,9 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 	river.AddWorker(workers, mail)
 	if hooks, ok := deps.Webhooks.(*payments.Webhooks); ok {
 		if w := hooks.SubscriptionCancelWorker(); w != nil {
+			river.AddWorker(workers, w)
+		}
+		if w := hooks.SignatureCheckWorker(); w != nil {
 			river.AddWorker(workers, w)
 		}
 	}

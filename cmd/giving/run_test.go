@@ -38,7 +38,7 @@ func seededStore(t *testing.T, env map[string]string) (*campaigns.Store, *pgxpoo
 	if _, err := runCmd(t, env, "seed"); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := campaigns.OpenPool(ctx, dsn, campaigns.PoolOptions{MaxConns: 2})
+	pool, err := campaigns.OpenPool(ctx, dsn, campaigns.PoolOptions{MaxConns: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
