@@ -13,7 +13,9 @@ import (
 // Handler is every route of the public site, in one place, read top to bottom.
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.metrics.instrument, middleware.Recoverer, securityHeaders)
+	r.Use(s.metrics.instrument, middleware.Recoverer, s.securityHeaders, s.readableInput)
+	// HEAD is answered by the GET route (load balancers check health with HEAD).
+	r.Use(middleware.GetHead)
 
 	// Operations.
 	r.Get("/healthz", s.wrap(s.healthz))
@@ -123,13 +125,24 @@ func crossOrigin(next http.Handler) http.Handler {
 	return http.NewCrossOriginProtection().Handler(next)
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// csp: only this site's own files; no page sets a <base>, so base-uri 'none' stops injected
+// markup from re-pointing relative links and forms.
+const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+	"form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'none'"
+
+// securityHeaders go on every answer; HSTS only when BASE_URL is https, since a browser that
+// saw it would refuse plain http for a year (and it means nothing over http anyway).
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	hsts := s.baseURL != nil && s.baseURL.Scheme == "https"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", csp)
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

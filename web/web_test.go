@@ -44,6 +44,10 @@ type siteOptions struct {
 	fees        payments.FeeSchedule
 	limits      payments.AmountLimits
 	aggregation decimal.Decimal
+	// log receives the service's log (nil: discarded); baseURL replaces the server's own
+	// address as BASE_URL (the sandbox still pays at the real one).
+	log     io.Writer
+	baseURL string
 }
 
 func newSite(t *testing.T, opt siteOptions) *site {
@@ -69,7 +73,11 @@ func newSite(t *testing.T, opt siteOptions) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logOut := opt.log
+	if logOut == nil {
+		logOut = io.Discard
+	}
+	logger := slog.New(slog.NewTextHandler(logOut, nil))
 	perMinute := opt.perMinute
 	if perMinute == 0 {
 		perMinute = 1e9 // tests post many forms from one address
@@ -102,6 +110,11 @@ func newSite(t *testing.T, opt siteOptions) *site {
 			t.Fatal(err)
 		}
 		deps.Checkout, deps.Sandbox = sb, sb
+	}
+	if opt.baseURL != "" {
+		if deps.BaseURL, err = url.Parse(opt.baseURL); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w, err := web.New(deps)
 	if err != nil {
