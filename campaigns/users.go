@@ -106,17 +106,6 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$2Mg+L3qSU+GJZ4Ta4SGzng$g8tY96j
 // NormalizeEmail is how an email is stored and looked up: trimmed and lower-case.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// PasswordProblem explains what is wrong with a new password, or returns "" when it will do.
-func PasswordProblem(password string) string {
-	switch n := utf8.RuneCountInString(password); {
-	case n < MinPasswordLen:
-		return fmt.Sprintf("The password must be at least %d characters long.", MinPasswordLen)
-	case n > MaxPasswordLen:
-		return fmt.Sprintf("The password must be at most %d characters long.", MaxPasswordLen)
-	}
-	return ""
-}
-
 // hashPassword returns an argon2id hash in PHC form with a fresh random salt.
 func hashPassword(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
@@ -186,7 +175,7 @@ func (s *Store) CreateUser(ctx context.Context, by User, email, password string,
 	if at := strings.IndexByte(email, '@'); at < 1 || at == len(email)-1 || len(email) > 254 || strings.ContainsAny(email, " \t\r\n") {
 		ve.Add("email", "Enter an email address such as name@example.org.")
 	}
-	if msg := PasswordProblem(password); msg != "" {
+	if msg := PasswordProblem(password, email); msg != "" {
 		ve.Add("password", msg)
 	}
 	if !role.Valid() {
