@@ -64,11 +64,13 @@ func PasswordProblem(password string, email ...string) string {
 			return "The password must not be this site's name." + chooseAnother
 		}
 	}
+	// The account's own address, or its name part dressed with digits or symbols. A name
+	// inside a passphrase ("ruby's own long passphrase") is fine.
 	for _, e := range email {
 		e = NormalizeEmail(e)
 		local, _, _ := strings.Cut(e, "@")
-		if e != "" && (strings.Contains(lower, e) || (utf8.RuneCountInString(local) >= 4 && strings.Contains(lower, local))) {
-			return "The password must not contain your email address." + chooseAnother
+		if e != "" && (strings.Contains(lower, e) || (lettersOnly(local) != "" && lettersOnly(lower) == lettersOnly(local))) {
+			return "The password must not be your email address." + chooseAnother
 		}
 	}
 	return ""
@@ -112,4 +114,13 @@ func sequence(s string) bool {
 		}
 	}
 	return false
+}
+
+func lettersOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsLetter(r) {
+			return r
+		}
+		return -1
+	}, s)
 }

@@ -50,6 +50,9 @@ type User struct {
 	// link), or the account predates sign-up confirmation or was made on the command line.
 	// An unconfirmed account cannot log in.
 	EmailConfirmed bool
+	// TwoFactor: the account has enrolled in two-factor sign-in (twofactor.go), so a log-in
+	// asks for a code after the password.
+	TwoFactor bool
 }
 
 // CanRead: trustees and admins see the whole appeal's figures and the audit log.
@@ -151,12 +154,12 @@ func checkPassword(encoded, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name, email_confirmed_at IS NOT NULL`
+const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name, email_confirmed_at IS NOT NULL, totp_enabled_at IS NOT NULL`
 
 func scanUser(row pgx.Row, extra ...any) (User, error) {
 	var u User
 	var role string
-	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName, &u.EmailConfirmed}, extra...)...)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName, &u.EmailConfirmed, &u.TwoFactor}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}

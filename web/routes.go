@@ -31,6 +31,8 @@ func (s *Server) Handler() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(crossOrigin, middleware.Timeout(30*time.Second))
 		r.Use(s.session) // sessions live in PostgreSQL; no cookie, no database work
+		// With REQUIRE_2FA_FOR, an account of those roles enrols before anything else.
+		r.Use(s.requireTwoFactor)
 		r.Get("/", s.wrap(s.appealPage))
 		r.Get("/api/campaigns/{slug}", s.wrap(s.campaignJSON))
 		r.Get("/f/{slug}", s.wrap(s.fundraiserPage))
@@ -51,6 +53,12 @@ func (s *Server) Handler() http.Handler {
 		// Accounts: trustees and admins log in; every log-in and log-out is audited.
 		r.Get("/login", s.wrap(s.loginPage))
 		r.Post("/login", s.wrap(s.login))
+		// The second step for an account with two-factor sign-in (twofactor.go); trustees and
+		// admins enrol on their account page.
+		r.Get("/login/code", s.wrap(s.codePage))
+		r.Post("/login/code", s.wrap(s.checkCode))
+		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/account/two-factor", s.wrap(s.twoFactorPage))
+		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Post("/account/two-factor", s.wrap(s.confirmTwoFactor))
 		r.Post("/logout", s.wrap(s.logout))
 		r.With(s.requireRole()).Post("/logout-everywhere", s.wrap(s.logoutEverywhere))
 		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/trustees/audit", s.wrap(s.auditPage))

@@ -687,7 +687,7 @@ func TestGuessablePasswordsRefusedBesideTheField(t *testing.T) {
 		{"aaaaaaaaaaaa", "repeats one character"},
 		{"123456789012", "in order"},
 		{"qwerty123456", "most commonly used"},
-		{"guess.me.now is my password", "your email"},
+		{"Guess.Me.Now 2024!", "your email"},
 	} {
 		p := signUp(a, a.browser(), "Tester", "guess.me.now@example.org", c.password)
 		msg := byID(p.doc, "password-error")

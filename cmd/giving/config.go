@@ -25,6 +25,8 @@ type config struct {
 	SMTP *smtpConfig
 	// Money is GIFT_MIN, GIFT_MAX, CARD_FEE_* and GIFT_AID_AGGREGATION_LIMIT (money.go).
 	Money moneySettings
+	// Require2FA is REQUIRE_2FA_FOR: the roles that must use two-factor sign-in.
+	Require2FA []campaigns.Role
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -55,6 +57,9 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 		return c, err
 	}
 	if c.Money, err = loadMoney(getenv); err != nil {
+		return c, err
+	}
+	if c.Require2FA, err = require2FA(getenv("REQUIRE_2FA_FOR")); err != nil {
 		return c, err
 	}
 	if need.database {
@@ -120,4 +125,20 @@ func orDefault(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// require2FA reads REQUIRE_2FA_FOR, e.g. "admin,trustee": the roles that must enrol in
+// two-factor sign-in. Only trustees and admins see donors' data, and only they can enrol.
+func require2FA(v string) ([]campaigns.Role, error) {
+	var roles []campaigns.Role
+	for _, s := range strings.Split(v, ",") {
+		switch r := campaigns.Role(strings.ToLower(strings.TrimSpace(s))); r {
+		case "":
+		case campaigns.RoleAdmin, campaigns.RoleTrustee:
+			roles = append(roles, r)
+		default:
+			return nil, fmt.Errorf("REQUIRE_2FA_FOR=%q: each role must be admin or trustee (comma-separated)", v)
+		}
+	}
+	return roles, nil
 }

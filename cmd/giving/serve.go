@@ -156,6 +156,7 @@ func serve(ctx context.Context, cfg config, lns listeners, store *campaigns.Stor
 	}
 	deps.Store, deps.Log, deps.Registry, deps.BaseURL = store, log, reg, cfg.BaseURL
 	deps.DevOutbox = devOutbox(cfg, ln.Addr())
+	deps.Require2FA = cfg.Require2FA
 	deps.Fees, deps.Limits.Amount, deps.AggregationLimit = cfg.Money.Fees, cfg.Money.Limits, cfg.Money.AggregationLimit
 	site, err := web.New(deps)
 	if err != nil {
