@@ -170,7 +170,7 @@ func (s *Store) ResolveUnmatched(ctx context.Context, by User, donationID, note 
 	}
 	return s.adminTx(ctx, by, func(tx pgx.Tx) (string, string, error) {
 		tag, err := tx.Exec(ctx, `UPDATE donations SET reviewed_at = now(), reviewed_by = $2, review_note = $3
-			WHERE id = $1::uuid AND unmatched AND reviewed_at IS NULL`, uuidOrEmpty(donationID), by.Email, strings.TrimSpace(note))
+			WHERE id = $1::uuid AND unmatched AND reviewed_at IS NULL`, uuidOrNil(donationID), by.Email, strings.TrimSpace(note))
 		if err == nil && tag.RowsAffected() == 0 {
 			err = fmt.Errorf("unmatched donation %s: %w", donationID, ErrNotFound)
 		}

@@ -136,15 +136,31 @@ func FindDonation(ctx context.Context, tx pgx.Tx, l DonationLookup) (Donation, e
 }
 
 func uuidOrEmpty(s string) string {
-	if len(s) != 36 || strings.Count(s, "-") != 4 {
+	if len(s) != 36 {
 		return ""
 	}
-	for _, c := range s {
-		if !(c == '-' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
+	for i, c := range s {
+		if i == 8 || i == 13 || i == 18 || i == 23 {
+			if c != '-' {
+				return ""
+			}
+		} else if !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F')) {
 			return ""
 		}
 	}
 	return s
+}
+
+// nilUUID matches no row: gen_random_uuid never makes it.
+const nilUUID = "00000000-0000-0000-0000-000000000000"
+
+// uuidOrNil is s when it is a uuid in its canonical form, else nilUUID, so a query by a
+// mistyped or hostile id (a URL's path) finds nothing, a 404, instead of failing the cast.
+func uuidOrNil(s string) string {
+	if v := uuidOrEmpty(s); v != "" {
+		return v
+	}
+	return nilUUID
 }
 
 // Unmatched describes money Stripe reported for something this service never created (a

@@ -122,11 +122,17 @@ WHERE e.occurred_at >= $1 AND e.occurred_at < $2 AND ($3::bigint = 0 OR e.appeal
   AND e.kind IN ('gift', 'refund', 'dispute_hold', 'dispute_release', 'dispute_lost', 'fee')
 ORDER BY e.occurred_at, e.id`
 
-// ExportGifts writes the gifts CSV of [from, to) (WriteGiftsCSV) for actor, with its audit
-// row in the same transaction: a failed export leaves no audit row, and no export leaves
-// without one.
+// ExportGifts streams the gifts CSV of [from, to) (WriteGiftsCSV) to w for actor, with its
+// audit row in the same transaction: an export that fails before anything has been written
+// leaves no audit row, and once any byte has left, the row is kept even if the rest fails
+// (the connection dropped), so nothing leaves unaudited.
 func (s *Store) ExportGifts(ctx context.Context, actor User, w io.Writer, from, to time.Time, appealID int64) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	out := &countingWriter{w: w}
+	var exportErr error
+	// Not cancelled with the request: a browser that goes away makes the writes fail, which
+	// ends the export, and the audit row of what had left must still commit.
+	ctx = context.WithoutCancel(ctx)
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		detail := fmt.Sprintf("%s to %s", from.Format(time.DateOnly), to.AddDate(0, 0, -1).Format(time.DateOnly))
 		if appealID != 0 {
 			detail += fmt.Sprintf(", appeal %d", appealID)
@@ -134,8 +140,28 @@ func (s *Store) ExportGifts(ctx context.Context, actor User, w io.Writer, from, 
 		if err := Audit(ctx, tx, actor, "export gifts", detail); err != nil {
 			return err
 		}
-		return WriteGiftsCSV(ctx, tx, w, from, to, appealID)
+		exportErr = WriteGiftsCSV(ctx, tx, out, from, to, appealID)
+		if exportErr != nil && out.n == 0 {
+			return exportErr
+		}
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	return exportErr
+}
+
+// countingWriter counts the bytes that reached w.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // WriteGiftsCSV writes every ledger entry (gifts, refunds, disputes and late fees) that

@@ -897,7 +897,7 @@ func (s *Store) ThankGift(ctx context.Context, by User, donationID, message stri
 		err := tx.QueryRow(ctx, `SELECT d.email, f.title, f.id FROM donations d JOIN fundraisers f ON f.id = d.fundraiser_id
 			WHERE d.id = $1::uuid AND f.owner_id = $2
 			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift')
-			FOR UPDATE OF d`, uuidOrEmpty(donationID), by.ID).Scan(&email, &title, &pageID)
+			FOR UPDATE OF d`, uuidOrNil(donationID), by.ID).Scan(&email, &title, &pageID)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("gift %s: %w", donationID, ErrNotFound)
 		}

@@ -60,7 +60,7 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 	case strings.IndexFunc(f.DisplayName, unicode.IsControl) >= 0:
 		ve.Add("display_name", "Use letters, numbers and punctuation only.")
 	}
-	if msg := PasswordProblem(f.Password); msg != "" {
+	if msg := PasswordProblem(f.Password, f.Email); msg != "" {
 		ve.Add("password", msg)
 	}
 	if err := ve.OrNil(); err != nil {

@@ -52,6 +52,9 @@ type User struct {
 	// link), or the account predates sign-up confirmation or was made on the command line.
 	// An unconfirmed account cannot log in.
 	EmailConfirmed bool
+	// TwoFactor: the account has enrolled in two-factor sign-in (twofactor.go), so a log-in
+	// asks for a code after the password.
+	TwoFactor bool
 }
 
 // CanRead: trustees and admins see the whole appeal's figures and the audit log.
@@ -108,17 +111,6 @@ const dummyHash = "$argon2id$v=19$m=19456,t=2,p=1$2Mg+L3qSU+GJZ4Ta4SGzng$g8tY96j
 // NormalizeEmail is how an email is stored and looked up: trimmed and lower-case.
 func NormalizeEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
 
-// PasswordProblem explains what is wrong with a new password, or returns "" when it will do.
-func PasswordProblem(password string) string {
-	switch n := utf8.RuneCountInString(password); {
-	case n < MinPasswordLen:
-		return fmt.Sprintf("The password must be at least %d characters long.", MinPasswordLen)
-	case n > MaxPasswordLen:
-		return fmt.Sprintf("The password must be at most %d characters long.", MaxPasswordLen)
-	}
-	return ""
-}
-
 // hashPassword returns an argon2id hash in PHC form with a fresh random salt.
 func hashPassword(password string) (string, error) {
 	salt := make([]byte, argonSaltLen)
@@ -164,12 +156,12 @@ func checkPassword(encoded, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name, email_confirmed_at IS NOT NULL`
+const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name, email_confirmed_at IS NOT NULL, totp_enabled_at IS NOT NULL`
 
 func scanUser(row pgx.Row, extra ...any) (User, error) {
 	var u User
 	var role string
-	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName, &u.EmailConfirmed}, extra...)...)
+	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName, &u.EmailConfirmed, &u.TwoFactor}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
@@ -188,7 +180,7 @@ func (s *Store) CreateUser(ctx context.Context, by User, email, password string,
 	if at := strings.IndexByte(email, '@'); at < 1 || at == len(email)-1 || len(email) > 254 || strings.ContainsAny(email, " \t\r\n") {
 		ve.Add("email", "Enter an email address such as name@example.org.")
 	}
-	if msg := PasswordProblem(password); msg != "" {
+	if msg := PasswordProblem(password, email); msg != "" {
 		ve.Add("password", msg)
 	}
 	if !role.Valid() {

@@ -231,6 +231,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
+	if needsSecondStep(u) {
+		return s.startSecondStep(w, r, u, v.Next)
+	}
 	// A new session id at log-in: a token planted or seen before cannot ride the log-in.
 	sm := s.auth.sessions
 	if err := sm.RenewToken(ctx); err != nil {

@@ -31,6 +31,8 @@ func statusOf(err error) int {
 		return http.StatusForbidden
 	case errors.Is(err, campaigns.ErrConflict):
 		return http.StatusConflict
+	case errors.Is(err, errUnreadable), isUnreadableText(err):
+		return http.StatusBadRequest
 	case errors.Is(err, errUnavailable), isDBUnavailable(err):
 		return http.StatusServiceUnavailable
 	default:
@@ -76,6 +78,10 @@ func (s *Server) wrap(h handler) http.HandlerFunc {
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "5")
 		}
+		if status == http.StatusBadRequest {
+			s.renderErrorMessage(w, r, status, msgUnreadableForm)
+			return
+		}
 		s.renderError(w, r, status)
 	}
 }
@@ -94,6 +100,11 @@ func (s *Server) renderError(w http.ResponseWriter, r *http.Request, status int)
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
+	s.renderErrorMessage(w, r, status, msg)
+}
+
+// renderErrorMessage is the error page (or JSON) with a message of its own.
+func (s *Server) renderErrorMessage(w http.ResponseWriter, r *http.Request, status int, msg string) {
 	if wantsJSON(r) {
 		writeJSON(w, status, map[string]string{"error": msg})
 		return

@@ -254,6 +254,19 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, campaigns.P
 		}
 		return pageForm{}, campaigns.PageEdit{}, nil, &campaigns.ValidationError{Fields: map[string]string{"title": "The form could not be read. Please try again."}}
 	}
+	if r.MultipartForm != nil {
+		// A url-encoded form was checked at the door (readableInput); a multipart one is
+		// checked here, field by field, so the reason stands beside the field.
+		for field, values := range r.MultipartForm.Value {
+			for _, v := range values {
+				if !readable(v) {
+					ve.Add(field, "This contains characters we can't accept (a NUL byte or text that is not UTF-8). Please retype it.")
+					r.MultipartForm.Value[field] = []string{strings.ToValidUTF8(strings.ReplaceAll(v, "\x00", ""), "")}
+					break
+				}
+			}
+		}
+	}
 	f := pageForm{Title: r.PostFormValue("title"), Story: r.PostFormValue("story"), Target: r.PostFormValue("target"),
 		Slug: r.PostFormValue("slug")}
 	e := campaigns.PageEdit{Title: f.Title, Story: f.Story, Slug: f.Slug}

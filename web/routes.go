@@ -14,7 +14,9 @@ import (
 func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	// identify first: every later step, and the request's log line, knows the client.
-	r.Use(s.identify, s.metrics.instrument, middleware.Recoverer, securityHeaders)
+	r.Use(s.identify, s.metrics.instrument, middleware.Recoverer, s.securityHeaders, s.readableInput)
+	// HEAD is answered by the GET route (load balancers check health with HEAD).
+	r.Use(middleware.GetHead)
 
 	// Operations.
 	r.Get("/healthz", s.wrap(s.healthz))
@@ -30,6 +32,8 @@ func (s *Server) Handler() http.Handler {
 	r.Group(func(r chi.Router) {
 		r.Use(crossOrigin, middleware.Timeout(30*time.Second))
 		r.Use(s.session) // sessions live in PostgreSQL; no cookie, no database work
+		// With REQUIRE_2FA_FOR, an account of those roles enrols before anything else.
+		r.Use(s.requireTwoFactor)
 		r.Get("/", s.wrap(s.appealPage))
 		r.Get("/api/campaigns/{slug}", s.wrap(s.campaignJSON))
 		r.Get("/f/{slug}", s.wrap(s.fundraiserPage))
@@ -50,6 +54,12 @@ func (s *Server) Handler() http.Handler {
 		// Accounts: trustees and admins log in; every log-in and log-out is audited.
 		r.Get("/login", s.wrap(s.loginPage))
 		r.Post("/login", s.wrap(s.login))
+		// The second step for an account with two-factor sign-in (twofactor.go); trustees and
+		// admins enrol on their account page.
+		r.Get("/login/code", s.wrap(s.codePage))
+		r.Post("/login/code", s.wrap(s.checkCode))
+		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/account/two-factor", s.wrap(s.twoFactorPage))
+		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Post("/account/two-factor", s.wrap(s.confirmTwoFactor))
 		r.Post("/logout", s.wrap(s.logout))
 		r.With(s.requireRole()).Post("/logout-everywhere", s.wrap(s.logoutEverywhere))
 		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/trustees/audit", s.wrap(s.auditPage))
@@ -124,13 +134,24 @@ func crossOrigin(next http.Handler) http.Handler {
 	return http.NewCrossOriginProtection().Handler(next)
 }
 
-func securityHeaders(next http.Handler) http.Handler {
+// csp: only this site's own files; no page sets a <base>, so base-uri 'none' stops injected
+// markup from re-pointing relative links and forms.
+const csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
+	"form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'; base-uri 'none'"
+
+// securityHeaders go on every answer; HSTS only when BASE_URL is https, since a browser that
+// saw it would refuse plain http for a year (and it means nothing over http anyway).
+func (s *Server) securityHeaders(next http.Handler) http.Handler {
+	hsts := s.baseURL != nil && s.baseURL.Scheme == "https"
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "strict-origin-when-cross-origin")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; form-action 'self' https://checkout.stripe.com; frame-ancestors 'none'")
+		h.Set("Content-Security-Policy", csp)
+		if hsts {
+			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
 		next.ServeHTTP(w, r)
 	})
 }

@@ -49,6 +49,9 @@ type Deps struct {
 	// DevOutbox serves GET /dev/outbox, the mail outbox, for development: only when no
 	// SMTP server is configured, since it shows every reset link.
 	DevOutbox bool
+	// Require2FA lists the roles that must enrol in two-factor sign-in (REQUIRE_2FA_FOR)
+	// before doing anything else once logged in (twofactor.go).
+	Require2FA []campaigns.Role
 }
 
 // Server holds the handlers' dependencies.

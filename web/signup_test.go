@@ -678,3 +678,34 @@ func TestSignUpLinks(t *testing.T) {
 		}
 	}
 }
+
+// Sign-up and a reset link refuse a guessable password with the reason beside the field.
+func TestGuessablePasswordsRefusedBesideTheField(t *testing.T) {
+	t.Parallel()
+	a := newMailSite(t, true)
+	for _, c := range []struct{ password, says string }{
+		{"            ", "spaces only"},
+		{"aaaaaaaaaaaa", "repeats one character"},
+		{"123456789012", "in order"},
+		{"qwerty123456", "most commonly used"},
+		{"Guess.Me.Now 2024!", "your email"},
+	} {
+		p := signUp(a, a.browser(), "Tester", "guess.me.now@example.org", c.password)
+		msg := byID(p.doc, "password-error")
+		if p.status != http.StatusUnprocessableEntity || msg == nil || !strings.Contains(textOf(msg), c.says) {
+			t.Errorf("sign up with %q: %d, want 422 with %q beside the password", c.password, p.status, c.says)
+		}
+	}
+	if n := countUsers(t, a, "guess.me.now@example.org"); n != 0 {
+		t.Errorf("%d accounts made with refused passwords", n)
+	}
+	_, link := askForReset(t, a, "ruby@example.org")
+	c := a.browser()
+	p := a.send(c, http.MethodPost, link, url.Values{"password": {"aaaaaaaaaaaa"}})
+	if msg := byID(p.doc, "password-error"); p.status != http.StatusUnprocessableEntity || msg == nil || !strings.Contains(textOf(msg), "repeats") {
+		t.Errorf("reset to aaaaaaaaaaaa: %d, want 422 with the reason beside the field", p.status)
+	}
+	if p := a.send(c, http.MethodPost, link, url.Values{"password": {"a brand new passphrase"}}); p.status != http.StatusSeeOther {
+		t.Errorf("the link no longer works after a refused password: %d", p.status)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -57,6 +58,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	p, form, err := periodFrom(r, s.store.Now())
+	if err == nil {
+		err = p.ValidateForDashboard()
+	}
 	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Appeal": a, "Form": form}
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
@@ -113,20 +117,46 @@ func (s *Server) exportGifts(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	// Render first, so a failure is a clean error page rather than half a file.
-	var buf bytes.Buffer
-	if err := s.store.ExportGifts(r.Context(), u, &buf, p.From, p.To, a.ID); err != nil {
-		return err
-	}
 	name := fmt.Sprintf("gifts-%s-to-%s.csv", p.From.Format("2006-01-02"), p.To.AddDate(0, 0, -1).Format("2006-01-02"))
-	sendFile(w, name, "text/csv; charset=utf-8", buf.Bytes())
+	setFileHeaders(w, name, "text/csv; charset=utf-8")
+	// The file streams out row by row as the ledger is read (memory stays flat at any size);
+	// its audit row is written by the export itself (Store.ExportGifts).
+	out := &startedWriter{w: w}
+	if err := s.store.ExportGifts(r.Context(), u, out, p.From, p.To, a.ID); err != nil {
+		if !out.started {
+			// Nothing sent yet: a clean error page instead.
+			for _, h := range []string{"Content-Type", "Content-Disposition"} {
+				w.Header().Del(h)
+			}
+			return err
+		}
+		// Part of the file is gone: cut the connection, so the browser reports a failed
+		// download rather than saving a short file as if it were whole.
+		s.log.Error("gifts export failed midway", "user", u.ID, "err", err)
+		panic(http.ErrAbortHandler)
+	}
 	return nil
 }
 
-func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
+// startedWriter notes whether anything has been written through it.
+type startedWriter struct {
+	w       io.Writer
+	started bool
+}
+
+func (s *startedWriter) Write(p []byte) (int, error) {
+	s.started = s.started || len(p) > 0
+	return s.w.Write(p)
+}
+
+func setFileHeaders(w http.ResponseWriter, name, contentType string) {
 	w.Header().Set("Content-Type", contentType)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s"`, name))
 	w.Header().Set("Cache-Control", "private, no-store")
+}
+
+func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
+	setFileHeaders(w, name, contentType)
 	_, _ = w.Write(b)
 }
 

@@ -344,3 +344,27 @@ func TestDashboardShowsSubscriptionsStillToCancel(t *testing.T) {
 		t.Error("a cancellation finished 91 days ago is still listed")
 	}
 }
+
+// A period of ten thousand years is refused beside the field, quickly and in a small page,
+// instead of drawing 120,000 months.
+func TestDashboardPeriodIsBounded(t *testing.T) {
+	t.Parallel()
+	a := newAccounts(t, "")
+	trustee := a.loggedIn("trustee@example.org")
+	for _, c := range []struct{ query, field, says string }{
+		{"from=0001-01-01&to=9999-12-31", "from", "from 01/01/2000"},
+		{"from=0001-01-01&to=9999-12-31", "to", "before 2100"},
+		{"from=2020-01-01&to=2026-12-31", "to", "at most 5 years at a time: choose an end on or before 31/12/2024"},
+	} {
+		p := a.send(trustee, http.MethodGet, "/trustees?"+c.query, nil)
+		if p.status != http.StatusUnprocessableEntity || !strings.Contains(textOf(byIDIn(p.doc, c.field+"-error")), c.says) {
+			t.Errorf("%s: %d, want 422 with %q beside %s", c.query, p.status, c.says, c.field)
+		}
+		if len(p.body) > 100<<10 {
+			t.Errorf("%s: %d bytes of page", c.query, len(p.body))
+		}
+	}
+	if p := a.send(trustee, http.MethodGet, "/trustees?from=2020-01-01&to=2024-12-31", nil); p.status != http.StatusOK {
+		t.Errorf("five years: %d, want the dashboard", p.status)
+	}
+}

@@ -45,9 +45,12 @@ type siteOptions struct {
 	fees        payments.FeeSchedule
 	limits      payments.AmountLimits
 	aggregation decimal.Decimal
-	// trustedProxies is TRUSTED_PROXIES; log, when set, receives the service's log.
+	// trustedProxies is TRUSTED_PROXIES; log receives the service's log (nil: discarded);
+	// baseURL replaces the server's own address as BASE_URL (the sandbox still pays at the
+	// real one).
 	trustedProxies string
 	log            io.Writer
+	baseURL        string
 }
 
 func newSite(t *testing.T, opt siteOptions) *site {
@@ -121,6 +124,11 @@ func newSite(t *testing.T, opt siteOptions) *site {
 			t.Fatal(err)
 		}
 		deps.Checkout, deps.Sandbox = sb, sb
+	}
+	if opt.baseURL != "" {
+		if deps.BaseURL, err = url.Parse(opt.baseURL); err != nil {
+			t.Fatal(err)
+		}
 	}
 	w, err := web.New(deps)
 	if err != nil {

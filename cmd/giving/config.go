@@ -29,6 +29,8 @@ type config struct {
 	// TrustedProxies is TRUSTED_PROXIES: the reverse proxies whose X-Forwarded-For names
 	// the client (empty: the connecting address is the client).
 	TrustedProxies web.TrustedProxies
+	// Require2FA is REQUIRE_2FA_FOR: the roles that must use two-factor sign-in.
+	Require2FA []campaigns.Role
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -63,6 +65,9 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	}
 	if c.TrustedProxies, err = web.ParseTrustedProxies(getenv("TRUSTED_PROXIES")); err != nil {
 		return c, fmt.Errorf("%w (a comma-separated list of addresses and CIDR ranges, e.g. 10.0.0.0/8,192.0.2.10)", err)
+	}
+	if c.Require2FA, err = require2FA(getenv("REQUIRE_2FA_FOR")); err != nil {
+		return c, err
 	}
 	if need.database {
 		if c.DatabaseURL == "" {
@@ -127,4 +132,20 @@ func orDefault(v, def string) string {
 		return v
 	}
 	return def
+}
+
+// require2FA reads REQUIRE_2FA_FOR, e.g. "admin,trustee": the roles that must enrol in
+// two-factor sign-in. Only trustees and admins see donors' data, and only they can enrol.
+func require2FA(v string) ([]campaigns.Role, error) {
+	var roles []campaigns.Role
+	for _, s := range strings.Split(v, ",") {
+		switch r := campaigns.Role(strings.ToLower(strings.TrimSpace(s))); r {
+		case "":
+		case campaigns.RoleAdmin, campaigns.RoleTrustee:
+			roles = append(roles, r)
+		default:
+			return nil, fmt.Errorf("REQUIRE_2FA_FOR=%q: each role must be admin or trustee (comma-separated)", v)
+		}
+	}
+	return roles, nil
 }

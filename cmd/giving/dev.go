@@ -29,6 +29,12 @@ A live Stripe key is refused: dev never moves real money.`, stdout)
 	if live, _ := payments.KeyMode(cfg.StripeKey); live {
 		return fmt.Errorf("STRIPE_SECRET_KEY is a live key: 'giving dev' only runs with a test key or the sandbox")
 	}
+	// The ports first: one in use must stop the start before PostgreSQL starts or migrates.
+	lns, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer lns.close()
 	log := newLogger(stderr, true)
 	if cfg.DatabaseURL == "" {
 		abs, err := filepath.Abs(filepath.Join(*dataDir, "postgres"))
@@ -66,5 +72,5 @@ A live Stripe key is refused: dev never moves real money.`, stdout)
 	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, store, log, stdout)
+	return serve(ctx, cfg, lns, store, log, stdout, true)
 }

@@ -130,7 +130,8 @@ func e2eStart(t *testing.T) *e2eSite {
 	t.Helper()
 	dir := t.TempDir()
 	s := &e2eSite{bin: buildGiving(t, dir), artifacts: e2eArtifactDir(t).dir}
-	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DATABASE_URL=" + testdb.DSN(t)}
+	// Trustees and admins must use two-factor sign-in: each enrols at first log-in.
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "DATABASE_URL=" + testdb.DSN(t), "REQUIRE_2FA_FOR=admin,trustee"}
 	s.env = base
 	if out, err := s.giving(t, "", "seed"); err != nil {
 		t.Fatalf("giving seed: %v\n%s", err, out)

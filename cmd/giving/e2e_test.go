@@ -10,9 +10,11 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/pquerna/otp/totp"
 )
 
 // TestE2E runs the scenarios in order on one site and one browser: the trustee's figures
@@ -149,8 +151,14 @@ func e2eTrusteeSeesTotalsAndExports(t *testing.T, site *e2eSite, b *e2eTab) {
 		chromedp.SendKeys(chromedp.ID("email"), email),
 		chromedp.SendKeys(chromedp.ID("password"), password))
 	b.navigate("log in", chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)))
+	// REQUIRE_2FA_FOR=admin,trustee: the first log-in leads to enrolment, and nowhere else.
+	if p := b.path(); p != "/account/two-factor" {
+		t.Fatalf("after logging in: %s (%q), want the two-factor enrolment", p, b.text("main"))
+	}
+	secret := e2eEnrolTwoFactor(t, b)
+	b.navigate("continue to the dashboard", chromedp.Click(chromedp.CSS(`a[href="/trustees"]`)))
 	if p := b.path(); p != "/trustees" {
-		t.Fatalf("after logging in: %s (%q), want the dashboard", p, b.text("main"))
+		t.Fatalf("after enrolling: %s (%q), want the dashboard", p, b.text("main"))
 	}
 
 	for id, want := range map[string]string{"fig-gifts": "2", "fig-gross": "£13.00", "fig-raised": "£13.00",
@@ -191,6 +199,53 @@ func e2eTrusteeSeesTotalsAndExports(t *testing.T, site *e2eSite, b *e2eTab) {
 	if rows[1][agg] == "" || rows[1][amt] != "10.00" {
 		t.Errorf("%s row %q, want Ada's £10.00 as an aggregated row", name, rows[1])
 	}
+
+	// Logging in again takes the password, then the app's code.
+	b.navigate("log out", chromedp.Click(chromedp.CSS(`nav form[action="/logout"] button`)))
+	b.goTo("/login")
+	b.do("fill in the log-in form again",
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password))
+	b.navigate("log in with the password", chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)))
+	if p := b.path(); p != "/login/code" {
+		t.Fatalf("after the password: %s (%q), want the code page", p, b.text("main"))
+	}
+	b.checkA11y("login-code")
+	b.do("type the code from the app", chromedp.SendKeys(chromedp.ID("code"), e2eTOTP(t, secret)))
+	b.navigate("log in with the code", chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)))
+	if p := b.path(); p != "/trustees" {
+		t.Fatalf("after the code: %s (%q), want the dashboard", p, b.text("main"))
+	}
+}
+
+// e2eTOTP is what an authenticator app shows now for secret.
+func e2eTOTP(t *testing.T, secret string) string {
+	t.Helper()
+	code, err := totp.GenerateCode(secret, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code
+}
+
+// e2eEnrolTwoFactor turns on two-factor sign-in on the enrolment page that is open, as a
+// person does with an authenticator app: the key shown on the page, one code typed back.
+// It checks the ten recovery codes are shown and returns the secret.
+func e2eEnrolTwoFactor(t *testing.T, b *e2eTab) string {
+	t.Helper()
+	if got := b.text("#tf-required"); !strings.Contains(got, "must use two-factor sign-in") {
+		t.Errorf("the enrolment page reads %q, want it to say two-factor is required", got)
+	}
+	b.checkA11y("two-factor-enrol")
+	secret := strings.ReplaceAll(b.text("#totp-secret"), " ", "")
+	b.do("type the code from the app", chromedp.SendKeys(chromedp.ID("code"), e2eTOTP(t, secret)))
+	b.navigate("turn on two-factor sign-in", chromedp.Click(chromedp.CSS(`form[action="/account/two-factor"] button`)))
+	codes := strings.Fields(b.text("#recovery-codes"))
+	if len(codes) != 10 {
+		t.Fatalf("recovery codes shown: %q, want 10", codes)
+	}
+	b.checkA11y("two-factor-recovery-codes")
+	return secret
 }
 
 // A donor who uses only the keyboard: Tab to the amount, Enter to submit, read the error,
@@ -286,6 +341,10 @@ func e2eRubysFundraiserPage(t *testing.T, site *e2eSite, browserCtx context.Cont
 		chromedp.SendKeys(chromedp.ID("email"), adminEmail),
 		chromedp.SendKeys(chromedp.ID("password"), adminPassword))
 	admin.navigate("log in", chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)))
+	if p := admin.path(); p != "/account/two-factor" {
+		t.Fatalf("the admin's first log-in lands on %s, want the two-factor enrolment", p)
+	}
+	e2eEnrolTwoFactor(t, admin)
 	admin.goTo("/admin")
 	if p := admin.path(); p != "/admin" {
 		t.Fatalf("the admin lands on %s, want /admin", p)

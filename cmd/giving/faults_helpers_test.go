@@ -77,10 +77,10 @@ func startBinary(t *testing.T, bin string, env map[string]string) *proc {
 		for sc.Scan() {
 			line := sc.Text()
 			fmt.Fprintln(p.out, line)
-			if u, ok := strings.CutPrefix(line, "giving: listening on "); ok {
+			if u, ok := strings.CutPrefix(line, "  listening  "); ok {
 				p.URL = u
 			}
-			if u, ok := strings.CutPrefix(line, "giving: metrics on "); ok {
+			if u, ok := strings.CutPrefix(line, "  metrics    "); ok {
 				p.Metrics = u
 				close(found)
 			}

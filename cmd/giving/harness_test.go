@@ -64,10 +64,10 @@ func start(t *testing.T, env map[string]string, args ...string) *service {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			line := sc.Text()
-			if u, ok := strings.CutPrefix(line, "giving: listening on "); ok {
+			if u, ok := strings.CutPrefix(line, "  listening  "); ok {
 				s.URL = u
 			}
-			if u, ok := strings.CutPrefix(line, "giving: metrics on "); ok {
+			if u, ok := strings.CutPrefix(line, "  metrics    "); ok {
 				s.Metrics = u
 				close(found)
 			}

@@ -26,7 +26,7 @@ const jobsMaxConns = 5
 // durably. stop lets the jobs in hand finish (up to 30 s).
 func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer, deps web.Deps) (stop func(), err error) {
 	workers := river.NewWorkers()
-	mail, err := mailWorker(cfg, store, log, reg)
+	mail, err := mailWorker(cfg, deps.DevOutbox, store, log, reg)
 	if err != nil {
 		return nil, err
 	}

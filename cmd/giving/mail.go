@@ -257,31 +257,35 @@ func mailMetrics(reg prometheus.Registerer) (func(string), error) {
 }
 
 // devOutbox says whether to serve /dev/outbox: only without SMTP_URL, and only when the
-// site is on this machine (BASE_URL unset or on a loopback host), since the page shows
-// every password reset link to whoever opens it. A public copy without SMTP_URL keeps its
-// mail in the outbox table, with a log line per message, and no page.
-func devOutbox(cfg config) bool {
+// site is on this machine, since the page shows every password reset link to whoever opens
+// it: BASE_URL on a loopback host AND the web listener itself bound to a loopback address
+// only (never all interfaces, never another interface, whatever BASE_URL says). A public
+// copy without SMTP_URL keeps its mail in the outbox table, with a log line per message,
+// and no page.
+func devOutbox(cfg config, listening net.Addr) bool {
 	if cfg.SMTP != nil {
 		return false
 	}
-	if cfg.BaseURL == nil {
-		return true
+	if cfg.BaseURL != nil {
+		h := cfg.BaseURL.Hostname()
+		if ip := net.ParseIP(h); h != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return false
+		}
 	}
-	h := cfg.BaseURL.Hostname()
-	ip := net.ParseIP(h)
-	return h == "localhost" || (ip != nil && ip.IsLoopback())
+	tcp, ok := listening.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
 }
 
 // mailWorker is the worker that sends the outbox: over SMTP when SMTP_URL is set, else to
 // the local outbox (shown at /dev/outbox).
-func mailWorker(cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer) (*campaigns.MailWorker, error) {
+func mailWorker(cfg config, outbox bool, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer) (*campaigns.MailWorker, error) {
 	w := &campaigns.MailWorker{Store: store, Log: log}
 	if cfg.SMTP == nil {
 		if live, _ := payments.KeyMode(cfg.StripeKey); live {
 			return nil, errors.New("SMTP_URL is not set: with a live Stripe key, fundraisers' password reset emails must really be sent")
 		}
 		w.Sender, w.Local = campaigns.LocalOutbox{Log: log}, true
-		if devOutbox(cfg) {
+		if outbox {
 			log.Info("no SMTP_URL: email is kept in the local outbox, listed at /dev/outbox")
 		} else {
 			log.Warn("no SMTP_URL: email is not sent, only kept in the mail_outbox table")

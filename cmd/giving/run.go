@@ -65,6 +65,8 @@ Environment:
   GIFT_AID_AGGREGATION_LIMIT
                          Gift Aid gifts at or under this many pounds are aggregated on the
                          HMRC schedule (default 20.00; at most 1000)
+  REQUIRE_2FA_FOR        roles that must use two-factor sign-in, e.g. admin,trustee (default:
+                         none; anyone of those roles may still turn it on for themselves)
 `
 
 type command struct {

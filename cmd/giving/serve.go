@@ -11,6 +11,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +40,11 @@ gift limits, the card fee a donor may cover and the Gift Aid aggregation limit (
 	if err != nil {
 		return err
 	}
+	lns, err := listen(cfg)
+	if err != nil {
+		return err
+	}
+	defer lns.close()
 	log := newLogger(stderr, false)
 	store, err := openStoreWith(ctx, cfg.DatabaseURL, cfg.Pool)
 	if err != nil {
@@ -46,7 +54,7 @@ gift limits, the card fee a donor may cover and the Gift Aid aggregation limit (
 	if err := migrations.Check(ctx, store.Pool()); err != nil {
 		return err
 	}
-	return serve(ctx, cfg, store, log, stdout)
+	return serve(ctx, cfg, lns, store, log, stdout, false)
 }
 
 // paymentDeps wires Stripe, or the sandbox when there is no key. The sandbox signs its
@@ -86,19 +94,58 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 	return d, nil
 }
 
+// listeners are the web and metrics sockets. They are opened first, before a database is
+// started or migrated, so a port in use stops the start at once with the setting named.
+type listeners struct{ web, metrics net.Listener }
+
+func listen(cfg config) (listeners, error) {
+	var l listeners
+	var err error
+	if l.web, err = listenOn("LISTEN_ADDR", cfg.ListenAddr); err != nil {
+		return l, err
+	}
+	if l.metrics, err = listenOn("METRICS_ADDR", cfg.MetricsAddr); err != nil {
+		l.web.Close()
+		return l, err
+	}
+	return l, nil
+}
+
+func (l listeners) close() {
+	l.web.Close()
+	l.metrics.Close()
+}
+
+func listenOn(name, addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%s %s is already in use (another giving, or another program): stop it, or set %s to a free address, e.g. %s=%s",
+			name, addr, name, name, nextPort(addr))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", name, addr, err)
+	}
+	return ln, nil
+}
+
+// nextPort is addr with the port after its own, as an example of another address.
+func nextPort(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil || n <= 0 || n >= 65535 {
+		return addr
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+1))
+}
+
 // serve runs the web and metrics listeners until ctx is cancelled, then shuts down
-// gracefully: in-flight requests finish (up to 20 s), new ones are refused.
-func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, stdout io.Writer) error {
-	ln, err := net.Listen("tcp", cfg.ListenAddr)
-	if err != nil {
-		return fmt.Errorf("LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
-	}
-	defer ln.Close()
-	mln, err := net.Listen("tcp", cfg.MetricsAddr)
-	if err != nil {
-		return fmt.Errorf("METRICS_ADDR %s: %w", cfg.MetricsAddr, err)
-	}
-	defer mln.Close()
+// gracefully: in-flight requests finish (up to 20 s), new ones are refused. dev leaves the
+// start-up log line out: the block of addresses on stdout says it on a developer's terminal.
+func serve(ctx context.Context, cfg config, lns listeners, store *campaigns.Store, log *slog.Logger, stdout io.Writer, dev bool) error {
+	ln, mln := lns.web, lns.metrics
 	if cfg.BaseURL == nil {
 		cfg.BaseURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
 	}
@@ -110,8 +157,9 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 		return err
 	}
 	deps.Store, deps.Log, deps.Registry, deps.BaseURL = store, log, reg, cfg.BaseURL
-	deps.DevOutbox = devOutbox(cfg)
+	deps.DevOutbox = devOutbox(cfg, ln.Addr())
 	deps.TrustedProxies = cfg.TrustedProxies
+	deps.Require2FA = cfg.Require2FA
 	deps.Fees, deps.Limits.Amount, deps.AggregationLimit = cfg.Money.Fees, cfg.Money.Limits, cfg.Money.AggregationLimit
 	site, err := web.New(deps)
 	if err != nil {
@@ -152,14 +200,10 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
 	go func() { errc <- msrv.Serve(mln) }()
-	mode := "Stripe"
-	if cfg.sandbox() {
-		mode = "sandbox (no real money moves)"
+	printAddresses(stdout, cfg, ln.Addr(), mln.Addr(), deps.DevOutbox, dev)
+	if !dev {
+		log.Info("serving", "addr", ln.Addr().String(), "metrics", mln.Addr().String(), "base_url", cfg.BaseURL.String(), "sandbox", cfg.sandbox())
 	}
-	fmt.Fprintf(stdout, "giving: serving %s (payments: %s)\n", cfg.BaseURL, mode)
-	fmt.Fprintf(stdout, "giving: listening on http://%s\n", ln.Addr())
-	fmt.Fprintf(stdout, "giving: metrics on http://%s/metrics\n", mln.Addr())
-	log.Info("serving", "addr", ln.Addr().String(), "metrics", mln.Addr().String(), "sandbox", cfg.sandbox(), "trusted_proxies", cfg.TrustedProxies.String())
 
 	select {
 	case err := <-errc:
@@ -176,4 +220,26 @@ func serve(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Lo
 	}
 	fmt.Fprintln(stdout, "giving: stopped")
 	return nil
+}
+
+// printAddresses is the one block a person reads at start-up: where the site is, where it
+// listens and where its metrics are. Tests read the "listening" and "metrics" lines.
+func printAddresses(w io.Writer, cfg config, web, metrics net.Addr, outbox, dev bool) {
+	mode := "Stripe"
+	if cfg.sandbox() {
+		mode = "sandbox (no real money moves)"
+	}
+	// One write, so no log line lands inside the block.
+	var b strings.Builder
+	fmt.Fprintf(&b, "giving: ready, payments through %s\n", mode)
+	fmt.Fprintf(&b, "  site       %s/\n", cfg.BaseURL)
+	fmt.Fprintf(&b, "  listening  http://%s\n", web)
+	fmt.Fprintf(&b, "  metrics    http://%s/metrics\n", metrics)
+	if outbox {
+		fmt.Fprintf(&b, "  mail       %s/dev/outbox (nothing is sent without SMTP_URL)\n", cfg.BaseURL)
+	}
+	if dev {
+		b.WriteString("  Ctrl-C stops the service and the private PostgreSQL.\n")
+	}
+	_, _ = io.WriteString(w, b.String())
 }

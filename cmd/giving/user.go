@@ -81,7 +81,7 @@ Roles: admin (everything), trustee (read every figure and the audit log), fundra
 	if err != nil {
 		return err
 	}
-	if problem := campaigns.PasswordProblem(password); problem != "" {
+	if problem := campaigns.PasswordProblem(password, *email); problem != "" {
 		return fmt.Errorf("user add: password refused: %s", problem)
 	}
 
