@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 	_ "golang.org/x/image/webp" // registers WebP with image.DecodeConfig
 
@@ -269,11 +270,8 @@ func trimSlug(s string, n int) string {
 
 // freeSlug is base if no page has it, else the first free base-2, base-3...
 func freeSlug(ctx context.Context, db DB, base string) (string, error) {
-	rows, err := db.Query(ctx, `SELECT slug FROM fundraisers WHERE slug = $1 OR slug LIKE $2`, base, strings.ReplaceAll(trimSlug(base, maxSlugLen-4), "_", `\_`)+"-%")
-	if err != nil {
-		return "", fmt.Errorf("suggest a page address: %w", err)
-	}
-	taken, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	taken, err := dbq.New(db).PageSlugsLike(ctx, dbq.PageSlugsLikeParams{Base: base,
+		Numbered: strings.ReplaceAll(trimSlug(base, maxSlugLen-4), "_", `\_`) + "-%"})
 	if err != nil {
 		return "", fmt.Errorf("suggest a page address: %w", err)
 	}
@@ -368,10 +366,8 @@ func (s *Store) CreatePage(ctx context.Context, by User, appealID int64, e PageE
 				return err
 			}
 		}
-		var id int64
-		err = tx.QueryRow(ctx, `INSERT INTO fundraisers (appeal_id, slug, title, story, target, status, owner_id)
-			VALUES ($1, $2, $3, $4, $5, 'pending', $6) ON CONFLICT (slug) DO NOTHING RETURNING id`,
-			appealID, slug, e.Title, e.Story, e.Target, by.ID).Scan(&id)
+		id, err := dbq.New(tx).InsertOwnPage(ctx, dbq.InsertOwnPageParams{AppealID: appealID, Slug: slug, Title: e.Title,
+			Story: e.Story, Target: e.Target, OwnerID: by.ID})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return slugTaken(ctx, tx, slug)
 		}
@@ -386,7 +382,7 @@ func (s *Store) CreatePage(ctx context.Context, by User, appealID int64, e PageE
 		if err := Audit(ctx, tx, by, "fundraiser page created", fmt.Sprintf("fundraiser %d /f/%s", id, slug)); err != nil {
 			return err
 		}
-		f, err = scanFundraiser(tx.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1`, id))
+		f, err = pageByID(ctx, tx, id)
 		return err
 	})
 	return f, err
@@ -403,8 +399,7 @@ func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (
 	e.validate(ve)
 	var f Fundraiser
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		old, err := scanFundraiser(tx.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers
-			WHERE id = $1 AND owner_id = $2 FOR UPDATE`, id, by.ID))
+		old, err := pageOrNotFound(dbq.New(tx).LockOwnPage(ctx, dbq.LockOwnPageParams{ID: id, OwnerID: by.ID}))
 		if err != nil {
 			return err
 		}
@@ -417,10 +412,9 @@ func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (
 		if err := ve.OrNil(); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE fundraisers SET slug = $3, title = $4, story = $5, target = $6, updated_at = now()
-			WHERE id = $1 AND owner_id = $2 AND NOT EXISTS (SELECT 1 FROM fundraisers o WHERE o.slug = $3 AND o.id <> $1)`,
-			id, by.ID, e.Slug, e.Title, e.Story, e.Target)
-		if isUniqueViolation(err) || (err == nil && tag.RowsAffected() == 0) {
+		n, err := dbq.New(tx).UpdateOwnPage(ctx, dbq.UpdateOwnPageParams{ID: id, OwnerID: by.ID, Slug: e.Slug,
+			Title: e.Title, Story: e.Story, Target: e.Target})
+		if isUniqueViolation(err) || (err == nil && n == 0) {
 			return slugTaken(ctx, tx, e.Slug)
 		}
 		if err != nil {
@@ -439,7 +433,7 @@ func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (
 		if err := Audit(ctx, tx, by, "fundraiser page edited", detail); err != nil {
 			return err
 		}
-		f, err = scanFundraiser(tx.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1`, id))
+		f, err = pageByID(ctx, tx, id)
 		return err
 	})
 	return f, err
@@ -482,23 +476,27 @@ func (s *Store) OwnPage(ctx context.Context, by User, id int64) (Fundraiser, err
 	if err := mayRunPages(by); err != nil {
 		return Fundraiser{}, err
 	}
-	return scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1 AND owner_id = $2`, id, by.ID))
+	return pageOrNotFound(dbq.New(s.pool).OwnPageByID(ctx, dbq.OwnPageByIDParams{ID: id, OwnerID: by.ID}))
 }
 
 // OwnPages lists the fundraiser's pages, newest first.
 func (s *Store) OwnPages(ctx context.Context, by User) ([]Fundraiser, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE owner_id = $1 ORDER BY created_at DESC, id DESC`, by.ID)
+	rows, err := dbq.New(s.pool).OwnPagesNewestFirst(ctx, by.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list own pages: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Fundraiser, error) { return scanFundraiser(r) })
+	pages := make([]Fundraiser, 0, len(rows))
+	for _, r := range rows {
+		pages = append(pages, pageFromRow(dbq.PageByIDRow(r)))
+	}
+	return pages, nil
 }
 
 // PagePhoto returns a copy of a page's photo with the page, so the caller can decide who
 // may see it: the widest copy for width 0, else the copy that wide (ErrNotFound if there
 // is none).
 func (s *Store) PagePhoto(ctx context.Context, slug string, width int) (Fundraiser, Photo, error) {
-	f, err := scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE slug = $1`, slug))
+	f, err := pageOrNotFound(dbq.New(s.pool).PageBySlug(ctx, slug))
 	if err != nil {
 		return f, Photo{}, err
 	}
@@ -513,8 +511,11 @@ func (s *Store) PagePhoto(ctx context.Context, slug string, width int) (Fundrais
 			return f, p, fmt.Errorf("read page photo copy: %w", err)
 		}
 	}
-	err = s.pool.QueryRow(ctx, `SELECT content_type, data, width, height, sha256, updated_at FROM fundraiser_photos
-		WHERE fundraiser_id = $1`, f.ID).Scan(&p.ContentType, &p.Data, &p.Width, &p.Height, &p.ETag, &p.UpdatedAt)
+	widest, err := dbq.New(s.pool).PageMainPhoto(ctx, f.ID)
+	if err == nil {
+		p = Photo{ContentType: widest.ContentType, Data: widest.Data, Width: int(widest.Width), Height: int(widest.Height),
+			ETag: widest.Sha256, UpdatedAt: widest.UpdatedAt}
+	}
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && width != 0 && width != p.Width) {
 		return f, Photo{}, fmt.Errorf("photo of fundraiser %d at width %d: %w", f.ID, width, ErrNotFound)
 	}
@@ -582,33 +583,25 @@ func (s *Store) PageGifts(ctx context.Context, by User, limit int) ([]PageGift, 
 	if err := mayRunPages(by); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT d.id::text, f.id, f.title, d.display_name, d.hide_name, d.amount, d.hide_amount,
-			d.message, d.frequency = 'monthly', g.at, t.donation_id IS NOT NULL, d.email <> ''
-		FROM fundraisers f
-		JOIN donations d ON d.fundraiser_id = f.id
-		CROSS JOIN LATERAL (SELECT min(e.occurred_at) AS at FROM ledger_entries e
-			WHERE e.donation_id = d.id AND e.kind = 'gift') g
-		LEFT JOIN gift_thanks t ON t.donation_id = d.id
-		WHERE f.owner_id = $1 AND g.at IS NOT NULL
-		ORDER BY g.at DESC, d.id LIMIT $2`, by.ID, limit)
+	rows, err := dbq.New(s.pool).OwnPageGifts(ctx, dbq.OwnPageGiftsParams{OwnerID: by.ID, MaxRows: int32(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("list gifts to own pages: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (PageGift, error) {
-		var g PageGift
-		var hideName, hideAmount, reachable bool
-		err := r.Scan(&g.DonationID, &g.PageID, &g.PageTitle, &g.Name, &hideName, &g.Amount, &hideAmount,
-			&g.Message, &g.Monthly, &g.At, &g.Thanked, &reachable)
-		if hideName || strings.TrimSpace(g.Name) == "" {
+	gifts := make([]PageGift, 0, len(rows))
+	for _, r := range rows {
+		g := PageGift{DonationID: r.DonationID, PageID: r.PageID, PageTitle: r.PageTitle, Name: r.DisplayName,
+			Amount: r.Amount, Message: r.Message, Monthly: r.Monthly, At: r.GivenAt, Thanked: r.Thanked}
+		if r.HideName || strings.TrimSpace(g.Name) == "" {
 			g.Name = "Anonymous"
 		}
-		g.Shown = !hideAmount
-		if hideAmount {
+		g.Shown = !r.HideAmount
+		if r.HideAmount {
 			g.Amount = decimal.Zero
 		}
-		g.CanThank = !g.Thanked && reachable
-		return g, err
-	})
+		g.CanThank = !g.Thanked && r.Reachable
+		gifts = append(gifts, g)
+	}
+	return gifts, nil
 }
 
 // Offline takings: money a fundraiser collected herself.
@@ -675,9 +668,9 @@ func (s *Store) SubmitOffline(ctx context.Context, by User, pageID int64, in Off
 	}
 	var id int64
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `INSERT INTO offline_takings (fundraiser_id, submitted_by, amount, received_on, kind, note)
-			SELECT f.id, $2, $3, $4, $5, $6 FROM fundraisers f WHERE f.id = $1 AND f.owner_id = $2 RETURNING id`,
-			pageID, by.ID, in.Amount, in.ReceivedOn, in.Kind, note).Scan(&id)
+		var err error
+		id, err = dbq.New(tx).InsertOwnOffline(ctx, dbq.InsertOwnOfflineParams{FundraiserID: pageID, SubmittedBy: by.ID,
+			Amount: in.Amount, ReceivedOn: pgtype.Date{Time: in.ReceivedOn, Valid: true}, Kind: in.Kind, Note: note})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("fundraiser %d: %w", pageID, ErrNotFound)
 		}
@@ -690,16 +683,67 @@ func (s *Store) SubmitOffline(ctx context.Context, by User, pageID int64, in Off
 	return id, err
 }
 
-const offlineColumns = `o.id, o.fundraiser_id, f.title, f.slug, f.appeal_id, u.email, o.amount, o.received_on, o.kind,
-	o.note, o.status, o.created_at, o.reversed_at, o.reversal_reason`
+// offlineFromRow is a taking as read by any of the offline queries in queries/pages.sql
+// (they share their columns, so each row type converts to dbq.LockOfflineRow).
+func offlineFromRow(r dbq.LockOfflineRow) OfflineTaking {
+	return OfflineTaking{ID: r.ID, FundraiserID: r.FundraiserID, PageTitle: r.PageTitle, PageSlug: r.PageSlug,
+		AppealID: r.AppealID, SubmittedBy: r.SubmittedBy, Amount: r.Amount, ReceivedOn: r.ReceivedOn.Time, Kind: r.Kind,
+		Note: r.Note, Status: r.Status, CreatedAt: r.CreatedAt, ReversedAt: r.ReversedAt, ReversalReason: r.ReversalReason}
+}
 
-const offlineFrom = ` FROM offline_takings o JOIN fundraisers f ON f.id = o.fundraiser_id JOIN users u ON u.id = o.submitted_by `
+// offlineList converts the rows of an offline query.
+func offlineList[R ~struct {
+	ID             int64
+	FundraiserID   int64
+	PageTitle      string
+	PageSlug       string
+	AppealID       int64
+	SubmittedBy    string
+	Amount         decimal.Decimal
+	ReceivedOn     pgtype.Date
+	Kind           string
+	Note           string
+	Status         string
+	CreatedAt      time.Time
+	ReversedAt     *time.Time
+	ReversalReason string
+}](rows []R) []OfflineTaking {
+	out := make([]OfflineTaking, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, offlineFromRow(dbq.LockOfflineRow(r)))
+	}
+	return out
+}
 
-func scanOffline(r pgx.Row) (OfflineTaking, error) {
-	var o OfflineTaking
-	err := r.Scan(&o.ID, &o.FundraiserID, &o.PageTitle, &o.PageSlug, &o.AppealID, &o.SubmittedBy, &o.Amount,
-		&o.ReceivedOn, &o.Kind, &o.Note, &o.Status, &o.CreatedAt, &o.ReversedAt, &o.ReversalReason)
-	return o, err
+// pageFromRow is a page as read by any of the page queries in queries/pages.sql (they
+// share their columns, so each row type converts to dbq.PageByIDRow).
+func pageFromRow(r dbq.PageByIDRow) Fundraiser {
+	return Fundraiser{ID: r.ID, AppealID: r.AppealID, Slug: r.Slug, Title: r.Title, Story: r.Story, Target: r.Target,
+		Status: r.Status, OwnerID: r.OwnerID, HasPhoto: r.HasPhoto}
+}
+
+// pageOrNotFound converts a page query's row, answering ErrNotFound (as scanFundraiser
+// does) when there was none.
+func pageOrNotFound[R ~struct {
+	ID       int64
+	AppealID int64
+	Slug     string
+	Title    string
+	Story    string
+	Target   decimal.Decimal
+	Status   string
+	OwnerID  int64
+	HasPhoto bool
+}](r R, err error) (Fundraiser, error) {
+	f := pageFromRow(dbq.PageByIDRow(r))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return f, fmt.Errorf("fundraiser: %w", ErrNotFound)
+	}
+	return f, err
+}
+
+func pageByID(ctx context.Context, tx pgx.Tx, id int64) (Fundraiser, error) {
+	return pageOrNotFound(dbq.New(tx).PageByID(ctx, id))
 }
 
 // OwnOffline lists the offline money entered on the fundraiser's pages, newest first.
@@ -707,31 +751,30 @@ func (s *Store) OwnOffline(ctx context.Context, by User) ([]OfflineTaking, error
 	if err := mayRunPages(by); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE f.owner_id = $1 ORDER BY o.created_at DESC, o.id DESC`, by.ID)
+	rows, err := dbq.New(s.pool).OwnOffline(ctx, by.ID)
 	if err != nil {
 		return nil, fmt.Errorf("list own offline money: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
+	return offlineList(rows), nil
 }
 
 // PendingOffline lists offline money waiting for an admin, oldest first.
 func (s *Store) PendingOffline(ctx context.Context, limit int) ([]OfflineTaking, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status = 'pending' ORDER BY o.created_at, o.id LIMIT $1`, limit)
+	rows, err := dbq.New(s.pool).PendingOffline(ctx, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list pending offline money: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
+	return offlineList(rows), nil
 }
 
 // DecidedOffline lists the offline money admins verified (and any since reversed), most
 // recently decided first, so a mistake can be found and reversed.
 func (s *Store) DecidedOffline(ctx context.Context, limit int) ([]OfflineTaking, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status IN ('verified', 'reversed')
-		ORDER BY COALESCE(o.reversed_at, o.decided_at) DESC, o.id DESC LIMIT $1`, limit)
+	rows, err := dbq.New(s.pool).DecidedOffline(ctx, int32(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list verified offline money: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
+	return offlineList(rows), nil
 }
 
 // offlineEntry is the ledger fact a verified taking becomes: a gift to the page and its
@@ -763,14 +806,11 @@ func offlineReversalEntry(o OfflineTaking) Entry {
 // one since reversed, its reversal), for rebuilding the ledger (giving replay) from its
 // sources: Stripe's events and these.
 func VerifiedOfflineEntries(ctx context.Context, db DB) ([]Entry, error) {
-	rows, err := db.Query(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.status IN ('verified', 'reversed') ORDER BY o.id`)
+	rows, err := dbq.New(db).VerifiedOffline(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list verified offline money: %w", err)
 	}
-	takings, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (OfflineTaking, error) { return scanOffline(r) })
-	if err != nil {
-		return nil, fmt.Errorf("list verified offline money: %w", err)
-	}
+	takings := offlineList(rows)
 	var entries []Entry
 	for _, o := range takings {
 		entries = append(entries, offlineEntry(o))
@@ -807,12 +847,11 @@ func (s *Store) ReverseOffline(ctx context.Context, by User, id int64, reason st
 		default:
 			return fmt.Errorf("offline money %d is %s, not verified: only money in the totals can be reversed: %w", id, o.Status, ErrConflict)
 		}
-		var at time.Time
-		if err := tx.QueryRow(ctx, `UPDATE offline_takings SET status = 'reversed', reversed_by = NULLIF($2::bigint, 0), reversed_at = now(), reversal_reason = $3
-			WHERE id = $1 RETURNING reversed_at`, id, by.ID, reason).Scan(&at); err != nil {
+		at, err := dbq.New(tx).ReverseOffline(ctx, dbq.ReverseOfflineParams{ID: id, ReversedBy: by.ID, Reason: reason})
+		if err != nil {
 			return fmt.Errorf("reverse offline money %d: %w", id, err)
 		}
-		o.ReversedAt = &at
+		o.ReversedAt = at
 		if _, err := Record(ctx, tx, offlineReversalEntry(o)); err != nil {
 			return err
 		}
@@ -825,7 +864,8 @@ func (s *Store) ReverseOffline(ctx context.Context, by User, id int64, reason st
 
 // lockOffline reads a taking and locks it for the rest of tx.
 func lockOffline(ctx context.Context, tx pgx.Tx, id int64) (OfflineTaking, error) {
-	o, err := scanOffline(tx.QueryRow(ctx, `SELECT `+offlineColumns+offlineFrom+`WHERE o.id = $1 FOR UPDATE OF o`, id))
+	r, err := dbq.New(tx).LockOffline(ctx, id)
+	o := offlineFromRow(r)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return o, fmt.Errorf("offline money %d: %w", id, ErrNotFound)
 	}
@@ -864,8 +904,7 @@ func (s *Store) decideOffline(ctx context.Context, by User, id int64, status str
 		case o.Status != "pending":
 			return fmt.Errorf("offline money %d is already %s: %w", id, o.Status, ErrConflict)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE offline_takings SET status = $2, decided_by = $3, decided_at = now() WHERE id = $1`,
-			id, status, by.ID); err != nil {
+		if err := dbq.New(tx).DecideOffline(ctx, dbq.DecideOfflineParams{ID: id, Status: status, DecidedBy: by.ID}); err != nil {
 			return fmt.Errorf("decide offline money %d: %w", id, err)
 		}
 		if status == "verified" {
@@ -892,12 +931,8 @@ func (s *Store) ThankGift(ctx context.Context, by User, donationID, message stri
 		return &ValidationError{Fields: map[string]string{"message": "Write a thank-you note of up to 2,000 characters."}}
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		var email, title string
-		var pageID int64
-		err := tx.QueryRow(ctx, `SELECT d.email, f.title, f.id FROM donations d JOIN fundraisers f ON f.id = d.fundraiser_id
-			WHERE d.id = $1::uuid AND f.owner_id = $2
-			  AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift')
-			FOR UPDATE OF d`, uuidOrNil(donationID), by.ID).Scan(&email, &title, &pageID)
+		gift, err := dbq.New(tx).GiftToThank(ctx, dbq.GiftToThankParams{DonationID: uuidOrNil(donationID), OwnerID: by.ID})
+		email, title, pageID := gift.Email, gift.Title, gift.PageID
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("gift %s: %w", donationID, ErrNotFound)
 		}
@@ -907,12 +942,11 @@ func (s *Store) ThankGift(ctx context.Context, by User, donationID, message stri
 		if strings.TrimSpace(email) == "" {
 			return &ValidationError{Fields: map[string]string{"message": "We have no way to reach this donor, so the note cannot be sent."}}
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO gift_thanks (donation_id, fundraiser_id, thanked_by) VALUES ($1::uuid, $2, $3)
-			ON CONFLICT (donation_id) DO NOTHING`, donationID, pageID, by.ID)
+		n, err := dbq.New(tx).RecordThanks(ctx, dbq.RecordThanksParams{DonationID: donationID, FundraiserID: pageID, ThankedBy: by.ID})
 		if err != nil {
 			return fmt.Errorf("record thanks: %w", err)
 		}
-		if tag.RowsAffected() == 0 {
+		if n == 0 {
 			return fmt.Errorf("gift %s is already thanked: %w", donationID, ErrConflict)
 		}
 		body := message + "\n\n--\nThis note is from the fundraiser behind the page \"" + title + "\", for your gift to " +

@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"giving/campaigns"
+	"giving/campaigns/dbq"
 )
 
 // apply turns one verified event into donation updates and ledger entries, inside tx.
@@ -128,8 +129,7 @@ func lockPayment(ctx context.Context, tx pgx.Tx, paymentIntent string) error {
 	if paymentIntent == "" || ctx.Value(lockedPayment{}) == paymentIntent {
 		return nil // receive took it with its first statement
 	}
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, paymentIntent)
-	return err
+	return dbq.New(tx).LockPayment(ctx, paymentIntent)
 }
 
 // lockedPayment is the context key for the payment intent whose lock a transaction holds.
@@ -416,12 +416,7 @@ func deferredFor(ctx context.Context, tx pgx.Tx, pi string) ([][]byte, error) {
 	if pi == "" {
 		return nil, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT payload FROM stripe_events WHERE outcome = 'deferred' AND defer_key = $1
-		ORDER BY created, received_at`, pi)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	return dbq.New(tx).DeferredEvents(ctx, pi)
 }
 
 // applyDeferred applies the events that were waiting for a gift just recorded. Each is
@@ -447,9 +442,7 @@ func applyDeferred(ctx context.Context, tx pgx.Tx, payloads [][]byte) error {
 			}
 			outcome, detail = setAsideOutcome(err), err.Error()
 		}
-		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET outcome = $2, detail = $3,
-			applied_at = CASE WHEN $2 IN ('applied', 'unmatched', 'ignored') THEN now() END WHERE id = $1`,
-			ev.ID, outcome, detail); err != nil {
+		if err := dbq.New(tx).MarkDeferredEventDone(ctx, dbq.MarkDeferredEventDoneParams{ID: ev.ID, Outcome: outcome, Detail: detail}); err != nil {
 			return err
 		}
 	}
@@ -512,9 +505,7 @@ func queueAdjustment(ctx context.Context, tx pgx.Tx, d campaigns.Donation, entry
 }
 
 func appealRate(ctx context.Context, tx pgx.Tx, appealID int64) (decimal.Decimal, error) {
-	var r decimal.Decimal
-	err := tx.QueryRow(ctx, `SELECT gift_aid_rate FROM appeals WHERE id = $1`, appealID).Scan(&r)
-	return r, err
+	return dbq.New(tx).WebhookAppealRate(ctx, appealID)
 }
 
 func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, d campaigns.Donation, gift campaigns.GiftEntry, at time.Time) error {

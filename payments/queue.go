@@ -168,10 +168,8 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 			if outcome, deferKey, err = applyLocked(applyCtx, tx, ev, false); err != nil {
 				return err
 			}
-			return tx.QueryRow(ctx, `UPDATE stripe_events SET outcome = $2, defer_key = NULLIF($3, ''), detail = '',
-				next_attempt_at = NULL, applied_at = CASE WHEN $2 IN ('applied', 'unmatched', 'ignored') THEN now() END
-				WHERE id = $1 RETURNING extract(epoch FROM clock_timestamp() - received_at)::float8`,
-				claimed, outcome, deferKey).Scan(&lag)
+			lag, err = q.MarkQueuedEventDone(ctx, dbq.MarkQueuedEventDoneParams{ID: claimed, Outcome: outcome, DeferKey: deferKey})
+			return err
 		})
 		if !retryable(err) {
 			break
@@ -304,8 +302,8 @@ var ErrNotRetryable = errors.New("only an event that failed to apply (outcome er
 // not fail.
 func (h *Webhooks) Retry(ctx context.Context, by campaigns.User, id string) (outcome, detail string, err error) {
 	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
-		var was string
-		if err := tx.QueryRow(ctx, `SELECT outcome FROM stripe_events WHERE id = $1 FOR UPDATE`, id).Scan(&was); errors.Is(err, pgx.ErrNoRows) {
+		was, err := dbq.New(tx).LockEventOutcome(ctx, id)
+		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("stored event %q: %w", id, campaigns.ErrNotFound)
 		} else if err != nil {
 			return err
@@ -326,8 +324,9 @@ func (h *Webhooks) Retry(ctx context.Context, by campaigns.User, id string) (out
 	if _, _, err := h.applyQueued(ctx, id, 0); err != nil {
 		return "", "", err
 	}
-	if err := h.store.Pool().QueryRow(ctx, `SELECT outcome, detail FROM stripe_events WHERE id = $1`, id).Scan(&outcome, &detail); err != nil {
+	row, err := dbq.New(h.store.Pool()).EventOutcome(ctx, id)
+	if err != nil {
 		return "", "", err
 	}
-	return outcome, detail, nil
+	return row.Outcome, row.Detail, nil
 }

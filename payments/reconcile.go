@@ -17,6 +17,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	"giving/campaigns"
+	"giving/campaigns/dbq"
 )
 
 // Reconciler compares what Stripe says happened with what the ledger holds, and with
@@ -140,11 +141,7 @@ func (r *Reconciler) events(ctx context.Context, rep *Report) error {
 		for i, e := range list {
 			ids[i] = e.ID
 		}
-		rows, err := r.Store.Pool().Query(ctx, `SELECT id FROM stripe_events WHERE id = ANY($1)`, ids)
-		if err != nil {
-			return fmt.Errorf("reconcile: read stored events: %w", err)
-		}
-		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		got, err := dbq.New(r.Store.Pool()).ReconcileStoredEventIDs(ctx, ids)
 		if err != nil {
 			return fmt.Errorf("reconcile: read stored events: %w", err)
 		}
@@ -295,32 +292,28 @@ func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until
 	for _, d := range s.disputes {
 		add(&objects, d.ID)
 	}
-	scan := func(rows pgx.Rows) ([]recEntry, error) {
-		return pgx.CollectRows(rows, func(row pgx.CollectableRow) (recEntry, error) {
-			var e recEntry
-			err := row.Scan(&e.kind, &e.object, &e.charge, &e.pi, &e.amount, &e.fee, &e.occurredAt)
-			return e, err
-		})
+	toEntry := func(r dbq.ReconcileEntriesTouchingRow) recEntry {
+		return recEntry{kind: campaigns.Kind(r.Kind), object: r.StripeObject, charge: r.ChargeID, pi: r.PaymentIntent,
+			amount: r.Amount, fee: r.Fee, occurredAt: r.OccurredAt}
 	}
 	// One snapshot, so an event applied meanwhile cannot make the two reads disagree.
 	err := pgx.BeginTxFunc(ctx, r.Store.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT kind, stripe_object, COALESCE(charge_id, ''), COALESCE(payment_intent, ''),
-			amount, fee, occurred_at FROM ledger_entries
-			WHERE payment_intent = ANY($1) OR charge_id = ANY($2) OR stripe_object = ANY($3)`, pis, charges, objects)
+		q := dbq.New(tx)
+		touching, err := q.ReconcileEntriesTouching(ctx, dbq.ReconcileEntriesTouchingParams{PaymentIntents: pis, Charges: charges, Objects: objects})
 		if err != nil {
 			return err
 		}
-		if l.entries, err = scan(rows); err != nil {
-			return err
+		for _, e := range touching {
+			l.entries = append(l.entries, toEntry(e))
 		}
-		rows, err = tx.Query(ctx, `SELECT kind, stripe_object, COALESCE(charge_id, ''), COALESCE(payment_intent, ''),
-			amount, fee, occurred_at FROM ledger_entries
-			WHERE kind = 'gift' AND occurred_at >= $1 AND occurred_at < $2 ORDER BY occurred_at, id`, since, until)
+		gifts, err := q.ReconcileGiftsBetween(ctx, dbq.ReconcileGiftsBetweenParams{Since: since, Until: until})
 		if err != nil {
 			return err
 		}
-		l.gifts, err = scan(rows)
-		return err
+		for _, e := range gifts {
+			l.gifts = append(l.gifts, toEntry(dbq.ReconcileEntriesTouchingRow(e)))
+		}
+		return nil
 	})
 	if err != nil {
 		return l, fmt.Errorf("reconcile: read the ledger: %w", err)

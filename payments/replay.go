@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/dbq"
 	"giving/migrations"
 )
 
@@ -34,10 +35,12 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	schema := "replay_" + hex.EncodeToString(b)
+	// Stays in Go: the scratch schema's name is made at run time.
 	if _, err := live.Exec(ctx, `CREATE SCHEMA `+schema); err != nil {
 		return res, fmt.Errorf("replay: create scratch schema: %w", err)
 	}
 	defer func() {
+		// Stays in Go: the scratch schema's name is made at run time.
 		_, _ = live.Exec(context.WithoutCancel(ctx), `DROP SCHEMA `+schema+` CASCADE`)
 	}()
 	cfg := live.Config()
@@ -53,7 +56,7 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 	}
 	// Pages name their owner's account, but money does not depend on who owns a page, and
 	// accounts (password hashes) are not copied into the scratch schema.
-	if _, err := scratch.Exec(ctx, `ALTER TABLE fundraisers DROP CONSTRAINT fundraisers_owner_fk`); err != nil {
+	if err := dbq.New(scratch).ReplayDropOwnerFK(ctx); err != nil {
 		return res, fmt.Errorf("replay: build scratch schema: %w", err)
 	}
 
@@ -75,10 +78,15 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 		h := &Webhooks{store: campaigns.NewStore(scratch), live: liveMode, unbounded: true,
 			log: slog.New(slog.NewTextHandler(io.Discard, nil)), metrics: NewMetrics(nil)}
 		// Events still queued have not moved the live totals yet, so they are left out.
-		if err := snap.QueryRow(ctx, `SELECT count(*) FROM stripe_events WHERE outcome = 'queued'`).Scan(&res.Queued); err != nil {
+		q := dbq.New(snap)
+		queued, err := q.ReplayQueuedCount(ctx)
+		if err != nil {
 			return err
 		}
+		res.Queued = int(queued)
 		// Events set aside (error, review) moved no money live, so they are left out too.
+		// Stays in Go: the events are streamed one at a time (sqlc's :many would hold every
+		// stored payload in memory at once).
 		rows, err := snap.Query(ctx, `SELECT payload FROM stripe_events WHERE outcome NOT IN ('queued', 'error', 'review')
 			ORDER BY created, received_at, id`)
 		if err != nil {
@@ -128,6 +136,7 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 
 // copyTable copies rows of a live table into the scratch schema, keeping their ids.
 func copyTable(ctx context.Context, from pgx.Tx, to *pgxpool.Pool, table, where string) error {
+	// Stays in Go: the table and its filter are chosen at run time, and every column is copied.
 	rows, err := from.Query(ctx, `SELECT * FROM `+table+` `+where)
 	if err != nil {
 		return fmt.Errorf("replay: read %s: %w", table, err)
@@ -141,6 +150,7 @@ func copyTable(ctx context.Context, from pgx.Tx, to *pgxpool.Pool, table, where 
 		return fmt.Errorf("replay: read %s: %w", table, err)
 	}
 	// Identity columns are GENERATED ALWAYS, so the copy must override them to keep ids.
+	// Stays in Go: COPY into a table chosen at run time.
 	_, err = to.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(values))
 	if err != nil {
 		return fmt.Errorf("replay: copy %s: %w", table, err)
@@ -156,21 +166,15 @@ type totalsKey struct {
 var totalsFields = []string{"gross", "refunded", "disputed", "lost", "fees", "gift_aid_base", "gifts", "donors"}
 
 func readAllTotals(ctx context.Context, db campaigns.DB) (map[totalsKey][]decimal.Decimal, error) {
-	rows, err := db.Query(ctx, `SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost),
-		sum(fees), sum(gift_aid_base), sum(gifts), sum(donors)]::numeric[] FROM totals GROUP BY scope, scope_id`)
+	rows, err := dbq.New(db).ReplayTotals(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("replay: read totals: %w", err)
 	}
 	out := map[totalsKey][]decimal.Decimal{}
-	for rows.Next() {
-		var k totalsKey
-		var v []decimal.Decimal
-		if err := rows.Scan(&k.scope, &k.id, &v); err != nil {
-			return nil, err
-		}
-		out[k] = v
+	for _, r := range rows {
+		out[totalsKey{scope: r.Scope, id: r.ScopeID}] = r.Sums
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []campaigns.Difference {

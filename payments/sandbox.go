@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"giving/campaigns"
+	"giving/campaigns/dbq"
 )
 
 // Sandbox stands in for Stripe when no key is configured: its checkout page is served by
@@ -71,7 +72,7 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string) error {
 	}
 	fundraiser := ""
 	if d.FundraiserID != 0 {
-		if err := s.store.Pool().QueryRow(ctx, `SELECT slug FROM fundraisers WHERE id = $1`, d.FundraiserID).Scan(&fundraiser); err != nil {
+		if fundraiser, err = dbq.New(s.store.Pool()).SandboxFundraiserSlug(ctx, d.FundraiserID); err != nil {
 			return fmt.Errorf("sandbox: fundraiser: %w", err)
 		}
 	}

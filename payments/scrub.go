@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
+	"giving/campaigns/dbq"
 )
 
 // EraseDonor erases the personal data held about the donor with this email, in one
@@ -103,7 +104,7 @@ func ScrubEvents(ctx context.Context, tx pgx.Tx, ids []string) (int, error) {
 		if !changed {
 			continue
 		}
-		if _, err := tx.Exec(ctx, `UPDATE stripe_events SET payload = $2 WHERE id = $1`, e.ID, out); err != nil {
+		if err := dbq.New(tx).ScrubEventPayload(ctx, dbq.ScrubEventPayloadParams{ID: e.ID, Payload: out}); err != nil {
 			return n, fmt.Errorf("scrub event %s: %w", e.ID, err)
 		}
 		n++

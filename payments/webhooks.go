@@ -19,6 +19,7 @@ import (
 	"github.com/stripe/stripe-go/v76/webhook"
 
 	"giving/campaigns"
+	"giving/campaigns/dbq"
 )
 
 // MaxWebhookBody caps what the webhook reads; Stripe's events are a few KiB.
@@ -252,10 +253,8 @@ func (h *Webhooks) classify(ev event, parseErr error) (outcome, detail string) {
 // is already stored, and errDuplicate says it was.
 func applyLocked(ctx context.Context, tx pgx.Tx, ev event, checkStored bool) (outcome, deferKey string, err error) {
 	pi := paymentOf(ev)
-	var stored bool
-	if err := tx.QueryRow(ctx, `SELECT $3 AND EXISTS (SELECT 1 FROM stripe_events WHERE id = $1)
-		FROM (SELECT CASE WHEN $2 <> '' THEN pg_advisory_xact_lock(hashtextextended($2, 0)) END) AS lock`,
-		ev.ID, pi, checkStored).Scan(&stored); err != nil {
+	stored, err := dbq.New(tx).LockPaymentCheckStored(ctx, dbq.LockPaymentCheckStoredParams{ID: ev.ID, PaymentIntent: pi, CheckStored: checkStored})
+	if err != nil {
 		return "", "", err
 	}
 	if stored {
@@ -271,14 +270,12 @@ func insertEvent(ctx context.Context, tx campaigns.DB, ev event, body []byte, ou
 		t := time.Unix(ev.Created, 0)
 		created = &t
 	}
-	tag, err := tx.Exec(ctx, `INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail, defer_key, applied_at)
-		VALUES ($1, $2, $3, $4, COALESCE($5, now()), $6, $7, $8, NULLIF($9, ''), CASE WHEN $7 IN ('applied', 'unmatched', 'ignored') THEN now() END)
-		ON CONFLICT (id) DO NOTHING`,
-		ev.ID, ev.typ(), ev.APIVersion, ev.Livemode, created, body, outcome, detail, deferKey)
+	n, err := dbq.New(tx).InsertStripeEvent(ctx, dbq.InsertStripeEventParams{ID: ev.ID, Type: ev.typ(), ApiVersion: ev.APIVersion,
+		Livemode: ev.Livemode, Created: created, Payload: body, Outcome: outcome, Detail: detail, DeferKey: deferKey})
 	if err != nil {
 		return fmt.Errorf("store event: %w", err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return errDuplicate
 	}
 	return nil

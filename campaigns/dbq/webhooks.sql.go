@@ -58,6 +58,22 @@ func (q *Queries) ClaimQueuedEvent(ctx context.Context, id string) (ClaimQueuedE
 	return i, err
 }
 
+const eventOutcome = `-- name: EventOutcome :one
+SELECT outcome, detail FROM stripe_events WHERE id = $1
+`
+
+type EventOutcomeRow struct {
+	Outcome string
+	Detail  string
+}
+
+func (q *Queries) EventOutcome(ctx context.Context, id string) (EventOutcomeRow, error) {
+	row := q.db.QueryRow(ctx, eventOutcome, id)
+	var i EventOutcomeRow
+	err := row.Scan(&i.Outcome, &i.Detail)
+	return i, err
+}
+
 const failQueuedEvent = `-- name: FailQueuedEvent :one
 UPDATE stripe_events SET attempts = attempts + 1,
     outcome = CASE WHEN attempts + 1 >= $1::integer THEN 'error' ELSE outcome END,
@@ -97,6 +113,40 @@ func (q *Queries) FailQueuedEvent(ctx context.Context, arg FailQueuedEventParams
 	return i, err
 }
 
+const lockEventOutcome = `-- name: LockEventOutcome :one
+SELECT outcome FROM stripe_events WHERE id = $1 FOR UPDATE
+`
+
+// LockEventOutcome reads a stored event's outcome and locks it for the transaction (retry).
+func (q *Queries) LockEventOutcome(ctx context.Context, id string) (string, error) {
+	row := q.db.QueryRow(ctx, lockEventOutcome, id)
+	var outcome string
+	err := row.Scan(&outcome)
+	return outcome, err
+}
+
+const markQueuedEventDone = `-- name: MarkQueuedEventDone :one
+UPDATE stripe_events SET outcome = $1, defer_key = NULLIF($2::text, ''), detail = '',
+    next_attempt_at = NULL, applied_at = CASE WHEN $1 IN ('applied', 'unmatched', 'ignored') THEN now() END
+WHERE id = $3 RETURNING extract(epoch FROM clock_timestamp() - received_at)::float8 AS lag_seconds
+`
+
+type MarkQueuedEventDoneParams struct {
+	Outcome  string
+	DeferKey string
+	ID       string
+}
+
+// MarkQueuedEventDone stores what applying a claimed event did (applied_at is set for the
+// outcomes that moved or settled it) and returns how long it waited since it was received,
+// in seconds.
+func (q *Queries) MarkQueuedEventDone(ctx context.Context, arg MarkQueuedEventDoneParams) (float64, error) {
+	row := q.db.QueryRow(ctx, markQueuedEventDone, arg.Outcome, arg.DeferKey, arg.ID)
+	var lag_seconds float64
+	err := row.Scan(&lag_seconds)
+	return lag_seconds, err
+}
+
 const requeueEvent = `-- name: RequeueEvent :exec
 UPDATE stripe_events SET outcome = 'queued', detail = '', attempts = 0, next_attempt_at = NULL
 WHERE id = $1
@@ -106,6 +156,21 @@ WHERE id = $1
 // round of tries, once its cause is fixed.
 func (q *Queries) RequeueEvent(ctx context.Context, id string) error {
 	_, err := q.db.Exec(ctx, requeueEvent, id)
+	return err
+}
+
+const scrubEventPayload = `-- name: ScrubEventPayload :exec
+UPDATE stripe_events SET payload = $1 WHERE id = $2
+`
+
+type ScrubEventPayloadParams struct {
+	Payload []byte
+	ID      string
+}
+
+// ScrubEventPayload replaces a stored event's payload with its scrubbed copy (erasure).
+func (q *Queries) ScrubEventPayload(ctx context.Context, arg ScrubEventPayloadParams) error {
+	_, err := q.db.Exec(ctx, scrubEventPayload, arg.Payload, arg.ID)
 	return err
 }
 

@@ -44,3 +44,22 @@ WHERE id = @id AND outcome = 'queued';
 -- name: RequeueEvent :exec
 UPDATE stripe_events SET outcome = 'queued', detail = '', attempts = 0, next_attempt_at = NULL
 WHERE id = @id;
+
+-- MarkQueuedEventDone stores what applying a claimed event did (applied_at is set for the
+-- outcomes that moved or settled it) and returns how long it waited since it was received,
+-- in seconds.
+-- name: MarkQueuedEventDone :one
+UPDATE stripe_events SET outcome = @outcome, defer_key = NULLIF(@defer_key::text, ''), detail = '',
+    next_attempt_at = NULL, applied_at = CASE WHEN @outcome IN ('applied', 'unmatched', 'ignored') THEN now() END
+WHERE id = @id RETURNING extract(epoch FROM clock_timestamp() - received_at)::float8 AS lag_seconds;
+
+-- LockEventOutcome reads a stored event's outcome and locks it for the transaction (retry).
+-- name: LockEventOutcome :one
+SELECT outcome FROM stripe_events WHERE id = @id FOR UPDATE;
+
+-- name: EventOutcome :one
+SELECT outcome, detail FROM stripe_events WHERE id = @id;
+
+-- ScrubEventPayload replaces a stored event's payload with its scrubbed copy (erasure).
+-- name: ScrubEventPayload :exec
+UPDATE stripe_events SET payload = @payload WHERE id = @id;

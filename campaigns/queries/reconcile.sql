@@ -1,0 +1,18 @@
+-- Reconciliation with Stripe (payments/reconcile.go).
+
+-- ReconcileStoredEventIDs are those of the listed events already stored.
+-- name: ReconcileStoredEventIDs :many
+SELECT id FROM stripe_events WHERE id = ANY(@ids::text[]);
+
+-- ReconcileEntriesTouching is every ledger entry touching a listed payment intent, charge
+-- or object.
+-- name: ReconcileEntriesTouching :many
+SELECT kind, stripe_object, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+    amount, fee, occurred_at FROM ledger_entries
+WHERE payment_intent = ANY(@payment_intents::text[]) OR charge_id = ANY(@charges::text[]) OR stripe_object = ANY(@objects::text[]);
+
+-- ReconcileGiftsBetween is the gifts that occurred in [since, until).
+-- name: ReconcileGiftsBetween :many
+SELECT kind, stripe_object, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+    amount, fee, occurred_at FROM ledger_entries
+WHERE kind = 'gift' AND occurred_at >= @since::timestamptz AND occurred_at < @until::timestamptz ORDER BY occurred_at, id;

@@ -1,0 +1,35 @@
+-- Applying a Stripe event: the payment's lock, the stored event, and the events that wait
+-- for a gift (deferred).
+
+-- LockPayment serialises every event about one payment intent across transactions and
+-- instances, until the transaction ends.
+-- name: LockPayment :exec
+SELECT pg_advisory_xact_lock(hashtextextended(@payment_intent::text, 0));
+
+-- LockPaymentCheckStored takes the payment's lock (none for an empty payment intent) and,
+-- with check_stored, asks in the same statement whether the event is already stored.
+-- name: LockPaymentCheckStored :one
+SELECT (@check_stored::boolean AND EXISTS (SELECT 1 FROM stripe_events WHERE id = @id))::boolean AS stored
+FROM (SELECT CASE WHEN @payment_intent::text <> '' THEN pg_advisory_xact_lock(hashtextextended(@payment_intent::text, 0)) END) AS lock;
+
+-- InsertStripeEvent stores an event once by id; no row is affected when it is already
+-- stored. An event without a creation time (never from Stripe) is dated by the transaction.
+-- name: InsertStripeEvent :execrows
+INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail, defer_key, applied_at)
+VALUES (@id, @type, @api_version, @livemode, COALESCE(sqlc.narg(created)::timestamptz, now()), @payload, @outcome, @detail,
+    NULLIF(@defer_key::text, ''), CASE WHEN @outcome IN ('applied', 'unmatched', 'ignored') THEN now() END)
+ON CONFLICT (id) DO NOTHING;
+
+-- DeferredEvents are the events waiting for the gift on a payment intent, in Stripe's order.
+-- name: DeferredEvents :many
+SELECT payload FROM stripe_events WHERE outcome = 'deferred' AND defer_key = @defer_key::text
+ORDER BY created, received_at;
+
+-- MarkDeferredEventDone stores what applying a waiting event did.
+-- name: MarkDeferredEventDone :exec
+UPDATE stripe_events SET outcome = @outcome, detail = @detail,
+    applied_at = CASE WHEN @outcome IN ('applied', 'unmatched', 'ignored') THEN now() END WHERE id = @id;
+
+-- WebhookAppealRate is the Gift Aid rate of a gift's appeal, for an adjustment.
+-- name: WebhookAppealRate :one
+SELECT gift_aid_rate FROM appeals WHERE id = @id;
