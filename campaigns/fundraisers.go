@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Fundraiser is a supporter's page raising money for an appeal.
@@ -34,15 +36,32 @@ func scanFundraiser(row pgx.Row) (Fundraiser, error) {
 	return f, err
 }
 
+// fundraiserFromRow reads a page from the row of any of the page queries in
+// campaigns/queries/fundraisers.sql, which return the columns of fundraiserColumns.
+func fundraiserFromRow(r dbq.FundraiserByIDRow) Fundraiser {
+	return Fundraiser{ID: r.ID, AppealID: r.AppealID, Slug: r.Slug, Title: r.Title, Story: r.Story, Target: r.Target,
+		Status: r.Status, OwnerID: r.OwnerID, HasPhoto: r.HasPhoto}
+}
+
+// fundraiserOrNotFound is scanFundraiser's result for a generated query's row.
+func fundraiserOrNotFound(r dbq.FundraiserByIDRow, err error) (Fundraiser, error) {
+	f := fundraiserFromRow(r)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Fundraiser{}, fmt.Errorf("fundraiser: %w", ErrNotFound)
+	}
+	return f, err
+}
+
 // PublicFundraiser returns an approved page by slug; pending and hidden pages are not
 // public, and look exactly like pages that do not exist.
 func (s *Store) PublicFundraiser(ctx context.Context, slug string) (Fundraiser, error) {
-	return scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE slug = $1 AND status = 'approved'`, slug))
+	r, err := dbq.New(s.pool).PublicFundraiser(ctx, slug)
+	return fundraiserOrNotFound(dbq.FundraiserByIDRow(r), err)
 }
 
 // FundraiserByID returns a page whatever its status.
 func (s *Store) FundraiserByID(ctx context.Context, id int64) (Fundraiser, error) {
-	return scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1`, id))
+	return fundraiserOrNotFound(dbq.New(s.pool).FundraiserByID(ctx, id))
 }
 
 // FundraiserTotals reads a page's totals (constant cost).
@@ -63,28 +82,21 @@ type WallEntry struct {
 // Wall lists the gifts that reached a page, newest first. Only donations with money in
 // the ledger appear: a pending or failed attempt is not a gift.
 func (s *Store) Wall(ctx context.Context, fundraiserID int64, limit int) ([]WallEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly'
-		FROM donations d
-		WHERE d.fundraiser_id = $1 AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift')
-		ORDER BY d.created_at DESC LIMIT $2`, fundraiserID, limit)
+	rows, err := dbq.New(s.pool).Wall(ctx, dbq.WallParams{FundraiserID: fundraiserID, MaxRows: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("read donor wall: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (WallEntry, error) {
-		var w WallEntry
-		var name string
-		var hideName, hideAmount bool
-		if err := r.Scan(&name, &hideName, &w.Amount, &hideAmount, &w.Message, &w.Monthly); err != nil {
-			return w, err
-		}
-		w.Name = name
-		if hideName || name == "" {
+	out := make([]WallEntry, 0, len(rows))
+	for _, r := range rows {
+		w := WallEntry{Name: r.DisplayName, Amount: r.Amount, Message: r.Message, Monthly: r.Monthly}
+		if r.HideName || r.DisplayName == "" {
 			w.Name = "Anonymous"
 		}
-		w.Shown = !hideAmount
-		if hideAmount {
+		w.Shown = !r.HideAmount
+		if r.HideAmount {
 			w.Amount = decimal.Zero
 		}
-		return w, nil
-	})
+		out = append(out, w)
+	}
+	return out, nil
 }
