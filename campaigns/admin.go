@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Admin actions: each checks the actor may act, makes its change and writes the audit log
@@ -60,15 +62,16 @@ func (s *Store) UpdateAppeal(ctx context.Context, by User, id int64, e AppealEdi
 		return err
 	}
 	return s.adminTx(ctx, by, func(tx pgx.Tx) (string, string, error) {
-		var old decimal.Decimal
-		if err := tx.QueryRow(ctx, `SELECT target FROM appeals WHERE id = $1 FOR UPDATE`, id).Scan(&old); err != nil {
+		q := dbq.New(tx)
+		old, err := q.LockAppealTarget(ctx, id)
+		if err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return "", "", fmt.Errorf("appeal %d: %w", id, ErrNotFound)
 			}
 			return "", "", err
 		}
-		_, err := tx.Exec(ctx, `UPDATE appeals SET name = $2, summary = $3, story = $4, target = $5 WHERE id = $1`,
-			id, strings.TrimSpace(e.Name), strings.TrimSpace(e.Summary), strings.TrimSpace(e.Story), e.Target)
+		err = q.UpdateAppeal(ctx, dbq.UpdateAppealParams{ID: id, Name: strings.TrimSpace(e.Name),
+			Summary: strings.TrimSpace(e.Summary), Story: strings.TrimSpace(e.Story), Target: e.Target})
 		return "appeal edited", fmt.Sprintf("appeal %d: target %s -> %s", id, old.StringFixed(2), e.Target.StringFixed(2)), err
 	})
 }
@@ -104,11 +107,11 @@ func (s *Store) SaveTier(ctx context.Context, by User, appealID, id int64, e Tie
 		var tag interface{ RowsAffected() int64 }
 		var err error
 		if id == 0 {
-			tag, err = tx.Exec(ctx, `INSERT INTO tiers (appeal_id, amount, title, impact, active, position)
-				VALUES ($1, $2, $3, $4, $5, 0)`, appealID, e.Amount, strings.TrimSpace(e.Title), strings.TrimSpace(e.Impact), e.Active)
+			tag, err = dbq.New(tx).InsertTier(ctx, dbq.InsertTierParams{AppealID: appealID, Amount: e.Amount,
+				Title: strings.TrimSpace(e.Title), Impact: strings.TrimSpace(e.Impact), Active: e.Active})
 		} else {
-			tag, err = tx.Exec(ctx, `UPDATE tiers SET amount = $3, title = $4, impact = $5, active = $6
-				WHERE id = $2 AND appeal_id = $1`, appealID, id, e.Amount, strings.TrimSpace(e.Title), strings.TrimSpace(e.Impact), e.Active)
+			tag, err = dbq.New(tx).UpdateTier(ctx, dbq.UpdateTierParams{AppealID: appealID, ID: id, Amount: e.Amount,
+				Title: strings.TrimSpace(e.Title), Impact: strings.TrimSpace(e.Impact), Active: e.Active})
 		}
 		if isUniqueViolation(err) {
 			return "", "", &ValidationError{Fields: map[string]string{"amount": "Another tier already has this amount"}}
@@ -126,7 +129,7 @@ func (s *Store) SetFundraiserStatus(ctx context.Context, by User, id int64, stat
 		return &ValidationError{Fields: map[string]string{"status": "Choose approve or hide"}}
 	}
 	return s.adminTx(ctx, by, func(tx pgx.Tx) (string, string, error) {
-		tag, err := tx.Exec(ctx, `UPDATE fundraisers SET status = $2 WHERE id = $1`, id, status)
+		tag, err := dbq.New(tx).SetFundraiserStatus(ctx, dbq.SetFundraiserStatusParams{ID: id, Status: status})
 		if err == nil && tag.RowsAffected() == 0 {
 			err = fmt.Errorf("fundraiser %d: %w", id, ErrNotFound)
 		}
@@ -147,19 +150,15 @@ type UnmatchedGift struct {
 
 // Unmatched lists unmatched money not yet reviewed, newest first.
 func (s *Store) Unmatched(ctx context.Context, limit int) ([]UnmatchedGift, error) {
-	rows, err := s.pool.Query(ctx, `SELECT d.id::text, d.created_at, a.name, COALESCE(f.title, ''),
-			COALESCE((SELECT sum(e.amount) FROM ledger_entries e WHERE e.donation_id = d.id), 0),
-			d.frequency = 'monthly', COALESCE(d.payment_intent_id, d.subscription_id, '')
-		FROM donations d JOIN appeals a ON a.id = d.appeal_id LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
-		WHERE d.unmatched AND d.reviewed_at IS NULL ORDER BY d.created_at DESC LIMIT $1`, limit)
+	rows, err := dbq.New(s.pool).UnmatchedGifts(ctx, int64(limit))
 	if err != nil {
 		return nil, fmt.Errorf("list unmatched money: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (UnmatchedGift, error) {
-		var u UnmatchedGift
-		err := r.Scan(&u.DonationID, &u.CreatedAt, &u.Appeal, &u.Fundraiser, &u.Amount, &u.Monthly, &u.Reference)
-		return u, err
-	})
+	out := make([]UnmatchedGift, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, UnmatchedGift(r))
+	}
+	return out, nil
 }
 
 // ResolveUnmatched records that an admin has reviewed unmatched money. The money stays
@@ -169,8 +168,8 @@ func (s *Store) ResolveUnmatched(ctx context.Context, by User, donationID, note 
 		return &ValidationError{Fields: map[string]string{"note": "Say what you found, in up to 500 characters"}}
 	}
 	return s.adminTx(ctx, by, func(tx pgx.Tx) (string, string, error) {
-		tag, err := tx.Exec(ctx, `UPDATE donations SET reviewed_at = now(), reviewed_by = $2, review_note = $3
-			WHERE id = $1::uuid AND unmatched AND reviewed_at IS NULL`, uuidOrNil(donationID), by.Email, strings.TrimSpace(note))
+		tag, err := dbq.New(tx).ResolveUnmatched(ctx, dbq.ResolveUnmatchedParams{ID: uuidOrNil(donationID),
+			ReviewedBy: by.Email, ReviewNote: strings.TrimSpace(note)})
 		if err == nil && tag.RowsAffected() == 0 {
 			err = fmt.Errorf("unmatched donation %s: %w", donationID, ErrNotFound)
 		}
@@ -181,22 +180,26 @@ func (s *Store) ResolveUnmatched(ctx context.Context, by User, donationID, note 
 // Fundraisers lists every page of an appeal for admins: those waiting for approval first,
 // then newest first.
 func (s *Store) Fundraisers(ctx context.Context, appealID int64) ([]Fundraiser, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE appeal_id = $1 ORDER BY status = 'pending' DESC, created_at DESC`, appealID)
+	rows, err := dbq.New(s.pool).AppealFundraisers(ctx, appealID)
 	if err != nil {
 		return nil, fmt.Errorf("list fundraiser pages: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Fundraiser, error) { return scanFundraiser(r) })
+	out := make([]Fundraiser, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, fundraiserFromRow(r))
+	}
+	return out, nil
 }
 
 // AllTiers lists an appeal's tiers, active or not, cheapest first.
 func (s *Store) AllTiers(ctx context.Context, appealID int64) ([]Tier, error) {
-	rows, err := s.pool.Query(ctx, `SELECT id, amount, title, impact, position, active FROM tiers WHERE appeal_id = $1 ORDER BY amount`, appealID)
+	rows, err := dbq.New(s.pool).AllTiers(ctx, appealID)
 	if err != nil {
 		return nil, fmt.Errorf("list tiers: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tier, error) {
-		var t Tier
-		err := r.Scan(&t.ID, &t.Amount, &t.Title, &t.Impact, &t.Position, &t.Active)
-		return t, err
-	})
+	out := make([]Tier, 0, len(rows))
+	for _, t := range rows {
+		out = append(out, Tier{ID: t.ID, Amount: t.Amount, Title: t.Title, Impact: t.Impact, Position: int(t.Position), Active: t.Active})
+	}
+	return out, nil
 }

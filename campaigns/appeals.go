@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // DefaultAppealSlug is the appeal this service was built for.
@@ -46,50 +48,54 @@ func (a Appeal) Tier(id int64) (Tier, error) {
 	return Tier{}, fmt.Errorf("tier %d: %w", id, ErrNotFound)
 }
 
-const appealColumns = `id, slug, name, summary, story, currency, target, gift_aid_rate, is_default`
-
-func scanAppeal(row pgx.Row) (Appeal, error) {
-	var a Appeal
-	err := row.Scan(&a.ID, &a.Slug, &a.Name, &a.Summary, &a.Story, &a.Currency, &a.Target, &a.GiftAidRate, &a.IsDefault)
-	return a, err
+// appealFromRow reads an appeal from the row of any of the appeal queries in
+// campaigns/queries/appeals.sql, which return the same columns.
+func appealFromRow(r dbq.AppealByIDRow) Appeal {
+	return Appeal{ID: r.ID, Slug: r.Slug, Name: r.Name, Summary: r.Summary, Story: r.Story, Currency: r.Currency,
+		Target: r.Target, GiftAidRate: r.GiftAidRate, IsDefault: r.IsDefault}
 }
 
 // AppealBySlug returns the appeal with its active tiers, cheapest first.
 func (s *Store) AppealBySlug(ctx context.Context, slug string) (Appeal, error) {
-	return appealWhere(ctx, s.pool, `slug = $1`, slug)
+	return readAppeal(ctx, s.pool, func(q *dbq.Queries) (dbq.AppealByIDRow, error) {
+		r, err := q.AppealBySlug(ctx, slug)
+		return dbq.AppealByIDRow(r), err
+	})
 }
 
 // AppealByID is AppealBySlug by id.
 func (s *Store) AppealByID(ctx context.Context, id int64) (Appeal, error) {
-	return appealWhere(ctx, s.pool, `id = $1`, id)
+	return readAppeal(ctx, s.pool, func(q *dbq.Queries) (dbq.AppealByIDRow, error) {
+		return q.AppealByID(ctx, id)
+	})
 }
 
 // DefaultAppeal is the appeal that receives money Stripe reports without a known campaign.
 func (s *Store) DefaultAppeal(ctx context.Context) (Appeal, error) {
-	return appealWhere(ctx, s.pool, `is_default`)
+	return readAppeal(ctx, s.pool, func(q *dbq.Queries) (dbq.AppealByIDRow, error) {
+		r, err := q.DefaultAppeal(ctx)
+		return dbq.AppealByIDRow(r), err
+	})
 }
 
-func appealWhere(ctx context.Context, db DB, where string, args ...any) (Appeal, error) {
-	a, err := scanAppeal(db.QueryRow(ctx, `SELECT `+appealColumns+` FROM appeals WHERE `+where, args...))
+// readAppeal reads the appeal find returns, with its active tiers.
+func readAppeal(ctx context.Context, db DB, find func(q *dbq.Queries) (dbq.AppealByIDRow, error)) (Appeal, error) {
+	q := dbq.New(db)
+	r, err := find(q)
+	a := appealFromRow(r)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Appeal{}, fmt.Errorf("appeal: %w", ErrNotFound)
 	}
 	if err != nil {
 		return Appeal{}, fmt.Errorf("read appeal: %w", err)
 	}
-	rows, err := db.Query(ctx, `SELECT id, amount, title, impact, position FROM tiers
-		WHERE appeal_id = $1 AND active ORDER BY amount`, a.ID)
+	tiers, err := q.ActiveTiers(ctx, a.ID)
 	if err != nil {
 		return Appeal{}, fmt.Errorf("read tiers: %w", err)
 	}
-	a.Tiers, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Tier, error) {
-		var t Tier
-		err := r.Scan(&t.ID, &t.Amount, &t.Title, &t.Impact, &t.Position)
-		t.Active = true
-		return t, err
-	})
-	if err != nil {
-		return Appeal{}, fmt.Errorf("read tiers: %w", err)
+	a.Tiers = make([]Tier, 0, len(tiers))
+	for _, t := range tiers {
+		a.Tiers = append(a.Tiers, Tier{ID: t.ID, Amount: t.Amount, Title: t.Title, Impact: t.Impact, Position: int(t.Position), Active: true})
 	}
 	return a, nil
 }
@@ -136,13 +142,10 @@ func (s *Store) Seed(ctx context.Context, opt SeedOptions) (bool, error) {
 	}
 	created := false
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO appeals (slug, name, summary, story, target, is_default)
-			VALUES ($1, $2, $3, $4, $5, NOT EXISTS (SELECT 1 FROM appeals WHERE is_default))
-			ON CONFLICT (slug) DO NOTHING RETURNING id`,
-			DefaultAppealSlug, "Fundraising for Freedom",
-			"Safe houses, meals, counselling and legal help for women who have survived modern slavery and trafficking.",
-			seedStory, target).Scan(&id)
+		q := dbq.New(tx)
+		id, err := q.SeedAppeal(ctx, dbq.SeedAppealParams{Slug: DefaultAppealSlug, Name: "Fundraising for Freedom",
+			Summary: "Safe houses, meals, counselling and legal help for women who have survived modern slavery and trafficking.",
+			Story:   seedStory, Target: target})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // already seeded: leave it exactly as trustees have it
 		}
@@ -151,9 +154,8 @@ func (s *Store) Seed(ctx context.Context, opt SeedOptions) (bool, error) {
 		}
 		created = true
 		for i, t := range seedTiers {
-			if _, err := tx.Exec(ctx, `INSERT INTO tiers (appeal_id, amount, title, impact, position)
-				VALUES ($1, $2, $3, $4, $5) ON CONFLICT (appeal_id, amount) DO NOTHING`,
-				id, t.Amount, t.Title, t.Impact, i); err != nil {
+			if err := q.SeedTier(ctx, dbq.SeedTierParams{AppealID: id, Amount: t.Amount, Title: t.Title, Impact: t.Impact,
+				Position: int32(i)}); err != nil {
 				return err
 			}
 		}

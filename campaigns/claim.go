@@ -12,6 +12,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // The HMRC Charities Online claim schedule (the package documentation): what a row may hold.
@@ -117,59 +119,25 @@ type claimGift struct {
 	related                             []int64 // refunds and disputes netted
 }
 
-// claimableSQL finds the gifts a claim may include: a ledger gift the ledger marked as
-// Gift Aid-able (never offline or unmatched money), of a donation whose declaration was
-// not cancelled on or before the gift, and not already in a claim. Refunds and disputes on
-// the same charge or payment intent are netted; an open dispute keeps the gift back until
-// it is decided.
-const claimableSQL = `
-SELECT e.id, e.appeal_id, a.gift_aid_rate, e.amount + r.returned, e.occurred_at, e.frequency = 'monthly',
-       g.id::text, g.title, g.first_name, g.last_name, g.house, g.postcode, r.ids, r.open_dispute
-FROM ledger_entries e
-JOIN appeals a ON a.id = e.appeal_id
-JOIN donations d ON d.id = e.donation_id
-JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
-CROSS JOIN LATERAL (
-    SELECT COALESCE(sum(x.amount) FILTER (WHERE x.kind IN ('refund', 'dispute_lost')), 0) AS returned,
-           COALESCE(sum(x.amount) FILTER (WHERE x.kind IN ('dispute_hold', 'dispute_release')), 0) < 0 AS open_dispute,
-           COALESCE(array_agg(x.id ORDER BY x.id), '{}') AS ids
-    FROM ledger_entries x
-    WHERE x.kind IN ('refund', 'dispute_hold', 'dispute_release', 'dispute_lost')
-      AND ((e.payment_intent IS NOT NULL AND x.payment_intent = e.payment_intent)
-        OR (e.charge_id IS NOT NULL AND x.charge_id = e.charge_id))
-) r
-WHERE e.kind = 'gift' AND e.gift_aid_base > 0 AND NOT d.unmatched
-  AND (g.cancelled_at IS NULL OR e.occurred_at < g.cancelled_at)
-  AND ($1::timestamptz IS NULL OR e.occurred_at < $1)
-  AND NOT EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id)
-ORDER BY e.occurred_at, e.id`
-
 func claimableGifts(ctx context.Context, db DB, upto time.Time) ([]claimGift, error) {
 	var bound *time.Time
 	if !upto.IsZero() {
 		bound = &upto
 	}
-	rows, err := db.Query(ctx, claimableSQL, bound)
+	// The query (dbq.ClaimableGifts) says which gifts a claim may include and nets refunds and disputes.
+	rows, err := dbq.New(db).ClaimableGifts(ctx, bound)
 	if err != nil {
 		return nil, fmt.Errorf("read claimable gifts: %w", err)
 	}
-	defer rows.Close()
 	var out []claimGift
-	for rows.Next() {
-		var g claimGift
-		var open bool
-		if err := rows.Scan(&g.id, &g.appealID, &g.rate, &g.net, &g.at, &g.monthly, &g.declaration, &g.title,
-			&g.first, &g.last, &g.house, &g.postcode, &g.related, &open); err != nil {
-			return nil, fmt.Errorf("read claimable gifts: %w", err)
-		}
+	for _, r := range rows {
 		// A fully refunded gift is not claimed; an open dispute waits for its outcome.
-		if open || g.net.Sign() <= 0 {
+		if r.OpenDispute || r.Net.Sign() <= 0 {
 			continue
 		}
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read claimable gifts: %w", err)
+		out = append(out, claimGift{id: r.ID, appealID: r.AppealID, rate: r.GiftAidRate, net: r.Net, at: r.OccurredAt,
+			monthly: r.Monthly, declaration: r.DeclarationID, title: r.Title, first: r.FirstName, last: r.LastName,
+			house: r.House, postcode: r.Postcode, related: r.Related})
 	}
 	return out, nil
 }
@@ -275,27 +243,25 @@ func buildClaim(gifts []claimGift, limit decimal.Decimal) Claim {
 // within tax: an adjustment never takes a claim below zero; one that does not fit waits
 // for a larger claim.
 func pendingAdjustments(ctx context.Context, db DB, tax decimal.Decimal, forUpdate bool) ([]ClaimAdjustment, decimal.Decimal, error) {
-	q := `SELECT a.id, a.refund_entry_id, a.gift_entry_id, r.occurred_at, a.tax_amount, a.note
-		FROM gift_aid_adjustments a JOIN ledger_entries r ON r.id = a.refund_entry_id
-		WHERE a.claim_id IS NULL ORDER BY a.created_at, a.id`
+	var rows []dbq.PendingAdjustmentsRow
+	var err error
 	if forUpdate {
-		q += ` FOR UPDATE OF a`
+		var locked []dbq.PendingAdjustmentsForUpdateRow
+		locked, err = dbq.New(db).PendingAdjustmentsForUpdate(ctx)
+		for _, r := range locked {
+			rows = append(rows, dbq.PendingAdjustmentsRow(r))
+		}
+	} else {
+		rows, err = dbq.New(db).PendingAdjustments(ctx)
 	}
-	rows, err := db.Query(ctx, q)
-	if err != nil {
-		return nil, decimal.Zero, fmt.Errorf("read gift aid adjustments: %w", err)
-	}
-	all, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (ClaimAdjustment, error) {
-		var a ClaimAdjustment
-		err := row.Scan(&a.ID, &a.RefundEntryID, &a.GiftEntryID, &a.RefundedAt, &a.TaxAmount, &a.Note)
-		return a, err
-	})
 	if err != nil {
 		return nil, decimal.Zero, fmt.Errorf("read gift aid adjustments: %w", err)
 	}
 	var out []ClaimAdjustment
 	sum := decimal.Zero
-	for _, a := range all {
+	for _, r := range rows {
+		a := ClaimAdjustment{ID: r.ID, RefundEntryID: r.RefundEntryID, GiftEntryID: r.GiftEntryID, RefundedAt: r.RefundedAt,
+			TaxAmount: r.TaxAmount, Note: r.Note}
 		if sum.Add(a.TaxAmount).GreaterThan(tax) {
 			continue
 		}
@@ -384,7 +350,8 @@ func (s *Store) MakeClaim(ctx context.Context, opt ClaimOptions) (Claim, error) 
 	var c Claim
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		// Claims run one at a time, and refunds that call BlockClaims wait for this one.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, claimLockKey); err != nil {
+		q := dbq.New(tx)
+		if err := q.LockClaims(ctx, claimLockKey); err != nil {
 			return fmt.Errorf("gift aid claim: lock: %w", err)
 		}
 		var err error
@@ -394,19 +361,19 @@ func (s *Store) MakeClaim(ctx context.Context, opt ClaimOptions) (Claim, error) 
 		if len(c.Rows) == 0 {
 			return ErrNothingToClaim
 		}
-		if err := tx.QueryRow(ctx, `INSERT INTO gift_aid_claims (created_by, total) VALUES ($1, $2) RETURNING id, created_at`,
-			opt.Actor.Email, c.Total).Scan(&c.ID, &c.CreatedAt); err != nil {
+		row, err := q.InsertClaim(ctx, dbq.InsertClaimParams{CreatedBy: opt.Actor.Email, Total: c.Total})
+		if err != nil {
 			return fmt.Errorf("gift aid claim: record claim: %w", err)
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO gift_aid_claim_items (ledger_entry_id, claim_id)
-			SELECT DISTINCT unnest($1::bigint[]), $2::bigint`, c.Entries, c.ID); err != nil {
+		c.ID, c.CreatedAt = row.ID, row.CreatedAt
+		if err := q.InsertClaimItems(ctx, dbq.InsertClaimItemsParams{EntryIds: c.Entries, ClaimID: c.ID}); err != nil {
 			return fmt.Errorf("gift aid claim: lock claimed gifts: %w", err)
 		}
 		ids := make([]int64, len(c.Adjustments))
 		for i, a := range c.Adjustments {
 			ids[i] = a.ID
 		}
-		if _, err := tx.Exec(ctx, `UPDATE gift_aid_adjustments SET claim_id = $2 WHERE id = ANY($1) AND claim_id IS NULL`, ids, c.ID); err != nil {
+		if err := q.AttachAdjustments(ctx, dbq.AttachAdjustmentsParams{Ids: ids, ClaimID: c.ID}); err != nil {
 			return fmt.Errorf("gift aid claim: attach adjustments: %w", err)
 		}
 		// The schedule carries donors' names and addresses: the claim and its audit row are
@@ -425,8 +392,7 @@ func (s *Store) MakeClaim(ctx context.Context, opt ClaimOptions) (Claim, error) 
 // call it first: otherwise a claim made in between neither nets the refund nor is
 // adjusted for it.
 func BlockClaims(ctx context.Context, tx pgx.Tx) error {
-	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock_shared($1)`, claimLockKey)
-	return err
+	return dbq.New(tx).BlockClaims(ctx, claimLockKey)
 }
 
 // ClaimCSVHeader is the HMRC schedule's columns, in HMRC's order.

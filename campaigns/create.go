@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Declaration is a Gift Aid declaration as the donor made it, with the exact wording
@@ -58,11 +60,10 @@ func (s *Store) CreateDonation(ctx context.Context, n NewDonation) (Donation, er
 func CreateDonation(ctx context.Context, tx pgx.Tx, n NewDonation) (Donation, error) {
 	if n.FormToken != "" {
 		// Serialise submissions of one form so the second sees the first's donation.
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 1))`, n.FormToken); err != nil {
+		if err := dbq.New(tx).LockFormToken(ctx, n.FormToken); err != nil {
 			return Donation{}, err
 		}
-		var existing string
-		err := tx.QueryRow(ctx, `SELECT id::text FROM donations WHERE form_token = $1`, n.FormToken).Scan(&existing)
+		existing, err := dbq.New(tx).DonationByFormToken(ctx, n.FormToken)
 		if err == nil {
 			return FindDonation(ctx, tx, DonationLookup{ID: existing})
 		}
@@ -75,10 +76,9 @@ func CreateDonation(ctx context.Context, tx pgx.Tx, n NewDonation) (Donation, er
 	}
 	var declID *string
 	if g := n.Declaration; g != nil {
-		var id string
-		err := tx.QueryRow(ctx, `INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text`,
-			g.Title, g.FirstName, g.LastName, g.House, g.Postcode, g.Scope, g.WordingVersion, g.Wording).Scan(&id)
+		id, err := dbq.New(tx).InsertDeclaration(ctx, dbq.InsertDeclarationParams{Title: g.Title, FirstName: g.FirstName,
+			LastName: g.LastName, House: g.House, Postcode: g.Postcode, Scope: g.Scope, WordingVersion: g.WordingVersion,
+			Wording: g.Wording})
 		if err != nil {
 			return Donation{}, fmt.Errorf("store gift aid declaration: %w", err)
 		}
@@ -88,13 +88,10 @@ func CreateDonation(ctx context.Context, tx pgx.Tx, n NewDonation) (Donation, er
 	if n.Monthly {
 		freq = "monthly"
 	}
-	var id string
-	err := tx.QueryRow(ctx, `INSERT INTO donations (appeal_id, fundraiser_id, tier_id, amount, cover_fee, frequency,
-			display_name, message, hide_name, hide_amount, email, gift_aid_declaration_id, form_token)
-		VALUES ($1, NULLIF($2, 0), NULLIF($3, 0), $4, $5, $6, $7, $8, $9, $10, $11, $12::uuid, NULLIF($13, ''))
-		RETURNING id::text`,
-		n.AppealID, n.FundraiserID, n.TierID, n.Amount, n.CoverFee, freq, n.DisplayName, n.Message,
-		n.HideName, n.HideAmount, n.Email, declID, n.FormToken).Scan(&id)
+	id, err := dbq.New(tx).InsertDonation(ctx, dbq.InsertDonationParams{AppealID: n.AppealID, FundraiserID: n.FundraiserID,
+		TierID: n.TierID, Amount: n.Amount, CoverFee: n.CoverFee, Frequency: freq, DisplayName: n.DisplayName,
+		Message: n.Message, HideName: n.HideName, HideAmount: n.HideAmount, Email: n.Email, DeclarationID: declID,
+		FormToken: n.FormToken})
 	if err != nil {
 		return Donation{}, fmt.Errorf("store donation: %w", err)
 	}
@@ -103,7 +100,7 @@ func CreateDonation(ctx context.Context, tx pgx.Tx, n NewDonation) (Donation, er
 
 // SetCheckoutSession records the payment session the donor was sent to.
 func (s *Store) SetCheckoutSession(ctx context.Context, donationID, sessionID string) error {
-	_, err := s.pool.Exec(ctx, `UPDATE donations SET checkout_session_id = $2, updated_at = now() WHERE id = $1::uuid`, donationID, sessionID)
+	err := dbq.New(s.pool).SetCheckoutSession(ctx, dbq.SetCheckoutSessionParams{ID: donationID, SessionID: sessionID})
 	if err != nil {
 		return fmt.Errorf("record checkout session: %w", err)
 	}
@@ -112,10 +109,8 @@ func (s *Store) SetCheckoutSession(ctx context.Context, donationID, sessionID st
 
 // DeclarationByID returns a stored Gift Aid declaration.
 func (s *Store) DeclarationByID(ctx context.Context, id string) (Declaration, error) {
-	var g Declaration
-	err := s.pool.QueryRow(ctx, `SELECT title, first_name, last_name, house, postcode, scope, wording_version, wording
-		FROM gift_aid_declarations WHERE id = $1::uuid`, id).Scan(&g.Title, &g.FirstName, &g.LastName, &g.House,
-		&g.Postcode, &g.Scope, &g.WordingVersion, &g.Wording)
+	r, err := dbq.New(s.pool).DeclarationByID(ctx, id)
+	g := Declaration(r)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return g, fmt.Errorf("declaration: %w", ErrNotFound)
 	}

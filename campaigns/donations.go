@@ -11,6 +11,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Donation statuses. Only the ledger says what money counts; a status tells the donor's
@@ -81,21 +83,14 @@ func (d Donation) DonorKey() string {
 	}
 }
 
-const donationColumns = `d.id::text, d.appeal_id, COALESCE(d.fundraiser_id, 0), COALESCE(d.tier_id, 0), d.amount,
-	d.cover_fee, d.frequency = 'monthly', d.status, d.display_name, d.message, d.hide_name, d.hide_amount,
-	COALESCE(d.gift_aid_declaration_id::text, ''), d.email, COALESCE(d.checkout_session_id, ''),
-	COALESCE(d.payment_intent_id, ''), COALESCE(d.subscription_id, ''), COALESCE(d.customer_id, ''),
-	d.unmatched, d.created_at, g.cancelled_at`
-
-const donationFrom = ` FROM donations d LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id `
-
-func scanDonation(row pgx.Row) (Donation, error) {
-	var d Donation
-	err := row.Scan(&d.ID, &d.AppealID, &d.FundraiserID, &d.TierID, &d.Amount, &d.CoverFee, &d.Monthly,
-		&d.Status, &d.DisplayName, &d.Message, &d.HideName, &d.HideAmount, &d.DeclarationID, &d.Email,
-		&d.SessionID, &d.PaymentIntent, &d.SubscriptionID, &d.CustomerID, &d.Unmatched, &d.CreatedAt,
-		&d.GiftAidCancelledAt)
-	return d, err
+// donationFromRow reads a donation from the row of any of the lookups in
+// campaigns/queries/donations.sql, which return the same columns.
+func donationFromRow(r dbq.DonationByIDForUpdateRow) Donation {
+	return Donation{ID: r.ID, AppealID: r.AppealID, FundraiserID: r.FundraiserID, TierID: r.TierID, Amount: r.Amount,
+		CoverFee: r.CoverFee, Monthly: r.Monthly, Status: r.Status, DisplayName: r.DisplayName, Message: r.Message,
+		HideName: r.HideName, HideAmount: r.HideAmount, DeclarationID: r.DeclarationID, Email: r.Email,
+		SessionID: r.SessionID, PaymentIntent: r.PaymentIntent, SubscriptionID: r.SubscriptionID,
+		CustomerID: r.CustomerID, Unmatched: r.Unmatched, CreatedAt: r.CreatedAt, GiftAidCancelledAt: r.GiftAidCancelledAt}
 }
 
 // DonationLookup names a donation by any of the ids Stripe events carry. The first that
@@ -111,26 +106,46 @@ type DonationLookup struct {
 // FindDonation finds and locks (FOR UPDATE) the donation, so that events about the same
 // gift apply one after another. ErrNotFound when none matches.
 func FindDonation(ctx context.Context, tx pgx.Tx, l DonationLookup) (Donation, error) {
-	tries := []struct{ where, arg string }{
-		{`d.id = $1::uuid`, uuidOrEmpty(l.ID)},
-		{`d.checkout_session_id = $1`, l.SessionID},
-		{`d.payment_intent_id = $1`, l.PaymentIntent},
-		{`d.subscription_id = $1`, l.SubscriptionID},
-		{`d.id = (SELECT donation_id FROM ledger_entries WHERE payment_intent = $1 AND kind = 'gift' LIMIT 1)`, l.PaymentIntent},
-		{`d.id = (SELECT donation_id FROM ledger_entries WHERE charge_id = $1 AND kind = 'gift' LIMIT 1)`, l.ChargeID},
+	q := dbq.New(tx)
+	type find func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error)
+	tries := []struct {
+		find find
+		arg  string
+	}{
+		{q.DonationByIDForUpdate, uuidOrEmpty(l.ID)},
+		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+			r, err := q.DonationBySessionForUpdate(ctx, arg)
+			return dbq.DonationByIDForUpdateRow(r), err
+		}, l.SessionID},
+		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+			r, err := q.DonationByPaymentIntentForUpdate(ctx, arg)
+			return dbq.DonationByIDForUpdateRow(r), err
+		}, l.PaymentIntent},
+		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+			r, err := q.DonationBySubscriptionForUpdate(ctx, arg)
+			return dbq.DonationByIDForUpdateRow(r), err
+		}, l.SubscriptionID},
+		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+			r, err := q.DonationByGiftPaymentIntentForUpdate(ctx, arg)
+			return dbq.DonationByIDForUpdateRow(r), err
+		}, l.PaymentIntent},
+		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+			r, err := q.DonationByGiftChargeForUpdate(ctx, arg)
+			return dbq.DonationByIDForUpdateRow(r), err
+		}, l.ChargeID},
 	}
 	for _, t := range tries {
 		if t.arg == "" {
 			continue
 		}
-		d, err := scanDonation(tx.QueryRow(ctx, `SELECT `+donationColumns+donationFrom+`WHERE `+t.where+` FOR UPDATE OF d`, t.arg))
+		r, err := t.find(ctx, t.arg)
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue
 		}
 		if err != nil {
 			return Donation{}, fmt.Errorf("find donation: %w", err)
 		}
-		return d, nil
+		return donationFromRow(r), nil
 	}
 	return Donation{}, fmt.Errorf("donation: %w", ErrNotFound)
 }
@@ -181,9 +196,9 @@ type Unmatched struct {
 // UpsertUnmatched finds or creates the flagged donation for u, keyed by its payment intent
 // or subscription so that every event about the same money lands on the same donation.
 func UpsertUnmatched(ctx context.Context, tx pgx.Tx, u Unmatched) (Donation, error) {
-	key, col := u.PaymentIntent, "payment_intent_id"
+	key, bySubscription := u.PaymentIntent, false
 	if u.Monthly || key == "" {
-		key, col = u.SubscriptionID, "subscription_id"
+		key, bySubscription = u.SubscriptionID, true
 	}
 	if key == "" {
 		return Donation{}, errors.New("unmatched money needs a payment intent or subscription id")
@@ -196,18 +211,16 @@ func UpsertUnmatched(ctx context.Context, tx pgx.Tx, u Unmatched) (Donation, err
 	if u.Monthly {
 		freq = "monthly"
 	}
+	// One query per upsert key (the payment intent or the subscription): the same statement otherwise.
+	p := dbq.UpsertUnmatchedOneOffParams{AppealSlug: u.AppealSlug, FundraiserSlug: u.FundraiserSlug, Amount: amount,
+		Frequency: freq, Key: key, SessionID: u.SessionID, CustomerID: u.CustomerID, Email: u.Email}
 	var id string
-	err := tx.QueryRow(ctx, `
-		INSERT INTO donations (appeal_id, fundraiser_id, amount, frequency, status, `+col+`,
-			checkout_session_id, customer_id, email, unmatched)
-		VALUES (
-			COALESCE((SELECT id FROM appeals WHERE slug = $1), (SELECT id FROM appeals WHERE is_default)),
-			(SELECT f.id FROM fundraisers f JOIN appeals a ON a.id = f.appeal_id
-			  WHERE f.slug = $2 AND a.id = COALESCE((SELECT id FROM appeals WHERE slug = $1), (SELECT id FROM appeals WHERE is_default))),
-			$3, $4, 'pending', $5, NULLIF($6, ''), NULLIF($7, ''), $8, true)
-		ON CONFLICT (`+col+`) DO UPDATE SET updated_at = now()
-		RETURNING id::text`,
-		u.AppealSlug, u.FundraiserSlug, amount, freq, key, u.SessionID, u.CustomerID, u.Email).Scan(&id)
+	var err error
+	if bySubscription {
+		id, err = dbq.New(tx).UpsertUnmatchedMonthly(ctx, dbq.UpsertUnmatchedMonthlyParams(p))
+	} else {
+		id, err = dbq.New(tx).UpsertUnmatchedOneOff(ctx, p)
+	}
 	if err != nil {
 		return Donation{}, fmt.Errorf("record unmatched donation: %w", err)
 	}
@@ -230,21 +243,9 @@ type Link struct {
 // older than the one that set the current status: an older event never overwrites a newer
 // state. One statement; it reports whether the status is now the one asked for at eventAt.
 func UpdateDonation(ctx context.Context, tx pgx.Tx, id string, l Link, status string, eventAt time.Time, from ...string) (bool, error) {
-	var changed bool
-	err := tx.QueryRow(ctx, `UPDATE donations SET
-		checkout_session_id = COALESCE(NULLIF($2, ''), checkout_session_id),
-		payment_intent_id = COALESCE(NULLIF($3, ''), payment_intent_id),
-		subscription_id = COALESCE(NULLIF($4, ''), subscription_id),
-		customer_id = COALESCE(NULLIF($5, ''), customer_id),
-		email = CASE WHEN $6 <> '' THEN $6 ELSE email END,
-		status = CASE WHEN s.ok THEN $7 ELSE status END,
-		status_event_at = CASE WHEN s.ok THEN $8 ELSE status_event_at END,
-		updated_at = now()
-		FROM (SELECT $7 <> '' AND (COALESCE(cardinality($9::text[]), 0) = 0 OR d.status = ANY($9))
-		             AND (d.status_event_at IS NULL OR d.status_event_at <= $8) AS ok
-		      FROM donations d WHERE d.id = $1::uuid) s
-		WHERE id = $1::uuid RETURNING s.ok`,
-		id, l.SessionID, l.PaymentIntent, l.SubscriptionID, l.CustomerID, l.Email, status, eventAt, from).Scan(&changed)
+	changed, err := dbq.New(tx).UpdateDonation(ctx, dbq.UpdateDonationParams{ID: id, SessionID: l.SessionID,
+		PaymentIntent: l.PaymentIntent, SubscriptionID: l.SubscriptionID, CustomerID: l.CustomerID, Email: l.Email,
+		Status: status, EventAt: eventAt, FromStatuses: from})
 	if err != nil {
 		return false, fmt.Errorf("update donation %s: %w", id, err)
 	}
@@ -264,15 +265,12 @@ func SetStatus(ctx context.Context, tx pgx.Tx, id, status string, eventAt time.T
 
 // SetCancelAtPeriodEnd mirrors a monthly gift's scheduled cancellation.
 func SetCancelAtPeriodEnd(ctx context.Context, tx pgx.Tx, id string, v bool) error {
-	_, err := tx.Exec(ctx, `UPDATE donations SET cancel_at_period_end = $2, updated_at = now() WHERE id = $1::uuid`, id, v)
-	return err
+	return dbq.New(tx).SetCancelAtPeriodEnd(ctx, dbq.SetCancelAtPeriodEndParams{ID: id, CancelAtPeriodEnd: v})
 }
 
 // RefundedSoFar is what the ledger already holds as refunded for a charge, in pounds.
 func RefundedSoFar(ctx context.Context, tx pgx.Tx, chargeID string) (decimal.Decimal, error) {
-	var v decimal.Decimal
-	err := tx.QueryRow(ctx, `SELECT COALESCE(-sum(amount), 0) FROM ledger_entries WHERE kind = 'refund' AND charge_id = $1`, chargeID).Scan(&v)
-	return v, err
+	return dbq.New(tx).RefundedSoFar(ctx, chargeID)
 }
 
 // GiftEntry is the ledger's gift for a payment, needed to place refunds and Gift Aid
@@ -291,14 +289,11 @@ func (g GiftEntry) GiftAidEligible() bool { return g.GiftAidBase.Sign() > 0 }
 
 // FindGift returns the gift recorded for a payment intent or a charge.
 func FindGift(ctx context.Context, tx pgx.Tx, paymentIntent, chargeID string) (GiftEntry, error) {
-	var g GiftEntry
-	err := tx.QueryRow(ctx, `SELECT e.id, e.amount, e.gift_aid_base, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id)
-		FROM ledger_entries e WHERE e.kind = 'gift' AND ((e.payment_intent = $1 AND $1 <> '') OR (e.charge_id = $2 AND $2 <> ''))
-		ORDER BY e.id LIMIT 1`, paymentIntent, chargeID).Scan(&g.ID, &g.Amount, &g.GiftAidBase, &g.Claimed)
+	r, err := dbq.New(tx).FindGift(ctx, dbq.FindGiftParams{PaymentIntent: paymentIntent, ChargeID: chargeID})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return GiftEntry{}, fmt.Errorf("gift: %w", ErrNotFound)
 	}
-	return g, err
+	return GiftEntry{ID: r.ID, Amount: r.Amount, GiftAidBase: r.GiftAidBase, Claimed: r.Claimed}, err
 }
 
 // QueueGiftAidAdjustment records that a refund of an already-claimed gift must be
@@ -311,9 +306,8 @@ func QueueGiftAidAdjustment(ctx context.Context, tx pgx.Tx, refundEntryID, giftE
 	if r := []rune(note); len(r) > 100 { // characters, not bytes: never split a "£"
 		note = string(r[:100])
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO gift_aid_adjustments (refund_entry_id, gift_entry_id, tax_amount, note)
-		VALUES ($1, $2, LEAST($3, (SELECT round(amount * $4, 2) FROM ledger_entries WHERE id = $2)), $5)
-		ON CONFLICT (refund_entry_id) DO NOTHING`, refundEntryID, giftEntryID, tax, rate, note)
+	err := dbq.New(tx).QueueGiftAidAdjustment(ctx, dbq.QueueGiftAidAdjustmentParams{RefundEntryID: refundEntryID,
+		GiftEntryID: giftEntryID, Tax: tax, Rate: rate, Note: note})
 	if err != nil {
 		return fmt.Errorf("queue gift aid adjustment: %w", err)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Donor data duties (UK GDPR): a donor may ask for everything held about them, and for
@@ -169,13 +171,6 @@ func cleanIDs(ids []string) []string {
 	return slices.Compact(out)
 }
 
-// donorDonationIDs selects, by email ($1, normalised), the donor's donations and every
-// donation sharing a Stripe customer with them.
-const donorDonationIDs = `WITH by_email AS (
-		SELECT id, customer_id FROM donations WHERE email <> '' AND lower(btrim(email)) = $1)
-	SELECT d.id FROM donations d WHERE d.id IN (SELECT id FROM by_email)
-	   OR d.customer_id IN (SELECT customer_id FROM by_email WHERE customer_id IS NOT NULL)`
-
 // DonorRecords reads everything held about the donor with this email in one snapshot.
 // Nothing held is not an error: the records are empty.
 func (s *Store) DonorRecords(ctx context.Context, email string) (DonorRecords, error) {
@@ -217,29 +212,26 @@ func ReadDonorRecords(ctx context.Context, tx pgx.Tx, email string, lock bool) (
 	if r.Email == "" {
 		return r, nil
 	}
-	forUpdate := ""
+	// A donor's donations are those with their email and every donation sharing a Stripe
+	// customer with them (campaigns/queries/donors.sql).
+	q := dbq.New(tx)
+	var donations []dbq.DonorDonationsRow
+	var err error
 	if lock {
-		forUpdate = " FOR UPDATE OF d"
+		var locked []dbq.DonorDonationsForUpdateRow
+		locked, err = q.DonorDonationsForUpdate(ctx, r.Email)
+		for _, d := range locked {
+			donations = append(donations, dbq.DonorDonationsRow(d))
+		}
+	} else {
+		donations, err = q.DonorDonations(ctx, r.Email)
 	}
-	rows, err := tx.Query(ctx, `SELECT d.id::text, a.slug, COALESCE(f.slug, ''), d.amount, d.cover_fee, d.frequency = 'monthly',
-			d.status, d.display_name, d.message, d.hide_name, d.hide_amount, d.email,
-			COALESCE(d.gift_aid_declaration_id::text, ''), COALESCE(d.checkout_session_id, ''),
-			COALESCE(d.payment_intent_id, ''), COALESCE(d.subscription_id, ''), COALESCE(d.customer_id, ''),
-			d.cancel_at_period_end, d.unmatched, d.review_note, d.created_at, d.updated_at, d.erased_at
-		FROM donations d JOIN appeals a ON a.id = d.appeal_id LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
-		WHERE d.id IN (`+donorDonationIDs+`)
-		ORDER BY d.created_at, d.id`+forUpdate, r.Email)
-	if err != nil {
-		return r, fmt.Errorf("read donor's donations: %w", err)
+	if err == nil {
+		r.Donations = make([]DonorDonation, 0, len(donations))
+		for _, d := range donations {
+			r.Donations = append(r.Donations, DonorDonation(d))
+		}
 	}
-	r.Donations, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (DonorDonation, error) {
-		var d DonorDonation
-		err := row.Scan(&d.ID, &d.Appeal, &d.Fundraiser, &d.Amount, &d.CoverFee, &d.Monthly, &d.Status, &d.DisplayName,
-			&d.Message, &d.HideName, &d.HideAmount, &d.Email, &d.DeclarationID, &d.SessionID, &d.PaymentIntent,
-			&d.SubscriptionID, &d.CustomerID, &d.CancelAtPeriodEnd, &d.Unmatched, &d.ReviewNote, &d.CreatedAt,
-			&d.UpdatedAt, &d.PersonalDataErased)
-		return d, err
-	})
 	if err != nil {
 		return r, fmt.Errorf("read donor's donations: %w", err)
 	}
@@ -256,43 +248,34 @@ func ReadDonorRecords(ctx context.Context, tx pgx.Tx, email string, lock bool) (
 	}
 	declIDs = cleanIDs(declIDs)
 
-	forUpdate = ""
+	var decls []dbq.DonorDeclarationsRow
 	if lock {
-		forUpdate = " FOR UPDATE OF g"
+		var locked []dbq.DonorDeclarationsForUpdateRow
+		locked, err = q.DonorDeclarationsForUpdate(ctx, declIDs)
+		for _, g := range locked {
+			decls = append(decls, dbq.DonorDeclarationsRow(g))
+		}
+	} else {
+		decls, err = q.DonorDeclarations(ctx, declIDs)
 	}
-	rows, err = tx.Query(ctx, `SELECT g.id::text, g.title, g.first_name, g.last_name, g.house, g.postcode, g.scope,
-			g.wording_version, g.wording, g.declared_at, g.cancelled_at, g.erasure_requested_at, g.erased_at,
-			(SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d2 ON d2.id = e.donation_id
-			  WHERE d2.gift_aid_declaration_id = g.id AND e.kind = 'gift')
-		FROM gift_aid_declarations g WHERE g.id = ANY($1::uuid[]) ORDER BY g.declared_at, g.id`+forUpdate, declIDs)
 	if err != nil {
 		return r, fmt.Errorf("read donor's Gift Aid declarations: %w", err)
 	}
-	r.Declarations, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (DonorDeclaration, error) {
-		var g DonorDeclaration
-		err := row.Scan(&g.ID, &g.Title, &g.FirstName, &g.LastName, &g.House, &g.Postcode, &g.Scope, &g.WordingVersion,
-			&g.Wording, &g.DeclaredAt, &g.CancelledAt, &g.ErasureRequestedAt, &g.ErasedAt, &g.LastGift)
-		return g, err
-	})
-	if err != nil {
-		return r, fmt.Errorf("read donor's Gift Aid declarations: %w", err)
+	r.Declarations = make([]DonorDeclaration, 0, len(decls))
+	for _, g := range decls {
+		r.Declarations = append(r.Declarations, DonorDeclaration{ID: g.ID, Title: g.Title, FirstName: g.FirstName,
+			LastName: g.LastName, House: g.House, Postcode: g.Postcode, Scope: g.Scope, WordingVersion: g.WordingVersion,
+			Wording: g.Wording, DeclaredAt: g.DeclaredAt, CancelledAt: g.CancelledAt, ErasureRequestedAt: g.ErasureRequestedAt,
+			ErasedAt: g.ErasedAt, LastGift: lastGift(g.LastGift)})
 	}
 
-	rows, err = tx.Query(ctx, `SELECT e.id, e.donation_id::text, e.kind, e.amount, e.fee, e.gift_aid_base, e.stripe_object,
-			COALESCE(e.charge_id, ''), COALESCE(e.payment_intent, ''), e.occurred_at, COALESCE(c.claim_id, 0)
-		FROM ledger_entries e LEFT JOIN gift_aid_claim_items c ON c.ledger_entry_id = e.id
-		WHERE e.donation_id = ANY($1::uuid[]) ORDER BY e.occurred_at, e.id`, donationIDs)
+	ledger, err := q.DonorLedger(ctx, donationIDs)
 	if err != nil {
 		return r, fmt.Errorf("read donor's ledger entries: %w", err)
 	}
-	r.Ledger, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (DonorLedgerEntry, error) {
-		var e DonorLedgerEntry
-		err := row.Scan(&e.ID, &e.DonationID, &e.Kind, &e.Amount, &e.Fee, &e.GiftAidBase, &e.StripeObject,
-			&e.ChargeID, &e.PaymentIntent, &e.OccurredAt, &e.ClaimID)
-		return e, err
-	})
-	if err != nil {
-		return r, fmt.Errorf("read donor's ledger entries: %w", err)
+	r.Ledger = make([]DonorLedgerEntry, 0, len(ledger))
+	for _, e := range ledger {
+		r.Ledger = append(r.Ledger, DonorLedgerEntry(e))
 	}
 	if !lock {
 		if r.Events, err = EventsMentioning(ctx, tx, r.StripeIDs(), false); err != nil {
@@ -310,24 +293,23 @@ func EventsMentioning(ctx context.Context, db DB, ids []string, lock bool) ([]St
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	q := `SELECT e.id, e.type, e.created, e.received_at, e.outcome, e.payload FROM stripe_events e
-		WHERE EXISTS (SELECT 1 FROM unnest($1::text[]) AS i (id)
-		              WHERE position(convert_to('"' || i.id || '"', 'UTF8') IN e.payload) > 0)
-		ORDER BY e.created, e.received_at, e.id`
+	var rows []dbq.EventsMentioningRow
+	var err error
 	if lock {
-		q += ` FOR UPDATE`
+		var locked []dbq.EventsMentioningForUpdateRow
+		locked, err = dbq.New(db).EventsMentioningForUpdate(ctx, ids)
+		for _, e := range locked {
+			rows = append(rows, dbq.EventsMentioningRow(e))
+		}
+	} else {
+		rows, err = dbq.New(db).EventsMentioning(ctx, ids)
 	}
-	rows, err := db.Query(ctx, q, ids)
 	if err != nil {
 		return nil, fmt.Errorf("find stored events: %w", err)
 	}
-	evs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (StoredEvent, error) {
-		var e StoredEvent
-		err := row.Scan(&e.ID, &e.Type, &e.Created, &e.ReceivedAt, &e.Outcome, &e.Payload)
-		return e, err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find stored events: %w", err)
+	evs := make([]StoredEvent, 0, len(rows))
+	for _, e := range rows {
+		evs = append(evs, StoredEvent{ID: e.ID, Type: e.Type, Created: e.Created, ReceivedAt: e.ReceivedAt, Outcome: e.Outcome, Payload: e.Payload})
 	}
 	return evs, nil
 }
@@ -637,15 +619,15 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by User, email string, now tim
 			rep.LiveMonthly++
 		}
 	}
-	tag, err := tx.Exec(ctx, `UPDATE donations SET email = '', display_name = '', message = '', hide_name = true,
-		erased_at = COALESCE(erased_at, $2), updated_at = now() WHERE id = ANY($1::uuid[])`, ids, now)
+	q := dbq.New(tx)
+	tag, err := q.EraseDonations(ctx, dbq.EraseDonationsParams{Ids: ids, Now: now})
 	if err != nil {
 		return rep, fmt.Errorf("erase donations: %w", err)
 	}
 	rep.DonationsScrubbed = int(tag.RowsAffected())
 	// Mail to the donor (a fundraiser's thanks) holds their address: queued mail is not
 	// sent, sent mail is not kept.
-	if tag, err = tx.Exec(ctx, `DELETE FROM mail_outbox WHERE lower(to_address) = $1`, NormalizeEmail(email)); err != nil {
+	if tag, err = q.DeleteDonorMail(ctx, NormalizeEmail(email)); err != nil {
 		return rep, fmt.Errorf("erase mail to the donor: %w", err)
 	}
 	rep.MailDeleted = int(tag.RowsAffected())
@@ -655,8 +637,7 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by User, email string, now tim
 			continue
 		}
 		if g.LastGift != nil && giftAidRetained(*g.LastGift, now) {
-			if _, err := tx.Exec(ctx, `UPDATE gift_aid_declarations SET erasure_requested_at = COALESCE(erasure_requested_at, $2)
-				WHERE id = $1::uuid`, g.ID, now); err != nil {
+			if err := q.MarkDeclarationForErasure(ctx, dbq.MarkDeclarationForErasureParams{ID: g.ID, Now: now}); err != nil {
 				return rep, fmt.Errorf("mark declaration for erasure: %w", err)
 			}
 			rep.DeclarationsKept = append(rep.DeclarationsKept, KeptDeclaration{ID: g.ID, LastGift: *g.LastGift, KeepUntil: GiftAidKeepUntil(*g.LastGift)})
@@ -674,8 +655,7 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by User, email string, now tim
 }
 
 func eraseDeclaration(ctx context.Context, tx pgx.Tx, id string, now time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE gift_aid_declarations SET title = '', first_name = '', last_name = '', house = '',
-		postcode = '', erasure_requested_at = COALESCE(erasure_requested_at, $2), erased_at = $2 WHERE id = $1::uuid`, id, now)
+	err := dbq.New(tx).EraseDeclaration(ctx, dbq.EraseDeclarationParams{ID: id, Now: now})
 	if err != nil {
 		return fmt.Errorf("erase declaration: %w", err)
 	}
@@ -689,32 +669,17 @@ func eraseDeclaration(ctx context.Context, tx pgx.Tx, id string, now time.Time) 
 func (s *Store) EraseDueDeclarations(ctx context.Context, by User, now time.Time, apply bool) (int, error) {
 	n := 0
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT g.id::text,
-				(SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d ON d.id = e.donation_id
-				  WHERE d.gift_aid_declaration_id = g.id AND e.kind = 'gift')
-			FROM gift_aid_declarations g WHERE g.erasure_requested_at IS NOT NULL AND g.erased_at IS NULL
-			ORDER BY g.id FOR UPDATE OF g`)
-		if err != nil {
-			return err
-		}
-		type due struct {
-			id   string
-			last *time.Time
-		}
-		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (due, error) {
-			var d due
-			return d, r.Scan(&d.id, &d.last)
-		})
+		all, err := dbq.New(tx).DueDeclarationErasures(ctx)
 		if err != nil {
 			return err
 		}
 		for _, d := range all {
-			if d.last != nil && giftAidRetained(*d.last, now) {
+			if last := lastGift(d.LastGift); last != nil && giftAidRetained(*last, now) {
 				continue
 			}
 			n++
 			if apply {
-				if err := eraseDeclaration(ctx, tx, d.id, now); err != nil {
+				if err := eraseDeclaration(ctx, tx, d.ID, now); err != nil {
 					return err
 				}
 			}
@@ -728,4 +693,13 @@ func (s *Store) EraseDueDeclarations(ctx context.Context, by User, now time.Time
 		return 0, fmt.Errorf("erase due declarations: %w", err)
 	}
 	return n, nil
+}
+
+// lastGift reads a declaration's last gift, which sqlc returns untyped (a scalar subquery):
+// a time, or nil when the declaration covers no gift.
+func lastGift(v any) *time.Time {
+	if t, ok := v.(time.Time); ok {
+		return &t
+	}
+	return nil
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Fundraiser is a supporter's page raising money for an appeal.
@@ -22,27 +24,45 @@ type Fundraiser struct {
 	HasPhoto bool
 }
 
-const fundraiserColumns = `id, appeal_id, slug, title, story, target, status, COALESCE(owner_id, 0),
-	EXISTS (SELECT 1 FROM fundraiser_photos p WHERE p.fundraiser_id = fundraisers.id)`
+// pageColumns is the row of every query that reads a page (queries/fundraisers.sql and
+// queries/pages.sql share these columns, so their generated row types convert to it).
+type pageColumns = struct {
+	ID       int64
+	AppealID int64
+	Slug     string
+	Title    string
+	Story    string
+	Target   decimal.Decimal
+	Status   string
+	OwnerID  int64
+	HasPhoto bool
+}
 
-func scanFundraiser(row pgx.Row) (Fundraiser, error) {
-	var f Fundraiser
-	err := row.Scan(&f.ID, &f.AppealID, &f.Slug, &f.Title, &f.Story, &f.Target, &f.Status, &f.OwnerID, &f.HasPhoto)
+// fundraiserFromRow is the page a query's row describes.
+func fundraiserFromRow[R ~pageColumns](r R) Fundraiser {
+	c := pageColumns(r)
+	return Fundraiser{ID: c.ID, AppealID: c.AppealID, Slug: c.Slug, Title: c.Title, Story: c.Story, Target: c.Target,
+		Status: c.Status, OwnerID: c.OwnerID, HasPhoto: c.HasPhoto}
+}
+
+// fundraiserOrNotFound is a page query's answer: the page, or ErrNotFound when there was none.
+func fundraiserOrNotFound[R ~pageColumns](r R, err error) (Fundraiser, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
-		return f, fmt.Errorf("fundraiser: %w", ErrNotFound)
+		return Fundraiser{}, fmt.Errorf("fundraiser: %w", ErrNotFound)
 	}
-	return f, err
+	return fundraiserFromRow(r), err
 }
 
 // PublicFundraiser returns an approved page by slug; pending and hidden pages are not
 // public, and look exactly like pages that do not exist.
 func (s *Store) PublicFundraiser(ctx context.Context, slug string) (Fundraiser, error) {
-	return scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE slug = $1 AND status = 'approved'`, slug))
+	r, err := dbq.New(s.pool).PublicFundraiser(ctx, slug)
+	return fundraiserOrNotFound(r, err)
 }
 
 // FundraiserByID returns a page whatever its status.
 func (s *Store) FundraiserByID(ctx context.Context, id int64) (Fundraiser, error) {
-	return scanFundraiser(s.pool.QueryRow(ctx, `SELECT `+fundraiserColumns+` FROM fundraisers WHERE id = $1`, id))
+	return fundraiserOrNotFound(dbq.New(s.pool).FundraiserByID(ctx, id))
 }
 
 // FundraiserTotals reads a page's totals (constant cost).
@@ -63,28 +83,21 @@ type WallEntry struct {
 // Wall lists the gifts that reached a page, newest first. Only donations with money in
 // the ledger appear: a pending or failed attempt is not a gift.
 func (s *Store) Wall(ctx context.Context, fundraiserID int64, limit int) ([]WallEntry, error) {
-	rows, err := s.pool.Query(ctx, `SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly'
-		FROM donations d
-		WHERE d.fundraiser_id = $1 AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift')
-		ORDER BY d.created_at DESC LIMIT $2`, fundraiserID, limit)
+	rows, err := dbq.New(s.pool).Wall(ctx, dbq.WallParams{FundraiserID: fundraiserID, MaxRows: int64(limit)})
 	if err != nil {
 		return nil, fmt.Errorf("read donor wall: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (WallEntry, error) {
-		var w WallEntry
-		var name string
-		var hideName, hideAmount bool
-		if err := r.Scan(&name, &hideName, &w.Amount, &hideAmount, &w.Message, &w.Monthly); err != nil {
-			return w, err
-		}
-		w.Name = name
-		if hideName || name == "" {
+	out := make([]WallEntry, 0, len(rows))
+	for _, r := range rows {
+		w := WallEntry{Name: r.DisplayName, Amount: r.Amount, Message: r.Message, Monthly: r.Monthly}
+		if r.HideName || r.DisplayName == "" {
 			w.Name = "Anonymous"
 		}
-		w.Shown = !hideAmount
-		if hideAmount {
+		w.Shown = !r.HideAmount
+		if r.HideAmount {
 			w.Amount = decimal.Zero
 		}
-		return w, nil
-	})
+		out = append(out, w)
+	}
+	return out, nil
 }

@@ -399,7 +399,7 @@ func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (
 	e.validate(ve)
 	var f Fundraiser
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		old, err := pageOrNotFound(dbq.New(tx).LockOwnPage(ctx, dbq.LockOwnPageParams{ID: id, OwnerID: by.ID}))
+		old, err := fundraiserOrNotFound(dbq.New(tx).LockOwnPage(ctx, dbq.LockOwnPageParams{ID: id, OwnerID: by.ID}))
 		if err != nil {
 			return err
 		}
@@ -476,7 +476,7 @@ func (s *Store) OwnPage(ctx context.Context, by User, id int64) (Fundraiser, err
 	if err := mayRunPages(by); err != nil {
 		return Fundraiser{}, err
 	}
-	return pageOrNotFound(dbq.New(s.pool).OwnPageByID(ctx, dbq.OwnPageByIDParams{ID: id, OwnerID: by.ID}))
+	return fundraiserOrNotFound(dbq.New(s.pool).OwnPageByID(ctx, dbq.OwnPageByIDParams{ID: id, OwnerID: by.ID}))
 }
 
 // OwnPages lists the fundraiser's pages, newest first.
@@ -487,7 +487,7 @@ func (s *Store) OwnPages(ctx context.Context, by User) ([]Fundraiser, error) {
 	}
 	pages := make([]Fundraiser, 0, len(rows))
 	for _, r := range rows {
-		pages = append(pages, pageFromRow(dbq.PageByIDRow(r)))
+		pages = append(pages, fundraiserFromRow(r))
 	}
 	return pages, nil
 }
@@ -496,7 +496,7 @@ func (s *Store) OwnPages(ctx context.Context, by User) ([]Fundraiser, error) {
 // may see it: the widest copy for width 0, else the copy that wide (ErrNotFound if there
 // is none).
 func (s *Store) PagePhoto(ctx context.Context, slug string, width int) (Fundraiser, Photo, error) {
-	f, err := pageOrNotFound(dbq.New(s.pool).PageBySlug(ctx, slug))
+	f, err := fundraiserOrNotFound(dbq.New(s.pool).PageBySlug(ctx, slug))
 	if err != nil {
 		return f, Photo{}, err
 	}
@@ -715,35 +715,8 @@ func offlineList[R ~struct {
 	return out
 }
 
-// pageFromRow is a page as read by any of the page queries in queries/pages.sql (they
-// share their columns, so each row type converts to dbq.PageByIDRow).
-func pageFromRow(r dbq.PageByIDRow) Fundraiser {
-	return Fundraiser{ID: r.ID, AppealID: r.AppealID, Slug: r.Slug, Title: r.Title, Story: r.Story, Target: r.Target,
-		Status: r.Status, OwnerID: r.OwnerID, HasPhoto: r.HasPhoto}
-}
-
-// pageOrNotFound converts a page query's row, answering ErrNotFound (as scanFundraiser
-// does) when there was none.
-func pageOrNotFound[R ~struct {
-	ID       int64
-	AppealID int64
-	Slug     string
-	Title    string
-	Story    string
-	Target   decimal.Decimal
-	Status   string
-	OwnerID  int64
-	HasPhoto bool
-}](r R, err error) (Fundraiser, error) {
-	f := pageFromRow(dbq.PageByIDRow(r))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return f, fmt.Errorf("fundraiser: %w", ErrNotFound)
-	}
-	return f, err
-}
-
 func pageByID(ctx context.Context, tx pgx.Tx, id int64) (Fundraiser, error) {
-	return pageOrNotFound(dbq.New(tx).PageByID(ctx, id))
+	return fundraiserOrNotFound(dbq.New(tx).PageByID(ctx, id))
 }
 
 // OwnOffline lists the offline money entered on the fundraiser's pages, newest first.

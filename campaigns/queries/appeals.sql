@@ -1,0 +1,27 @@
+-- Appeals and their tiers (campaigns/appeals.go, campaigns/admin.go).
+
+-- The three ways to read an appeal return the same columns, so their rows convert to one
+-- another (appealFromRow).
+-- name: AppealBySlug :one
+SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default FROM appeals WHERE slug = @slug;
+
+-- name: AppealByID :one
+SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default FROM appeals WHERE id = @id;
+
+-- name: DefaultAppeal :one
+SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default FROM appeals WHERE is_default;
+
+-- ActiveTiers are the tiers donors choose from, cheapest first.
+-- name: ActiveTiers :many
+SELECT id, amount, title, impact, position FROM tiers
+WHERE appeal_id = @appeal_id AND active ORDER BY amount;
+
+-- SeedAppeal creates the seeded appeal unless an appeal has its slug (then no row).
+-- name: SeedAppeal :one
+INSERT INTO appeals (slug, name, summary, story, target, is_default)
+VALUES (@slug, @name, @summary, @story, @target, NOT EXISTS (SELECT 1 FROM appeals WHERE is_default))
+ON CONFLICT (slug) DO NOTHING RETURNING id;
+
+-- name: SeedTier :exec
+INSERT INTO tiers (appeal_id, amount, title, impact, position)
+VALUES (@appeal_id, @amount, @title, @impact, @position) ON CONFLICT (appeal_id, amount) DO NOTHING;

@@ -1,0 +1,26 @@
+-- Creating a donation before the donor pays (campaigns/create.go).
+
+-- LockFormToken serialises submissions of one donate form.
+-- name: LockFormToken :exec
+SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(form_token)::text, 1));
+
+-- name: DonationByFormToken :one
+SELECT id::text FROM donations WHERE form_token = sqlc.arg(form_token)::text;
+
+-- name: InsertDeclaration :one
+INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording)
+VALUES (@title, @first_name, @last_name, @house, @postcode, @scope, @wording_version, @wording) RETURNING id::text;
+
+-- name: InsertDonation :one
+INSERT INTO donations (appeal_id, fundraiser_id, tier_id, amount, cover_fee, frequency,
+    display_name, message, hide_name, hide_amount, email, gift_aid_declaration_id, form_token)
+VALUES (@appeal_id, NULLIF(sqlc.arg(fundraiser_id)::bigint, 0), NULLIF(sqlc.arg(tier_id)::bigint, 0), @amount, @cover_fee, @frequency,
+    @display_name, @message, @hide_name, @hide_amount, @email, sqlc.narg(declaration_id)::text::uuid, NULLIF(sqlc.arg(form_token)::text, ''))
+RETURNING id::text;
+
+-- name: SetCheckoutSession :exec
+UPDATE donations SET checkout_session_id = sqlc.arg(session_id)::text, updated_at = now() WHERE id = sqlc.arg(id)::uuid;
+
+-- name: DeclarationByID :one
+SELECT title, first_name, last_name, house, postcode, scope, wording_version, wording
+FROM gift_aid_declarations WHERE id = sqlc.arg(id)::uuid;
