@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Kind is what a ledger entry records.
@@ -106,44 +108,6 @@ func (e Entry) shard() int16 {
 	return int16(h.Sum32() % totalShards)
 }
 
-// recordSQL inserts the entry and, only if it is new, adds it to the totals of its appeal
-// and of its fundraiser page, all in one statement: one round trip, and a duplicate
-// (same Stripe object, kind and seq) changes nothing at all.
-const recordSQL = `
-WITH entry AS (
-    INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, stripe_object, seq,
-        charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
-    VALUES ($1, NULLIF($2, 0), NULLIF($3, '')::uuid, $4, $5, $6, NULLIF($7, ''), $8, $9, $10,
-        $11, $12, $13, NULLIF($14, ''), NULLIF($23, ''))
-    ON CONFLICT (stripe_object, kind, seq) DO NOTHING
-    RETURNING id
-), scopes (scope, scope_id) AS (
-    SELECT 'appeal', $1::bigint WHERE EXISTS (SELECT 1 FROM entry)
-    UNION ALL
-    SELECT 'fundraiser', $2::bigint WHERE $2::bigint <> 0 AND EXISTS (SELECT 1 FROM entry)
-), new_donors AS (
-    INSERT INTO total_donors (scope, scope_id, donor_key)
-    SELECT scope, scope_id, $12 FROM scopes WHERE $4 = 'gift' AND $12 <> ''
-    ON CONFLICT DO NOTHING
-    RETURNING scope
-), upd AS (
-    INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees,
-        gift_aid_base, gifts, donors)
-    SELECT s.scope, s.scope_id, $15, $16, $17, $18, $19, $20, $21, $22,
-        (SELECT count(*) FROM new_donors d WHERE d.scope = s.scope)
-    FROM scopes s
-    ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
-        gross = t.gross + EXCLUDED.gross,
-        refunded = t.refunded + EXCLUDED.refunded,
-        disputed = t.disputed + EXCLUDED.disputed,
-        lost = t.lost + EXCLUDED.lost,
-        fees = t.fees + EXCLUDED.fees,
-        gift_aid_base = t.gift_aid_base + EXCLUDED.gift_aid_base,
-        gifts = t.gifts + EXCLUDED.gifts,
-        donors = t.donors + EXCLUDED.donors
-)
-SELECT COALESCE((SELECT id FROM entry), 0)`
-
 // Record writes e to the ledger inside tx and moves every total it touches. It reports
 // false, changing nothing, when the same money fact is already recorded: replays and
 // duplicate webhook deliveries are harmless.
@@ -162,12 +126,15 @@ func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
 		freq = "monthly"
 	}
 	d := e.delta()
-	var id int64
-	err := tx.QueryRow(ctx, recordSQL,
-		e.AppealID, e.FundraiserID, e.DonationID, string(e.Kind), e.StripeObject, e.Seq,
-		e.ChargeID, e.Amount, e.Fee, e.GiftAidBase, freq, e.DonorKey, e.OccurredAt, e.EventID,
-		e.shard(), d.gross, d.refunded, d.disputed, d.lost, d.fees, d.giftAidBase, d.gifts, e.PaymentIntent,
-	).Scan(&id)
+	// One statement (queries/ledger.sql): the entry and, only if it is new, every total it moves.
+	id, err := dbq.New(tx).RecordEntry(ctx, dbq.RecordEntryParams{
+		AppealID: e.AppealID, FundraiserID: e.FundraiserID, DonationID: e.DonationID, Kind: string(e.Kind),
+		StripeObject: e.StripeObject, Seq: e.Seq, ChargeID: e.ChargeID, Amount: e.Amount, Fee: e.Fee,
+		GiftAidBase: e.GiftAidBase, Frequency: freq, DonorKey: e.DonorKey, OccurredAt: e.OccurredAt,
+		EventID: e.EventID, PaymentIntent: e.PaymentIntent,
+		Shard: e.shard(), Gross: d.gross, Refunded: d.refunded, Disputed: d.disputed, Lost: d.lost, Fees: d.fees,
+		TotalGiftAidBase: d.giftAidBase, Gifts: d.gifts,
+	})
 	if err != nil {
 		return 0, fmt.Errorf("record %s %s: %w", e.Kind, e.StripeObject, err)
 	}
@@ -222,18 +189,9 @@ func FundraiserScope(id int64) Scope { return Scope{"fundraiser", id} }
 // ReadTotals sums the few shard rows of a scope: the cost does not depend on the size of
 // the ledger. The Gift Aid rate is the appeal's (a fundraiser page's appeal's).
 func ReadTotals(ctx context.Context, db DB, s Scope) (Totals, error) {
-	var t Totals
-	err := db.QueryRow(ctx, `
-		SELECT COALESCE(sum(gross), 0), COALESCE(sum(refunded), 0), COALESCE(sum(disputed), 0),
-		       COALESCE(sum(lost), 0), COALESCE(sum(fees), 0), COALESCE(sum(gift_aid_base), 0),
-		       COALESCE(sum(gifts), 0)::bigint, COALESCE(sum(donors), 0)::bigint,
-		       COALESCE((SELECT a.gift_aid_rate FROM appeals a
-		         WHERE a.id = CASE WHEN $1 = 'appeal' THEN $2
-		                           ELSE (SELECT f.appeal_id FROM fundraisers f WHERE f.id = $2) END), 0)
-		FROM totals WHERE scope = $1 AND scope_id = $2`, s.Kind, s.ID,
-	).Scan(&t.Gross, &t.Refunded, &t.Disputed, &t.Lost, &t.Fees, &t.GiftAidBase, &t.Gifts, &t.Donors, &t.GiftAidRate)
+	r, err := dbq.New(db).ReadTotals(ctx, dbq.ReadTotalsParams{Scope: s.Kind, ScopeID: s.ID})
 	if err != nil {
 		return Totals{}, fmt.Errorf("read totals for %s %d: %w", s.Kind, s.ID, err)
 	}
-	return t, nil
+	return Totals(r), nil // the row's columns are Totals' fields, in order
 }

@@ -86,12 +86,11 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 			}
 			return signedUpAgainQuietly(ctx, tx, f.Email)
 		}
-		u, err := scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, display_name)
-			VALUES ($1, $2, 'fundraiser', $3) ON CONFLICT (email) DO NOTHING RETURNING `+userColumns,
-			f.Email, hash, f.DisplayName))
+		q := dbq.New(tx)
+		u, err := userOrNotFound(q.SignUpUser(ctx, dbq.SignUpUserParams{Email: f.Email, PasswordHash: hash, DisplayName: f.DisplayName}))
 		created := err == nil
 		if errors.Is(err, ErrNotFound) { // the email has an account already
-			u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1 FOR UPDATE`, f.Email))
+			u, err = userOrNotFound(q.LockUserByEmail(ctx, f.Email))
 		}
 		if err != nil {
 			return err
@@ -125,14 +124,15 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 // which sign-up a link carries: the first one may have been someone else's. The owner's
 // way in is then a reset link, which confirms the address with her own password.
 func signedUpAgainQuietly(ctx context.Context, tx pgx.Tx, email string) error {
-	u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1 FOR UPDATE`, email))
+	q := dbq.New(tx)
+	u, err := userOrNotFound(q.LockUserByEmail(ctx, email))
 	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	if err != nil || u.EmailConfirmed || u.Disabled {
 		return err
 	}
-	withdrawn, err := dbq.New(tx).WithdrawConfirmations(ctx, u.ID)
+	withdrawn, err := q.WithdrawConfirmations(ctx, u.ID)
 	if err != nil || withdrawn == 0 {
 		return err
 	}
@@ -160,12 +160,13 @@ func newConfirmation(ctx context.Context, tx pgx.Tx, id int64, passwordHash, dis
 	if err != nil {
 		return "", err
 	}
+	q := dbq.New(tx)
 	// Expired and used links are kept no longer than needed.
-	if _, err := tx.Exec(ctx, `DELETE FROM email_confirmations WHERE expires_at < now() - interval '1 day'`); err != nil {
+	if err := q.PruneEmailConfirmations(ctx); err != nil {
 		return "", err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO email_confirmations (token_hash, user_id, password_hash, display_name, expires_at)
-		VALUES ($1, $2, $3, $4, now() + $5::interval)`, sum, id, passwordHash, displayName, ConfirmLinkLifetime); err != nil {
+	if err := q.InsertEmailConfirmation(ctx, dbq.InsertEmailConfirmationParams{TokenHash: sum, UserID: id,
+		PasswordHash: passwordHash, DisplayName: displayName, Lifetime: ConfirmLinkLifetime}); err != nil {
 		return "", err
 	}
 	return site + "/signup/confirm/" + token, nil
@@ -175,12 +176,11 @@ func newConfirmation(ctx context.Context, tx pgx.Tx, id int64, passwordHash, dis
 // for the password and name the account has now: someone has just logged in with them.
 func (s *Store) sendConfirmationAgain(ctx context.Context, u User, site string) error {
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var hash, name string
-		if err := tx.QueryRow(ctx, `SELECT password_hash, display_name FROM users
-			WHERE id = $1 AND email_confirmed_at IS NULL FOR UPDATE`, u.ID).Scan(&hash, &name); err != nil {
+		r, err := dbq.New(tx).UnconfirmedUserSignUp(ctx, u.ID)
+		if err != nil {
 			return err
 		}
-		link, err := newConfirmation(ctx, tx, u.ID, hash, name, site)
+		link, err := newConfirmation(ctx, tx, u.ID, r.PasswordHash, r.DisplayName, site)
 		if err != nil {
 			return err
 		}
@@ -213,10 +213,7 @@ func (s *Store) ConfirmationUser(ctx context.Context, token string) (User, error
 	if err != nil {
 		return User{}, err
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM email_confirmations c
-		JOIN users u ON u.id = c.user_id
-		WHERE c.token_hash = $1 AND c.used_at IS NULL AND c.expires_at > now() AND NOT u.disabled
-		AND u.email_confirmed_at IS NULL`, hash))
+	u, err := userOrNotFound(dbq.New(s.pool).ConfirmationUser(ctx, hash))
 	if errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("confirmation link: %w", ErrNotFound)
 	}
@@ -240,11 +237,8 @@ func (s *Store) ConfirmEmail(ctx context.Context, token string) (User, error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		// Claiming the link is the first write: of two concurrent uses, one waits here and
 		// then finds it used.
-		var id int64
-		var pwHash, name string
-		err := tx.QueryRow(ctx, `UPDATE email_confirmations SET used_at = now()
-			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now()
-			RETURNING user_id, password_hash, display_name`, hash).Scan(&id, &pwHash, &name)
+		q := dbq.New(tx)
+		link, err := q.ClaimEmailConfirmation(ctx, hash)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("confirmation link: %w", ErrNotFound)
 		}
@@ -253,18 +247,18 @@ func (s *Store) ConfirmEmail(ctx context.Context, token string) (User, error) {
 		}
 		// A confirmed account keeps its password: a link outliving confirmation (it cannot,
 		// as confirming uses them all up) must not change it.
-		u, err = scanUser(tx.QueryRow(ctx, `UPDATE users SET email_confirmed_at = now(), password_hash = $2, display_name = $3
-			WHERE id = $1 AND NOT disabled AND email_confirmed_at IS NULL RETURNING `+userColumns, id, pwHash, name))
+		id := link.UserID
+		u, err = userOrNotFound(q.ConfirmUser(ctx, dbq.ConfirmUserParams{ID: id, PasswordHash: link.PasswordHash, DisplayName: link.DisplayName}))
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("confirmation link: %w", ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE email_confirmations SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
+		if _, err := q.WithdrawConfirmations(ctx, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE kind = 'login' AND email = $1`, u.Email); err != nil {
+		if err := q.ForgiveAllLogins(ctx, u.Email); err != nil {
 			return err
 		}
 		return Audit(ctx, tx, u, "email confirmed", "by emailed link")
@@ -296,7 +290,8 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 		return err
 	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
-		u, err := scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1 AND NOT disabled`, email))
+		q := dbq.New(tx)
+		u, err := userOrNotFound(q.EnabledUserByEmail(ctx, email))
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -308,11 +303,10 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 			return err
 		}
 		// Expired and used links are kept no longer than needed.
-		if _, err := tx.Exec(ctx, `DELETE FROM password_resets WHERE expires_at < now() - interval '1 day'`); err != nil {
+		if err := q.PrunePasswordResets(ctx); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO password_resets (token_hash, user_id, expires_at)
-			VALUES ($1, $2, now() + $3::interval)`, sum, u.ID, ResetLinkLifetime); err != nil {
+		if err := q.InsertPasswordReset(ctx, dbq.InsertPasswordResetParams{TokenHash: sum, UserID: u.ID, Lifetime: ResetLinkLifetime}); err != nil {
 			return err
 		}
 		if err := Audit(ctx, tx, u, "password reset requested", ""); err != nil {
@@ -333,9 +327,7 @@ func (s *Store) PasswordResetUser(ctx context.Context, token string) (User, erro
 	if err != nil {
 		return User{}, err
 	}
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+prefixed("u.", userColumns)+` FROM password_resets r
-		JOIN users u ON u.id = r.user_id
-		WHERE r.token_hash = $1 AND r.used_at IS NULL AND r.expires_at > now() AND NOT u.disabled`, hash))
+	u, err := userOrNotFound(dbq.New(s.pool).PasswordResetUser(ctx, hash))
 	if errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("password reset link: %w", ErrNotFound)
 	}
@@ -374,45 +366,44 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, client, site
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		// Claiming the link is the first write: of two concurrent uses, one waits here and
 		// then finds it used.
-		var id int64
-		err := tx.QueryRow(ctx, `UPDATE password_resets SET used_at = now()
-			WHERE token_hash = $1 AND used_at IS NULL AND expires_at > now() RETURNING user_id`, hash).Scan(&id)
+		q := dbq.New(tx)
+		id, err := q.ClaimPasswordReset(ctx, hash)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("password reset link: %w", ErrNotFound)
 		}
 		if err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `UPDATE users SET password_hash = $2 WHERE id = $1 AND NOT disabled`, id, pwHash)
+		changed, err := q.SetPassword(ctx, dbq.SetPasswordParams{ID: id, PasswordHash: pwHash})
 		if err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if changed == 0 {
 			return fmt.Errorf("password reset link: %w", ErrNotFound)
 		}
 		if err := endAllSessions(ctx, tx, id); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE password_resets SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
+		if err := q.UseUpPasswordResets(ctx, id); err != nil {
 			return err
 		}
-		confirmed, err := tx.Exec(ctx, `UPDATE users SET email_confirmed_at = now() WHERE id = $1 AND email_confirmed_at IS NULL`, id)
+		confirmed, err := q.ConfirmEmailByReset(ctx, id)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE email_confirmations SET used_at = now() WHERE user_id = $1 AND used_at IS NULL`, id); err != nil {
+		if _, err := q.WithdrawConfirmations(ctx, id); err != nil {
 			return err
 		}
-		if u, err = scanUser(tx.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id)); err != nil {
+		if u, err = userOrNotFound(q.UserByID(ctx, id)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `DELETE FROM login_attempts WHERE kind = 'login' AND email = $1`, u.Email); err != nil {
+		if err := q.ForgiveAllLogins(ctx, u.Email); err != nil {
 			return err
 		}
 		if err := Audit(ctx, tx, u, "password reset", "by emailed link; every session ended"); err != nil {
 			return err
 		}
-		if confirmed.RowsAffected() > 0 {
+		if confirmed > 0 {
 			if err := Audit(ctx, tx, u, "email confirmed", "by password reset link"); err != nil {
 				return err
 			}
@@ -423,14 +414,6 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, client, site
 		return User{}, fmt.Errorf("reset password: %w", err)
 	}
 	return u, nil
-}
-
-func prefixed(p, columns string) string {
-	parts := strings.Split(columns, ", ")
-	for i := range parts {
-		parts[i] = p + parts[i]
-	}
-	return strings.Join(parts, ", ")
 }
 
 func greeting(u User) string {

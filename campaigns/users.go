@@ -156,17 +156,37 @@ func checkPassword(encoded, password string) (bool, error) {
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }
 
-const userColumns = `id, email, role, created_at, disabled, session_epoch, display_name, email_confirmed_at IS NOT NULL, totp_enabled_at IS NOT NULL`
+// userColumns is the row of every query that reads an account (queries/accounts.sql): its
+// generated row types convert to it.
+type userColumns = struct {
+	ID             int64
+	Email          string
+	Role           string
+	CreatedAt      time.Time
+	Disabled       bool
+	SessionEpoch   int64
+	DisplayName    string
+	EmailConfirmed bool
+	TwoFactor      bool
+}
 
-func scanUser(row pgx.Row, extra ...any) (User, error) {
-	var u User
-	var role string
-	err := row.Scan(append([]any{&u.ID, &u.Email, &role, &u.CreatedAt, &u.Disabled, &u.SessionEpoch, &u.DisplayName, &u.EmailConfirmed, &u.TwoFactor}, extra...)...)
+// userFromRow is the account a query's row describes.
+func userFromRow[R ~userColumns](r R) User {
+	c := userColumns(r)
+	return User{ID: c.ID, Email: c.Email, Role: Role(c.Role), CreatedAt: c.CreatedAt, Disabled: c.Disabled,
+		SessionEpoch: c.SessionEpoch, DisplayName: c.DisplayName, EmailConfirmed: c.EmailConfirmed, TwoFactor: c.TwoFactor}
+}
+
+// userOrNotFound is an account query's answer: the account, or ErrNotFound when there was
+// none.
+func userOrNotFound[R ~userColumns](r R, err error) (User, error) {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return User{}, ErrNotFound
 	}
-	u.Role = Role(role)
-	return u, err
+	if err != nil {
+		return User{}, err
+	}
+	return userFromRow(r), nil
 }
 
 // CreateUser adds an account and records "user added" in the audit log, in one
@@ -196,8 +216,7 @@ func (s *Store) CreateUser(ctx context.Context, by User, email, password string,
 	var u User
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		u, err = scanUser(tx.QueryRow(ctx, `INSERT INTO users (email, password_hash, role, email_confirmed_at)
-			VALUES ($1, $2, $3, now()) RETURNING `+userColumns, email, hash, string(role)))
+		u, err = userOrNotFound(dbq.New(tx).CreateUser(ctx, dbq.CreateUserParams{Email: email, PasswordHash: hash, Role: string(role)}))
 		if err != nil {
 			return err
 		}
@@ -218,7 +237,7 @@ func (s *Store) CreateUser(ctx context.Context, by User, email, password string,
 
 // UserByID returns the account, or ErrNotFound.
 func (s *Store) UserByID(ctx context.Context, id int64) (User, error) {
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	u, err := userOrNotFound(dbq.New(s.pool).UserByID(ctx, id))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return User{}, fmt.Errorf("user %d: %w", id, err)
 	}
@@ -234,11 +253,14 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (User,
 	if utf8.RuneCountInString(password) > MaxPasswordLen || len(email) > 254 {
 		return User{}, ErrBadCredentials
 	}
-	var hash string
-	u, err := scanUser(s.pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
+	r, err := dbq.New(s.pool).AuthenticateUser(ctx, email)
+	// The row is the account's columns and its password hash.
+	u := userFromRow(userColumns{ID: r.ID, Email: r.Email, Role: r.Role, CreatedAt: r.CreatedAt, Disabled: r.Disabled,
+		SessionEpoch: r.SessionEpoch, DisplayName: r.DisplayName, EmailConfirmed: r.EmailConfirmed, TwoFactor: r.TwoFactor})
+	hash := r.PasswordHash
 	switch {
-	case errors.Is(err, ErrNotFound):
-		hash = dummyHash
+	case errors.Is(err, pgx.ErrNoRows):
+		u, hash = User{}, dummyHash
 	case err != nil:
 		return User{}, fmt.Errorf("authenticate: %w", err)
 	}
@@ -265,12 +287,11 @@ func (s *Store) LogIn(ctx context.Context, email, password, client, site string)
 // at each log-in rather than in a background loop, since instances keep no state; SKIP
 // LOCKED keeps concurrent log-ins from waiting on (or deadlocking with) each other.
 func (s *Store) pruneAccounts(ctx context.Context) error {
-	if _, err := s.pool.Exec(ctx, `DELETE FROM login_attempts WHERE id IN (SELECT id FROM login_attempts
-		WHERE at < now() - $1::interval LIMIT 1000 FOR UPDATE SKIP LOCKED)`, LoginWindow); err != nil {
+	q := dbq.New(s.pool)
+	if err := q.PruneLoginAttempts(ctx, LoginWindow); err != nil {
 		return fmt.Errorf("prune log-in attempts: %w", err)
 	}
-	if _, err := s.pool.Exec(ctx, `DELETE FROM sessions WHERE token IN (SELECT token FROM sessions
-		WHERE expiry < now() LIMIT 1000 FOR UPDATE SKIP LOCKED)`); err != nil {
+	if err := q.PruneSessions(ctx); err != nil {
 		return fmt.Errorf("prune expired sessions: %w", err)
 	}
 	return nil
@@ -294,13 +315,14 @@ func (s *Store) EndAllSessions(ctx context.Context, u User) error {
 // endAllSessions moves account id to a new session epoch in db, which ends every session
 // begun before.
 func endAllSessions(ctx context.Context, db DB, id int64) error {
-	tag, err := db.Exec(ctx, `UPDATE users SET session_epoch = session_epoch + 1 WHERE id = $1`, id)
+	q := dbq.New(db)
+	n, err := q.BumpSessionEpoch(ctx, id)
 	if err != nil {
 		return err
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return ErrNotFound
 	}
 	// The account's device cookies go too: they were handed to the sessions just ended.
-	return dbq.New(db).DropUserDevices(ctx, id)
+	return q.DropUserDevices(ctx, id)
 }

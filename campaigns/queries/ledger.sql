@@ -1,0 +1,86 @@
+-- The ledger and its totals (campaigns/ledger.go, campaigns/replay.go).
+
+-- RecordEntry inserts a ledger entry and, only if it is new, adds it to the totals of its
+-- appeal and of its fundraiser page, all in one statement: one round trip, and a duplicate
+-- (same Stripe object, kind and seq) changes nothing at all. It returns the new entry's
+-- id, 0 for a duplicate. The amounts after the entry's are its deltas to each total column.
+-- name: RecordEntry :one
+WITH entry AS (
+    INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, stripe_object, seq,
+        charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
+    VALUES (@appeal_id, NULLIF(@fundraiser_id::bigint, 0), NULLIF(@donation_id::text, '')::uuid, @kind, @stripe_object, @seq,
+        NULLIF(@charge_id::text, ''), @amount, @fee, @gift_aid_base,
+        @frequency, @donor_key, @occurred_at, NULLIF(@event_id::text, ''), NULLIF(@payment_intent::text, ''))
+    ON CONFLICT (stripe_object, kind, seq) DO NOTHING
+    RETURNING id
+), scopes (scope, scope_id) AS (
+    SELECT 'appeal', @appeal_id::bigint WHERE EXISTS (SELECT 1 FROM entry)
+    UNION ALL
+    SELECT 'fundraiser', @fundraiser_id::bigint WHERE @fundraiser_id::bigint <> 0 AND EXISTS (SELECT 1 FROM entry)
+), new_donors AS (
+    INSERT INTO total_donors (scope, scope_id, donor_key)
+    SELECT scope, scope_id, @donor_key FROM scopes WHERE @kind = 'gift' AND @donor_key <> ''
+    ON CONFLICT DO NOTHING
+    RETURNING scope
+), upd AS (
+    INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees,
+        gift_aid_base, gifts, donors)
+    SELECT s.scope, s.scope_id, @shard, @gross, @refunded, @disputed, @lost, @fees, @total_gift_aid_base, @gifts,
+        (SELECT count(*) FROM new_donors d WHERE d.scope = s.scope)
+    FROM scopes s
+    ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
+        gross = t.gross + EXCLUDED.gross,
+        refunded = t.refunded + EXCLUDED.refunded,
+        disputed = t.disputed + EXCLUDED.disputed,
+        lost = t.lost + EXCLUDED.lost,
+        fees = t.fees + EXCLUDED.fees,
+        gift_aid_base = t.gift_aid_base + EXCLUDED.gift_aid_base,
+        gifts = t.gifts + EXCLUDED.gifts,
+        donors = t.donors + EXCLUDED.donors
+)
+SELECT COALESCE((SELECT id FROM entry), 0)::bigint AS id;
+
+-- ReadTotals sums the few shard rows of a scope ('appeal' or 'fundraiser'), with the Gift
+-- Aid rate of the appeal (a fundraiser page's appeal's).
+-- name: ReadTotals :one
+SELECT COALESCE(sum(gross), 0)::numeric AS gross, COALESCE(sum(refunded), 0)::numeric AS refunded,
+       COALESCE(sum(disputed), 0)::numeric AS disputed, COALESCE(sum(lost), 0)::numeric AS lost,
+       COALESCE(sum(fees), 0)::numeric AS fees, COALESCE(sum(gift_aid_base), 0)::numeric AS gift_aid_base,
+       COALESCE(sum(gifts), 0)::bigint AS gifts, COALESCE(sum(donors), 0)::bigint AS donors,
+       COALESCE((SELECT a.gift_aid_rate FROM appeals a
+         WHERE a.id = CASE WHEN @scope::text = 'appeal' THEN @scope_id::bigint
+                           ELSE (SELECT f.appeal_id FROM fundraisers f WHERE f.id = @scope_id::bigint) END), 0)::numeric AS gift_aid_rate
+FROM totals WHERE scope = @scope::text AND scope_id = @scope_id::bigint;
+
+-- CompareTotals recomputes every total from the ledger alone and sets it beside the stored
+-- one, each as the sums in the order of replayFields (campaigns/replay.go).
+-- name: CompareTotals :many
+WITH ledger AS (
+    SELECT scope, scope_id,
+           COALESCE(sum(amount) FILTER (WHERE kind = 'gift'), 0)                              AS gross,
+           COALESCE(-sum(amount) FILTER (WHERE kind = 'refund'), 0)                           AS refunded,
+           COALESCE(-sum(amount) FILTER (WHERE kind IN ('dispute_hold', 'dispute_release')), 0) AS disputed,
+           COALESCE(-sum(amount) FILTER (WHERE kind = 'dispute_lost'), 0)                     AS lost,
+           COALESCE(sum(fee), 0)                                                              AS fees,
+           COALESCE(sum(gift_aid_base), 0)                                                    AS gift_aid_base,
+           count(*) FILTER (WHERE kind = 'gift')                                              AS gifts,
+           count(DISTINCT donor_key) FILTER (WHERE kind = 'gift' AND donor_key <> '')         AS donors
+    FROM (
+        SELECT 'appeal' AS scope, appeal_id AS scope_id, * FROM ledger_entries
+        UNION ALL
+        SELECT 'fundraiser', fundraiser_id, * FROM ledger_entries WHERE fundraiser_id IS NOT NULL
+    ) e
+    GROUP BY scope, scope_id
+), stored AS (
+    SELECT scope, scope_id, sum(gross) AS gross, sum(refunded) AS refunded, sum(disputed) AS disputed,
+           sum(lost) AS lost, sum(fees) AS fees, sum(gift_aid_base) AS gift_aid_base,
+           sum(gifts) AS gifts, sum(donors) AS donors
+    FROM totals GROUP BY scope, scope_id
+)
+SELECT COALESCE(l.scope, s.scope)::text AS scope, COALESCE(l.scope_id, s.scope_id)::bigint AS scope_id,
+       ARRAY[COALESCE(s.gross, 0), COALESCE(s.refunded, 0), COALESCE(s.disputed, 0), COALESCE(s.lost, 0),
+             COALESCE(s.fees, 0), COALESCE(s.gift_aid_base, 0), COALESCE(s.gifts, 0), COALESCE(s.donors, 0)]::numeric[] AS stored,
+       ARRAY[COALESCE(l.gross, 0), COALESCE(l.refunded, 0), COALESCE(l.disputed, 0), COALESCE(l.lost, 0),
+             COALESCE(l.fees, 0), COALESCE(l.gift_aid_base, 0), COALESCE(l.gifts, 0), COALESCE(l.donors, 0)]::numeric[] AS ledger
+FROM ledger l FULL OUTER JOIN stored s ON l.scope = s.scope AND l.scope_id = s.scope_id
+ORDER BY 1, 2;
