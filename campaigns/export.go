@@ -12,6 +12,8 @@ import (
 	_ "time/tzdata" // dates are written in UK time whatever the host's zoneinfo holds
 
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // london is the charity's time zone: a gift paid at 23:30 UTC on 30 June is a 1 July
@@ -107,22 +109,8 @@ func yesNo(b bool) string {
 var GiftsCSVHeader = []string{"Date", "Appeal", "Fundraiser page", "Kind", "Frequency", "Amount", "Fee",
 	"Gift Aid eligible", "Donor name", "Message", "Stripe object", "Donation id", "Unmatched"}
 
-// Stays in Go: the export streams rows to the writer as they arrive; sqlc's :many would hold
-// the whole period's ledger in memory.
-// giftsExportSQL reads the ledger in the order money moved. Rows are streamed to the
-// writer as they arrive, so the export costs the same memory at 100 entries or 10 million.
-const giftsExportSQL = `
-SELECT e.occurred_at, a.name, COALESCE(f.title, ''), e.kind, e.frequency, e.amount, e.fee,
-       e.gift_aid_base <> 0,
-       CASE WHEN d.id IS NULL THEN '' WHEN d.hide_name THEN 'Anonymous' ELSE d.display_name END,
-       COALESCE(d.message, ''), e.stripe_object, COALESCE(d.id::text, ''), COALESCE(d.unmatched, false)
-FROM ledger_entries e
-JOIN appeals a ON a.id = e.appeal_id
-LEFT JOIN fundraisers f ON f.id = e.fundraiser_id
-LEFT JOIN donations d ON d.id = e.donation_id
-WHERE e.occurred_at >= $1 AND e.occurred_at < $2 AND ($3::bigint = 0 OR e.appeal_id = $3)
-  AND e.kind IN ('gift', 'refund', 'dispute_hold', 'dispute_release', 'dispute_lost', 'fee')
-ORDER BY e.occurred_at, e.id`
+// exportPageSize is how many ledger rows the gifts export holds at once.
+const exportPageSize = 1000
 
 // ExportGifts streams the gifts CSV of [from, to) (WriteGiftsCSV) to w for actor, with its
 // audit row in the same transaction: an export that fails before anything has been written
@@ -173,32 +161,29 @@ func WriteGiftsCSV(ctx context.Context, db DB, w io.Writer, from, to time.Time, 
 	if !from.Before(to) {
 		return fmt.Errorf("gifts export: the period %s to %s is empty", from.Format(time.DateOnly), to.Format(time.DateOnly))
 	}
-	rows, err := db.Query(ctx, giftsExportSQL, from, to, appealID)
-	if err != nil {
-		return fmt.Errorf("gifts export: %w", err)
-	}
-	defer rows.Close()
+	q := dbq.New(db)
 	out := newCSVWriter(w)
 	out.header(GiftsCSVHeader...)
-	for rows.Next() {
-		var (
-			at                                                    time.Time
-			appeal, page, kind, freq, name, msg, object, donation string
-			amt, fee                                              decimal.Decimal
-			eligible, unmatched                                   bool
-		)
-		if err := rows.Scan(&at, &appeal, &page, &kind, &freq, &amt, &fee, &eligible, &name, &msg, &object, &donation, &unmatched); err != nil {
+	// Page by page, after the last row written: memory stays flat at any size of ledger.
+	after := dbq.GiftsExportPageParams{FromAt: from, ToAt: to, AppealID: appealID, AfterAt: from, PageSize: exportPageSize}
+	for {
+		rows, err := q.GiftsExportPage(ctx, after)
+		if err != nil {
 			return fmt.Errorf("gifts export: %w", err)
 		}
-		out.row(csvText(at.In(london()).Format("02/01/2006")), csvText(appeal), csvText(page), csvText(kind), csvText(freq),
-			csvAmount(amt), csvAmount(fee), csvText(yesNo(eligible)), csvText(name), csvText(msg), csvText(object), csvText(donation),
-			csvText(yesNo(unmatched)))
-		if out.err != nil {
-			return fmt.Errorf("gifts export: write: %w", out.err)
+		for _, r := range rows {
+			out.row(csvText(r.OccurredAt.In(london()).Format("02/01/2006")), csvText(r.Appeal), csvText(r.Page), csvText(r.Kind),
+				csvText(r.Frequency), csvAmount(r.Amount), csvAmount(r.Fee), csvText(yesNo(r.GiftAidEligible)), csvText(r.DonorName),
+				csvText(r.Message), csvText(r.StripeObject), csvText(r.DonationID), csvText(yesNo(r.Unmatched)))
+			if out.err != nil {
+				return fmt.Errorf("gifts export: write: %w", out.err)
+			}
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("gifts export: %w", err)
+		if len(rows) < exportPageSize {
+			break
+		}
+		last := rows[len(rows)-1]
+		after.AfterAt, after.AfterID = last.OccurredAt, last.ID
 	}
 	if err := out.flush(); err != nil {
 		return fmt.Errorf("gifts export: write: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -85,26 +86,25 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 		}
 		res.Queued = int(queued)
 		// Events set aside (error, review) moved no money live, so they are left out too.
-		// Stays in Go: the events are streamed one at a time (sqlc's :many would hold every
-		// stored payload in memory at once).
-		rows, err := snap.Query(ctx, `SELECT payload FROM stripe_events WHERE outcome NOT IN ('queued', 'error', 'review')
-			ORDER BY created, received_at, id`)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var body []byte
-			if err := rows.Scan(&body); err != nil {
+		// Page by page in this snapshot, after the last event applied: memory stays flat
+		// however long the event log.
+		page := dbq.ReplayEventsPageParams{AfterCreated: time.Unix(0, 0), AfterReceived: time.Unix(0, 0), PageSize: replayPageSize}
+		for {
+			events, err := q.ReplayEventsPage(ctx, page)
+			if err != nil {
 				return err
 			}
-			if _, err := h.Apply(ctx, body); err != nil {
-				return fmt.Errorf("replay event: %w", err)
+			for _, ev := range events {
+				if _, err := h.Apply(ctx, ev.Payload); err != nil {
+					return fmt.Errorf("replay event: %w", err)
+				}
+				res.Events++
 			}
-			res.Events++
-		}
-		if err := rows.Err(); err != nil {
-			return err
+			if len(events) < replayPageSize {
+				break
+			}
+			last := events[len(events)-1]
+			page.AfterCreated, page.AfterReceived, page.AfterID = last.SortCreated, last.ReceivedAt, last.ID
 		}
 		// Offline money an admin verified is the ledger's other source besides Stripe.
 		offline, err := campaigns.VerifiedOfflineEntries(ctx, snap)
@@ -133,6 +133,9 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 	}
 	return res, nil
 }
+
+// replayPageSize is how many stored events replay holds at once.
+const replayPageSize = 500
 
 // copyTable copies rows of a live table into the scratch schema, keeping their ids.
 func copyTable(ctx context.Context, from pgx.Tx, to *pgxpool.Pool, table, where string) error {

@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -21,6 +22,62 @@ ALTER TABLE fundraisers DROP CONSTRAINT fundraisers_owner_fk
 func (q *Queries) ReplayDropOwnerFK(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, replayDropOwnerFK)
 	return err
+}
+
+const replayEventsPage = `-- name: ReplayEventsPage :many
+SELECT id, COALESCE(created, 'infinity'::timestamptz)::timestamptz AS sort_created, received_at, payload FROM stripe_events
+WHERE outcome NOT IN ('queued', 'error', 'review')
+  AND (COALESCE(created, 'infinity'::timestamptz), received_at, id) > ($1::timestamptz, $2::timestamptz, $3::text)
+ORDER BY COALESCE(created, 'infinity'::timestamptz), received_at, id
+LIMIT $4
+`
+
+type ReplayEventsPageParams struct {
+	AfterCreated  time.Time
+	AfterReceived time.Time
+	AfterID       string
+	PageSize      int32
+}
+
+type ReplayEventsPageRow struct {
+	ID          string
+	SortCreated time.Time
+	ReceivedAt  time.Time
+	Payload     []byte
+}
+
+// ReplayEventsPage is one page of the stored events that moved money live (not queued, not
+// set aside), in Stripe's order, after the last event of the previous page: replay reads
+// them page by page in one snapshot, so its memory does not grow with the event log. An
+// event without a creation time sorts last, as ORDER BY created would put it.
+func (q *Queries) ReplayEventsPage(ctx context.Context, arg ReplayEventsPageParams) ([]ReplayEventsPageRow, error) {
+	rows, err := q.db.Query(ctx, replayEventsPage,
+		arg.AfterCreated,
+		arg.AfterReceived,
+		arg.AfterID,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ReplayEventsPageRow
+	for rows.Next() {
+		var i ReplayEventsPageRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SortCreated,
+			&i.ReceivedAt,
+			&i.Payload,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const replayQueuedCount = `-- name: ReplayQueuedCount :one
