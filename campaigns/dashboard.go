@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
+
+	"giving/campaigns/dbq"
 )
 
 // Period is a half-open span of time [From, To) for the trustee dashboard. Both ends are
@@ -204,22 +207,9 @@ func percentOf(v, target decimal.Decimal) decimal.Decimal {
 	return v.Mul(hundred).Div(target).RoundFloor(1)
 }
 
-// Stays in Go: reads ledger_summary, made by migration 0004, which sqlc's catalog cannot parse.
-// summarySQL sums the summary rows of the period: whole months from the month grain, the
-// days before the first whole month and after the last from the day grain.
-const summarySQL = `
-SELECT dim, dim_id, frequency, kind,
-       CASE WHEN dim = 'tier' THEN to_char(starts, 'YYYY-MM') ELSE '' END AS month,
-       sum(amount), sum(fee), sum(gift_aid_base), sum(claimed), sum(entries)::bigint
-FROM ledger_summary
-WHERE appeal_id = $1 AND (
-      (grain = 'month' AND starts >= $2::date AND starts < $3::date)
-   OR (grain = 'day' AND ((starts >= $4::date AND starts < $5::date) OR (starts >= $6::date AND starts < $7::date))))
-GROUP BY 1, 2, 3, 4, 5`
-
-// summaryRanges splits a valid period into whole months and the edge days, as dates.
-func summaryRanges(p Period) (months, head, tail [2]string) {
-	const layout = "2006-01-02"
+// summaryRanges splits a valid period into whole months and the edge days, as London dates.
+func summaryRanges(p Period) (months, head, tail [2]pgtype.Date) {
+	date := func(t time.Time) pgtype.Date { return pgtype.Date{Time: t, Valid: true} }
 	from, to := p.From.In(London()), p.To.In(London())
 	firstWhole := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, London())
 	if from.Day() != 1 {
@@ -228,11 +218,11 @@ func summaryRanges(p Period) (months, head, tail [2]string) {
 	endWhole := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, London())
 	if !firstWhole.Before(endWhole) {
 		// No whole month: every day from the day grain.
-		f, t := from.Format(layout), to.Format(layout)
-		return [2]string{f, f}, [2]string{f, t}, [2]string{t, t}
+		f, t := date(from), date(to)
+		return [2]pgtype.Date{f, f}, [2]pgtype.Date{f, t}, [2]pgtype.Date{t, t}
 	}
-	fw, ew := firstWhole.Format(layout), endWhole.Format(layout)
-	return [2]string{fw, ew}, [2]string{from.Format(layout), fw}, [2]string{ew, to.Format(layout)}
+	fw, ew := date(firstWhole), date(endWhole)
+	return [2]pgtype.Date{fw, ew}, [2]pgtype.Date{date(from), fw}, [2]pgtype.Date{ew, date(to)}
 }
 
 // sums are the ledger's sums for one slice of the summary.
@@ -291,122 +281,87 @@ func readDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 	months, head, tail := summaryRanges(p)
 
 	var (
-		found     bool
-		total     sums
-		freq      = map[string]*sums{"one_off": {}, "monthly": {}}
-		byTier    = map[int64]*sums{}
-		byPage    = map[int64]*sums{}
-		byMonth   = map[string]*sums{}
-		tiers     []tierRow
-		pages     []FundraiserFigures
-		appealRow struct{ target, rate decimal.Decimal }
+		total   sums
+		freq    = map[string]*sums{"one_off": {}, "monthly": {}}
+		byTier  = map[int64]*sums{}
+		byPage  = map[int64]*sums{}
+		byMonth = map[string]*sums{}
+		tiers   []tierRow
+		pages   []FundraiserFigures
 	)
-	// Stays in Go: one batch, one round trip, on the dashboard's hot read path (six generated
-	// queries would be six round trips), and summarySQL reads ledger_summary (migration 0004).
-	b := &pgx.Batch{}
-	b.Queue(`SELECT target, gift_aid_rate FROM appeals WHERE id = $1`, id).QueryRow(func(row pgx.Row) error {
-		err := row.Scan(&appealRow.target, &appealRow.rate)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
-		found = err == nil
-		return err
-	})
-	b.Queue(summarySQL, id, months[0], months[1], head[0], head[1], tail[0], tail[1]).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var dim, frequency, kind, month string
-			var dimID, entries int64
-			var amount, fee, base, claimed decimal.Decimal
-			if err := rows.Scan(&dim, &dimID, &frequency, &kind, &month, &amount, &fee, &base, &claimed, &entries); err != nil {
-				return err
-			}
-			k := Kind(kind)
-			if dim == "fundraiser" {
-				if byPage[dimID] == nil {
-					byPage[dimID] = &sums{}
-				}
-				byPage[dimID].add(k, amount, fee, base, claimed, entries)
-				continue
-			}
-			// Tier rows summed over every tier are the appeal's figures.
-			total.add(k, amount, fee, base, claimed, entries)
-			if f := freq[frequency]; f != nil {
-				f.add(k, amount, fee, base, claimed, entries)
-			}
-			if byTier[dimID] == nil {
-				byTier[dimID] = &sums{}
-			}
-			byTier[dimID].add(k, amount, fee, base, claimed, entries)
-			if byMonth[month] == nil {
-				byMonth[month] = &sums{}
-			}
-			byMonth[month].add(k, amount, fee, base, claimed, entries)
-		}
-		return rows.Err()
-	})
-	b.Queue(`SELECT id, title, amount, active, position FROM tiers WHERE appeal_id = $1`, id).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var t tierRow
-			if err := rows.Scan(&t.TierID, &t.Title, &t.Amount, &t.active, &t.position); err != nil {
-				return err
-			}
-			tiers = append(tiers, t)
-		}
-		return rows.Err()
-	})
-	b.Queue(`SELECT f.id, f.slug, f.title, f.status, f.target, COALESCE(t.raised, 0)
-		FROM fundraisers f
-		LEFT JOIN LATERAL (SELECT sum(gross - refunded - disputed - lost) AS raised
-		                   FROM totals WHERE scope = 'fundraiser' AND scope_id = f.id) t ON true
-		WHERE f.appeal_id = $1`, id).Query(func(rows pgx.Rows) error {
-		for rows.Next() {
-			var f FundraiserFigures
-			if err := rows.Scan(&f.FundraiserID, &f.Slug, &f.Title, &f.Status, &f.Target, &f.RaisedToDate); err != nil {
-				return err
-			}
-			pages = append(pages, f)
-		}
-		return rows.Err()
-	})
-	b.Queue(`SELECT count(*) FILTER (WHERE status IN ('active', 'past_due')),
-		       COALESCE(sum(amount + cover_fee) FILTER (WHERE status IN ('active', 'past_due')), 0),
-		       count(*) FILTER (WHERE status = 'past_due'), count(*) FILTER (WHERE status = 'cancelled')
-		FROM donations WHERE appeal_id = $1 AND frequency = 'monthly' AND status IN ('active', 'past_due', 'cancelled')`,
-		id).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&dash.ActiveMonthlyDonors, &dash.MonthlyRecurringIncome, &dash.FailedMonthly, &dash.CancelledMonthly)
-	})
-	// Flagged donations are few, and gifts with no donation at all rarer still: both are
-	// found through indexes, never by scanning the appeal's ledger.
-	b.Queue(`SELECT count(*), COALESCE(sum(e.amount), 0) FROM (
-		    SELECT e.amount FROM donations d JOIN ledger_entries e ON e.donation_id = d.id
-		    WHERE d.appeal_id = $1 AND d.unmatched AND e.appeal_id = $1 AND e.kind = 'gift'
-		      AND e.occurred_at >= $2 AND e.occurred_at < $3
-		    UNION ALL
-		    SELECT e.amount FROM ledger_entries e
-		    WHERE e.donation_id IS NULL AND e.appeal_id = $1 AND e.kind = 'gift'
-		      AND e.stripe_object NOT LIKE 'offline\_%' -- verified offline takings are not unmatched
-		      AND e.occurred_at >= $2 AND e.occurred_at < $3) e`,
-		id, p.From, p.To).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&dash.Unmatched.Count, &dash.Unmatched.Amount)
-	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	if !found {
+	q := dbq.New(tx)
+	appealRow, err := q.DashboardAppeal(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("appeal %d: %w", id, ErrNotFound)
+	} else if err != nil {
+		return err
 	}
+	summary, err := q.DashboardSummary(ctx, dbq.DashboardSummaryParams{AppealID: id, MonthsFrom: months[0], MonthsTo: months[1],
+		HeadFrom: head[0], HeadTo: head[1], TailFrom: tail[0], TailTo: tail[1]})
+	if err != nil {
+		return err
+	}
+	for _, r := range summary {
+		k := Kind(r.Kind)
+		if r.Dim == "fundraiser" {
+			if byPage[r.DimID] == nil {
+				byPage[r.DimID] = &sums{}
+			}
+			byPage[r.DimID].add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+			continue
+		}
+		// Tier rows summed over every tier are the appeal's figures.
+		total.add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+		if f := freq[r.Frequency]; f != nil {
+			f.add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+		}
+		if byTier[r.DimID] == nil {
+			byTier[r.DimID] = &sums{}
+		}
+		byTier[r.DimID].add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+		if byMonth[r.Month] == nil {
+			byMonth[r.Month] = &sums{}
+		}
+		byMonth[r.Month].add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+	}
+	tierRows, err := q.DashboardTiers(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, t := range tierRows {
+		tiers = append(tiers, tierRow{TierFigures: TierFigures{TierID: t.ID, Title: t.Title, Amount: t.Amount}, active: t.Active, position: int(t.Position)})
+	}
+	pageRows, err := q.DashboardPages(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, f := range pageRows {
+		pages = append(pages, FundraiserFigures{FundraiserID: f.ID, Slug: f.Slug, Title: f.Title, Status: f.Status, Target: f.Target,
+			RaisedToDate: f.RaisedToDate})
+	}
+	monthly, err := q.DashboardMonthly(ctx, id)
+	if err != nil {
+		return err
+	}
+	dash.ActiveMonthlyDonors, dash.MonthlyRecurringIncome, dash.FailedMonthly, dash.CancelledMonthly =
+		monthly.Active, monthly.Income, monthly.PastDue, monthly.Cancelled
+	unmatched, err := q.DashboardUnmatched(ctx, dbq.DashboardUnmatchedParams{AppealID: id, FromAt: p.From, ToAt: p.To})
+	if err != nil {
+		return err
+	}
+	dash.Unmatched.Count, dash.Unmatched.Amount = unmatched.Gifts, unmatched.Amount
 	progress, err := ReadTotals(ctx, tx, AppealScope(id))
 	if err != nil {
 		return err
 	}
 
-	dash.GiftAidRate = appealRow.rate
+	dash.GiftAidRate = appealRow.GiftAidRate
 	dash.Gifts, dash.Gross, dash.Refunds, dash.Disputed, dash.DisputesLost, dash.Fees =
 		total.gifts, total.gross, total.refunds, total.disputed, total.lost, total.fees
 	dash.Raised = total.raised()
 	dash.Net = dash.Raised.Sub(dash.Fees)
-	dash.GiftAidBase, dash.GiftAidClaimable = total.base, GiftAidTax(total.base, appealRow.rate)
-	dash.GiftAidClaimedBase, dash.GiftAidClaimed = total.claimed, GiftAidTax(total.claimed, appealRow.rate)
+	dash.GiftAidBase, dash.GiftAidClaimable = total.base, GiftAidTax(total.base, appealRow.GiftAidRate)
+	dash.GiftAidClaimedBase, dash.GiftAidClaimed = total.claimed, GiftAidTax(total.claimed, appealRow.GiftAidRate)
 	dash.OneOff = FrequencyFigures{Count: freq["one_off"].gifts, Gross: freq["one_off"].gross}
 	dash.Monthly = FrequencyFigures{Count: freq["monthly"].gifts, Gross: freq["monthly"].gross}
 
@@ -474,8 +429,8 @@ func readDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 			Fees: g.fees, Raised: raised, Net: raised.Sub(g.fees)})
 	}
 
-	dash.Progress = Progress{Target: appealRow.target, Raised: progress.Raised(),
-		Percent: percentOf(progress.Raised(), appealRow.target)}
+	dash.Progress = Progress{Target: appealRow.Target, Raised: progress.Raised(),
+		Percent: percentOf(progress.Raised(), appealRow.Target)}
 	return nil
 }
 
@@ -486,44 +441,15 @@ func (s *Store) CompareDashboardSummary(ctx context.Context) error {
 	var diffs []string
 	var count int
 	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// Stays in Go: reads ledger_summary and ledger_summary_source, made by migration 0004,
-		// which sqlc's catalog cannot parse.
-		rows, err := tx.Query(ctx, `
-			WITH ledger AS (
-			    SELECT appeal_id, grain, starts, dim, dim_id, frequency, kind, shard,
-			           sum(amount) AS amount, sum(fee) AS fee, sum(gift_aid_base) AS gift_aid_base,
-			           sum(claimed) AS claimed, count(*) AS entries
-			    FROM ledger_summary_source GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
-			)
-			SELECT format('%s %s %s %s %s %s %s shard %s', COALESCE(l.appeal_id, s.appeal_id), COALESCE(l.grain, s.grain),
-			           COALESCE(l.starts, s.starts), COALESCE(l.dim, s.dim), COALESCE(l.dim_id, s.dim_id),
-			           COALESCE(l.frequency, s.frequency), COALESCE(l.kind, s.kind), COALESCE(l.shard, s.shard)),
-			       format('amount %s fee %s gift_aid_base %s claimed %s entries %s',
-			           s.amount, s.fee, s.gift_aid_base, s.claimed, s.entries),
-			       format('amount %s fee %s gift_aid_base %s claimed %s entries %s',
-			           l.amount, l.fee, l.gift_aid_base, l.claimed, l.entries)
-			FROM ledger l FULL OUTER JOIN ledger_summary s USING (appeal_id, grain, starts, dim, dim_id, frequency, kind, shard)
-			WHERE (l.amount, l.fee, l.gift_aid_base, l.claimed, l.entries)
-			      IS DISTINCT FROM (s.amount, s.fee, s.gift_aid_base, s.claimed, s.entries)
-			  -- a summary row every entry of which is now unclaimed, or never was, is still right
-			  AND NOT (l.appeal_id IS NULL AND s.amount = 0 AND s.fee = 0 AND s.gift_aid_base = 0
-			           AND s.claimed = 0 AND s.entries = 0)
-			ORDER BY 1`)
+		rows, err := dbq.New(tx).DashboardSummaryDifferences(ctx)
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var key, stored, ledger string
-			if err := rows.Scan(&key, &stored, &ledger); err != nil {
-				return err
-			}
-			count++
-			if len(diffs) < 10 {
-				diffs = append(diffs, fmt.Sprintf("%s: summary has %s, ledger has %s", key, stored, ledger))
-			}
+		count = len(rows)
+		for _, r := range rows[:min(len(rows), 10)] {
+			diffs = append(diffs, fmt.Sprintf("%s: summary has %s, ledger has %s", r.RowKey, r.Stored, r.FromLedger))
 		}
-		return rows.Err()
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("compare dashboard summary with the ledger: %w", err)
