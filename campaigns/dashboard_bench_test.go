@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
+	"giving/campaigns/campaignstest"
 )
 
 // Sizes of the benchmark ledger: a year of giving to one appeal.
@@ -70,19 +70,8 @@ FROM generate_series(1, $1::int) g JOIN ledger_entries e ON e.stripe_object = 'p
 // 1,000,000 gifts (and 10,000 refunds). Target: under 100 ms.
 func BenchmarkDashboard1M(b *testing.B) {
 	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(b), campaigns.PoolOptions{MaxConns: 4})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(pool.Close)
-	s := campaigns.NewStore(pool)
-	if _, err := s.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		b.Fatal(err)
-	}
-	a, err := s.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
-	if err != nil {
-		b.Fatal(err)
-	}
+	s, a := campaignstest.Seeded(b, 4)
+	pool := s.Pool()
 	exec := func(what, sql string, args ...any) {
 		b.Helper()
 		start := time.Now()

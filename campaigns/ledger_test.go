@@ -12,26 +12,12 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
+	"giving/campaigns/campaignstest"
 )
 
 func newStore(t *testing.T) (*campaigns.Store, campaigns.Appeal) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	s := campaigns.NewStore(pool)
-	if _, err := s.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := s.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s, a
+	return campaignstest.Seeded(t, 8)
 }
 
 func addFundraiser(t *testing.T, s *campaigns.Store, appealID int64, slug string) int64 {

@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 )
 
 // recorder is a mail sender that remembers every message it was handed.
@@ -175,20 +176,13 @@ func TestTwoInstancesSendEachMailOnce(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = c.Stop(context.WithoutCancel(ctx)) })
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testwait.Eventually(t, "every message sent", func() bool {
 		var unsent int
 		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM mail_outbox WHERE status <> 'sent'`).Scan(&unsent); err != nil {
 			t.Fatal(err)
 		}
-		if unsent == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d messages still unsent after 30 s", unsent)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return unsent == 0
+	})
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.sent) != n {

@@ -9,7 +9,8 @@ import (
 	"image/jpeg"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"giving/internal/testwait"
 )
 
 func testJPEG(t *testing.T, w, h int) []byte {
@@ -43,12 +44,7 @@ func TestPhotoWorkWaitsForASlotAndGivesUpWithTheRequest(t *testing.T) {
 		_, err := l.check(ctx, data)
 		done <- err
 	}()
-	for deadline := time.Now().Add(10 * time.Second); l.waiting.Load() != 1; {
-		if time.Now().After(deadline) {
-			t.Fatal("the third upload is not waiting for a slot")
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testwait.Eventually(t, "the third upload waiting for a slot", func() bool { return l.waiting.Load() == 1 })
 	select {
 	case err := <-done:
 		t.Fatalf("the third upload finished while both slots were taken: %v", err)

@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
+	"giving/campaigns/campaignstest"
 )
 
 const goodPassword = "correct horse battery"
@@ -23,12 +23,7 @@ const site = "https://give.example.org"
 
 func accountStore(t *testing.T) *campaigns.Store {
 	t.Helper()
-	pool, err := campaigns.OpenPool(context.Background(), testdb.DSN(t), campaigns.PoolOptions{MaxConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return campaigns.NewStore(pool)
+	return campaignstest.Store(t, 8)
 }
 
 func addUser(t *testing.T, s *campaigns.Store, email string, role campaigns.Role) campaigns.User {

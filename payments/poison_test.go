@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 	"giving/payments"
 )
 
@@ -40,18 +41,6 @@ func (w *world) stored(id string) (outcome, detail string, attempts int) {
 		w.t.Fatalf("event %s: %v", id, err)
 	}
 	return outcome, detail, attempts
-}
-
-// waitFor polls until cond holds, failing the test after a bounded deadline.
-func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not so after %s", what, limit)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // poisonEvents are the deliveries an attack run found stalling the queue: each is signed
@@ -223,7 +212,7 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 	close(next)
 	wg.Wait()
 	// Only the appliers run from here (no Drain): they must get past the poison by themselves.
-	waitFor(t, "every valid gift applied", 30*time.Second, func() bool {
+	testwait.Eventually(t, "every valid gift applied", func() bool {
 		return w.totals(campaigns.AppealScope(w.appeal.ID)).Gifts == valid
 	})
 	t.Logf("a burst of %d valid events with 4 poison events drained in %s", valid, time.Since(start).Round(time.Millisecond))
@@ -232,7 +221,7 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 			t.Fatalf("donation %s is %s", id, st)
 		}
 	}
-	waitFor(t, "the poison set aside", time.Minute, func() bool {
+	testwait.Eventually(t, "the poison set aside", func() bool {
 		outcome, _, _ := w.stored("evt_poison")
 		return outcome == "error"
 	})

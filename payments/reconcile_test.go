@@ -19,7 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
+	"giving/campaigns/campaignstest"
 	"giving/payments"
 	"giving/payments/paymentstest"
 )
@@ -125,20 +125,9 @@ type recWorld struct {
 
 func newRecWorld(t *testing.T) *recWorld {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	w := &recWorld{t: t, store: campaigns.NewStore(pool)}
+	w := &recWorld{t: t}
+	w.store, w.appeal = campaignstest.Seeded(t, 10)
 	w.hooks = payments.NewWebhooks(w.store, nil, false, slog.New(slog.NewTextHandler(io.Discard, nil)), payments.NewMetrics(nil))
-	if _, err := w.store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	if w.appeal, err = w.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug); err != nil {
-		t.Fatal(err)
-	}
 	return w
 }
 

@@ -8,12 +8,12 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 	"giving/payments"
 )
 
@@ -78,21 +78,15 @@ func TestBusyServiceAnswersOnceStoredAndAppliesAfter(t *testing.T) {
 		resp.Body.Close()
 		slow <- resp.StatusCode
 	}()
-	for deadline := time.Now().Add(10 * time.Second); hooks.InFlight() != 1; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the slow delivery never reached the handler (in flight: %d)", hooks.InFlight())
-		}
-	}
+	testwait.Eventually(t, "the slow delivery in flight alone", func() bool { return hooks.InFlight() == 1 })
 
 	d := w.donation("3.00", false, false, 0)
 	if body := w.send(b.CheckoutSessionCompleted("cs_busy", "pi_busy", "cus_1", 300, "paid", meta(w, d))); !strings.Contains(body, `"queued"`) {
 		t.Fatalf("delivery while busy: %s; want it answered once stored", body)
 	}
-	for deadline := time.Now().Add(10 * time.Second); w.totals(appeal).Raised().StringFixed(2) != "3.00"; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("queued gift not applied within 10 s: raised %s", w.totals(appeal).Raised())
-		}
-	}
+	testwait.Eventually(t, "the queued gift applied (raised 3.00)", func() bool {
+		return w.totals(appeal).Raised().StringFixed(2) == "3.00"
+	})
 	if st := w.status(d.ID); st != campaigns.StatusPaid {
 		t.Fatalf("status %s, want paid", st)
 	}
@@ -103,11 +97,7 @@ func TestBusyServiceAnswersOnceStoredAndAppliesAfter(t *testing.T) {
 	}
 	// The client gives up on the cut-off body before the server's read fails: wait until
 	// the server has finished with it too, so the next delivery is truly alone.
-	for deadline := time.Now().Add(10 * time.Second); hooks.InFlight() != 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the cut-off delivery is still in flight after 10 s (%d)", hooks.InFlight())
-		}
-	}
+	testwait.Eventually(t, "the cut-off delivery finished", func() bool { return hooks.InFlight() == 0 })
 	d2 := w.donation("10.00", false, false, 0)
 	if body := w.send(b.CheckoutSessionCompleted("cs_quiet", "pi_quiet", "cus_2", 1000, "paid", meta(w, d2))); !strings.Contains(body, `"applied"`) {
 		t.Fatalf("lone delivery: %s; want it applied before the answer", body)

@@ -18,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 	"giving/migrations/testdb"
 	"giving/payments"
 )
@@ -90,8 +91,7 @@ func newWorld(t testing.TB, instances int, configure ...func(*payments.Webhooks)
 // while other deliveries were in flight has been applied by an applier.
 func (w *world) settle() {
 	w.t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testwait.Eventually(w.t, "no stored event left queued", func() bool {
 		if _, err := w.insts[0].hooks.Drain(context.Background()); err != nil {
 			w.t.Fatal(err)
 		}
@@ -99,14 +99,8 @@ func (w *world) settle() {
 		if err := w.pool().QueryRow(context.Background(), `SELECT count(*) FROM stripe_events WHERE outcome = 'queued'`).Scan(&queued); err != nil {
 			w.t.Fatal(err)
 		}
-		if queued == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			w.t.Fatalf("%d events still queued after a minute", queued)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return queued == 0
+	})
 }
 
 func (w *world) store() *campaigns.Store { return w.insts[0].store }

@@ -1,12 +1,7 @@
 package web_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -14,109 +9,22 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
-
-	"giving/campaigns"
-	"giving/migrations/testdb"
-	"giving/web"
 )
 
 const testPassword = "a long enough passphrase"
 
 // accounts is the real router on a fresh database with a few accounts, for log-in tests.
 type accounts struct {
-	t     *testing.T
-	URL   string
-	store *campaigns.Store
+	*site
 }
 
 func newAccounts(t *testing.T, baseURL string) *accounts {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store := campaigns.NewStore(pool)
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	if baseURL == "" {
-		baseURL = srv.URL
-	}
-	base, err := url.Parse(baseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := web.New(web.Deps{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = w.Handler()
-	a := &accounts{t: t, URL: srv.URL, store: store}
-	for _, u := range []struct {
-		email string
-		role  campaigns.Role
-	}{{"trustee@example.org", campaigns.RoleTrustee}, {"admin@example.org", campaigns.RoleAdmin}, {"ruby@example.org", campaigns.RoleFundraiser}} {
-		if _, err := store.CreateUser(ctx, campaigns.CommandLine(), u.email, testPassword, u.role); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return a
+	return &accounts{newSite(t, siteOptions{accountsOnly: true, baseURL: baseURL,
+		users: []user{trusteeUser, adminUser, rubyUser}})}
 }
 
-// browser is one person's browser: its own cookie jar, never following redirects.
-func (a *accounts) browser() *http.Client {
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
-
-type page struct {
-	status int
-	header http.Header
-	body   string
-	doc    *html.Node
-}
-
-func (a *accounts) send(c *http.Client, method, path string, form url.Values) page {
-	a.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, a.URL+path, body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		a.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	p := page{status: resp.StatusCode, header: resp.Header, body: string(b)}
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		if p.doc, err = html.Parse(strings.NewReader(p.body)); err != nil {
-			a.t.Fatal(err)
-		}
-	}
-	return p
-}
-
-func (a *accounts) login(c *http.Client, email, password string) page {
+func (a *accounts) login(c *http.Client, email, password string) response {
 	a.t.Helper()
 	return a.send(c, http.MethodPost, "/login", url.Values{"email": {email}, "password": {password}})
 }

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
+	"giving/campaigns/campaignstest"
 )
 
 // writeSizes records each Write the handler makes to the response.
@@ -33,19 +33,8 @@ func (w *writeSizes) Write(p []byte) (int, error) {
 func TestGiftsExportIsStreamed(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store := campaigns.NewStore(pool)
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	a, err := store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
-	if err != nil {
-		t.Fatal(err)
-	}
+	store, a := campaignstest.Seeded(t, 4)
+	pool := store.Pool()
 	// 5,000 gifts in the last day: about half a megabyte of CSV.
 	if _, err := pool.Exec(ctx, `INSERT INTO ledger_entries (appeal_id, kind, stripe_object, amount, occurred_at)
 		SELECT $1, 'gift', 'pi_bulk_' || g, 10.00, $2::timestamptz + g * interval '1 second' FROM generate_series(1, 5000) g`,

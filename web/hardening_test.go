@@ -2,14 +2,11 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"testing"
-
-	"giving/campaigns"
 )
 
 // syncBuffer collects the service's log from concurrent requests.
@@ -35,12 +32,7 @@ func (b *syncBuffer) String() string {
 func TestUnreadableTextIsRefusedAtTheDoor(t *testing.T) {
 	t.Parallel()
 	logs := &syncBuffer{}
-	p := &pagesSite{newSite(t, siteOptions{log: logs})}
-	for email, role := range map[string]campaigns.Role{"admin@example.org": campaigns.RoleAdmin, "ruby@example.org": campaigns.RoleFundraiser} {
-		if _, err := p.store.CreateUser(context.Background(), campaigns.CommandLine(), email, testPassword, role); err != nil {
-			t.Fatal(err)
-		}
-	}
+	p := &pagesSite{newSite(t, siteOptions{log: logs, users: []user{adminUser, rubyUser}})}
 	page := p.get("/")
 	donate := func(field, value string) url.Values {
 		f := donateForm(t, page.doc)

@@ -1,19 +1,13 @@
 package web_test
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
-	"giving/web"
 )
 
 // newLockoutSite is the site with the test's own loopback address as a trusted proxy, so
@@ -21,37 +15,8 @@ import (
 // has an account.
 func newLockoutSite(t *testing.T) *accounts {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store := campaigns.NewStore(pool)
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	base, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxies, err := web.ParseTrustedProxies("127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := web.New(web.Deps{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base,
-		DevOutbox: true, TrustedProxies: proxies})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = w.Handler()
-	if _, err := store.CreateUser(ctx, campaigns.CommandLine(), "admin@example.org", testPassword, campaigns.RoleAdmin); err != nil {
-		t.Fatal(err)
-	}
-	return &accounts{t: t, URL: srv.URL, store: store}
+	return &accounts{newSite(t, siteOptions{accountsOnly: true, devOutbox: true, trustedProxies: "127.0.0.1",
+		users: []user{adminUser}})}
 }
 
 // forwardedFor sends every request as coming from addr, through the trusted proxy.

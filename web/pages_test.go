@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"image"
 	"image/png"
-	"io"
 	"mime/multipart"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -30,59 +28,19 @@ type pagesSite struct {
 
 func newPagesSite(t *testing.T) *pagesSite {
 	t.Helper()
-	s := newSite(t, siteOptions{})
-	for email, role := range map[string]campaigns.Role{"ruby@example.org": campaigns.RoleFundraiser,
-		"sam@example.org": campaigns.RoleFundraiser, "admin@example.org": campaigns.RoleAdmin,
-		"trustee@example.org": campaigns.RoleTrustee} {
-		if _, err := s.store.CreateUser(context.Background(), campaigns.CommandLine(), email, testPassword, role); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &pagesSite{s}
+	return &pagesSite{newSite(t, siteOptions{users: []user{rubyUser, samUser, adminUser, trusteeUser}})}
 }
 
 // as is a browser logged in as email (or logged out for "").
 func (p *pagesSite) as(email string) *http.Client {
 	p.t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	c := &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	c := p.browser()
 	if email != "" {
 		if r := p.send(c, http.MethodPost, "/login", url.Values{"email": {email}, "password": {testPassword}}); r.status != http.StatusSeeOther {
 			p.t.Fatalf("log in as %s: %d", email, r.status)
 		}
 	}
 	return c
-}
-
-func (p *pagesSite) with(c *http.Client, req *http.Request) response {
-	p.t.Helper()
-	saved := p.client
-	p.client = c
-	defer func() { p.client = saved }()
-	return p.do(req)
-}
-
-func (p *pagesSite) send(c *http.Client, method, path string, form url.Values, header ...string) response {
-	p.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, p.abs(path), body)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	return p.with(c, req)
 }
 
 // upload posts the page form as a browser does: multipart, with an optional photo file.

@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"giving/internal/testwait"
 )
 
 // The addresses of the proxy test. Every one is loopback, so nothing leaves the machine;
@@ -109,23 +110,21 @@ http {
 		<-exited
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	testwait.Eventually(t, "nginx listening on "+addr, func() bool {
 		select {
 		case err := <-exited:
 			log, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 			t.Fatalf("nginx stopped at once (%v): %s %s", err, out.String(), log)
 		default:
 		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return "http://" + addr
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nginx did not listen on %s within 15 s: %s", addr, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		c.Close()
+		return true
+	})
+	return "http://" + addr
 }
 
 // from is a client whose connections leave from the loopback address local.
@@ -138,29 +137,11 @@ func from(local string) *http.Client {
 	}
 }
 
-// lockedBuffer is a log destination many requests write to at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestBehindAProxyEachDonorHasTheirOwnLimit runs the service behind a real nginx with
 // TRUSTED_PROXIES naming it and the CDN in front of it.
 func TestBehindAProxyEachDonorHasTheirOwnLimit(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	// The burst is the default 5; the refill is slowed to next to nothing so that no
 	// outcome depends on how fast the machine runs the test.
 	s := newSite(t, siteOptions{perMinute: 0.001, trustedProxies: nginxEgress + "," + cdnAddr, log: logs})
@@ -250,7 +231,7 @@ func tail(s string, n int) string {
 // and an IPv6 client is limited by its /64, which one household or server gets whole.
 func TestForwardedForFromATrustedProxy(t *testing.T) {
 	t.Parallel()
-	logs := &lockedBuffer{}
+	logs := &syncBuffer{}
 	s := newSite(t, siteOptions{perMinute: 0.001, trustedProxies: "127.0.0.1, 10.0.0.0/8", log: logs})
 	for _, c := range []struct {
 		headers []string

@@ -4,10 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -16,43 +13,16 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
-	"giving/web"
 )
 
 // newMailSite is the real router on a fresh database with Ruby's account, with or without
 // the development outbox page.
 func newMailSite(t *testing.T, devOutbox bool) *accounts {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store := campaigns.NewStore(pool)
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	base, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := web.New(web.Deps{Store: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base, DevOutbox: devOutbox})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = w.Handler()
-	if _, err := store.CreateUser(ctx, campaigns.CommandLine(), "ruby@example.org", testPassword, campaigns.RoleFundraiser); err != nil {
-		t.Fatal(err)
-	}
-	return &accounts{t: t, URL: srv.URL, store: store}
+	return &accounts{newSite(t, siteOptions{accountsOnly: true, devOutbox: devOutbox, users: []user{rubyUser}})}
 }
 
-func signUp(a *accounts, c *http.Client, name, email, password string) page {
+func signUp(a *accounts, c *http.Client, name, email, password string) response {
 	a.t.Helper()
 	return a.send(c, http.MethodPost, "/signup", url.Values{"display_name": {name}, "email": {email}, "password": {password}})
 }
@@ -461,7 +431,7 @@ func TestSignUpWithATakenEmailRevealsNothing(t *testing.T) {
 var resetLink = regexp.MustCompile(`http://[^\s]+/reset/([A-Za-z0-9_-]+)`)
 
 // askForReset posts the reset form and returns the link mailed to email, if any.
-func askForReset(t *testing.T, a *accounts, email string) (page, string) {
+func askForReset(t *testing.T, a *accounts, email string) (response, string) {
 	t.Helper()
 	to := campaigns.NormalizeEmail(email)
 	before := len(mailTo(t, a, to))
@@ -487,7 +457,7 @@ func TestPasswordResetByEmailedLink(t *testing.T) {
 	if noLink != "" || link == "" {
 		t.Fatalf("links: unknown %q, known %q", noLink, link)
 	}
-	for name, p := range map[string]page{"unknown": unknown, "known": known} {
+	for name, p := range map[string]response{"unknown": unknown, "known": known} {
 		if p.status != http.StatusSeeOther || p.header.Get("Location") != "/reset?sent=1" {
 			t.Errorf("%s email: %d to %q", name, p.status, p.header.Get("Location"))
 		}

@@ -180,7 +180,7 @@ func trusteeOn(t *testing.T, s *site) *http.Client {
 	if _, err := s.store.CreateUser(context.Background(), campaigns.CommandLine(), "trustee@example.org", testPassword, campaigns.RoleTrustee); err != nil {
 		t.Fatal(err)
 	}
-	a := &accounts{t: t, URL: s.URL, store: s.store}
+	a := &accounts{s}
 	return a.loggedIn("trustee@example.org")
 }
 
@@ -203,7 +203,7 @@ func TestGiftAidHonoursTheAggregationLimit(t *testing.T) {
 			s := newSite(t, siteOptions{aggregation: tc.limit})
 			giveWithGiftAid(t, s, "25", "Lovelace")
 			trustee := trusteeOn(t, s)
-			a := &accounts{t: t, URL: s.URL, store: s.store}
+			a := &accounts{s}
 			p := a.send(trustee, http.MethodGet, "/trustees/gift-aid", nil)
 			if p.status != http.StatusOK {
 				t.Fatalf("GET /trustees/gift-aid: %d", p.status)

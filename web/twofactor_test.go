@@ -2,10 +2,7 @@ package web_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -16,8 +13,6 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
-	"giving/web"
 )
 
 // clock is the time two-factor codes are checked against, moved by the test, never slept.
@@ -42,34 +37,9 @@ func (c *clock) advance(d time.Duration) {
 // the test's own and the roles that must use two-factor sign-in.
 func newTwoFactorSite(t *testing.T, require ...campaigns.Role) (*accounts, *clock) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store := campaigns.NewStore(pool)
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	var h http.Handler
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
-	t.Cleanup(srv.Close)
-	base, _ := url.Parse(srv.URL)
 	c := &clock{now: time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)}
-	w, err := web.New(web.Deps{Store: store.WithClock(c.Now), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), BaseURL: base,
-		Require2FA: require})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h = w.Handler()
-	for email, role := range map[string]campaigns.Role{"trustee@example.org": campaigns.RoleTrustee,
-		"admin@example.org": campaigns.RoleAdmin, "ruby@example.org": campaigns.RoleFundraiser} {
-		if _, err := store.CreateUser(ctx, campaigns.CommandLine(), email, testPassword, role); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return &accounts{t: t, URL: srv.URL, store: store}, c
+	return &accounts{newSite(t, siteOptions{accountsOnly: true, clock: c.Now, require2FA: require,
+		users: []user{trusteeUser, adminUser, rubyUser}})}, c
 }
 
 // enrol turns on two-factor sign-in for the browser's account as a person would: the key
@@ -194,7 +164,7 @@ func TestTwoFactorEnrolmentAndLogIn(t *testing.T) {
 	// Five wrong codes end the pending log-in: the password is asked for again.
 	b := a.browser()
 	a.login(b, "trustee@example.org", testPassword)
-	var last page
+	var last response
 	for range 5 {
 		last = a.send(b, http.MethodPost, "/login/code", url.Values{"code": {wrongCode(t, secret, clk.Now())}})
 	}

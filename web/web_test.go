@@ -21,7 +21,7 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
-	"giving/migrations/testdb"
+	"giving/campaigns/campaignstest"
 	"giving/payments"
 	"giving/web"
 )
@@ -51,20 +51,39 @@ type siteOptions struct {
 	trustedProxies string
 	log            io.Writer
 	baseURL        string
+	// accountsOnly is the site for log-in tests: no checkout, no webhook endpoint, and
+	// web.New's own total cache and checkout limit (stripe, perMinute and the money
+	// settings are then unused).
+	accountsOnly bool
+	// devOutbox serves GET /dev/outbox; require2FA is REQUIRE_2FA_FOR; clock, when set, is
+	// the time the site's store checks two-factor codes against (the test's own store
+	// keeps the real one).
+	devOutbox  bool
+	require2FA []campaigns.Role
+	clock      func() time.Time
+	// users get accounts with testPassword, in this order, once the site is up.
+	users []user
 }
 
+type user struct {
+	email string
+	role  campaigns.Role
+}
+
+// Accounts the log-in tests share.
+var (
+	trusteeUser = user{"trustee@example.org", campaigns.RoleTrustee}
+	adminUser   = user{"admin@example.org", campaigns.RoleAdmin}
+	rubyUser    = user{"ruby@example.org", campaigns.RoleFundraiser}
+	samUser     = user{"sam@example.org", campaigns.RoleFundraiser}
+)
+
+// newSite is the one way the tests build the site: a pool on a fresh seeded database, an
+// httptest server and web.New with the options' dependencies.
 func newSite(t *testing.T, opt siteOptions) *site {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := campaigns.OpenPool(ctx, testdb.DSN(t), campaigns.PoolOptions{MaxConns: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	store := campaigns.NewStore(pool)
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	store, _ := campaignstest.Seeded(t, 10)
 
 	// The sandbox needs the server's URL before the handler exists.
 	var handler atomic.Pointer[http.Handler]
@@ -85,45 +104,44 @@ func newSite(t *testing.T, opt siteOptions) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	perMinute := opt.perMinute
-	if perMinute == 0 {
-		perMinute = 1e9 // tests post many forms from one address
-	}
 	deps := web.Deps{
-		Store:             store,
-		Log:               logger,
-		BaseURL:           base,
-		CacheTTL:          -1, // every read sees the ledger as it is
-		Webhooks:          payments.NewWebhooks(store, []string{webhookSecret}, false, logger, payments.NewMetrics(nil)),
-		CheckoutPerMinute: perMinute,
-		Fees:              opt.fees,
-		Limits:            web.Limits{Amount: opt.limits},
-		AggregationLimit:  opt.aggregation,
-		TrustedProxies:    proxies,
+		Store:          store,
+		Log:            logger,
+		BaseURL:        base,
+		TrustedProxies: proxies,
+		DevOutbox:      opt.devOutbox,
+		Require2FA:     opt.require2FA,
 	}
-	sandboxFees := payments.DefaultFees
-	if !opt.fees.Percent.IsZero() || !opt.fees.Fixed.IsZero() {
-		sandboxFees = opt.fees
+	if opt.clock != nil {
+		deps.Store = store.WithClock(opt.clock)
 	}
-	// The site's own client is one browser, with cookies: a donor sees their own gift.
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &site{t: t, URL: srv.URL, store: store, client: &http.Client{
-		Jar:           jar,
-		Timeout:       30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-	if opt.stripe {
-		s.stripe = newFakeStripe(t)
-		deps.Checkout = payments.StripeCheckout{API: payments.NewStripeClient("sk_test_123", s.stripe.srv.URL, nil)}
-	} else {
-		sb, err := payments.NewSandbox(store, "", base, srv.URL+"/webhooks/stripe", webhookSecret, sandboxFees)
-		if err != nil {
-			t.Fatal(err)
+	s := &site{t: t, URL: srv.URL, store: store}
+	s.client = s.browser() // the site's own: a donor sees their own gift
+	if !opt.accountsOnly {
+		perMinute := opt.perMinute
+		if perMinute == 0 {
+			perMinute = 1e9 // tests post many forms from one address
 		}
-		deps.Checkout, deps.Sandbox = sb, sb
+		deps.CacheTTL = -1 // every read sees the ledger as it is
+		deps.Webhooks = payments.NewWebhooks(store, []string{webhookSecret}, false, logger, payments.NewMetrics(nil))
+		deps.CheckoutPerMinute = perMinute
+		deps.Fees = opt.fees
+		deps.Limits = web.Limits{Amount: opt.limits}
+		deps.AggregationLimit = opt.aggregation
+		sandboxFees := payments.DefaultFees
+		if !opt.fees.Percent.IsZero() || !opt.fees.Fixed.IsZero() {
+			sandboxFees = opt.fees
+		}
+		if opt.stripe {
+			s.stripe = newFakeStripe(t)
+			deps.Checkout = payments.StripeCheckout{API: payments.NewStripeClient("sk_test_123", s.stripe.srv.URL, nil)}
+		} else {
+			sb, err := payments.NewSandbox(store, "", base, srv.URL+"/webhooks/stripe", webhookSecret, sandboxFees)
+			if err != nil {
+				t.Fatal(err)
+			}
+			deps.Checkout, deps.Sandbox = sb, sb
+		}
 	}
 	if opt.baseURL != "" {
 		if deps.BaseURL, err = url.Parse(opt.baseURL); err != nil {
@@ -136,7 +154,22 @@ func newSite(t *testing.T, opt siteOptions) *site {
 	}
 	h := w.Handler()
 	handler.Store(&h)
+	for _, u := range opt.users {
+		if _, err := store.CreateUser(ctx, campaigns.CommandLine(), u.email, testPassword, u.role); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return s
+}
+
+// browser is one person's browser: its own cookie jar, never following redirects.
+func (s *site) browser() *http.Client {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // fakeStripe records every Checkout Session request and honours idempotency keys as
@@ -209,7 +242,13 @@ type response struct {
 
 func (s *site) do(req *http.Request) response {
 	s.t.Helper()
-	resp, err := s.client.Do(req)
+	return s.with(s.client, req)
+}
+
+// with sends req from browser c.
+func (s *site) with(c *http.Client, req *http.Request) response {
+	s.t.Helper()
+	resp, err := c.Do(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
@@ -225,6 +264,27 @@ func (s *site) do(req *http.Request) response {
 		}
 	}
 	return r
+}
+
+// send is a request from browser c: a form, when not nil, as a browser posts it, and
+// header the name-value pairs to set.
+func (s *site) send(c *http.Client, method, path string, form url.Values, header ...string) response {
+	s.t.Helper()
+	var body io.Reader
+	if form != nil {
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, s.abs(path), body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	return s.with(c, req)
 }
 
 func (s *site) abs(path string) string {

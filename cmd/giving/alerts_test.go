@@ -21,6 +21,7 @@ import (
 	"github.com/riverqueue/river"
 	"go.yaml.in/yaml/v3"
 
+	"giving/internal/testwait"
 	"giving/payments"
 )
 
@@ -159,7 +160,7 @@ func TestSignatureAlertPagesOnlyOnStripesFailures(t *testing.T) {
 		post(forged, payments.SignPayload(forged, "whsec_test_current_madeup", time.Now().Add(-time.Hour)))
 	}
 	// Each well-formed one was looked up (and Stripe has none of them).
-	waitUntil(t, "the forged events looked up", func() bool { return stripe.asked.Load() == 12 })
+	testwait.Eventually(t, "the forged events looked up", func() bool { return stripe.asked.Load() == 12 })
 	scrape := scrapeRegistry(t, reg)
 	for _, want := range []string{`reason="missing"} 6`, `reason="malformed"} 6`, `reason="mismatch"} 6`, `reason="stale"} 6`} {
 		if !strings.Contains(scrape, want) {
@@ -175,7 +176,7 @@ func TestSignatureAlertPagesOnlyOnStripesFailures(t *testing.T) {
 	// The endpoint's secret was rotated in Stripe's dashboard but not here.
 	genuine := event("evt_1RealFromStripe")
 	post(genuine, payments.SignPayload(genuine, "whsec_test_rotated_madeup", time.Now()))
-	waitUntil(t, "Stripe's failing delivery counted", func() bool {
+	testwait.Eventually(t, "Stripe's failing delivery counted", func() bool {
 		for _, v := range pagingSignatureSeries(t, scrapeRegistry(t, reg)) {
 			if v > 0 {
 				return true
@@ -183,17 +184,6 @@ func TestSignatureAlertPagesOnlyOnStripesFailures(t *testing.T) {
 		}
 		return false
 	})
-}
-
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not after 20 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func scrapeRegistry(t *testing.T, reg *prometheus.Registry) string {

@@ -19,6 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 	"giving/payments"
 )
 
@@ -220,21 +221,14 @@ func missing(t *testing.T, pool *pgxpool.Pool, ids []string) []string {
 // service applies them after it has answered.
 func settled(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for {
+	testwait.Eventually(t, "no stored event left queued or deferred", func() bool {
 		var waiting int
 		if err := pool.QueryRow(context.Background(),
 			`SELECT count(*) FROM stripe_events WHERE outcome IN ('queued', 'deferred')`).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
-		if waiting == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d events still waiting to be applied after a minute", waiting)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return waiting == 0
+	})
 }
 
 // ledgerAgrees checks the end state of a fault run: every event stored once and applied,

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 	"giving/migrations/testdb"
 	"giving/payments"
 )
@@ -185,19 +186,14 @@ func testPoolExhaustedAnswers503Fast(t *testing.T, bin string) {
 	// Every connection of the service's pool is waiting on the lock (the appliers' polls
 	// may hold some of them instead of the blocked webhooks).
 	db := pool.Config().ConnConfig.Database
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testwait.Eventually(t, fmt.Sprintf("all %d of the service's connections waiting on the lock", maxConns), func() bool {
 		var waiting int
 		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
 			WHERE datname = $1 AND wait_event_type = 'Lock' AND pid <> $2`, db, locker.PgConn().PID()).Scan(&waiting); err != nil {
 			t.Fatal(err)
 		}
-		if waiting >= maxConns {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of the service's %d connections are waiting on the lock", waiting, maxConns)
-		}
-	}
+		return waiting >= maxConns
+	})
 	time.Sleep(1100 * time.Millisecond) // past the appeal's one-second cache
 
 	// During the blockage: 30 requests at once, each answered 503 with Retry-After, fast.

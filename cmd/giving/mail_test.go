@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 	"giving/migrations/testdb"
 )
 
@@ -242,25 +243,16 @@ func TestServeSendsMailOverSMTP(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign up: %d", resp.StatusCode)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for len(srv.received()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testwait.Eventually(t, "the mail server received a message", func() bool { return len(srv.received()) != 0 })
 	got := srv.received()
 	if len(got) != 1 || !strings.Contains(got[0].to, "ruby@example.org") || !strings.Contains(got[0].data, "Subject: Welcome to") {
 		t.Fatalf("the mail server received %+v", got)
 	}
 	// The server has the message before the worker records it: wait for the count.
-	var metrics string
-	for range 100 {
-		if _, metrics = get(t, s.Metrics); strings.Contains(metrics, `giving_mail_sends_total{outcome="sent"} 1`) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !strings.Contains(metrics, `giving_mail_sends_total{outcome="sent"} 1`) {
-		t.Errorf("metrics lack the send:\n%s", metrics)
-	}
+	testwait.Eventually(t, "the send counted in the metrics", func() bool {
+		_, metrics := get(t, s.Metrics)
+		return strings.Contains(metrics, `giving_mail_sends_total{outcome="sent"} 1`)
+	})
 }
 
 // Without SMTP_URL the development outbox is served on a local site only: it shows every

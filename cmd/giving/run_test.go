@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"giving/campaigns"
+	"giving/internal/testwait"
 	"giving/migrations/testdb"
 	"giving/payments/paymentstest"
 )
@@ -248,17 +249,10 @@ func TestReadyzFollowsTheDatabase(t *testing.T) {
 		t.Errorf("a page needing the database: %d, want 503", code)
 	}
 	p.restore(t)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testwait.Eventually(t, "readyz recovered (200)", func() bool {
 		code, _ := get(t, s.URL+"/readyz")
-		if code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("readyz did not recover: %d", code)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return code == 200
+	})
 }
 
 // register-webhook is how an operator gets STRIPE_WEBHOOK_SECRET: it must not demand it.
