@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 )
 
 func testJPEG(t *testing.T, w, h int) []byte {

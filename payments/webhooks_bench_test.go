@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"giving/campaigns"
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 	"giving/payments"
 )
 

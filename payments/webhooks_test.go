@@ -18,7 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 	"giving/payments"
 )

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 )
 
 // The addresses of the proxy test. Every one is loopback, so nothing leaves the machine;

@@ -21,7 +21,7 @@ import (
 	"github.com/riverqueue/river"
 	"go.yaml.in/yaml/v3"
 
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 	"giving/payments"
 )
 

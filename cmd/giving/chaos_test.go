@@ -14,7 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 	"giving/payments"
 )
 

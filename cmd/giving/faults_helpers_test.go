@@ -19,7 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 	"giving/payments"
 )
 

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"giving/campaigns"
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 )
 

@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"giving/campaigns"
-	"giving/internal/testwait"
+	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 	"giving/payments/paymentstest"
 )
