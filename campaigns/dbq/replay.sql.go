@@ -25,10 +25,10 @@ func (q *Queries) ReplayDropOwnerFK(ctx context.Context) error {
 }
 
 const replayEventsPage = `-- name: ReplayEventsPage :many
-SELECT id, COALESCE(created, 'infinity'::timestamptz)::timestamptz AS sort_created, received_at, payload FROM stripe_events
+SELECT id, COALESCE(created, '9999-12-31 23:59:59+00'::timestamptz)::timestamptz AS sort_created, received_at, payload FROM stripe_events
 WHERE outcome NOT IN ('queued', 'error', 'review')
-  AND (COALESCE(created, 'infinity'::timestamptz), received_at, id) > ($1::timestamptz, $2::timestamptz, $3::text)
-ORDER BY COALESCE(created, 'infinity'::timestamptz), received_at, id
+  AND (COALESCE(created, '9999-12-31 23:59:59+00'::timestamptz), received_at, id) > ($1::timestamptz, $2::timestamptz, $3::text)
+ORDER BY COALESCE(created, '9999-12-31 23:59:59+00'::timestamptz), received_at, id
 LIMIT $4
 `
 
@@ -49,7 +49,7 @@ type ReplayEventsPageRow struct {
 // ReplayEventsPage is one page of the stored events that moved money live (not queued, not
 // set aside), in Stripe's order, after the last event of the previous page: replay reads
 // them page by page in one snapshot, so its memory does not grow with the event log. An
-// event without a creation time sorts last, as ORDER BY created would put it.
+// event without a creation time (a malformed one) sorts last, as ORDER BY created would put it.
 func (q *Queries) ReplayEventsPage(ctx context.Context, arg ReplayEventsPageParams) ([]ReplayEventsPageRow, error) {
 	rows, err := q.db.Query(ctx, replayEventsPage,
 		arg.AfterCreated,

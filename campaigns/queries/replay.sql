@@ -20,10 +20,10 @@ ALTER TABLE fundraisers DROP CONSTRAINT fundraisers_owner_fk;
 -- ReplayEventsPage is one page of the stored events that moved money live (not queued, not
 -- set aside), in Stripe's order, after the last event of the previous page: replay reads
 -- them page by page in one snapshot, so its memory does not grow with the event log. An
--- event without a creation time sorts last, as ORDER BY created would put it.
+-- event without a creation time (a malformed one) sorts last, as ORDER BY created would put it.
 -- name: ReplayEventsPage :many
-SELECT id, COALESCE(created, 'infinity'::timestamptz)::timestamptz AS sort_created, received_at, payload FROM stripe_events
+SELECT id, COALESCE(created, '9999-12-31 23:59:59+00'::timestamptz)::timestamptz AS sort_created, received_at, payload FROM stripe_events
 WHERE outcome NOT IN ('queued', 'error', 'review')
-  AND (COALESCE(created, 'infinity'::timestamptz), received_at, id) > (@after_created::timestamptz, @after_received::timestamptz, @after_id::text)
-ORDER BY COALESCE(created, 'infinity'::timestamptz), received_at, id
+  AND (COALESCE(created, '9999-12-31 23:59:59+00'::timestamptz), received_at, id) > (@after_created::timestamptz, @after_received::timestamptz, @after_id::text)
+ORDER BY COALESCE(created, '9999-12-31 23:59:59+00'::timestamptz), received_at, id
 LIMIT @page_size;
