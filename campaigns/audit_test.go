@@ -123,3 +123,33 @@ func TestGiftsExportIsAuditedOnlyWhenItIsWritten(t *testing.T) {
 		t.Errorf("export with the audit log refusing: %v, %d bytes written", err, buf.Len())
 	}
 }
+
+// A log-out ends the session and records it together: with the audit log refusing, the
+// session is still there; once it accepts, the session is gone and the log-out recorded.
+func TestLogOutAndItsAuditRowCommitTogether(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := accountStore(t)
+	u := addUser(t, s, "trustee@example.org", campaigns.RoleTrustee)
+	if _, err := s.Pool().Exec(ctx, `INSERT INTO sessions (token, data, expiry) VALUES ('tok_1', '', now() + interval '1 hour')`); err != nil {
+		t.Fatal(err)
+	}
+	sessions := func() int {
+		t.Helper()
+		var n int
+		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM sessions WHERE token = 'tok_1'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	failAuditOf(t, s, "logout")
+	if err := s.LogOut(ctx, u, "tok_1"); err == nil || sessions() != 1 {
+		t.Fatalf("log-out with the audit log refusing: %v, %d sessions left; want an error and the session kept", err, sessions())
+	}
+	if _, err := s.Pool().Exec(ctx, `DROP TRIGGER test_refuse_audit ON audit_log`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LogOut(ctx, u, "tok_1"); err != nil || sessions() != 0 || auditCount(t, s, "logout") != 1 {
+		t.Fatalf("log-out: %v, %d sessions, %d audit rows; want none left and one row", err, sessions(), auditCount(t, s, "logout"))
+	}
+}

@@ -312,6 +312,20 @@ func (s *Store) EndAllSessions(ctx context.Context, u User) error {
 	return nil
 }
 
+// LogOut ends one of u's sessions (its token) with its audit row, in one transaction.
+func (s *Store) LogOut(ctx context.Context, u User, token string) error {
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		if err := dbq.New(tx).EndSession(ctx, token); err != nil {
+			return err
+		}
+		return Audit(ctx, tx, u, "logout", "")
+	})
+	if err != nil {
+		return fmt.Errorf("log out user %d: %w", u.ID, err)
+	}
+	return nil
+}
+
 // endAllSessions moves account id to a new session epoch in db, which ends every session
 // begun before.
 func endAllSessions(ctx context.Context, db DB, id int64) error {

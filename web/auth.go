@@ -262,7 +262,8 @@ func minutes(secs int) string {
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if u, ok := currentUser(r); ok {
-		if err := campaigns.Audit(ctx, s.store.Pool(), u, "logout", ""); err != nil {
+		// The session's row goes with its audit row; Destroy then clears the cookie.
+		if err := s.store.LogOut(ctx, u, s.auth.sessions.Token(ctx)); err != nil {
 			return err
 		}
 	}

@@ -269,6 +269,16 @@ func (q *Queries) EnabledUserByEmail(ctx context.Context, email string) (Enabled
 	return i, err
 }
 
+const endSession = `-- name: EndSession :exec
+DELETE FROM sessions WHERE token = $1
+`
+
+// EndSession deletes one browser session (scs's row) at log-out.
+func (q *Queries) EndSession(ctx context.Context, token string) error {
+	_, err := q.db.Exec(ctx, endSession, token)
+	return err
+}
+
 const forgiveAllLogins = `-- name: ForgiveAllLogins :exec
 DELETE FROM login_attempts WHERE kind = 'login' AND email = $1
 `

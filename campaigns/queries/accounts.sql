@@ -115,3 +115,7 @@ UPDATE password_resets SET used_at = now() WHERE user_id = @user_id AND used_at 
 
 -- name: ConfirmEmailByReset :execrows
 UPDATE users SET email_confirmed_at = now() WHERE id = @id AND email_confirmed_at IS NULL;
+
+-- EndSession deletes one browser session (scs's row) at log-out.
+-- name: EndSession :exec
+DELETE FROM sessions WHERE token = @token;
