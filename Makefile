@@ -32,13 +32,13 @@ help: ## list the targets
 
 .PHONY: run
 run: ## run locally on 127.0.0.1:8080 (metrics :9090): private PostgreSQL under .data/, sandbox payments
-	go build -o bin/giving ./cmd/giving
+	go build -o .bin/giving ./cmd/giving
 	@# exec: the binary gets Ctrl-C itself, stops gracefully and its status (0) is make's.
-	exec bin/giving dev
+	exec .bin/giving dev
 
 .PHONY: build
-build: ## build the binary into bin/giving
-	go build -o bin/giving ./cmd/giving
+build: ## build the binary into .bin/giving (a dot folder: the top level holds only the project)
+	go build -o .bin/giving ./cmd/giving
 
 .PHONY: tools
 tools: ## install the pinned tools (stripe-mock, staticcheck, sqlc) when missing
@@ -111,4 +111,4 @@ bench: ## Go benchmarks (incl. the dashboard at 1,000,000 gifts), then the servi
 
 .PHONY: clean
 clean: ## remove the build output (keeps .data/, your local database)
-	rm -rf bin
+	rm -rf .bin
