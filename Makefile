@@ -5,9 +5,10 @@ GOBIN := $(shell go env GOPATH)/bin
 # Tools installed with `go install` land in GOBIN, which is often not on PATH.
 export PATH := $(GOBIN):$(PATH)
 
-# go.mod asks for Go 1.26.10 (standard-library security fixes). Where the Go installation
-# says GOTOOLCHAIN=local, an older go refuses to build the module; auto fetches go1.26.10
-# from the module proxy once, as go.mod asks. An explicit GOTOOLCHAIN in the environment wins.
+# go.mod names the go1.26.10 toolchain (standard-library security fixes). Where the Go
+# installation says GOTOOLCHAIN=local, go would build with whatever version is installed;
+# auto fetches go1.26.10 from the module proxy once and uses it. An explicit GOTOOLCHAIN in
+# the environment wins.
 ifeq ($(origin GOTOOLCHAIN),undefined)
 export GOTOOLCHAIN := auto
 endif

@@ -1,6 +1,8 @@
 module giving
 
-go 1.26.10
+go 1.26.8
+
+toolchain go1.26.10
 
 require (
 	github.com/alexedwards/scs/pgxstore v0.0.0-20240316134038-7e11d57e8885
