@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 )
 
 func TestAdminActionsAreAuditedAndForbiddenToTrustees(t *testing.T) {
@@ -77,7 +78,7 @@ func TestUnmatchedMoneyIsReviewedNotRewritten(t *testing.T) {
 		VALUES ($1, 12.34, 'one_off', 'pi_link', true) RETURNING id::text`, a.ID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	record(t, s, campaigns.Entry{AppealID: a.ID, DonationID: id, Kind: campaigns.KindGift, StripeObject: "pi_link", Amount: d("12.34")})
+	record(t, s, ledger.Entry{AppealID: a.ID, DonationID: id, Kind: ledger.KindGift, StripeObject: "pi_link", Amount: d("12.34")})
 	list, err := s.Unmatched(ctx, 10)
 	if err != nil || len(list) != 1 || !list[0].Amount.Equal(d("12.34")) || list[0].Reference != "pi_link" {
 		t.Fatalf("unmatched list: %+v %v", list, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // DefaultAppealSlug is the appeal this service was built for.
@@ -101,8 +102,8 @@ func readAppeal(ctx context.Context, db DB, find func(q *dbq.Queries) (dbq.Appea
 }
 
 // AppealTotals reads the appeal's totals (constant cost).
-func (s *Store) AppealTotals(ctx context.Context, appealID int64) (Totals, error) {
-	return ReadTotals(ctx, s.pool, AppealScope(appealID))
+func (s *Store) AppealTotals(ctx context.Context, appealID int64) (ledger.Totals, error) {
+	return ledger.ReadTotals(ctx, s.pool, ledger.AppealScope(appealID))
 }
 
 // SeedOptions configure the seeded appeal. Target applies only when the appeal is first

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 )
 
 // giftWorld is an appeal with a year of gifts made the way the webhooks make them: a
@@ -81,7 +82,7 @@ func (w *giftWorld) reload(id string) campaigns.Donation {
 func (w *giftWorld) gift(dn campaigns.Donation, object, charge, pi, amount, fee string, at time.Time) int64 {
 	w.t.Helper()
 	dn = w.reload(dn.ID)
-	e := campaigns.Entry{AppealID: dn.AppealID, FundraiserID: dn.FundraiserID, DonationID: dn.ID, Kind: campaigns.KindGift,
+	e := ledger.Entry{AppealID: dn.AppealID, FundraiserID: dn.FundraiserID, DonationID: dn.ID, Kind: ledger.KindGift,
 		StripeObject: object, ChargeID: charge, PaymentIntent: pi, Amount: d(amount), Fee: d(fee), Monthly: dn.Monthly,
 		DonorKey: dn.DonorKey(), OccurredAt: at}
 	if dn.GiftAidCovers(at) {
@@ -90,12 +91,12 @@ func (w *giftWorld) gift(dn campaigns.Donation, object, charge, pi, amount, fee 
 	return w.entry(e)
 }
 
-func (w *giftWorld) entry(e campaigns.Entry) int64 {
+func (w *giftWorld) entry(e ledger.Entry) int64 {
 	w.t.Helper()
 	var id int64
 	err := w.s.InTx(context.Background(), func(tx pgx.Tx) error {
 		var err error
-		id, err = campaigns.RecordID(context.Background(), tx, e)
+		id, err = ledger.RecordID(context.Background(), tx, e)
 		return err
 	})
 	if err != nil || id == 0 {
@@ -118,14 +119,14 @@ func (w *giftWorld) refund(dn campaigns.Donation, charge, pi, amount string, cum
 		if err != nil {
 			return err
 		}
-		e := campaigns.Entry{AppealID: dn.AppealID, FundraiserID: dn.FundraiserID, DonationID: dn.ID, Kind: campaigns.KindRefund,
+		e := ledger.Entry{AppealID: dn.AppealID, FundraiserID: dn.FundraiserID, DonationID: dn.ID, Kind: ledger.KindRefund,
 			StripeObject: charge, Seq: fmt.Sprint(cumulativePence), ChargeID: charge, PaymentIntent: pi,
 			Amount: d(amount).Neg(), Monthly: dn.Monthly, OccurredAt: at}
 		eligible := dn.GiftAidCovers(dn.CreatedAt)
 		if eligible {
 			e.GiftAidBase = e.Amount
 		}
-		if id, err = campaigns.RecordID(ctx, tx, e); err != nil {
+		if id, err = ledger.RecordID(ctx, tx, e); err != nil {
 			return err
 		}
 		if eligible && gift.Claimed {
@@ -180,7 +181,7 @@ func (w *giftWorld) buildFirstPeriod() firstPeriod {
 		Message: "Go Ruby!", Declaration: declaration("Mrs", "Jane", "Smith-Jones", "Flat 2, 10", "sw1a2aa")})
 	p.smithJones = w.gift(sj, "pi_sj", "", "pi_sj", "50.00", "0", utc(2026, 3, 2, 10, 0))
 	p.smithJonesDonation = sj
-	w.entry(campaigns.Entry{AppealID: w.appeal.ID, FundraiserID: w.ruby, DonationID: sj.ID, Kind: campaigns.KindFee,
+	w.entry(ledger.Entry{AppealID: w.appeal.ID, FundraiserID: w.ruby, DonationID: sj.ID, Kind: ledger.KindFee,
 		StripeObject: "ch_sj", ChargeID: "ch_sj", PaymentIntent: "pi_sj", Fee: d("0.95"), OccurredAt: utc(2026, 3, 2, 10, 5)})
 
 	// No title (a blank cell), a hidden name, and a partial refund: the remainder is claimed.
@@ -214,7 +215,7 @@ func (w *giftWorld) buildFirstPeriod() firstPeriod {
 	carl := w.donation(campaigns.NewDonation{Amount: d("45.00"), DisplayName: "Carl",
 		Declaration: declaration("Mr", "Carl", "Dee", "9", "DN55 1PT")})
 	p.openDispute = w.gift(carl, "pi_carl", "", "pi_carl", "45.00", "0.90", utc(2026, 3, 25, 11, 0))
-	w.entry(campaigns.Entry{AppealID: w.appeal.ID, DonationID: carl.ID, Kind: campaigns.KindDisputeHold, StripeObject: "dp_carl",
+	w.entry(ledger.Entry{AppealID: w.appeal.ID, DonationID: carl.ID, Kind: ledger.KindDisputeHold, StripeObject: "dp_carl",
 		ChargeID: "ch_carl", PaymentIntent: "pi_carl", Amount: d("-45.00"), GiftAidBase: d("-45.00"), OccurredAt: utc(2026, 3, 28, 11, 0)})
 
 	// Sixty £20 gifts (at the limit, so aggregated: £1,000 on one row, the rest on the

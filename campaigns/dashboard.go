@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // Period is a half-open span of time [From, To) for the trustee dashboard. Both ends are
@@ -231,16 +232,16 @@ type sums struct {
 	gifts                                               int64
 }
 
-func (s *sums) add(kind Kind, amount, fee, base, claimed decimal.Decimal, entries int64) {
+func (s *sums) add(kind ledger.Kind, amount, fee, base, claimed decimal.Decimal, entries int64) {
 	switch kind {
-	case KindGift:
+	case ledger.KindGift:
 		s.gross = s.gross.Add(amount)
 		s.gifts += entries
-	case KindRefund:
+	case ledger.KindRefund:
 		s.refunds = s.refunds.Sub(amount)
-	case KindDisputeHold, KindDisputeRelease:
+	case ledger.KindDisputeHold, ledger.KindDisputeRelease:
 		s.disputed = s.disputed.Sub(amount)
-	case KindDisputeLost:
+	case ledger.KindDisputeLost:
 		s.lost = s.lost.Sub(amount)
 	}
 	s.fees = s.fees.Add(fee)
@@ -302,7 +303,7 @@ func readDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 		return err
 	}
 	for _, r := range summary {
-		k := Kind(r.Kind)
+		k := ledger.Kind(r.Kind)
 		if r.Dim == "fundraiser" {
 			if byPage[r.DimID] == nil {
 				byPage[r.DimID] = &sums{}
@@ -350,7 +351,7 @@ func readDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 		return err
 	}
 	dash.Unmatched.Count, dash.Unmatched.Amount = unmatched.Gifts, unmatched.Amount
-	progress, err := ReadTotals(ctx, tx, AppealScope(id))
+	progress, err := ledger.ReadTotals(ctx, tx, ledger.AppealScope(id))
 	if err != nil {
 		return err
 	}
@@ -360,8 +361,8 @@ func readDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 		total.gifts, total.gross, total.refunds, total.disputed, total.lost, total.fees
 	dash.Raised = total.raised()
 	dash.Net = dash.Raised.Sub(dash.Fees)
-	dash.GiftAidBase, dash.GiftAidClaimable = total.base, GiftAidTax(total.base, appealRow.GiftAidRate)
-	dash.GiftAidClaimedBase, dash.GiftAidClaimed = total.claimed, GiftAidTax(total.claimed, appealRow.GiftAidRate)
+	dash.GiftAidBase, dash.GiftAidClaimable = total.base, ledger.GiftAidTax(total.base, appealRow.GiftAidRate)
+	dash.GiftAidClaimedBase, dash.GiftAidClaimed = total.claimed, ledger.GiftAidTax(total.claimed, appealRow.GiftAidRate)
 	dash.OneOff = FrequencyFigures{Count: freq["one_off"].gifts, Gross: freq["one_off"].gross}
 	dash.Monthly = FrequencyFigures{Count: freq["monthly"].gifts, Gross: freq["monthly"].gross}
 

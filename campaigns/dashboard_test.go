@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 )
 
 // dashDonation is a donation the dashboard test creates.
@@ -32,7 +33,7 @@ type dashDonation struct {
 // about it beside the entry itself.
 type dashEntry struct {
 	donation string // key into the donations
-	kind     campaigns.Kind
+	kind     ledger.Kind
 	object   string
 	seq      string
 	amount   string
@@ -44,7 +45,7 @@ type dashEntry struct {
 
 // seededEntry is an entry as recorded, for the independent sums.
 type seededEntry struct {
-	e         campaigns.Entry
+	e         ledger.Entry
 	tier      int64
 	unmatched bool
 	claimed   bool
@@ -139,8 +140,8 @@ func seedDashboard(t *testing.T, s *campaigns.Store, a campaigns.Appeal) dashSee
 		ids[key] = id
 	}
 
-	G, R, H, W, L, F := campaigns.KindGift, campaigns.KindRefund, campaigns.KindDisputeHold,
-		campaigns.KindDisputeRelease, campaigns.KindDisputeLost, campaigns.KindFee
+	G, R, H, W, L, F := ledger.KindGift, ledger.KindRefund, ledger.KindDisputeHold,
+		ledger.KindDisputeRelease, ledger.KindDisputeLost, ledger.KindFee
 	entries := []dashEntry{
 		{donation: "meal1", kind: G, object: "pi_meal1", amount: "3.00", fee: "0.25", base: "3.00", at: "2025-01-05T10:00:00Z", claimed: true},
 		{donation: "meal1", kind: F, object: "ch_meal1", amount: "0", fee: "0.05", at: "2025-01-06T09:00:00Z"},
@@ -176,13 +177,13 @@ func seedDashboard(t *testing.T, s *campaigns.Store, a campaigns.Appeal) dashSee
 	var claim []int64
 	for _, de := range entries {
 		dd := seed.donations[de.donation]
-		e := campaigns.Entry{AppealID: a.ID, FundraiserID: dd.fundraiser, DonationID: ids[de.donation], Kind: de.kind,
+		e := ledger.Entry{AppealID: a.ID, FundraiserID: dd.fundraiser, DonationID: ids[de.donation], Kind: de.kind,
 			StripeObject: de.object, Seq: de.seq, Amount: d(de.amount), Monthly: dd.monthly,
 			DonorKey: "donor:" + de.donation, OccurredAt: mustTime(t, de.at)}
 		if dd.otherAppeal {
 			e.AppealID = seed.other
 		}
-		if de.kind != campaigns.KindGift {
+		if de.kind != ledger.KindGift {
 			e.DonorKey = ""
 		}
 		if de.fee != "" {
@@ -194,7 +195,7 @@ func seedDashboard(t *testing.T, s *campaigns.Store, a campaigns.Appeal) dashSee
 		var id int64
 		err := s.InTx(ctx, func(tx pgx.Tx) error {
 			var err error
-			id, err = campaigns.RecordID(ctx, tx, e)
+			id, err = ledger.RecordID(ctx, tx, e)
 			return err
 		})
 		if err != nil || id == 0 {
@@ -242,7 +243,7 @@ func floorTax(base, rate decimal.Decimal) decimal.Decimal {
 }
 
 // raisedBy is what entries add to "raised": every amount except a fee entry's zero.
-func raisedBy(e campaigns.Entry) decimal.Decimal { return e.Amount }
+func raisedBy(e ledger.Entry) decimal.Decimal { return e.Amount }
 
 // expectDashboard computes the dashboard in Go from the entries and donations the test
 // created, with no SQL at all.
@@ -287,7 +288,7 @@ func expectDashboard(t *testing.T, seed dashSeed, p campaigns.Period) campaigns.
 		}
 		m := months[e.OccurredAt.In(london).Format("2006-01")]
 		switch e.Kind {
-		case campaigns.KindGift:
+		case ledger.KindGift:
 			want.Gifts++
 			want.Gross = want.Gross.Add(e.Amount)
 			m.Gifts++
@@ -311,12 +312,12 @@ func expectDashboard(t *testing.T, seed dashSeed, p campaigns.Period) campaigns.
 			if e.FundraiserID != 0 {
 				pages[e.FundraiserID].count++
 			}
-		case campaigns.KindRefund:
+		case ledger.KindRefund:
 			want.Refunds = want.Refunds.Sub(e.Amount)
 			m.Refunds = m.Refunds.Sub(e.Amount)
-		case campaigns.KindDisputeHold, campaigns.KindDisputeRelease:
+		case ledger.KindDisputeHold, ledger.KindDisputeRelease:
 			want.Disputed = want.Disputed.Sub(e.Amount)
-		case campaigns.KindDisputeLost:
+		case ledger.KindDisputeLost:
 			want.DisputesLost = want.DisputesLost.Sub(e.Amount)
 		}
 		want.Fees = want.Fees.Add(e.Fee)
@@ -517,9 +518,9 @@ func TestDashboardPeriodExcludesOtherGifts(t *testing.T) {
 	ctx := context.Background()
 	at := func(s string) time.Time { return mustTime(t, s) }
 	// One gift in each of three London months, two of them on the UTC edge of a month.
-	record(t, s, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_jan", Amount: d("1.00"), OccurredAt: at("2025-01-31T23:59:59Z")})
-	record(t, s, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_jun", Amount: d("2.00"), OccurredAt: at("2025-06-30T23:30:00Z")}) // 1 July, BST
-	record(t, s, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_jul", Amount: d("4.00"), OccurredAt: at("2025-07-31T22:30:00Z")}) // 31 July, BST
+	record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_jan", Amount: d("1.00"), OccurredAt: at("2025-01-31T23:59:59Z")})
+	record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_jun", Amount: d("2.00"), OccurredAt: at("2025-06-30T23:30:00Z")}) // 1 July, BST
+	record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_jul", Amount: d("4.00"), OccurredAt: at("2025-07-31T22:30:00Z")}) // 31 July, BST
 	cases := []struct {
 		p     campaigns.Period
 		gross string

@@ -3,9 +3,10 @@ package campaigns
 import (
 	"errors"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"sort"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The few kinds of failure callers need to tell apart. The web adapter maps each to one

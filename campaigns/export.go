@@ -4,12 +4,13 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"io"
 	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // dates are written in UK time whatever the host's zoneinfo holds
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/shopspring/decimal"
 

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -149,7 +150,7 @@ func TestGiftsCSVAcrossPages(t *testing.T) {
 		for i := range n {
 			at := start.Add(time.Duration(i/700) * time.Hour) // runs of 700 entries at one moment
 			obj := fmt.Sprintf("pi_page_%04d", i)
-			if _, err := campaigns.Record(ctx, tx, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: obj,
+			if _, err := ledger.Record(ctx, tx, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: obj,
 				PaymentIntent: obj, Amount: decimal.New(3, 0), DonorKey: obj, OccurredAt: at}); err != nil {
 				return err
 			}

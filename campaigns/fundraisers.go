@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // Fundraiser is a supporter's page raising money for an appeal.
@@ -66,8 +67,8 @@ func (s *Store) FundraiserByID(ctx context.Context, id int64) (Fundraiser, error
 }
 
 // FundraiserTotals reads a page's totals (constant cost).
-func (s *Store) FundraiserTotals(ctx context.Context, id int64) (Totals, error) {
-	return ReadTotals(ctx, s.pool, FundraiserScope(id))
+func (s *Store) FundraiserTotals(ctx context.Context, id int64) (ledger.Totals, error) {
+	return ledger.ReadTotals(ctx, s.pool, ledger.FundraiserScope(id))
 }
 
 // WallEntry is one gift on a fundraiser page's donor wall, with the donor's privacy

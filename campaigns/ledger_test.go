@@ -13,6 +13,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/campaignstest"
+	"giving/campaigns/ledger"
 )
 
 func newStore(t *testing.T) (*campaigns.Store, campaigns.Appeal) {
@@ -34,7 +35,7 @@ func addFundraiser(t *testing.T, s *campaigns.Store, appealID int64, slug string
 // testNow is when the money of a test's entries moved, where the test does not care.
 var testNow = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-func record(t *testing.T, s *campaigns.Store, e campaigns.Entry) bool {
+func record(t *testing.T, s *campaigns.Store, e ledger.Entry) bool {
 	t.Helper()
 	var ok bool
 	if e.OccurredAt.IsZero() {
@@ -42,7 +43,7 @@ func record(t *testing.T, s *campaigns.Store, e campaigns.Entry) bool {
 	}
 	err := s.InTx(context.Background(), func(tx pgx.Tx) error {
 		var err error
-		ok, err = campaigns.Record(context.Background(), tx, e)
+		ok, err = ledger.Record(context.Background(), tx, e)
 		return err
 	})
 	if err != nil {
@@ -79,16 +80,16 @@ func TestTotalsFollowTheLedger(t *testing.T) {
 	s, a := newStore(t)
 	ruby := addFundraiser(t, s, a.ID, "ruby")
 	now := time.Now()
-	entries := []campaigns.Entry{
-		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_1", Amount: d("3.00"), Fee: d("0.25"), GiftAidBase: d("3.00"), DonorKey: "cus_a"},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: campaigns.KindGift, StripeObject: "pi_2", Amount: d("2000.00"), Fee: d("30.20"), DonorKey: "cus_b"},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: campaigns.KindGift, StripeObject: "in_1", Amount: d("10.00"), Monthly: true, GiftAidBase: d("10.00"), DonorKey: "cus_a"},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: campaigns.KindRefund, StripeObject: "ch_2", Seq: "50000", Amount: d("-500.00")},
-		{AppealID: a.ID, Kind: campaigns.KindDisputeHold, StripeObject: "dp_1", Amount: d("-3.00"), GiftAidBase: d("-3.00")},
-		{AppealID: a.ID, Kind: campaigns.KindDisputeRelease, StripeObject: "dp_1", Amount: d("3.00"), GiftAidBase: d("3.00")},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: campaigns.KindDisputeHold, StripeObject: "dp_2", Amount: d("-10.00"), GiftAidBase: d("-10.00")},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: campaigns.KindDisputeRelease, StripeObject: "dp_2", Amount: d("10.00"), GiftAidBase: d("10.00")},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: campaigns.KindDisputeLost, StripeObject: "dp_2", Amount: d("-10.00"), Fee: d("20.00"), GiftAidBase: d("-10.00")},
+	entries := []ledger.Entry{
+		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_1", Amount: d("3.00"), Fee: d("0.25"), GiftAidBase: d("3.00"), DonorKey: "cus_a"},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindGift, StripeObject: "pi_2", Amount: d("2000.00"), Fee: d("30.20"), DonorKey: "cus_b"},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindGift, StripeObject: "in_1", Amount: d("10.00"), Monthly: true, GiftAidBase: d("10.00"), DonorKey: "cus_a"},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindRefund, StripeObject: "ch_2", Seq: "50000", Amount: d("-500.00")},
+		{AppealID: a.ID, Kind: ledger.KindDisputeHold, StripeObject: "dp_1", Amount: d("-3.00"), GiftAidBase: d("-3.00")},
+		{AppealID: a.ID, Kind: ledger.KindDisputeRelease, StripeObject: "dp_1", Amount: d("3.00"), GiftAidBase: d("3.00")},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeHold, StripeObject: "dp_2", Amount: d("-10.00"), GiftAidBase: d("-10.00")},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeRelease, StripeObject: "dp_2", Amount: d("10.00"), GiftAidBase: d("10.00")},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeLost, StripeObject: "dp_2", Amount: d("-10.00"), Fee: d("20.00"), GiftAidBase: d("-10.00")},
 	}
 	for i, e := range entries {
 		e.OccurredAt = now
@@ -115,7 +116,7 @@ func TestTotalsFollowTheLedger(t *testing.T) {
 			t.Errorf("appeal %s = %s, want %s", k, got[k], v)
 		}
 	}
-	page, err := campaigns.ReadTotals(context.Background(), s.Pool(), campaigns.FundraiserScope(ruby))
+	page, err := ledger.ReadTotals(context.Background(), s.Pool(), ledger.FundraiserScope(ruby))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestGiftAidRoundsDownOnTheTotal(t *testing.T) {
 	t.Parallel()
 	s, a := newStore(t)
 	for i, amt := range []string{"3.33", "3.33", "3.33"} {
-		record(t, s, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: fmt.Sprintf("pi_%d", i),
+		record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: fmt.Sprintf("pi_%d", i),
 			Amount: d(amt), GiftAidBase: d(amt), DonorKey: "x"})
 	}
 	tot, _ := s.AppealTotals(context.Background(), a.ID)
@@ -145,23 +146,23 @@ func TestGiftAidRoundsDownOnTheTotal(t *testing.T) {
 func TestLedgerRefusesBadEntriesAndEdits(t *testing.T) {
 	t.Parallel()
 	s, a := newStore(t)
-	bad := []campaigns.Entry{
-		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("3.999"), OccurredAt: testNow},
-		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("-3"), OccurredAt: testNow},
-		{AppealID: a.ID, Kind: campaigns.KindRefund, StripeObject: "ch_x", Amount: d("3"), OccurredAt: testNow},
-		{AppealID: a.ID, Kind: campaigns.KindGift, Amount: d("3"), OccurredAt: testNow},
-		{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_x", Amount: d("3")}, // when?
+	bad := []ledger.Entry{
+		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_x", Amount: d("3.999"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_x", Amount: d("-3"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: ledger.KindRefund, StripeObject: "ch_x", Amount: d("3"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: ledger.KindGift, Amount: d("3"), OccurredAt: testNow},
+		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_x", Amount: d("3")}, // when?
 	}
 	for _, e := range bad {
 		err := s.InTx(context.Background(), func(tx pgx.Tx) error {
-			_, err := campaigns.Record(context.Background(), tx, e)
+			_, err := ledger.Record(context.Background(), tx, e)
 			return err
 		})
 		if err == nil {
 			t.Errorf("entry %+v was accepted", e)
 		}
 	}
-	record(t, s, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_ok", Amount: d("3")})
+	record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_ok", Amount: d("3")})
 	_, err := s.Pool().Exec(context.Background(), `UPDATE ledger_entries SET amount = 300`)
 	if err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Fatalf("editing the ledger: err = %v, want it refused", err)
@@ -171,7 +172,7 @@ func TestLedgerRefusesBadEntriesAndEdits(t *testing.T) {
 func TestReplayCatchesATamperedTotal(t *testing.T) {
 	t.Parallel()
 	s, a := newStore(t)
-	record(t, s, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift, StripeObject: "pi_1", Amount: d("25.00"), DonorKey: "a"})
+	record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_1", Amount: d("25.00"), DonorKey: "a"})
 	if _, err := s.Pool().Exec(context.Background(), `UPDATE totals SET gross = gross + 1 WHERE scope = 'appeal'`); err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestConcurrentDuplicatesCountOnce(t *testing.T) {
 		go func() {
 			n := i % gifts
 			errs <- s.InTx(context.Background(), func(tx pgx.Tx) error {
-				_, err := campaigns.Record(context.Background(), tx, campaigns.Entry{AppealID: a.ID, Kind: campaigns.KindGift,
+				_, err := ledger.Record(context.Background(), tx, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift,
 					StripeObject: fmt.Sprintf("pi_%d", n), Amount: d("3.00"), DonorKey: fmt.Sprintf("cus_%d", rand.IntN(50)), OccurredAt: testNow})
 				return err
 			})

@@ -23,6 +23,7 @@ import (
 	_ "golang.org/x/image/webp" // registers WebP with image.DecodeConfig
 
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // Fundraiser pages written by fundraisers. A fundraiser reads and changes only her own
@@ -753,9 +754,9 @@ func (s *Store) DecidedOffline(ctx context.Context, limit int) ([]OfflineTaking,
 // offlineEntry is the ledger fact a verified taking becomes: a gift to the page and its
 // appeal, keyed by the taking, never Gift Aid-able (the fundraiser is not the donor, and
 // the people who gave made no declaration), with no donor to count.
-func offlineEntry(o OfflineTaking) Entry {
-	return Entry{
-		AppealID: o.AppealID, FundraiserID: o.FundraiserID, Kind: KindGift,
+func offlineEntry(o OfflineTaking) ledger.Entry {
+	return ledger.Entry{
+		AppealID: o.AppealID, FundraiserID: o.FundraiserID, Kind: ledger.KindGift,
 		StripeObject: offlineObjectID + strconv.FormatInt(o.ID, 10),
 		Amount:       o.Amount, GiftAidBase: decimal.Zero,
 		// Midday in London on the day received, so it lands on that London day.
@@ -769,22 +770,22 @@ func IsOfflineObject(object string) bool { return strings.HasPrefix(object, offl
 
 // offlineReversalEntry is the ledger fact a reversal adds: a refund of the whole taking,
 // on the day it was reversed, so the gift stays in the history and every total moves back.
-func offlineReversalEntry(o OfflineTaking) Entry {
+func offlineReversalEntry(o OfflineTaking) ledger.Entry {
 	e := offlineEntry(o)
-	e.Kind, e.Seq, e.Amount, e.OccurredAt = KindRefund, "reversal", o.Amount.Neg(), *o.ReversedAt
+	e.Kind, e.Seq, e.Amount, e.OccurredAt = ledger.KindRefund, "reversal", o.Amount.Neg(), *o.ReversedAt
 	return e
 }
 
 // VerifiedOfflineEntries are the ledger entries every verified taking recorded (and, for
 // one since reversed, its reversal), for rebuilding the ledger (giving replay) from its
 // sources: Stripe's events and these.
-func VerifiedOfflineEntries(ctx context.Context, db DB) ([]Entry, error) {
+func VerifiedOfflineEntries(ctx context.Context, db DB) ([]ledger.Entry, error) {
 	rows, err := dbq.New(db).VerifiedOffline(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list verified offline money: %w", err)
 	}
 	takings := offlineList(rows)
-	var entries []Entry
+	var entries []ledger.Entry
 	for _, o := range takings {
 		entries = append(entries, offlineEntry(o))
 		if o.Status == "reversed" {
@@ -825,7 +826,7 @@ func (s *Store) ReverseOffline(ctx context.Context, by User, id int64, reason st
 			return fmt.Errorf("reverse offline money %d: %w", id, err)
 		}
 		o.ReversedAt = at
-		if _, err := Record(ctx, tx, offlineReversalEntry(o)); err != nil {
+		if _, err := ledger.Record(ctx, tx, offlineReversalEntry(o)); err != nil {
 			return err
 		}
 		changed = true
@@ -881,7 +882,7 @@ func (s *Store) decideOffline(ctx context.Context, by User, id int64, status str
 			return fmt.Errorf("decide offline money %d: %w", id, err)
 		}
 		if status == "verified" {
-			if _, err := Record(ctx, tx, offlineEntry(o)); err != nil {
+			if _, err := ledger.Record(ctx, tx, offlineEntry(o)); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 )
 
 func pngBytes(t *testing.T, w, h int) []byte {
@@ -226,15 +227,15 @@ func TestOfflineMoneyCountsOnlyOnceVerified(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raised := func(sc campaigns.Scope) campaigns.Totals {
+	raised := func(sc ledger.Scope) ledger.Totals {
 		t.Helper()
-		tot, err := campaigns.ReadTotals(ctx, s.Pool(), sc)
+		tot, err := ledger.ReadTotals(ctx, s.Pool(), sc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tot
 	}
-	if got := raised(campaigns.FundraiserScope(p.ID)).Raised(); !got.IsZero() {
+	if got := raised(ledger.FundraiserScope(p.ID)).Raised(); !got.IsZero() {
 		t.Fatalf("pending offline money counts: page raised %s", got)
 	}
 	if pending, _ := s.PendingOffline(ctx, 10); len(pending) != 2 {
@@ -262,8 +263,8 @@ func TestOfflineMoneyCountsOnlyOnceVerified(t *testing.T) {
 		t.Errorf("rejecting verified money: %v, want a conflict", err)
 	}
 
-	page, appeal := raised(campaigns.FundraiserScope(p.ID)), raised(campaigns.AppealScope(a.ID))
-	for name, tot := range map[string]campaigns.Totals{"page": page, "appeal": appeal} {
+	page, appeal := raised(ledger.FundraiserScope(p.ID)), raised(ledger.AppealScope(a.ID))
+	for name, tot := range map[string]ledger.Totals{"page": page, "appeal": appeal} {
 		if !tot.Raised().Equal(d("120.50")) || !tot.GiftAid().IsZero() || tot.Gifts != 1 || tot.Donors != 0 {
 			t.Errorf("%s totals after verifying £120.50 cash: raised %s, Gift Aid %s, gifts %d, donors %d",
 				name, tot.Raised(), tot.GiftAid(), tot.Gifts, tot.Donors)
@@ -330,15 +331,15 @@ func TestVerifiedOfflineMoneyCanBeReversed(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	raised := func(sc campaigns.Scope) string {
+	raised := func(sc ledger.Scope) string {
 		t.Helper()
-		tot, err := campaigns.ReadTotals(ctx, s.Pool(), sc)
+		tot, err := ledger.ReadTotals(ctx, s.Pool(), sc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return tot.Raised().StringFixed(2)
 	}
-	if got := raised(campaigns.FundraiserScope(p.ID)); got != "290.00" {
+	if got := raised(ledger.FundraiserScope(p.ID)); got != "290.00" {
 		t.Fatalf("page raised %s before the reversal, want 290.00", got)
 	}
 
@@ -367,7 +368,7 @@ func TestVerifiedOfflineMoneyCanBeReversed(t *testing.T) {
 		t.Errorf("verifying reversed money again: %v, want a conflict", err)
 	}
 
-	for name, sc := range map[string]campaigns.Scope{"page": campaigns.FundraiserScope(p.ID), "appeal": campaigns.AppealScope(a.ID)} {
+	for name, sc := range map[string]ledger.Scope{"page": ledger.FundraiserScope(p.ID), "appeal": ledger.AppealScope(a.ID)} {
 		if got := raised(sc); got != "40.00" {
 			t.Errorf("%s raised %s after reversing the £250.00 cheque, want 40.00", name, got)
 		}

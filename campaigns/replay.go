@@ -7,11 +7,12 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // Difference is one stored total that disagrees with the ledger. Any difference is a bug.
 type Difference struct {
-	Scope  Scope
+	Scope  ledger.Scope
 	Field  string
 	Stored string
 	Ledger string
@@ -36,7 +37,7 @@ func (s *Store) CompareTotals(ctx context.Context) ([]Difference, error) {
 			return err
 		}
 		for _, r := range rows {
-			sc := Scope{Kind: r.Scope, ID: r.ScopeID}
+			sc := ledger.Scope{Kind: r.Scope, ID: r.ScopeID}
 			for i, f := range replayFields {
 				if !r.Stored[i].Equal(r.Ledger[i]) {
 					diffs = append(diffs, Difference{Scope: sc, Field: f, Stored: r.Stored[i].String(), Ledger: r.Ledger[i].String()})

@@ -13,6 +13,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // apply turns one verified event into donation updates and ledger entries, inside tx.
@@ -262,8 +263,8 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 // recordGift writes the gift and then applies any refund, dispute or fee event that
 // arrived before it and has been waiting on its payment intent.
 func recordGift(ctx context.Context, tx pgx.Tx, ev event, d campaigns.Donation, object, chargeID, pi string, amount decimal.Decimal, monthly bool, at time.Time) error {
-	e := campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
-		Kind: campaigns.KindGift, StripeObject: object, ChargeID: chargeID, PaymentIntent: pi,
+	e := ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
+		Kind: ledger.KindGift, StripeObject: object, ChargeID: chargeID, PaymentIntent: pi,
 		Amount: amount, Monthly: monthly, DonorKey: d.DonorKey(), OccurredAt: at, EventID: ev.ID}
 	if d.GiftAidCovers(at) {
 		e.GiftAidBase = amount
@@ -274,7 +275,7 @@ func recordGift(ctx context.Context, tx pgx.Tx, ev event, d campaigns.Donation, 
 	if err != nil {
 		return err
 	}
-	if _, err := campaigns.Record(ctx, tx, e); err != nil {
+	if _, err := ledger.Record(ctx, tx, e); err != nil {
 		return err
 	}
 	return applyDeferred(ctx, tx, waiting)
@@ -473,14 +474,14 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 	if delta.Sign() <= 0 {
 		return nil
 	}
-	e := campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
-		Kind: campaigns.KindRefund, StripeObject: ch.ID, Seq: fmt.Sprint(ch.AmountRefunded), ChargeID: ch.ID,
+	e := ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
+		Kind: ledger.KindRefund, StripeObject: ch.ID, Seq: fmt.Sprint(ch.AmountRefunded), ChargeID: ch.ID,
 		PaymentIntent: idOf(ch.PaymentIntent), Amount: delta.Neg(), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID}
 	eligible := gift.GiftAidEligible()
 	if eligible {
 		e.GiftAidBase = delta.Neg()
 	}
-	id, err := campaigns.RecordID(ctx, tx, e)
+	id, err := ledger.RecordID(ctx, tx, e)
 	if err != nil {
 		return err
 	}
@@ -529,14 +530,14 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 		}
 		return decimal.Zero
 	}
-	entry := func(kind campaigns.Kind, amt, fee decimal.Decimal) campaigns.Entry {
-		return campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID, Kind: kind,
+	entry := func(kind ledger.Kind, amt, fee decimal.Decimal) ledger.Entry {
+		return ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID, Kind: kind,
 			StripeObject: dp.ID, ChargeID: idOf(dp.Charge), PaymentIntent: idOf(dp.PaymentIntent),
 			Amount: amt, Fee: fee, GiftAidBase: base(amt), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID}
 	}
 	// Disputed money stops counting at once. The hold is recorded by whichever of
 	// created/closed comes first, so the order of delivery does not matter.
-	if _, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeHold, amount.Neg(), decimal.Zero)); err != nil {
+	if _, err := ledger.Record(ctx, tx, entry(ledger.KindDisputeHold, amount.Neg(), decimal.Zero)); err != nil {
 		return err
 	}
 	if d.Monthly {
@@ -557,7 +558,7 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 	}
 	switch dp.Status {
 	case stripe.DisputeStatusWon, stripe.DisputeStatusWarningClosed:
-		_, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeRelease, amount, decimal.Zero))
+		_, err := ledger.Record(ctx, tx, entry(ledger.KindDisputeRelease, amount, decimal.Zero))
 		return err
 	case stripe.DisputeStatusLost:
 		// Lost: the held money becomes a permanent loss, and Stripe's dispute fee a cost.
@@ -567,10 +568,10 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 				fee += bt.Fee
 			}
 		}
-		if _, err := campaigns.Record(ctx, tx, entry(campaigns.KindDisputeRelease, amount, decimal.Zero)); err != nil {
+		if _, err := ledger.Record(ctx, tx, entry(ledger.KindDisputeRelease, amount, decimal.Zero)); err != nil {
 			return err
 		}
-		id, err := campaigns.RecordID(ctx, tx, entry(campaigns.KindDisputeLost, amount.Neg(), FromPence(fee)))
+		id, err := ledger.RecordID(ctx, tx, entry(ledger.KindDisputeLost, amount.Neg(), FromPence(fee)))
 		if err != nil || id == 0 || !gift.GiftAidEligible() || !gift.Claimed {
 			return err
 		}
@@ -585,8 +586,8 @@ func applyFee(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d cam
 		// Real Stripe sends only the balance transaction's id; reconciliation fetches it.
 		return nil
 	}
-	_, err := campaigns.Record(ctx, tx, campaigns.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
-		Kind: campaigns.KindFee, StripeObject: ch.ID, ChargeID: ch.ID, PaymentIntent: idOf(ch.PaymentIntent),
+	_, err := ledger.Record(ctx, tx, ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
+		Kind: ledger.KindFee, StripeObject: ch.ID, ChargeID: ch.ID, PaymentIntent: idOf(ch.PaymentIntent),
 		Amount: decimal.Zero, Fee: FromPence(bt.Fee), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID})
 	return err
 }

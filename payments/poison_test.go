@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
 )
@@ -89,7 +90,7 @@ func TestPoisonEventsAreSetAsideWithTheirReason(t *testing.T) {
 	if body := w.send(free); !strings.Contains(body, `"ignored"`) {
 		t.Errorf("100%%-discount session: %s, want ignored", body)
 	}
-	if tot := w.totals(campaigns.AppealScope(w.appeal.ID)); tot.Gifts != 0 || tot.Raised().Sign() != 0 {
+	if tot := w.totals(ledger.AppealScope(w.appeal.ID)); tot.Gifts != 0 || tot.Raised().Sign() != 0 {
 		t.Fatalf("poison reached the totals: %d gifts, raised %s", tot.Gifts, tot.Raised())
 	}
 	w.noDifference()
@@ -139,13 +140,13 @@ func TestImplausibleEventsAreHeldForReview(t *testing.T) {
 	if outcome, detail, _ := w.stored("evt_early"); outcome != "review" || !strings.Contains(detail, "£90.00 refunded is more than the £30.00 gift") {
 		t.Errorf("early refund larger than its gift: stored %s %q", outcome, detail)
 	}
-	for _, s := range []campaigns.Scope{campaigns.AppealScope(w.appeal.ID), campaigns.FundraiserScope(w.ruby)} {
+	for _, s := range []ledger.Scope{ledger.AppealScope(w.appeal.ID), ledger.FundraiserScope(w.ruby)} {
 		tot := w.totals(s)
 		if tot.Raised().Sign() <= 0 || tot.Refunded.Sign() != 0 || tot.Disputed.Sign() != 0 {
 			t.Errorf("%s: raised %s refunded %s disputed %s: a held event moved money", s.Kind, tot.Raised(), tot.Refunded, tot.Disputed)
 		}
 	}
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "50.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "50.00" {
 		t.Errorf("appeal raised %s, want 50.00", got)
 	}
 	w.noDifference()
@@ -156,7 +157,7 @@ func TestImplausibleEventsAreHeldForReview(t *testing.T) {
 	if err != nil || outcome != "unmatched" {
 		t.Fatalf("retry after raising GIFT_MAX: %s %q %v, want unmatched", outcome, detail, err)
 	}
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "2000050.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "2000050.00" {
 		t.Errorf("after the retry: raised %s", got)
 	}
 }
@@ -213,7 +214,7 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 	wg.Wait()
 	// Only the appliers run from here (no Drain): they must get past the poison by themselves.
 	testwait.Eventually(t, "every valid gift applied", func() bool {
-		return w.totals(campaigns.AppealScope(w.appeal.ID)).Gifts == valid
+		return w.totals(ledger.AppealScope(w.appeal.ID)).Gifts == valid
 	})
 	t.Logf("a burst of %d valid events with 4 poison events drained in %s", valid, time.Since(start).Round(time.Millisecond))
 	for _, id := range ids {
@@ -229,7 +230,7 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 	if attempts != tries || !strings.Contains(detail, "test: this row cannot be saved") || !strings.Contains(detail, fmt.Sprintf("failed %d tries", tries)) {
 		t.Errorf("poison: %s after %d tries %q, want error after %d with the database's reason", outcome, attempts, detail, tries)
 	}
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "180.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "180.00" {
 		t.Errorf("raised %s, want 180.00", got)
 	}
 
@@ -240,7 +241,7 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 	if outcome, detail, err := w.insts[0].hooks.Retry(ctx, campaigns.CommandLine(), "evt_poison"); err != nil || outcome != "applied" {
 		t.Fatalf("retry once fixed: %s %q %v", outcome, detail, err)
 	}
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "185.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "185.00" {
 		t.Errorf("after the retry: raised %s, want 185.00", got)
 	}
 	w.noDifference()

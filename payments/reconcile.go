@@ -18,6 +18,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // Reconciler compares what Stripe says happened with what the ledger holds, and with
@@ -260,7 +261,7 @@ func (r *Reconciler) list(ctx context.Context, since time.Time, rep *Report) (st
 
 // recEntry is the part of a ledger entry reconciliation compares.
 type recEntry struct {
-	kind               campaigns.Kind
+	kind               ledger.Kind
 	object, charge, pi string
 	amount, fee        decimal.Decimal
 	occurredAt         time.Time
@@ -293,7 +294,7 @@ func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until
 		add(&objects, d.ID)
 	}
 	toEntry := func(r dbq.ReconcileEntriesTouchingRow) recEntry {
-		return recEntry{kind: campaigns.Kind(r.Kind), object: r.StripeObject, charge: r.ChargeID, pi: r.PaymentIntent,
+		return recEntry{kind: ledger.Kind(r.Kind), object: r.StripeObject, charge: r.ChargeID, pi: r.PaymentIntent,
 			amount: r.Amount, fee: r.Fee, occurredAt: r.OccurredAt}
 	}
 	// One snapshot, so an event applied meanwhile cannot make the two reads disagree.
@@ -326,7 +327,7 @@ func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until
 func (l recLedger) gift(ch *stripe.Charge) (recEntry, bool) {
 	pi, in := idOf(ch.PaymentIntent), idOf(ch.Invoice)
 	for _, e := range l.entries {
-		if e.kind == campaigns.KindGift && ((pi != "" && e.pi == pi) || e.charge == ch.ID || (in != "" && e.object == in)) {
+		if e.kind == ledger.KindGift && ((pi != "" && e.pi == pi) || e.charge == ch.ID || (in != "" && e.object == in)) {
 			return e, true
 		}
 	}
@@ -336,14 +337,14 @@ func (l recLedger) gift(ch *stripe.Charge) (recEntry, bool) {
 func (l recLedger) refunded(chargeID string) (decimal.Decimal, bool) {
 	sum, found := decimal.Zero, false
 	for _, e := range l.entries {
-		if e.kind == campaigns.KindRefund && e.charge == chargeID {
+		if e.kind == ledger.KindRefund && e.charge == chargeID {
 			sum, found = sum.Sub(e.amount), true
 		}
 	}
 	return sum, found
 }
 
-func (l recLedger) entry(object string, kind campaigns.Kind) (recEntry, bool) {
+func (l recLedger) entry(object string, kind ledger.Kind) (recEntry, bool) {
 	for _, e := range l.entries {
 		if e.kind == kind && e.object == object {
 			return e, true
@@ -388,7 +389,7 @@ func compareWithStripe(s stripeLists, l recLedger, since time.Time) []Difference
 		checked[ch.ID] = true
 		diffs = append(diffs, compareRefunds(ch, l)...)
 		if bt := ch.BalanceTransaction; bt != nil && bt.Fee != 0 {
-			fee, ok := l.entry(ch.ID, campaigns.KindFee)
+			fee, ok := l.entry(ch.ID, ledger.KindFee)
 			switch {
 			case !ok:
 				diffs = append(diffs, Difference{Kind: MissingLocally, Object: ch.ID, Stripe: FormatPounds(FromPence(bt.Fee)) + " fee",
@@ -449,7 +450,7 @@ func compareDispute(d *stripe.Dispute, l recLedger) []Difference {
 	amount := FromPence(d.Amount)
 	stripeSide := FormatPounds(amount) + " dispute, " + string(d.Status)
 	var diffs []Difference
-	hold, ok := l.entry(d.ID, campaigns.KindDisputeHold)
+	hold, ok := l.entry(d.ID, ledger.KindDisputeHold)
 	if !ok {
 		return []Difference{{Kind: MissingLocally, Object: d.ID, Stripe: stripeSide, Ledger: "no dispute hold",
 			Detail: "dispute on " + idOf(d.Charge)}}
@@ -458,8 +459,8 @@ func compareDispute(d *stripe.Dispute, l recLedger) []Difference {
 		diffs = append(diffs, Difference{Kind: AmountMismatch, Object: d.ID, Stripe: stripeSide,
 			Ledger: FormatPounds(hold.amount.Neg()) + " held", Detail: "disputed amount"})
 	}
-	_, released := l.entry(d.ID, campaigns.KindDisputeRelease)
-	_, lost := l.entry(d.ID, campaigns.KindDisputeLost)
+	_, released := l.entry(d.ID, ledger.KindDisputeRelease)
+	_, lost := l.entry(d.ID, ledger.KindDisputeLost)
 	ledgerSide := "held, open"
 	switch {
 	case lost:
@@ -530,7 +531,7 @@ func (r *Reconciler) recordFees(ctx context.Context, s stripeLists, l recLedger)
 		if _, ok := l.gift(ch); !ok {
 			continue // reported missing; its fee waits for it
 		}
-		if _, ok := l.entry(ch.ID, campaigns.KindFee); ok {
+		if _, ok := l.entry(ch.ID, ledger.KindFee); ok {
 			continue
 		}
 		outcome, err := r.Webhooks.RecordFee(ctx, ch)

@@ -20,6 +20,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/campaignstest"
+	"giving/campaigns/ledger"
 	"giving/payments"
 	"giving/payments/paymentstest"
 )
@@ -170,9 +171,9 @@ func (w *recWorld) run(rec *payments.Reconciler, recover bool) payments.Report {
 	return rep
 }
 
-func (w *recWorld) totals() campaigns.Totals {
+func (w *recWorld) totals() ledger.Totals {
 	w.t.Helper()
-	tot, err := campaigns.ReadTotals(context.Background(), w.store.Pool(), campaigns.AppealScope(w.appeal.ID))
+	tot, err := ledger.ReadTotals(context.Background(), w.store.Pool(), ledger.AppealScope(w.appeal.ID))
 	if err != nil {
 		w.t.Fatal(err)
 	}

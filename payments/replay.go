@@ -15,6 +15,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 	"giving/migrations"
 )
 
@@ -113,7 +114,7 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 		}
 		if err := campaigns.NewStore(scratch).InTx(ctx, func(tx pgx.Tx) error {
 			for _, e := range offline {
-				if _, err := campaigns.Record(ctx, tx, e); err != nil {
+				if _, err := ledger.Record(ctx, tx, e); err != nil {
 					return err
 				}
 			}
@@ -200,7 +201,7 @@ func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []campaigns.Diffe
 		}
 		for i, f := range totalsFields {
 			if !l[i].Equal(r[i]) {
-				diffs = append(diffs, campaigns.Difference{Scope: campaigns.Scope{Kind: k.scope, ID: k.id}, Field: f,
+				diffs = append(diffs, campaigns.Difference{Scope: ledger.Scope{Kind: k.scope, ID: k.id}, Field: f,
 					Stored: l[i].String(), Ledger: "rebuilt from events: " + r[i].String()})
 			}
 		}

@@ -4,14 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/jackc/pgx/v5"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/payments"
 )
 
@@ -104,7 +106,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	w.send(withoutCustomer(t, cara.CheckoutSessionCompleted("cs_cara2", "pi_cara2", "", 600, "paid", meta(w, c2))))
 	w.noDifference()
 
-	appealBefore, rubyBefore := w.totals(campaigns.AppealScope(w.appeal.ID)), w.totals(campaigns.FundraiserScope(w.ruby))
+	appealBefore, rubyBefore := w.totals(ledger.AppealScope(w.appeal.ID)), w.totals(ledger.FundraiserScope(w.ruby))
 	if appealBefore.Donors != 5 { // cus_ada, cus_ada_m, cus_ada_old, cus_bob, Cara's email
 		t.Fatalf("donors before: %d", appealBefore.Donors)
 	}
@@ -210,10 +212,10 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	}
 
 	// Money: every total and the ledger unchanged.
-	if a := w.totals(campaigns.AppealScope(w.appeal.ID)); fmt.Sprint(a) != fmt.Sprint(appealBefore) {
+	if a := w.totals(ledger.AppealScope(w.appeal.ID)); fmt.Sprint(a) != fmt.Sprint(appealBefore) {
 		t.Errorf("appeal totals moved: %+v -> %+v", appealBefore, a)
 	}
-	if r := w.totals(campaigns.FundraiserScope(w.ruby)); fmt.Sprint(r) != fmt.Sprint(rubyBefore) {
+	if r := w.totals(ledger.FundraiserScope(w.ruby)); fmt.Sprint(r) != fmt.Sprint(rubyBefore) {
 		t.Errorf("Ruby's totals moved: %+v -> %+v", rubyBefore, r)
 	}
 	var ledgerAfter int

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
 )
@@ -85,7 +85,7 @@ func BenchmarkPoisonLacedBurst(b *testing.B) {
 		}
 		wg.Wait()
 		testwait.Eventually(b, fmt.Sprintf("burst %d drained", n), func() bool {
-			return w.totals(campaigns.AppealScope(w.appeal.ID)).Gifts >= want
+			return w.totals(ledger.AppealScope(w.appeal.ID)).Gifts >= want
 		})
 		total += time.Since(start)
 	}

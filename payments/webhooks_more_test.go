@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
 )
@@ -28,7 +29,7 @@ func TestEventsFromTheWrongModeAreStoredNotApplied(t *testing.T) {
 	if body := w.send(live); !strings.Contains(body, "wrong_mode") {
 		t.Fatalf("live event at a test-mode service: %s", body)
 	}
-	if w.totals(campaigns.AppealScope(w.appeal.ID)).Gifts != 0 {
+	if w.totals(ledger.AppealScope(w.appeal.ID)).Gifts != 0 {
 		t.Fatal("an event from the wrong mode moved the totals")
 	}
 }
@@ -46,7 +47,7 @@ func TestAPIVersionMismatchIsCountedAndStillApplied(t *testing.T) {
 	if got := testutil.ToFloat64(m.VersionMismatches); got != 1 {
 		t.Fatalf("version mismatches = %v, want 1", got)
 	}
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "3.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "3.00" {
 		t.Fatalf("raised %s: a paid gift must not be dropped over a version label", got)
 	}
 	w.send(b.SubscriptionUpdated("sub_unknown", "cus_1", 100, "active", false, payments.Meta{}))
@@ -62,7 +63,7 @@ func TestBusyServiceAnswersOnceStoredAndAppliesAfter(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, 1)
 	hooks := w.insts[0].hooks
-	appeal := campaigns.AppealScope(w.appeal.ID)
+	appeal := ledger.AppealScope(w.appeal.ID)
 
 	// A delivery whose body is still arriving keeps the instance busy.
 	pr, pw := io.Pipe()
@@ -172,11 +173,11 @@ func TestFeeIsFetchedWhenStripeSendsOnlyAnID(t *testing.T) {
 	idOnly, _ := json.Marshal(env)
 	w.insts[0].hooks.Balance = fakeBalance{btID: 58}
 	w.send(idOnly)
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Fees.StringFixed(2); got != "0.58" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Fees.StringFixed(2); got != "0.58" {
 		t.Fatalf("fees %s, want 0.58 fetched from the balance transaction", got)
 	}
 	w.send(idOnly) // a redelivery fetches again but records nothing new
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Fees.StringFixed(2); got != "0.58" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Fees.StringFixed(2); got != "0.58" {
 		t.Fatalf("fees after a redelivery %s", got)
 	}
 	w.noDifference()

@@ -18,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 	"giving/payments"
@@ -144,9 +145,9 @@ func (w *world) send(payload []byte) string {
 	return body
 }
 
-func (w *world) totals(s campaigns.Scope) campaigns.Totals {
+func (w *world) totals(s ledger.Scope) ledger.Totals {
 	w.t.Helper()
-	tot, err := campaigns.ReadTotals(context.Background(), w.pool(), s)
+	tot, err := ledger.ReadTotals(context.Background(), w.pool(), s)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -200,7 +201,7 @@ func TestOneOffGiftIsRecordedOnce(t *testing.T) {
 	}
 	// The same money in another event (a redelivery with a new id) is still one gift.
 	w.send(b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 300, "paid", meta(w, d)))
-	for _, s := range []campaigns.Scope{campaigns.AppealScope(w.appeal.ID), campaigns.FundraiserScope(w.ruby)} {
+	for _, s := range []ledger.Scope{ledger.AppealScope(w.appeal.ID), ledger.FundraiserScope(w.ruby)} {
 		tot := w.totals(s)
 		if tot.Raised().StringFixed(2) != "3.00" || tot.Gifts != 1 || tot.Donors != 1 || tot.GiftAid().StringFixed(2) != "0.75" {
 			t.Fatalf("%s totals: raised %s gifts %d donors %d gift aid %s", s.Kind, tot.Raised(), tot.Gifts, tot.Donors, tot.GiftAid())
@@ -218,12 +219,12 @@ func TestAsyncPaymentCountsOnlyWhenPaid(t *testing.T) {
 	ok, bad := w.donation("10.00", false, false, 0), w.donation("20.00", false, false, 0)
 	w.send(b.CheckoutSessionCompleted("cs_ok", "pi_ok", "cus_1", 1000, "unpaid", meta(w, ok)))
 	w.send(b.CheckoutSessionCompleted("cs_bad", "pi_bad", "cus_2", 2000, "unpaid", meta(w, bad)))
-	if w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().Sign() != 0 || w.status(ok.ID) != campaigns.StatusProcessing {
+	if w.totals(ledger.AppealScope(w.appeal.ID)).Raised().Sign() != 0 || w.status(ok.ID) != campaigns.StatusProcessing {
 		t.Fatal("unpaid (processing) money counted as raised")
 	}
 	w.send(b.CheckoutSessionAsync(true, "cs_ok", "pi_ok", "cus_1", 1000, meta(w, ok)))
 	w.send(b.CheckoutSessionAsync(false, "cs_bad", "pi_bad", "cus_2", 2000, meta(w, bad)))
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "10.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "10.00" {
 		t.Fatalf("raised %s, want 10.00", got)
 	}
 	if w.status(ok.ID) != campaigns.StatusPaid || w.status(bad.ID) != campaigns.StatusFailed {
@@ -246,7 +247,7 @@ func TestMonthlyGiftRenewalsAndFailures(t *testing.T) {
 	w.send(b.CheckoutSubscriptionCompleted("cs_1", "sub_1", "cus_1", 1000, m))
 	w.send(b.InvoicePaid("in_2", "sub_1", "cus_1", "ch_2", "pi_2", 1000, "subscription_cycle", m))
 	w.send(b.InvoicePaid("in_2", "sub_1", "cus_1", "ch_2", "pi_2", 1000, "subscription_cycle", m)) // new event id, same invoice
-	tot := w.totals(campaigns.AppealScope(w.appeal.ID))
+	tot := w.totals(ledger.AppealScope(w.appeal.ID))
 	if tot.Raised().StringFixed(2) != "20.00" || tot.Gifts != 2 || tot.Donors != 1 {
 		t.Fatalf("two renewals: raised %s gifts %d donors %d", tot.Raised(), tot.Gifts, tot.Donors)
 	}
@@ -261,7 +262,7 @@ func TestMonthlyGiftRenewalsAndFailures(t *testing.T) {
 	if st := w.status(d.ID); st != campaigns.StatusCancelled {
 		t.Fatalf("older update overwrote cancellation: %s", st)
 	}
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "20.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "20.00" {
 		t.Fatalf("cancellation moved money: %s", got)
 	}
 }
@@ -277,7 +278,7 @@ func TestRefundsAndDisputesMoveEveryTotal(t *testing.T) {
 	// Partial refunds, delivered newest first: cumulative amounts, so 30 then 10 adds 30.
 	w.send(b.ChargeRefunded("ch_a", "pi_a", 10000, 3000, payments.Meta{}))
 	w.send(b.ChargeRefunded("ch_a", "pi_a", 10000, 1000, payments.Meta{}))
-	appeal := w.totals(campaigns.AppealScope(w.appeal.ID))
+	appeal := w.totals(ledger.AppealScope(w.appeal.ID))
 	if appeal.Raised().StringFixed(2) != "160.00" || appeal.Refunded.StringFixed(2) != "30.00" || appeal.GiftAid().StringFixed(2) != "17.50" {
 		t.Fatalf("after partial refund: raised %s refunded %s gift aid %s", appeal.Raised(), appeal.Refunded, appeal.GiftAid())
 	}
@@ -287,15 +288,15 @@ func TestRefundsAndDisputesMoveEveryTotal(t *testing.T) {
 	}
 	// A dispute holds money back; won, it counts again; lost, it is gone with a fee.
 	w.send(b.DisputeCreated("dp_c", "ch_c", "pi_c", 5000))
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "40.00" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "40.00" {
 		t.Fatalf("open dispute still counted: raised %s", got)
 	}
 	w.send(b.DisputeClosed("dp_c", "ch_c", "pi_c", 5000, true, 1500))
 	// Closed (lost) arrives before created: the order must not matter.
 	w.send(b.DisputeClosed("dp_e", "ch_e", "pi_e", 4000, false, 2000))
 	w.send(b.DisputeCreated("dp_e", "ch_e", "pi_e", 4000))
-	appeal = w.totals(campaigns.AppealScope(w.appeal.ID))
-	page := w.totals(campaigns.FundraiserScope(w.ruby))
+	appeal = w.totals(ledger.AppealScope(w.appeal.ID))
+	page := w.totals(ledger.FundraiserScope(w.ruby))
 	if appeal.Raised().StringFixed(2) != "50.00" || appeal.Lost.StringFixed(2) != "40.00" || appeal.Disputed.Sign() != 0 ||
 		appeal.Fees.StringFixed(2) != "20.00" || appeal.Net().StringFixed(2) != "30.00" {
 		t.Fatalf("appeal: raised %s lost %s disputed %s fees %s net %s", appeal.Raised(), appeal.Lost, appeal.Disputed, appeal.Fees, appeal.Net())
@@ -315,7 +316,7 @@ func TestRefundBeforeItsGiftWaitsAndApplies(t *testing.T) {
 	}
 	w.send(b.ChargeSucceeded("ch_1", "pi_1", "cus_1", 2500, 58, "", payments.Meta{}))
 	w.send(b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 2500, "paid", meta(w, d)))
-	tot := w.totals(campaigns.AppealScope(w.appeal.ID))
+	tot := w.totals(ledger.AppealScope(w.appeal.ID))
 	if tot.Raised().StringFixed(2) != "20.00" || tot.Fees.StringFixed(2) != "0.58" {
 		t.Fatalf("raised %s fees %s, want 20.00 and 0.58", tot.Raised(), tot.Fees)
 	}
@@ -336,10 +337,10 @@ func TestUnknownMoneyIsRecordedAndFlagged(t *testing.T) {
 	}
 	// A renewal of a subscription we never saw, with no metadata: the default appeal.
 	w.send(b.InvoicePaid("in_x", "sub_x", "cus_y", "ch_x", "pi_x", 500, "subscription_cycle", payments.Meta{}))
-	if got := w.totals(campaigns.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "17.34" {
+	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "17.34" {
 		t.Fatalf("unmatched money: raised %s, want 17.34", got)
 	}
-	if got := w.totals(campaigns.FundraiserScope(w.ruby)).Raised().StringFixed(2); got != "12.34" {
+	if got := w.totals(ledger.FundraiserScope(w.ruby)).Raised().StringFixed(2); got != "12.34" {
 		t.Fatalf("unmatched money with a fundraiser: %s, want 12.34", got)
 	}
 	var flagged int
@@ -414,7 +415,7 @@ func TestBadRequestsStoreNothing(t *testing.T) {
 	if outcome != "malformed" {
 		t.Fatalf("malformed event stored as %q", outcome)
 	}
-	if w.totals(campaigns.AppealScope(w.appeal.ID)).Gifts != 0 {
+	if w.totals(ledger.AppealScope(w.appeal.ID)).Gifts != 0 {
 		t.Fatal("bad requests recorded a gift")
 	}
 }
@@ -548,7 +549,7 @@ func TestTwoThousandEventsThreeTimesOutOfOrder(t *testing.T) {
 	if stored != len(events) || waiting != 0 || problems != 0 {
 		t.Fatalf("stored %d events (want %d), %d still deferred, %d errors", stored, len(events), waiting, problems)
 	}
-	for name, scope := range map[string]campaigns.Scope{"appeal": campaigns.AppealScope(w.appeal.ID), "ruby": campaigns.FundraiserScope(w.ruby)} {
+	for name, scope := range map[string]ledger.Scope{"appeal": ledger.AppealScope(w.appeal.ID), "ruby": ledger.FundraiserScope(w.ruby)} {
 		got, want := w.totals(scope), exp[name]
 		if !got.Raised().Equal(want.raised) || got.Gifts != want.gifts || got.Donors != int64(len(want.donors)) || !got.GiftAidBase.Equal(want.giftAidBase) {
 			t.Errorf("%s: raised %s gifts %d donors %d gift-aid base %s; want %s %d %d %s", name,

@@ -10,13 +10,14 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/payments"
 )
 
 // appealView is an appeal with its totals, as the public pages show it.
 type appealView struct {
 	Appeal campaigns.Appeal
-	Totals campaigns.Totals
+	Totals ledger.Totals
 }
 
 // totalsCache keeps public figures for at most ttl, so a burst of visitors costs one
@@ -85,7 +86,7 @@ func (s *Server) loadAppeal(ctx context.Context, slug string) (appealView, error
 	})
 }
 
-func progress(label string, t campaigns.Totals, target any) map[string]any {
+func progress(label string, t ledger.Totals, target any) map[string]any {
 	return map[string]any{"Label": label, "Raised": t.Raised(), "Target": target, "Donors": t.Donors}
 }
 

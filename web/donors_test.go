@@ -16,6 +16,7 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/payments"
 )
 
@@ -295,9 +296,9 @@ func seedDonorGift(t *testing.T, s *site, email, name, amount, pi string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := campaigns.Entry{AppealID: appeal.ID, DonationID: d.ID, Kind: campaigns.KindGift, StripeObject: pi, PaymentIntent: pi,
+	e := ledger.Entry{AppealID: appeal.ID, DonationID: d.ID, Kind: ledger.KindGift, StripeObject: pi, PaymentIntent: pi,
 		Amount: d.Amount, DonorKey: d.DonorKey(), OccurredAt: time.Now().Add(-time.Hour)}
-	if err := s.store.InTx(ctx, func(tx pgx.Tx) error { _, err := campaigns.Record(ctx, tx, e); return err }); err != nil {
+	if err := s.store.InTx(ctx, func(tx pgx.Tx) error { _, err := ledger.Record(ctx, tx, e); return err }); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/web"
 )
 
@@ -71,15 +72,15 @@ func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
 	appeal, _ := a.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
 	now := time.Now()
 	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-	entries := []campaigns.Entry{
-		{Kind: campaigns.KindGift, StripeObject: "pi_1", Amount: d("100.00"), Fee: d("1.70"), GiftAidBase: d("100.00"), DonorKey: "a"},
-		{Kind: campaigns.KindGift, StripeObject: "in_1", Amount: d("10.00"), Monthly: true, DonorKey: "b"},
-		{Kind: campaigns.KindRefund, StripeObject: "ch_1", Seq: "2000", Amount: d("-20.00"), GiftAidBase: d("-20.00")},
+	entries := []ledger.Entry{
+		{Kind: ledger.KindGift, StripeObject: "pi_1", Amount: d("100.00"), Fee: d("1.70"), GiftAidBase: d("100.00"), DonorKey: "a"},
+		{Kind: ledger.KindGift, StripeObject: "in_1", Amount: d("10.00"), Monthly: true, DonorKey: "b"},
+		{Kind: ledger.KindRefund, StripeObject: "ch_1", Seq: "2000", Amount: d("-20.00"), GiftAidBase: d("-20.00")},
 	}
 	err := a.store.InTx(ctx, func(tx pgx.Tx) error {
 		for _, e := range entries {
 			e.AppealID, e.OccurredAt = appeal.ID, now
-			if _, err := campaigns.Record(ctx, tx, e); err != nil {
+			if _, err := ledger.Record(ctx, tx, e); err != nil {
 				return err
 			}
 		}

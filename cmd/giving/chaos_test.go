@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
 )
@@ -117,7 +118,7 @@ func TestPostgresRestartLosesNoAcknowledgedEvent(t *testing.T) {
 	if err := pool.QueryRow(ctx, `SELECT count(*) FROM stripe_events WHERE outcome = 'applied'`).Scan(&stored); err != nil {
 		t.Fatal(err)
 	}
-	tot, err := campaigns.ReadTotals(ctx, pool, campaigns.AppealScope(1))
+	tot, err := ledger.ReadTotals(ctx, pool, ledger.AppealScope(1))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/migrations/testdb"
 )
 
@@ -65,9 +66,9 @@ func TestDonorCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := campaigns.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: campaigns.KindGift, StripeObject: pi, PaymentIntent: pi,
+		e := ledger.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: ledger.KindGift, StripeObject: pi, PaymentIntent: pi,
 			Amount: n.Amount, GiftAidBase: n.Amount, DonorKey: dn.DonorKey(), OccurredAt: at}
-		if err := store.InTx(ctx, func(tx pgx.Tx) error { _, err := campaigns.Record(ctx, tx, e); return err }); err != nil {
+		if err := store.InTx(ctx, func(tx pgx.Tx) error { _, err := ledger.Record(ctx, tx, e); return err }); err != nil {
 			t.Fatal(err)
 		}
 		return dn

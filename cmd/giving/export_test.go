@@ -13,6 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/migrations/testdb"
 )
 
@@ -58,12 +59,12 @@ func TestExportCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := campaigns.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: campaigns.KindGift, StripeObject: pi, PaymentIntent: pi,
+		e := ledger.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: ledger.KindGift, StripeObject: pi, PaymentIntent: pi,
 			Amount: n.Amount, DonorKey: dn.DonorKey(), OccurredAt: at}
 		if declared {
 			e.GiftAidBase = n.Amount
 		}
-		if err := store.InTx(ctx, func(tx pgx.Tx) error { _, err := campaigns.Record(ctx, tx, e); return err }); err != nil {
+		if err := store.InTx(ctx, func(tx pgx.Tx) error { _, err := ledger.Record(ctx, tx, e); return err }); err != nil {
 			t.Fatal(err)
 		}
 	}

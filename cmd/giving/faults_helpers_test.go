@@ -19,6 +19,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
 )
@@ -251,7 +252,7 @@ func ledgerAgrees(t *testing.T, bin string, env map[string]string, pool *pgxpool
 	if err != nil {
 		t.Fatal(err)
 	}
-	tot, err := campaigns.ReadTotals(ctx, pool, campaigns.AppealScope(appeal.ID))
+	tot, err := ledger.ReadTotals(ctx, pool, ledger.AppealScope(appeal.ID))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/ledger"
 )
 
 // totalsResult is the cost of reading an appeal's totals at two ledger sizes.
@@ -30,7 +31,7 @@ func (r totalsResult) P50Ratio() float64 {
 	return ratio(float64(quantile(r.Big, 0.5)), float64(quantile(r.Small, 0.5)))
 }
 
-// realGiftsPerStep go through campaigns.Record after the bulk insert, so the totals the
+// realGiftsPerStep go through ledger.Record after the bulk insert, so the totals the
 // reads see have also been moved by the real write path.
 const realGiftsPerStep = 8
 
@@ -95,12 +96,12 @@ func syncTotals(ctx context.Context, store *campaigns.Store, appealID int64) err
 	})
 }
 
-// recordRealGifts writes a few gifts through campaigns.Record, the service's own path.
+// recordRealGifts writes a few gifts through ledger.Record, the service's own path.
 func recordRealGifts(ctx context.Context, store *campaigns.Store, appealID int64, step string) error {
 	for k := range realGiftsPerStep {
 		err := store.InTx(ctx, func(tx pgx.Tx) error {
-			ok, err := campaigns.Record(ctx, tx, campaigns.Entry{
-				AppealID: appealID, Kind: campaigns.KindGift,
+			ok, err := ledger.Record(ctx, tx, ledger.Entry{
+				AppealID: appealID, Kind: ledger.KindGift,
 				StripeObject: fmt.Sprintf("pi_bench_real_%s_%d", step, k), PaymentIntent: fmt.Sprintf("pi_bench_real_%s_%d", step, k),
 				Amount: decimal.New(int64(3+k*5), 0), Fee: decimal.RequireFromString("0.25"),
 				DonorKey: fmt.Sprintf("bench_real_donor_%s_%d", step, k), EventID: fmt.Sprintf("evt_bench_real_%s_%d", step, k),
@@ -120,10 +121,10 @@ func recordRealGifts(ctx context.Context, store *campaigns.Store, appealID int64
 
 // timeReads alternates ReadTotals on the small and the big ledger n times each, after a
 // short warm-up, so that whatever else the machine is doing falls on both sizes alike.
-func timeReads(ctx context.Context, small, big ledgerDB, n int, deadline time.Time) (ls, lb []time.Duration, tb campaigns.Totals, err error) {
-	read := func(l ledgerDB) (time.Duration, campaigns.Totals, error) {
+func timeReads(ctx context.Context, small, big ledgerDB, n int, deadline time.Time) (ls, lb []time.Duration, tb ledger.Totals, err error) {
+	read := func(l ledgerDB) (time.Duration, ledger.Totals, error) {
 		t0 := time.Now()
-		t, err := campaigns.ReadTotals(ctx, l.Store.Pool(), campaigns.AppealScope(l.Appeal))
+		t, err := ledger.ReadTotals(ctx, l.Store.Pool(), ledger.AppealScope(l.Appeal))
 		return time.Since(t0), t, err
 	}
 	for range min(n, 100) {
@@ -194,7 +195,7 @@ func measureTotals(ctx context.Context, small, big ledgerDB, smallN, bigN, batch
 	if res.InsertTook, err = grow(ctx, big, bigN, batch); err != nil {
 		return res, err
 	}
-	var t campaigns.Totals
+	var t ledger.Totals
 	if res.Small, res.Big, t, err = timeReads(ctx, small, big, reads, time.Now().Add(readCap)); err != nil {
 		return res, err
 	}

@@ -24,7 +24,7 @@ figure, the baseline it is judged against, their ratio, the target and PASS or F
   1. GET /api/campaigns/fundraising-for-freedom on the real site (web.New wired as 'giving
      serve' wires it, sandbox payments) against a bare chi handler writing constant JSON:
      requests/s, p50 and p99 at the same concurrency. Target: JSON >= 0.5 x bare.
-  2. campaigns.ReadTotals on a small and a large ledger (10,000 and 1,000,000 gifts, each
+  2. ledger.ReadTotals on a small and a large ledger (10,000 and 1,000,000 gifts, each
      in its own database, bulk-inserted with SQL, totals set to match and moved by a few
      real gifts), p50 and p99 of reads alternating between the two. Target: p50 within
      20%. CompareTotals on the large ledger must then find no difference, and the trustee

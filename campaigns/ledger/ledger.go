@@ -1,4 +1,4 @@
-package campaigns
+package ledger
 
 import (
 	"context"
@@ -188,7 +188,7 @@ func FundraiserScope(id int64) Scope { return Scope{"fundraiser", id} }
 
 // ReadTotals sums the few shard rows of a scope: the cost does not depend on the size of
 // the ledger. The Gift Aid rate is the appeal's (a fundraiser page's appeal's).
-func ReadTotals(ctx context.Context, db DB, s Scope) (Totals, error) {
+func ReadTotals(ctx context.Context, db dbq.DBTX, s Scope) (Totals, error) {
 	r, err := dbq.New(db).ReadTotals(ctx, dbq.ReadTotalsParams{Scope: s.Kind, ScopeID: s.ID})
 	if err != nil {
 		return Totals{}, fmt.Errorf("read totals for %s %d: %w", s.Kind, s.ID, err)
