@@ -177,20 +177,6 @@ func (s *Store) ResolveUnmatched(ctx context.Context, by User, donationID, note 
 	})
 }
 
-// Fundraisers lists every page of an appeal for admins: those waiting for approval first,
-// then newest first.
-func (s *Store) Fundraisers(ctx context.Context, appealID int64) ([]Fundraiser, error) {
-	rows, err := dbq.New(s.pool).AppealFundraisers(ctx, appealID)
-	if err != nil {
-		return nil, fmt.Errorf("list fundraiser pages: %w", err)
-	}
-	out := make([]Fundraiser, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, fundraiserFromRow(r))
-	}
-	return out, nil
-}
-
 // AllTiers lists an appeal's tiers, active or not, cheapest first.
 func (s *Store) AllTiers(ctx context.Context, appealID int64) ([]Tier, error) {
 	rows, err := dbq.New(s.pool).AllTiers(ctx, appealID)

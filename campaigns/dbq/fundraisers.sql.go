@@ -11,55 +11,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-const appealFundraisers = `-- name: AppealFundraisers :many
-SELECT id, appeal_id, slug, title, story, target, status, COALESCE(owner_id, 0)::bigint AS owner_id,
-    EXISTS (SELECT 1 FROM fundraiser_photos p WHERE p.fundraiser_id = fundraisers.id) AS has_photo
-FROM fundraisers WHERE appeal_id = $1 ORDER BY status = 'pending' DESC, created_at DESC
-`
-
-type AppealFundraisersRow struct {
-	ID       int64
-	AppealID int64
-	Slug     string
-	Title    string
-	Story    string
-	Target   decimal.Decimal
-	Status   string
-	OwnerID  int64
-	HasPhoto bool
-}
-
-// AppealFundraisers lists every page of an appeal: those waiting for approval first, then newest first.
-func (q *Queries) AppealFundraisers(ctx context.Context, appealID int64) ([]AppealFundraisersRow, error) {
-	rows, err := q.db.Query(ctx, appealFundraisers, appealID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []AppealFundraisersRow
-	for rows.Next() {
-		var i AppealFundraisersRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.AppealID,
-			&i.Slug,
-			&i.Title,
-			&i.Story,
-			&i.Target,
-			&i.Status,
-			&i.OwnerID,
-			&i.HasPhoto,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const fundraiserByID = `-- name: FundraiserByID :one
 SELECT id, appeal_id, slug, title, story, target, status, COALESCE(owner_id, 0)::bigint AS owner_id,
     EXISTS (SELECT 1 FROM fundraiser_photos p WHERE p.fundraiser_id = fundraisers.id) AS has_photo

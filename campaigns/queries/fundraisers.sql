@@ -12,12 +12,6 @@ SELECT id, appeal_id, slug, title, story, target, status, COALESCE(owner_id, 0):
     EXISTS (SELECT 1 FROM fundraiser_photos p WHERE p.fundraiser_id = fundraisers.id) AS has_photo
 FROM fundraisers WHERE id = @id;
 
--- AppealFundraisers lists every page of an appeal: those waiting for approval first, then newest first.
--- name: AppealFundraisers :many
-SELECT id, appeal_id, slug, title, story, target, status, COALESCE(owner_id, 0)::bigint AS owner_id,
-    EXISTS (SELECT 1 FROM fundraiser_photos p WHERE p.fundraiser_id = fundraisers.id) AS has_photo
-FROM fundraisers WHERE appeal_id = @appeal_id ORDER BY status = 'pending' DESC, created_at DESC;
-
 -- Wall lists the gifts that reached a page, newest first: only donations with money in the ledger.
 -- name: Wall :many
 SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly
