@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -27,7 +28,7 @@ func (s *Store) adminTx(ctx context.Context, by User, fn func(tx pgx.Tx) (string
 		if err != nil {
 			return err
 		}
-		return Audit(ctx, tx, by, action, detail)
+		return audit.Write(ctx, tx, by, action, detail)
 	})
 }
 

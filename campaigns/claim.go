@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -336,7 +337,7 @@ func (s *Store) ExportClaimPreview(ctx context.Context, opt ClaimOptions) (Claim
 		if c, err = prepareClaim(ctx, tx, opt, false); err != nil || len(c.Rows) == 0 {
 			return err
 		}
-		return Audit(ctx, tx, opt.Actor, "export gift aid preview",
+		return audit.Write(ctx, tx, opt.Actor, "export gift aid preview",
 			fmt.Sprintf("%d rows, total %s, tax %s", len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2)))
 	})
 	return c, err
@@ -378,7 +379,7 @@ func (s *Store) MakeClaim(ctx context.Context, opt ClaimOptions) (Claim, error) 
 		}
 		// The schedule carries donors' names and addresses: the claim and its audit row are
 		// committed together or not at all.
-		return Audit(ctx, tx, opt.Actor, "export gift aid claim",
+		return audit.Write(ctx, tx, opt.Actor, "export gift aid claim",
 			fmt.Sprintf("claim %d: %d rows, total %s, tax %s", c.ID, len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2)))
 	})
 	if err != nil {

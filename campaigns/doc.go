@@ -3,7 +3,8 @@
 // HTTP or Stripe; payments translates Stripe's events into calls here.
 //
 // The ledger itself (entries, totals, the one Gift Aid rounding rule) is package
-// campaigns/ledger, which this package builds on; its documentation states the rules.
+// campaigns/ledger, and the audit log is package campaigns/audit; this package builds on
+// both, and their documentation states their rules.
 //
 // # Gift Aid (HMRC's rules, as this package applies them)
 //

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -196,7 +197,7 @@ func (s *Store) ExportDonorRecords(ctx context.Context, by User, email string) (
 		if r, err = ReadDonorRecords(ctx, tx, email, false); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, by, "donor export", fmt.Sprintf("%s: %d donations, %d Gift Aid declarations, %d ledger entries, %d stored Stripe events",
+		return audit.Write(ctx, tx, by, "donor export", fmt.Sprintf("%s: %d donations, %d Gift Aid declarations, %d ledger entries, %d stored Stripe events",
 			DonorHash(email), len(r.Donations), len(r.Declarations), len(r.Ledger), len(r.Events)))
 	})
 	if err != nil {
@@ -610,7 +611,7 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by User, email string, now tim
 		return rep, err
 	}
 	if !recs.Found() {
-		return rep, Audit(ctx, tx, by, "donor erasure: nothing held", rep.Summary())
+		return rep, audit.Write(ctx, tx, by, "donor erasure: nothing held", rep.Summary())
 	}
 	ids := make([]string, len(recs.Donations))
 	for i, d := range recs.Donations {
@@ -651,7 +652,7 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by User, email string, now tim
 	if rep.EventsScrubbed, err = scrub(ctx, tx, recs.StripeIDs()); err != nil {
 		return rep, fmt.Errorf("scrub stored events: %w", err)
 	}
-	return rep, Audit(ctx, tx, by, "donor erased", rep.Summary())
+	return rep, audit.Write(ctx, tx, by, "donor erased", rep.Summary())
 }
 
 func eraseDeclaration(ctx context.Context, tx pgx.Tx, id string, now time.Time) error {
@@ -687,7 +688,7 @@ func (s *Store) EraseDueDeclarations(ctx context.Context, by User, now time.Time
 		if !apply || n == 0 {
 			return nil
 		}
-		return Audit(ctx, tx, by, "gift aid declarations erased", fmt.Sprintf("%d declarations past HMRC's retention period whose donors asked for erasure", n))
+		return audit.Write(ctx, tx, by, "gift aid declarations erased", fmt.Sprintf("%d declarations past HMRC's retention period whose donors asked for erasure", n))
 	})
 	if err != nil {
 		return 0, fmt.Errorf("erase due declarations: %w", err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -128,7 +129,7 @@ func (s *Store) ExportGifts(ctx context.Context, actor User, w io.Writer, from, 
 		if appealID != 0 {
 			detail += fmt.Sprintf(", appeal %d", appealID)
 		}
-		if err := Audit(ctx, tx, actor, "export gifts", detail); err != nil {
+		if err := audit.Write(ctx, tx, actor, "export gifts", detail); err != nil {
 			return err
 		}
 		exportErr = WriteGiftsCSV(ctx, tx, out, from, to, appealID)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -133,7 +134,7 @@ func (s *Store) LogInFrom(ctx context.Context, req LogInRequest) (LoggedIn, erro
 		if err := q.AddDevice(ctx, dbq.AddDeviceParams{TokenHash: sum[:], UserID: u.ID, Lifetime: DeviceLifetime}); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, u, "login", "")
+		return audit.Write(ctx, tx, u, "login", "")
 	})
 	if err != nil {
 		return LoggedIn{}, fmt.Errorf("log in: %w", err)

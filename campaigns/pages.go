@@ -22,6 +22,7 @@ import (
 	"github.com/shopspring/decimal"
 	_ "golang.org/x/image/webp" // registers WebP with image.DecodeConfig
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 	"giving/campaigns/ledger"
 )
@@ -380,7 +381,7 @@ func (s *Store) CreatePage(ctx context.Context, by User, appealID int64, e PageE
 				return err
 			}
 		}
-		if err := Audit(ctx, tx, by, "fundraiser page created", fmt.Sprintf("fundraiser %d /f/%s", id, slug)); err != nil {
+		if err := audit.Write(ctx, tx, by, "fundraiser page created", fmt.Sprintf("fundraiser %d /f/%s", id, slug)); err != nil {
 			return err
 		}
 		f, err = pageByID(ctx, tx, id)
@@ -431,7 +432,7 @@ func (s *Store) UpdatePage(ctx context.Context, by User, id int64, e PageEdit) (
 		if e.Photo != nil {
 			detail += ", new photo"
 		}
-		if err := Audit(ctx, tx, by, "fundraiser page edited", detail); err != nil {
+		if err := audit.Write(ctx, tx, by, "fundraiser page edited", detail); err != nil {
 			return err
 		}
 		f, err = pageByID(ctx, tx, id)
@@ -678,7 +679,7 @@ func (s *Store) SubmitOffline(ctx context.Context, by User, pageID int64, in Off
 		if err != nil {
 			return fmt.Errorf("record offline money: %w", err)
 		}
-		return Audit(ctx, tx, by, "offline money entered", fmt.Sprintf("offline %d on fundraiser %d: %s %s, pending",
+		return audit.Write(ctx, tx, by, "offline money entered", fmt.Sprintf("offline %d on fundraiser %d: %s %s, pending",
 			id, pageID, in.Kind, in.Amount.StringFixed(2)))
 	})
 	return id, err
@@ -830,7 +831,7 @@ func (s *Store) ReverseOffline(ctx context.Context, by User, id int64, reason st
 			return err
 		}
 		changed = true
-		return Audit(ctx, tx, by, "offline money reversed", fmt.Sprintf("offline %d on fundraiser %d: %s %s received %s, because: %s",
+		return audit.Write(ctx, tx, by, "offline money reversed", fmt.Sprintf("offline %d on fundraiser %d: %s %s received %s, because: %s",
 			id, o.FundraiserID, o.Kind, o.Amount.StringFixed(2), o.ReceivedOn.Format(time.DateOnly), reason))
 	})
 	return changed, err
@@ -887,7 +888,7 @@ func (s *Store) decideOffline(ctx context.Context, by User, id int64, status str
 			}
 		}
 		changed = true
-		return Audit(ctx, tx, by, "offline money "+status, fmt.Sprintf("offline %d on fundraiser %d: %s %s received %s",
+		return audit.Write(ctx, tx, by, "offline money "+status, fmt.Sprintf("offline %d on fundraiser %d: %s %s received %s",
 			id, o.FundraiserID, o.Kind, o.Amount.StringFixed(2), o.ReceivedOn.Format(time.DateOnly)))
 	})
 	return changed, err
@@ -928,6 +929,6 @@ func (s *Store) ThankGift(ctx context.Context, by User, donationID, message stri
 		if err := QueueMail(ctx, tx, Mail{To: email, Subject: "Thank you for your gift to " + title, Body: body}); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, by, "gift thanked", fmt.Sprintf("donation %s on fundraiser %d", donationID, pageID))
+		return audit.Write(ctx, tx, by, "gift thanked", fmt.Sprintf("donation %s on fundraiser %d", donationID, pageID))
 	})
 }

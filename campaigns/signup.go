@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -102,7 +103,7 @@ func (s *Store) SignUp(ctx context.Context, f NewFundraiser, client, site string
 		if !created {
 			action, detail = "user signed up again", "before confirming the email address; a new confirmation link sent"
 		}
-		if err := Audit(ctx, tx, u, action, detail); err != nil {
+		if err := audit.Write(ctx, tx, u, action, detail); err != nil {
 			return err
 		}
 		link, err := newConfirmation(ctx, tx, u.ID, hash, f.DisplayName, site)
@@ -136,7 +137,7 @@ func signedUpAgainQuietly(ctx context.Context, tx pgx.Tx, email string) error {
 	if err != nil || withdrawn == 0 {
 		return err
 	}
-	return Audit(ctx, tx, u, "user signed up again", "before confirming the email address, within the window after the last "+
+	return audit.Write(ctx, tx, u, "user signed up again", "before confirming the email address, within the window after the last "+
 		"sign-up email: no email sent, and the earlier confirmation links withdrawn")
 }
 
@@ -184,7 +185,7 @@ func (s *Store) sendConfirmationAgain(ctx context.Context, u User, site string) 
 		if err != nil {
 			return err
 		}
-		if err := Audit(ctx, tx, u, "confirmation link sent again", "at log-in, before the email address was confirmed"); err != nil {
+		if err := audit.Write(ctx, tx, u, "confirmation link sent again", "at log-in, before the email address was confirmed"); err != nil {
 			return err
 		}
 		return QueueMail(ctx, tx, confirmAgainMail(u, link))
@@ -261,7 +262,7 @@ func (s *Store) ConfirmEmail(ctx context.Context, token string) (User, error) {
 		if err := q.ForgiveAllLogins(ctx, u.Email); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, u, "email confirmed", "by emailed link")
+		return audit.Write(ctx, tx, u, "email confirmed", "by emailed link")
 	})
 	if err != nil {
 		return User{}, fmt.Errorf("confirm email: %w", err)
@@ -309,7 +310,7 @@ func (s *Store) RequestPasswordReset(ctx context.Context, email, client, site st
 		if err := q.InsertPasswordReset(ctx, dbq.InsertPasswordResetParams{TokenHash: sum, UserID: u.ID, Lifetime: ResetLinkLifetime}); err != nil {
 			return err
 		}
-		if err := Audit(ctx, tx, u, "password reset requested", ""); err != nil {
+		if err := audit.Write(ctx, tx, u, "password reset requested", ""); err != nil {
 			return err
 		}
 		return QueueMail(ctx, tx, resetMail(u, site+"/reset/"+token))
@@ -400,11 +401,11 @@ func (s *Store) ResetPassword(ctx context.Context, token, password, client, site
 		if err := q.ForgiveAllLogins(ctx, u.Email); err != nil {
 			return err
 		}
-		if err := Audit(ctx, tx, u, "password reset", "by emailed link; every session ended"); err != nil {
+		if err := audit.Write(ctx, tx, u, "password reset", "by emailed link; every session ended"); err != nil {
 			return err
 		}
 		if confirmed > 0 {
-			if err := Audit(ctx, tx, u, "email confirmed", "by password reset link"); err != nil {
+			if err := audit.Write(ctx, tx, u, "email confirmed", "by password reset link"); err != nil {
 				return err
 			}
 		}

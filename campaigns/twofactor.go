@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -115,7 +116,7 @@ func (s *Store) EnableTwoFactor(ctx context.Context, u User, secret, code string
 				return fmt.Errorf("recovery codes: %w", err)
 			}
 		}
-		return Audit(ctx, tx, u, "two-factor enrolled", fmt.Sprintf("%d recovery codes made", len(codes)))
+		return audit.Write(ctx, tx, u, "two-factor enrolled", fmt.Sprintf("%d recovery codes made", len(codes)))
 	})
 	if err != nil {
 		return nil, err
@@ -143,7 +144,7 @@ func (s *Store) CheckSecondFactor(ctx context.Context, u User, code string, now 
 				return fmt.Errorf("use two-factor code: %w", err)
 			}
 			if n == 1 {
-				return Audit(ctx, tx, u, "two-factor log-in", "authenticator code")
+				return audit.Write(ctx, tx, u, "two-factor log-in", "authenticator code")
 			}
 		} else if len(code) == 10 {
 			n, err := q.UseRecoveryCode(ctx, dbq.UseRecoveryCodeParams{UserID: u.ID, CodeHash: recoveryHash(code)})
@@ -156,14 +157,14 @@ func (s *Store) CheckSecondFactor(ctx context.Context, u User, code string, now 
 				if err != nil {
 					return fmt.Errorf("recovery codes left: %w", err)
 				}
-				return Audit(ctx, tx, u, "two-factor log-in", fmt.Sprintf("recovery code; %d left", left))
+				return audit.Write(ctx, tx, u, "two-factor log-in", fmt.Sprintf("recovery code; %d left", left))
 			}
 		}
 		return ErrWrongCode
 	})
 	if errors.Is(err, ErrWrongCode) {
 		// Recorded outside the refused transaction, so the audit log keeps every failure.
-		if aerr := Audit(ctx, s.pool, u, "two-factor refused", "wrong or used code"); aerr != nil {
+		if aerr := audit.Write(ctx, s.pool, u, "two-factor refused", "wrong or used code"); aerr != nil {
 			return false, aerr
 		}
 	}

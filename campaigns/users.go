@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/crypto/argon2"
 
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -224,7 +225,7 @@ func (s *Store) CreateUser(ctx context.Context, by User, email, password string,
 		if actor.ID == 0 && actor.Email == "" {
 			actor = u
 		}
-		return Audit(ctx, tx, actor, "user added", fmt.Sprintf("%s as %s", u.Email, u.Role))
+		return audit.Write(ctx, tx, actor, "user added", fmt.Sprintf("%s as %s", u.Email, u.Role))
 	})
 	if isUniqueViolation(err) { // on email
 		return User{}, fmt.Errorf("create user: %w: an account with that email already exists", ErrConflict)
@@ -304,7 +305,7 @@ func (s *Store) EndAllSessions(ctx context.Context, u User) error {
 		if err := endAllSessions(ctx, tx, u.ID); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, u, "logout everywhere", "")
+		return audit.Write(ctx, tx, u, "logout everywhere", "")
 	})
 	if err != nil {
 		return fmt.Errorf("end sessions of user %d: %w", u.ID, err)
@@ -318,7 +319,7 @@ func (s *Store) LogOut(ctx context.Context, u User, token string) error {
 		if err := dbq.New(tx).EndSession(ctx, token); err != nil {
 			return err
 		}
-		return Audit(ctx, tx, u, "logout", "")
+		return audit.Write(ctx, tx, u, "logout", "")
 	})
 	if err != nil {
 		return fmt.Errorf("log out user %d: %w", u.ID, err)

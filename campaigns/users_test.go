@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
+	"giving/campaigns/audit"
 	"giving/campaigns/campaignstest"
 )
 
@@ -162,7 +163,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	ctx := context.Background()
 	s := accountStore(t)
 	admin := addUser(t, s, "admin@example.org", campaigns.RoleAdmin)
-	if err := campaigns.Audit(ctx, s.Pool(), admin, "settings changed", "target £50,000.00"); err != nil {
+	if err := audit.Write(ctx, s.Pool(), admin, "settings changed", "target £50,000.00"); err != nil {
 		t.Fatal(err)
 	}
 	entries, err := s.AuditLog(ctx, 10)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"giving/campaigns"
+	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
 
@@ -314,7 +315,7 @@ func (h *Webhooks) Retry(ctx context.Context, by campaigns.User, id string) (out
 		if err := dbq.New(tx).RequeueEvent(ctx, id); err != nil {
 			return err
 		}
-		return campaigns.Audit(ctx, tx, by, "webhook event retried", id)
+		return audit.Write(ctx, tx, by, "webhook event retried", id)
 	})
 	if err != nil {
 		return "", "", err
