@@ -14,6 +14,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"giving/campaigns"
+	"giving/campaigns/campaignstest"
 	"giving/campaigns/testwait"
 )
 
@@ -202,7 +203,7 @@ func TestTwoInstancesSendEachMailOnce(t *testing.T) {
 // store's clock, which is also when River retries it), and sent on a later attempt.
 func TestFailedMailIsRetried(t *testing.T) {
 	t.Parallel()
-	clock := newTestClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
+	clock := campaignstest.NewClock(time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC))
 	s := accountStore(t).WithClock(clock.Now)
 	queue(t, s, "ruby@example.org")
 	rec := &recorder{fail: func(m campaigns.Mail, try int) error {

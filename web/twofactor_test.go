@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,31 +12,14 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/campaigns/campaignstest"
 )
-
-// clock is the time two-factor codes are checked against, moved by the test, never slept.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // newTwoFactorSite is the accounts site (a trustee, an admin, a fundraiser) with a clock of
 // the test's own and the roles that must use two-factor sign-in.
-func newTwoFactorSite(t *testing.T, require ...campaigns.Role) (*accounts, *clock) {
+func newTwoFactorSite(t *testing.T, require ...campaigns.Role) (*accounts, *campaignstest.Clock) {
 	t.Helper()
-	c := &clock{now: time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC)}
+	c := campaignstest.NewClock(time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC))
 	return &accounts{newSite(t, siteOptions{accountsOnly: true, clock: c.Now, require2FA: require,
 		users: []user{trusteeUser, adminUser, rubyUser}})}, c
 }
@@ -146,7 +128,7 @@ func TestTwoFactorEnrolmentAndLogIn(t *testing.T) {
 	if p := a.send(again, http.MethodPost, "/login/code", url.Values{"code": {code}}); p.status != http.StatusUnprocessableEntity {
 		t.Errorf("a used code: %d, want 422", p.status)
 	}
-	clk.advance(30 * time.Second)
+	clk.Advance(30 * time.Second)
 	next, _ := totp.GenerateCode(secret, clk.Now())
 	if p := a.send(again, http.MethodPost, "/login/code", url.Values{"code": {next}}); p.status != http.StatusSeeOther {
 		t.Errorf("the next code: %d, want 303", p.status)
@@ -172,7 +154,7 @@ func TestTwoFactorEnrolmentAndLogIn(t *testing.T) {
 		t.Errorf("after five wrong codes: %d, not the log-in form\n%s", last.status, last.body)
 	}
 	right, _ := totp.GenerateCode(secret, clk.Now().Add(30*time.Second))
-	clk.advance(30 * time.Second)
+	clk.Advance(30 * time.Second)
 	if p := a.send(b, http.MethodPost, "/login/code", url.Values{"code": {right}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/login" {
 		t.Errorf("a right code after the pending log-in ended: %d to %q, want back to /login", p.status, p.header.Get("Location"))
 	}

@@ -4,7 +4,9 @@ package campaignstest
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	"giving/campaigns"
 	"giving/migrations/testdb"
@@ -34,4 +36,28 @@ func Seeded(t testing.TB, maxConns int32) (*campaigns.Store, campaigns.Appeal) {
 		t.Fatal(err)
 	}
 	return s, a
+}
+
+// Clock is a clock the test moves by hand (Store.WithClock(c.Now)), so a test of a lease, a
+// deadline or a code's time step sets the time instead of sleeping through it.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock is a clock standing at start.
+func NewClock(start time.Time) *Clock { return &Clock{now: start} }
+
+// Now is the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
 }

@@ -42,11 +42,8 @@ type alertRules struct {
 // metricName finds the service's own metric names in a PromQL expression.
 var metricName = regexp.MustCompile(`\b(?:giving|process|go)_[a-z0-9_]+\b`)
 
-// checkAlertRules checks the shipped alerting rules against a scrape of a running service:
-// an alert on a metric the service does not expose would never fire, so every metric
-// named must be on /metrics from the first scrape, and each rule must say how urgent it
-// is and what to do.
-func checkAlertRules(t *testing.T, scrape string) {
+// readAlertRules reads the shipped alerting rules.
+func readAlertRules(t *testing.T) alertRules {
 	t.Helper()
 	b, err := os.ReadFile("alerts.yml")
 	if err != nil {
@@ -56,6 +53,16 @@ func checkAlertRules(t *testing.T, scrape string) {
 	if err := yaml.Unmarshal(b, &rules); err != nil {
 		t.Fatalf("alerts.yml: %v", err)
 	}
+	return rules
+}
+
+// checkAlertRules checks the shipped alerting rules against a scrape of a running service:
+// an alert on a metric the service does not expose would never fire, so every metric
+// named must be on /metrics from the first scrape, and each rule must say how urgent it
+// is and what to do.
+func checkAlertRules(t *testing.T, scrape string) {
+	t.Helper()
+	rules := readAlertRules(t)
 	exposed := map[string]bool{}
 	for _, line := range strings.Split(scrape, "\n") {
 		if name, _, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
@@ -204,14 +211,7 @@ var (
 // it watches have not moved, so it cannot fire.
 func pagingSignatureSeries(t *testing.T, scrape string) map[string]float64 {
 	t.Helper()
-	b, err := os.ReadFile("alerts.yml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rules alertRules
-	if err := yaml.Unmarshal(b, &rules); err != nil {
-		t.Fatal(err)
-	}
+	rules := readAlertRules(t)
 	out := map[string]float64{}
 	for _, g := range rules.Groups {
 		for _, r := range g.Rules {
