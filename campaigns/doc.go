@@ -1,36 +1,24 @@
-// Package campaigns is the domain: appeals, tiers, targets, fundraiser pages, donations,
-// Gift Aid declarations, the gift ledger and the totals derived from it. It knows nothing of
-// HTTP or Stripe; payments translates Stripe's events into calls here.
+// Package campaigns is the domain's foundation: the Store (the database pool and the one
+// clock every operation reads), the errors callers tell apart, the River job inserter and
+// client, and the CSV every export writes. The domain itself lives in one package per part,
+// each in a directory below this one:
 //
-// The ledger itself (entries, totals, the one Gift Aid rounding rule) is package
-// campaigns/ledger, and the audit log is package campaigns/audit; this package builds on
-// both, and their documentation states their rules.
+//	ledger     entries, totals, the one Gift Aid rounding rule, replay's comparison
+//	audit      the append-only audit log, written in the transaction of each change
+//	outbox     mail, queued with the change that causes it and sent by a River job
+//	accounts   trustees, admins and fundraisers: passwords, sessions, lockout, two-factor
+//	giftaid    declarations, retention, HMRC claims and their adjustments
+//	appeals    the appeal, its tiers and target, the first-run seed
+//	donations  a donor's gift: created before payment, its status, unmatched money
+//	pages      fundraiser pages, photos, offline money, thank-you notes
+//	donors     a donor's data: export and erasure
+//	reports    the dashboard, the gifts export, backlogs
 //
-// # Gift Aid (HMRC's rules, as this package applies them)
+// A package depends only on packages above it in this list (and on this one, and dbq,
+// the queries sqlc generates from queries/*.sql). payments translates Stripe's events
+// into calls on these packages; web and cmd drive them.
 //
-// Gift Aid lets the charity reclaim basic-rate tax on a UK taxpayer's own gift: 20/80, so 25p
-// on every £1. The rate is data on the appeal (it was 28p under the old 22% basic rate).
-//
-//   - Eligible: an individual UK taxpayer's own money with no significant benefit in return.
-//     Money a fundraiser collected from others and recorded as offline takings on her page is
-//     not her gift, so offline takings are never Gift Aid-able.
-//   - A declaration records the charity's name, the donor's name and home address (at least the
-//     house name or number and the postcode), which gifts it covers, and that the donor must
-//     have paid enough Income Tax or Capital Gains Tax to cover it. Declarations, cancelled ones
-//     too, are kept for six years after the end of the accounting period of the last gift they
-//     cover (donors.go's erasure rules keep them).
-//   - The tax is computed on a total and rounded down to the penny once, never per gift
-//     (ledger.GiftAidTax). A claim may include gifts of the last four years.
-//   - The claim schedule (claim.go) is HMRC's Charities Online spreadsheet: Title (at most 4
-//     characters), First name (an initial will do; at most 35), Last name (at most 35; a
-//     double-barrelled name uses a space), House name or number (required), Postcode (capitals
-//     with a space), Aggregated donations (a description of at most 35 characters, for gifts
-//     at or under the aggregation limit, at most £1,000 a row, name and address blank),
-//     Sponsored event ("Yes" or blank), Donation date (DD/MM/YY, the latest date of a series or
-//     aggregate) and Amount (no £ sign, two decimals). Cells that do not apply are blank, never
-//     0.00. Regular gifts of one donor may share a row with the latest date. The aggregation
-//     limit is configuration.
-//   - Claimed rows are locked. A refund of a claimed gift queues an adjustment for the next
-//     claim: the tax on the refunded amount, with a note of at most 100 characters, never more
-//     than that claim.
+// Operations take the Store (or, inside a transaction, a pgx.Tx): an operation that
+// changes something opens the transaction, writes its audit row and queues its jobs in
+// it, so the change, its record and its consequences commit together or not at all.
 package campaigns

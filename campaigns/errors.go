@@ -54,7 +54,7 @@ func (e *ValidationError) OrNil() error {
 }
 
 // isUniqueViolation reports a unique constraint refusing a second copy.
-func isUniqueViolation(err error) bool {
+func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "23505"
 }

@@ -23,7 +23,7 @@ type DB interface {
 type Store struct {
 	pool *pgxpool.Pool
 	now  func() time.Time
-	// Quota bounds each fundraiser's pages and photos; zero fields take DefaultPageQuota's.
+	// Quota bounds each fundraiser's pages and photos; zero fields take pages.DefaultPageQuota's.
 	Quota PageQuota
 }
 
@@ -121,3 +121,13 @@ func (acquireWait) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.Trace
 }
 
 func (acquireWait) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// PageQuota is what one fundraiser's pages may hold, so one account cannot fill the
+// database or the disk: a number of pages, and the bytes of their photos' stored copies.
+type PageQuota struct {
+	Pages      int
+	PhotoBytes int64
+}
+
+// CharityName is the charity that claims Gift Aid, as it appears in declarations.
+const CharityName = "Fundraising for Freedom"

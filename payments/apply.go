@@ -13,6 +13,8 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 )
 
@@ -62,7 +64,7 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 			return "", "", needsReview("charge %s: amount_refunded %s is larger than the charge's %s: not applied",
 				ch.ID, formatPence(ch.AmountRefunded), formatPence(ch.Amount))
 		}
-		return withGift(ctx, tx, ev, idOf(ch.PaymentIntent), ch.ID, func(d campaigns.Donation, g campaigns.GiftEntry) error {
+		return withGift(ctx, tx, ev, idOf(ch.PaymentIntent), ch.ID, func(d donations.Donation, g donations.GiftEntry) error {
 			if ev.Type == "charge.refunded" {
 				return applyRefund(ctx, tx, ev, &ch, d, g, at)
 			}
@@ -76,7 +78,7 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 		if err := checkAmount(ctx, "the dispute's amount", dp.Amount); err != nil {
 			return "", "", err
 		}
-		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d campaigns.Donation, g campaigns.GiftEntry) error {
+		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d donations.Donation, g donations.GiftEntry) error {
 			return applyDispute(ctx, tx, ev, &dp, d, g, at)
 		})
 	default:
@@ -172,7 +174,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 		return "", err
 	}
 	meta := s.Metadata
-	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{
+	d, err := donations.FindDonation(ctx, tx, donations.DonationLookup{
 		ID: firstNonEmpty(s.ClientReferenceID, meta["donation_id"]), SessionID: s.ID,
 		PaymentIntent: pi, SubscriptionID: idOf(s.Subscription)})
 	unmatched := false
@@ -197,7 +199,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 		if s.CustomerDetails != nil {
 			email = s.CustomerDetails.Email
 		}
-		d, err = campaigns.UpsertUnmatched(ctx, tx, campaigns.Unmatched{
+		d, err = donations.UpsertUnmatched(ctx, tx, donations.Unmatched{
 			AppealSlug: meta["campaign"], FundraiserSlug: meta["fundraiser"], Amount: FromPence(s.AmountTotal),
 			Monthly: s.Mode == stripe.CheckoutSessionModeSubscription, PaymentIntent: pi,
 			SubscriptionID: idOf(s.Subscription), SessionID: s.ID, CustomerID: idOf(s.Customer), Email: email})
@@ -206,7 +208,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	if err != nil {
 		return "", err
 	}
-	link := campaigns.Link{SessionID: s.ID, PaymentIntent: pi, SubscriptionID: idOf(s.Subscription), CustomerID: idOf(s.Customer)}
+	link := donations.Link{SessionID: s.ID, PaymentIntent: pi, SubscriptionID: idOf(s.Subscription), CustomerID: idOf(s.Customer)}
 	if s.CustomerDetails != nil {
 		link.Email = s.CustomerDetails.Email
 	}
@@ -223,23 +225,23 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 
 	// Link the ids and move the status in one statement.
 	update := func(status string, from ...string) (string, error) {
-		_, err := campaigns.UpdateDonation(ctx, tx, d.ID, link, status, at, from...)
+		_, err := donations.UpdateDonation(ctx, tx, d.ID, link, status, at, from...)
 		return outcome, err
 	}
 	switch {
 	case ev.Type == "checkout.session.expired":
-		return update(campaigns.StatusExpired, campaigns.StatusPending)
+		return update(donations.StatusExpired, donations.StatusPending)
 	case s.Mode == stripe.CheckoutSessionModeSubscription:
 		// The money arrives with each invoice.paid; here only the link and the status.
 		if ev.Type == "checkout.session.completed" {
-			return update(campaigns.StatusActive, campaigns.StatusPending, campaigns.StatusProcessing)
+			return update(donations.StatusActive, donations.StatusPending, donations.StatusProcessing)
 		}
 		return update("")
 	case ev.Type == "checkout.session.async_payment_failed":
-		return update(campaigns.StatusFailed, campaigns.StatusPending, campaigns.StatusProcessing)
+		return update(donations.StatusFailed, donations.StatusPending, donations.StatusProcessing)
 	case s.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid:
 		// An async method (Bacs, a bank transfer): no money yet.
-		return update(campaigns.StatusProcessing, campaigns.StatusPending)
+		return update(donations.StatusProcessing, donations.StatusPending)
 	}
 	if err := checkGBP(s.Currency); err != nil {
 		return "", err
@@ -247,7 +249,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	if s.AmountTotal <= 0 {
 		return "", badEvent("paid session %s has amount_total %d", s.ID, s.AmountTotal)
 	}
-	if _, err := update(campaigns.StatusPaid, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusExpired, campaigns.StatusFailed); err != nil {
+	if _, err := update(donations.StatusPaid, donations.StatusPending, donations.StatusProcessing, donations.StatusExpired, donations.StatusFailed); err != nil {
 		return "", err
 	}
 	object := pi
@@ -262,7 +264,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 
 // recordGift writes the gift and then applies any refund, dispute or fee event that
 // arrived before it and has been waiting on its payment intent.
-func recordGift(ctx context.Context, tx pgx.Tx, ev event, d campaigns.Donation, object, chargeID, pi string, amount decimal.Decimal, monthly bool, at time.Time) error {
+func recordGift(ctx context.Context, tx pgx.Tx, ev event, d donations.Donation, object, chargeID, pi string, amount decimal.Decimal, monthly bool, at time.Time) error {
 	e := ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
 		Kind: ledger.KindGift, StripeObject: object, ChargeID: chargeID, PaymentIntent: pi,
 		Amount: amount, Monthly: monthly, DonorKey: d.DonorKey(), OccurredAt: at, EventID: ev.ID}
@@ -292,7 +294,7 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	}
 	// invoice.paid may arrive before the checkout.session.completed that created the
 	// subscription: the metadata copied onto the subscription still places it.
-	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{SubscriptionID: sub, ID: meta["donation_id"]})
+	d, err := donations.FindDonation(ctx, tx, donations.DonationLookup{SubscriptionID: sub, ID: meta["donation_id"]})
 	unmatched := false
 	if errors.Is(err, campaigns.ErrNotFound) {
 		if ev.Type == "invoice.payment_failed" {
@@ -304,7 +306,7 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 		if sub == "" {
 			return "ignored", nil // not a monthly gift: one-off money is recorded from its session
 		}
-		d, err = campaigns.UpsertUnmatched(ctx, tx, campaigns.Unmatched{AppealSlug: meta["campaign"],
+		d, err = donations.UpsertUnmatched(ctx, tx, donations.Unmatched{AppealSlug: meta["campaign"],
 			FundraiserSlug: meta["fundraiser"], Amount: FromPence(in.AmountPaid), Monthly: true,
 			SubscriptionID: sub, CustomerID: idOf(in.Customer), Email: in.CustomerEmail})
 		unmatched = true
@@ -312,7 +314,7 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	if err != nil {
 		return "", err
 	}
-	link := campaigns.Link{SubscriptionID: sub, CustomerID: idOf(in.Customer), Email: in.CustomerEmail}
+	link := donations.Link{SubscriptionID: sub, CustomerID: idOf(in.Customer), Email: in.CustomerEmail}
 	if c := idOf(in.Customer); c != "" {
 		d.CustomerID = c
 	}
@@ -322,16 +324,16 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	}
 	if ev.Type == "invoice.payment_failed" {
 		// Stripe retries the card; the gift is past due, not cancelled.
-		_, err := campaigns.UpdateDonation(ctx, tx, d.ID, link, campaigns.StatusPastDue, at, campaigns.StatusActive, campaigns.StatusPending)
+		_, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusPastDue, at, donations.StatusActive, donations.StatusPending)
 		return outcome, err
 	}
 	if in.AmountPaid <= 0 {
-		return "ignored", campaigns.LinkDonation(ctx, tx, d.ID, link) // a free trial or a fully discounted invoice moves no money
+		return "ignored", donations.LinkDonation(ctx, tx, d.ID, link) // a free trial or a fully discounted invoice moves no money
 	}
 	if err := checkGBP(in.Currency); err != nil {
 		return "", err
 	}
-	if _, err := campaigns.UpdateDonation(ctx, tx, d.ID, link, campaigns.StatusActive, at, campaigns.StatusPending, campaigns.StatusProcessing, campaigns.StatusPastDue); err != nil {
+	if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusActive, at, donations.StatusPending, donations.StatusProcessing, donations.StatusPastDue); err != nil {
 		return "", err
 	}
 	if err := recordGift(ctx, tx, ev, d, in.ID, charge, pi, FromPence(in.AmountPaid), true, at); err != nil {
@@ -341,41 +343,41 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 }
 
 var subscriptionStatus = map[stripe.SubscriptionStatus]string{
-	stripe.SubscriptionStatusActive:            campaigns.StatusActive,
-	stripe.SubscriptionStatusTrialing:          campaigns.StatusActive,
-	stripe.SubscriptionStatusPastDue:           campaigns.StatusPastDue,
-	stripe.SubscriptionStatusUnpaid:            campaigns.StatusPastDue,
-	stripe.SubscriptionStatusCanceled:          campaigns.StatusCancelled,
-	stripe.SubscriptionStatusIncompleteExpired: campaigns.StatusExpired,
-	stripe.SubscriptionStatusIncomplete:        campaigns.StatusPending,
-	stripe.SubscriptionStatusPaused:            campaigns.StatusPastDue,
+	stripe.SubscriptionStatusActive:            donations.StatusActive,
+	stripe.SubscriptionStatusTrialing:          donations.StatusActive,
+	stripe.SubscriptionStatusPastDue:           donations.StatusPastDue,
+	stripe.SubscriptionStatusUnpaid:            donations.StatusPastDue,
+	stripe.SubscriptionStatusCanceled:          donations.StatusCancelled,
+	stripe.SubscriptionStatusIncompleteExpired: donations.StatusExpired,
+	stripe.SubscriptionStatusIncomplete:        donations.StatusPending,
+	stripe.SubscriptionStatusPaused:            donations.StatusPastDue,
 }
 
 func applySubscription(ctx context.Context, tx pgx.Tx, ev event, sub *stripe.Subscription, at time.Time) (string, error) {
-	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{SubscriptionID: sub.ID, ID: sub.Metadata["donation_id"]})
+	d, err := donations.FindDonation(ctx, tx, donations.DonationLookup{SubscriptionID: sub.ID, ID: sub.Metadata["donation_id"]})
 	if errors.Is(err, campaigns.ErrNotFound) {
 		return "ignored", nil // no money moves here; the invoice will place it
 	}
 	if err != nil {
 		return "", err
 	}
-	if err := campaigns.LinkDonation(ctx, tx, d.ID, campaigns.Link{SubscriptionID: sub.ID, CustomerID: idOf(sub.Customer)}); err != nil {
+	if err := donations.LinkDonation(ctx, tx, d.ID, donations.Link{SubscriptionID: sub.ID, CustomerID: idOf(sub.Customer)}); err != nil {
 		return "", err
 	}
 	status, ok := subscriptionStatus[sub.Status]
 	if ev.Type == "customer.subscription.deleted" {
-		status, ok = campaigns.StatusCancelled, true
+		status, ok = donations.StatusCancelled, true
 	}
 	if !ok {
 		return "ignored", nil
 	}
 	// The event's own time guards against an older event overwriting a newer state.
-	changed, err := campaigns.SetStatus(ctx, tx, d.ID, status, at)
+	changed, err := donations.SetStatus(ctx, tx, d.ID, status, at)
 	if err != nil {
 		return "", err
 	}
 	if changed {
-		if err := campaigns.SetCancelAtPeriodEnd(ctx, tx, d.ID, sub.CancelAtPeriodEnd); err != nil {
+		if err := donations.SetCancelAtPeriodEnd(ctx, tx, d.ID, sub.CancelAtPeriodEnd); err != nil {
 			return "", err
 		}
 	}
@@ -385,11 +387,11 @@ func applySubscription(ctx context.Context, tx pgx.Tx, ev event, sub *stripe.Sub
 // withGift runs fn with the donation a charge event belongs to. If its gift has not been
 // recorded yet (events arrive in any order), the event waits, stored as "deferred", and is
 // applied by the transaction that records the gift.
-func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn func(campaigns.Donation, campaigns.GiftEntry) error) (string, string, error) {
+func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn func(donations.Donation, donations.GiftEntry) error) (string, string, error) {
 	if err := lockPayment(ctx, tx, pi); err != nil {
 		return "", "", err
 	}
-	gift, err := campaigns.FindGift(ctx, tx, pi, charge)
+	gift, err := donations.FindGift(ctx, tx, pi, charge)
 	if errors.Is(err, campaigns.ErrNotFound) {
 		if pi == "" {
 			return "", "", badEvent("charge event %s names no payment intent and no known charge", ev.ID)
@@ -399,7 +401,7 @@ func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn fu
 	if err != nil {
 		return "", "", err
 	}
-	d, err := campaigns.FindDonation(ctx, tx, campaigns.DonationLookup{PaymentIntent: pi, ChargeID: charge})
+	d, err := donations.FindDonation(ctx, tx, donations.DonationLookup{PaymentIntent: pi, ChargeID: charge})
 	if err != nil {
 		return "", "", err
 	}
@@ -450,13 +452,13 @@ func applyDeferred(ctx context.Context, tx pgx.Tx, payloads [][]byte) error {
 	return nil
 }
 
-func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d campaigns.Donation, gift campaigns.GiftEntry, at time.Time) error {
+func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d donations.Donation, gift donations.GiftEntry, at time.Time) error {
 	if err := checkGBP(ch.Currency); err != nil {
 		return err
 	}
 	// Whether the gift is claimed must not change between reading it and recording the
 	// refund: a claim being made waits for us, or we for it.
-	if err := campaigns.BlockClaims(ctx, tx); err != nil {
+	if err := giftaid.BlockClaims(ctx, tx); err != nil {
 		return err
 	}
 	// amount_refunded is cumulative: record only what this event adds to what the ledger
@@ -466,7 +468,7 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 		return needsReview("charge %s: %s refunded is more than the %s gift recorded for it: not applied",
 			ch.ID, FormatPounds(cumulative), FormatPounds(gift.Amount))
 	}
-	so, err := campaigns.RefundedSoFar(ctx, tx, ch.ID)
+	so, err := donations.RefundedSoFar(ctx, tx, ch.ID)
 	if err != nil {
 		return err
 	}
@@ -486,7 +488,7 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 		return err
 	}
 	if ch.Refunded && !d.Monthly {
-		if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusRefunded, at, campaigns.StatusPaid, campaigns.StatusDisputed); err != nil {
+		if _, err := donations.SetStatus(ctx, tx, d.ID, donations.StatusRefunded, at, donations.StatusPaid, donations.StatusDisputed); err != nil {
 			return err
 		}
 	}
@@ -497,23 +499,23 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 }
 
 // queueAdjustment queues the Gift Aid correction for money taken back from a claimed gift.
-func queueAdjustment(ctx context.Context, tx pgx.Tx, d campaigns.Donation, entryID int64, gift campaigns.GiftEntry, amount decimal.Decimal, note string) error {
+func queueAdjustment(ctx context.Context, tx pgx.Tx, d donations.Donation, entryID int64, gift donations.GiftEntry, amount decimal.Decimal, note string) error {
 	rate, err := appealRate(ctx, tx, d.AppealID)
 	if err != nil {
 		return err
 	}
-	return campaigns.QueueGiftAidAdjustment(ctx, tx, entryID, gift.ID, amount, rate, note)
+	return giftaid.QueueGiftAidAdjustment(ctx, tx, entryID, gift.ID, amount, rate, note)
 }
 
 func appealRate(ctx context.Context, tx pgx.Tx, appealID int64) (decimal.Decimal, error) {
 	return dbq.New(tx).WebhookAppealRate(ctx, appealID)
 }
 
-func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, d campaigns.Donation, gift campaigns.GiftEntry, at time.Time) error {
+func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, d donations.Donation, gift donations.GiftEntry, at time.Time) error {
 	if err := checkGBP(dp.Currency); err != nil {
 		return err
 	}
-	if err := campaigns.BlockClaims(ctx, tx); err != nil {
+	if err := giftaid.BlockClaims(ctx, tx); err != nil {
 		return err
 	}
 	amount := FromPence(dp.Amount)
@@ -543,14 +545,14 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 	if d.Monthly {
 		// A disputed monthly gift must not keep charging the card: it ends here, and its
 		// subscription is queued, in this transaction, for the worker to cancel at Stripe.
-		if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusCancelled, at); err != nil {
+		if _, err := donations.SetStatus(ctx, tx, d.ID, donations.StatusCancelled, at); err != nil {
 			return err
 		}
-		if err := campaigns.QueueSubscriptionCancel(ctx, tx, d.ID, d.SubscriptionID,
+		if err := donations.QueueSubscriptionCancel(ctx, tx, d.ID, d.SubscriptionID,
 			fmt.Sprintf("Giving: a payment of this monthly gift was disputed (%s)", dp.ID)); err != nil {
 			return err
 		}
-	} else if _, err := campaigns.SetStatus(ctx, tx, d.ID, campaigns.StatusDisputed, at, campaigns.StatusPaid, campaigns.StatusRefunded); err != nil {
+	} else if _, err := donations.SetStatus(ctx, tx, d.ID, donations.StatusDisputed, at, donations.StatusPaid, donations.StatusRefunded); err != nil {
 		return err
 	}
 	if ev.Type != "charge.dispute.closed" {
@@ -580,7 +582,7 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 	return nil
 }
 
-func applyFee(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d campaigns.Donation, at time.Time) error {
+func applyFee(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d donations.Donation, at time.Time) error {
 	bt := ch.BalanceTransaction
 	if bt == nil || bt.Fee == 0 {
 		// Real Stripe sends only the balance transaction's id; reconciliation fetches it.

@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	"giving/campaigns"
+	"giving/campaigns/donations"
 )
 
 // SubscriptionCanceller ends a monthly gift's subscription at the payment provider. attempt
@@ -55,7 +56,7 @@ const cancelTimeout = 30 * time.Second
 // the dispute). River retries a failure after NextRetry, for days: a disputed card must not
 // be charged again.
 type SubscriptionCancelWorker struct {
-	river.WorkerDefaults[campaigns.SubscriptionCancelJob]
+	river.WorkerDefaults[donations.SubscriptionCancelJob]
 	Store     *campaigns.Store
 	Canceller SubscriptionCanceller
 	Log       *slog.Logger
@@ -63,18 +64,18 @@ type SubscriptionCancelWorker struct {
 }
 
 // Timeout leaves room to record the outcome after the provider's bounded answer.
-func (w *SubscriptionCancelWorker) Timeout(*river.Job[campaigns.SubscriptionCancelJob]) time.Duration {
+func (w *SubscriptionCancelWorker) Timeout(*river.Job[donations.SubscriptionCancelJob]) time.Duration {
 	return cancelTimeout + 30*time.Second
 }
 
 // NextRetry is campaigns.RetryBackoff after the failed attempt, on the store's clock.
-func (w *SubscriptionCancelWorker) NextRetry(job *river.Job[campaigns.SubscriptionCancelJob]) time.Time {
+func (w *SubscriptionCancelWorker) NextRetry(job *river.Job[donations.SubscriptionCancelJob]) time.Time {
 	return w.Store.Now().Add(campaigns.RetryBackoff(job.Attempt))
 }
 
-func (w *SubscriptionCancelWorker) Work(ctx context.Context, job *river.Job[campaigns.SubscriptionCancelJob]) error {
-	return w.Store.CancelSubscription(ctx, job.Args.SubscriptionID, job.Attempt, cancelTimeout,
-		func(ctx context.Context, c campaigns.SubscriptionCancel) error {
+func (w *SubscriptionCancelWorker) Work(ctx context.Context, job *river.Job[donations.SubscriptionCancelJob]) error {
+	return donations.CancelSubscription(ctx, w.Store, job.Args.SubscriptionID, job.Attempt, cancelTimeout,
+		func(ctx context.Context, c donations.SubscriptionCancel) error {
 			err := w.Canceller.CancelSubscription(ctx, c.SubscriptionID, c.Reason, c.Attempts)
 			if err != nil {
 				w.Metrics.SubscriptionCancels.WithLabelValues("retry").Inc()

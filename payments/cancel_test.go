@@ -15,7 +15,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
-	"giving/campaigns"
+	"giving/campaigns/donations"
 	"giving/payments"
 	"giving/payments/paymentstest"
 )
@@ -104,15 +104,15 @@ func (w *world) cancelState(sub string) (attempts int, lastError string, done bo
 func (w *world) attemptCancel(sub string, n int) error {
 	w.t.Helper()
 	cw := w.insts[0].hooks.SubscriptionCancelWorker()
-	return cw.Work(context.Background(), &river.Job[campaigns.SubscriptionCancelJob]{
-		JobRow: &rivertype.JobRow{Attempt: n}, Args: campaigns.SubscriptionCancelJob{SubscriptionID: sub}})
+	return cw.Work(context.Background(), &river.Job[donations.SubscriptionCancelJob]{
+		JobRow: &rivertype.JobRow{Attempt: n}, Args: donations.SubscriptionCancelJob{SubscriptionID: sub}})
 }
 
 // cancelJobs lists the subscriptions that have a cancellation job.
 func (w *world) cancelJobs() []string {
 	w.t.Helper()
 	rows, err := w.pool().Query(context.Background(), `SELECT args->>'subscription_id' FROM river_job WHERE kind = $1 ORDER BY id`,
-		campaigns.SubscriptionCancelJob{}.Kind())
+		donations.SubscriptionCancelJob{}.Kind())
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestDisputedMonthlyGiftIsCancelledAtStripe(t *testing.T) {
 		w.send(b.DisputeCreated("dp_o", "ch_o", "pi_o", 2500))
 	}
 	w.settle()
-	if got := w.status(d.ID); got != campaigns.StatusCancelled {
+	if got := w.status(d.ID); got != donations.StatusCancelled {
 		t.Fatalf("disputed monthly gift is %q, want cancelled", got)
 	}
 
@@ -183,7 +183,7 @@ func TestDisputedMonthlyGiftIsCancelledAtStripe(t *testing.T) {
 		t.Fatalf("a retry reused the idempotency key %q, so Stripe would replay the refusal", last.idempotencyKey)
 	}
 
-	queued, err := w.store().SubscriptionCancels(context.Background())
+	queued, err := donations.SubscriptionCancels(context.Background(), w.store())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,8 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
@@ -153,7 +154,7 @@ func TestImplausibleEventsAreHeldForReview(t *testing.T) {
 
 	// The charity raises GIFT_MAX to £25,000 (bound £2,500,000): the held renewal applies.
 	raised := newInstance(t, w.dsn, func(h *payments.Webhooks) { h.GiftMax = decimal.RequireFromString("25000") })
-	outcome, detail, err := raised.hooks.Retry(context.Background(), campaigns.CommandLine(), "evt_invoice")
+	outcome, detail, err := raised.hooks.Retry(context.Background(), accounts.CommandLine(), "evt_invoice")
 	if err != nil || outcome != "unmatched" {
 		t.Fatalf("retry after raising GIFT_MAX: %s %q %v, want unmatched", outcome, detail, err)
 	}
@@ -218,7 +219,7 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 	})
 	t.Logf("a burst of %d valid events with 4 poison events drained in %s", valid, time.Since(start).Round(time.Millisecond))
 	for _, id := range ids {
-		if st := w.status(id); st != campaigns.StatusPaid {
+		if st := w.status(id); st != donations.StatusPaid {
 			t.Fatalf("donation %s is %s", id, st)
 		}
 	}
@@ -238,7 +239,7 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 	if _, err := w.pool().Exec(ctx, `DROP TRIGGER test_poison ON donations`); err != nil {
 		t.Fatal(err)
 	}
-	if outcome, detail, err := w.insts[0].hooks.Retry(ctx, campaigns.CommandLine(), "evt_poison"); err != nil || outcome != "applied" {
+	if outcome, detail, err := w.insts[0].hooks.Retry(ctx, accounts.CommandLine(), "evt_poison"); err != nil || outcome != "applied" {
 		t.Fatalf("retry once fixed: %s %q %v", outcome, detail, err)
 	}
 	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "185.00" {

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
 	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
 )
@@ -301,7 +302,7 @@ var ErrNotRetryable = errors.New("only an event that failed to apply (outcome er
 // delivery. It returns the new outcome, "error" again (with the reason in detail) if it
 // still cannot be applied. campaigns.ErrNotFound: no such event; ErrNotRetryable: it did
 // not fail.
-func (h *Webhooks) Retry(ctx context.Context, by campaigns.User, id string) (outcome, detail string, err error) {
+func (h *Webhooks) Retry(ctx context.Context, by accounts.User, id string) (outcome, detail string, err error) {
 	err = h.store.InTx(ctx, func(tx pgx.Tx) error {
 		was, err := dbq.New(tx).LockEventOutcome(ctx, id)
 		if errors.Is(err, pgx.ErrNoRows) {

@@ -19,6 +19,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/dbq"
 	"giving/campaigns/ledger"
+	"giving/campaigns/pages"
 )
 
 // Reconciler compares what Stripe says happened with what the ledger holds, and with
@@ -506,7 +507,7 @@ func missingAtStripe(s stripeLists, l recLedger) []Difference {
 		if strings.Contains(g.object, "_sandbox_") || strings.Contains(g.pi, "_sandbox_") || strings.Contains(g.charge, "_sandbox_") {
 			continue
 		}
-		if campaigns.IsOfflineObject(g.object) {
+		if pages.IsOfflineObject(g.object) {
 			continue // offline money an admin verified never went through Stripe
 		}
 		if known[g.object] || known[g.pi] || known[g.charge] {

@@ -19,7 +19,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/campaigns/campaignstest"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/payments"
 	"giving/payments/paymentstest"
@@ -121,7 +123,7 @@ type recWorld struct {
 	t      *testing.T
 	store  *campaigns.Store
 	hooks  *payments.Webhooks
-	appeal campaigns.Appeal
+	appeal appeals.Appeal
 }
 
 func newRecWorld(t *testing.T) *recWorld {
@@ -135,7 +137,7 @@ func newRecWorld(t *testing.T) *recWorld {
 // meta creates a donation and returns the metadata its Checkout Session carries.
 func (w *recWorld) meta(amount string, monthly bool) payments.Meta {
 	w.t.Helper()
-	d, err := w.store.CreateDonation(context.Background(), campaigns.NewDonation{AppealID: w.appeal.ID,
+	d, err := donations.Create(context.Background(), w.store, donations.NewDonation{AppealID: w.appeal.ID,
 		Amount: decimal.RequireFromString(amount), Monthly: monthly})
 	if err != nil {
 		w.t.Fatal(err)
@@ -358,7 +360,7 @@ func TestReconcileRecoversUndeliveredEventsOnce(t *testing.T) {
 		}
 	}
 	// The recovered gift and the learned fee are events like any other: both replays agree.
-	if diffs, err := w.store.CompareTotals(context.Background()); err != nil || len(diffs) != 0 {
+	if diffs, err := ledger.CompareTotals(context.Background(), w.store); err != nil || len(diffs) != 0 {
 		t.Fatalf("totals vs ledger: %v %v", diffs, err)
 	}
 	res, err := payments.ReplayEvents(context.Background(), w.store.Pool(), false)

@@ -16,6 +16,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/dbq"
 	"giving/campaigns/ledger"
+	"giving/campaigns/pages"
 	"giving/migrations"
 )
 
@@ -24,7 +25,7 @@ type ReplayResult struct {
 	Events int
 	// Queued counts stored events not yet applied live; they are left out of both sides.
 	Queued      int
-	Differences []campaigns.Difference
+	Differences []ledger.Difference
 }
 
 // ReplayEvents rebuilds the ledger's effects from the stored Stripe events alone, in a
@@ -108,7 +109,7 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 			page.AfterCreated, page.AfterReceived, page.AfterID = last.SortCreated, last.ReceivedAt, last.ID
 		}
 		// Offline money an admin verified is the ledger's other source besides Stripe.
-		offline, err := campaigns.VerifiedOfflineEntries(ctx, snap)
+		offline, err := pages.VerifiedOfflineEntries(ctx, snap)
 		if err != nil {
 			return err
 		}
@@ -181,7 +182,7 @@ func readAllTotals(ctx context.Context, db campaigns.DB) (map[totalsKey][]decima
 	return out, nil
 }
 
-func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []campaigns.Difference {
+func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []ledger.Difference {
 	zero := make([]decimal.Decimal, len(totalsFields))
 	keys := map[totalsKey]bool{}
 	for k := range live {
@@ -190,7 +191,7 @@ func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []campaigns.Diffe
 	for k := range rebuilt {
 		keys[k] = true
 	}
-	var diffs []campaigns.Difference
+	var diffs []ledger.Difference
 	for k := range keys {
 		l, r := live[k], rebuilt[k]
 		if l == nil {
@@ -201,7 +202,7 @@ func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []campaigns.Diffe
 		}
 		for i, f := range totalsFields {
 			if !l[i].Equal(r[i]) {
-				diffs = append(diffs, campaigns.Difference{Scope: ledger.Scope{Kind: k.scope, ID: k.id}, Field: f,
+				diffs = append(diffs, ledger.Difference{Scope: ledger.Scope{Kind: k.scope, ID: k.id}, Field: f,
 					Stored: l[i].String(), Ledger: "rebuilt from events: " + r[i].String()})
 			}
 		}

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/campaigns/dbq"
+	"giving/campaigns/donations"
 )
 
 // Sandbox stands in for Stripe when no key is configured: its checkout page is served by
@@ -52,11 +54,11 @@ func (s *Sandbox) CreateSession(ctx context.Context, r CheckoutRequest) (Checkou
 }
 
 // Session is the donation behind a sandbox checkout session, for its page.
-func (s *Sandbox) Session(ctx context.Context, sessionID string) (campaigns.Donation, error) {
+func (s *Sandbox) Session(ctx context.Context, sessionID string) (donations.Donation, error) {
 	if !strings.HasPrefix(sessionID, "cs_test_sandbox_") {
-		return campaigns.Donation{}, fmt.Errorf("sandbox session: %w", campaigns.ErrNotFound)
+		return donations.Donation{}, fmt.Errorf("sandbox session: %w", campaigns.ErrNotFound)
 	}
-	return s.store.Donation(ctx, campaigns.DonationLookup{SessionID: sessionID})
+	return donations.Lookup(ctx, s.store, donations.DonationLookup{SessionID: sessionID})
 }
 
 // Pay sends the events Stripe would send for a successful payment. Every id is derived
@@ -66,7 +68,7 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string) error {
 	if err != nil {
 		return err
 	}
-	a, err := s.store.AppealByID(ctx, d.AppealID)
+	a, err := appeals.AppealByID(ctx, s.store, d.AppealID)
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
 	"giving/campaigns/dbq"
+	"giving/campaigns/donors"
 )
 
 // EraseDonor erases the personal data held about the donor with this email, in one
@@ -23,11 +25,11 @@ import (
 // name the donor's Stripe objects (ScrubEvents). It writes "donor erased" to the audit
 // log. Amounts, statuses, Stripe ids, the ledger and every total are unchanged, and
 // 'giving replay' still rebuilds the same totals from the scrubbed events.
-func EraseDonor(ctx context.Context, store *campaigns.Store, by campaigns.User, email string, now time.Time) (campaigns.ErasureReport, error) {
-	var rep campaigns.ErasureReport
+func EraseDonor(ctx context.Context, store *campaigns.Store, by accounts.User, email string, now time.Time) (donors.ErasureReport, error) {
+	var rep donors.ErasureReport
 	err := store.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		rep, err = campaigns.EraseDonorTx(ctx, tx, by, email, now, ScrubEvents)
+		rep, err = donors.EraseDonorTx(ctx, tx, by, email, now, ScrubEvents)
 		return err
 	})
 	if err != nil {
@@ -41,11 +43,11 @@ var errDryRun = errors.New("dry run")
 
 // PlanErasure reports exactly what EraseDonor would do, by doing it in a transaction that
 // is then rolled back: nothing changes, and nothing is written to the audit log.
-func PlanErasure(ctx context.Context, store *campaigns.Store, by campaigns.User, email string, now time.Time) (campaigns.ErasureReport, error) {
-	var rep campaigns.ErasureReport
+func PlanErasure(ctx context.Context, store *campaigns.Store, by accounts.User, email string, now time.Time) (donors.ErasureReport, error) {
+	var rep donors.ErasureReport
 	err := store.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		if rep, err = campaigns.EraseDonorTx(ctx, tx, by, email, now, ScrubEvents); err != nil {
+		if rep, err = donors.EraseDonorTx(ctx, tx, by, email, now, ScrubEvents); err != nil {
 			return err
 		}
 		return errDryRun
@@ -94,7 +96,7 @@ var customerKeys = []string{"email", "name", "phone", "address", "shipping", "de
 // A payload that is not JSON (stored for review, never applied) cannot be edited field
 // by field: it is replaced by a note saying so.
 func ScrubEvents(ctx context.Context, tx pgx.Tx, ids []string) (int, error) {
-	evs, err := campaigns.EventsMentioning(ctx, tx, ids, true)
+	evs, err := donors.EventsMentioning(ctx, tx, ids, true)
 	if err != nil {
 		return 0, err
 	}
@@ -203,7 +205,7 @@ func standIn(k string, v any) any {
 		return nil
 	}
 	if !strings.HasSuffix(email, "@erased.invalid") {
-		sum := sha256.Sum256([]byte(campaigns.NormalizeEmail(email)))
+		sum := sha256.Sum256([]byte(accounts.NormalizeEmail(email)))
 		email = "erased-" + hex.EncodeToString(sum[:12]) + "@erased.invalid"
 	}
 	if k == "customer_email" {

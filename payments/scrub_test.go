@@ -12,16 +12,22 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/audit"
+	"giving/campaigns/donations"
+	"giving/campaigns/donors"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
+	"giving/campaigns/outbox"
+	"giving/campaigns/pages"
 	"giving/payments"
 )
 
 // donorGift creates a donation made by email, with a display name, a message and, when
 // decl is set, a Gift Aid declaration.
-func (w *world) donorGift(amount, email, name, message string, monthly bool, decl *campaigns.Declaration, fundraiser int64) campaigns.Donation {
+func (w *world) donorGift(amount, email, name, message string, monthly bool, decl *giftaid.Declaration, fundraiser int64) donations.Donation {
 	w.t.Helper()
-	d, err := w.store().CreateDonation(context.Background(), campaigns.NewDonation{AppealID: w.appeal.ID,
+	d, err := donations.Create(context.Background(), w.store(), donations.NewDonation{AppealID: w.appeal.ID,
 		FundraiserID: fundraiser, Amount: decimal.RequireFromString(amount), Monthly: monthly, DisplayName: name,
 		Message: message, Email: email, Declaration: decl})
 	if err != nil {
@@ -30,8 +36,8 @@ func (w *world) donorGift(amount, email, name, message string, monthly bool, dec
 	return d
 }
 
-func decl(first, last, house, postcode string) *campaigns.Declaration {
-	return &campaigns.Declaration{FirstName: first, LastName: last, House: house, Postcode: postcode,
+func decl(first, last, house, postcode string) *giftaid.Declaration {
+	return &giftaid.Declaration{FirstName: first, LastName: last, House: house, Postcode: postcode,
 		Scope: "this_and_future", WordingVersion: "test-1", Wording: "I want to Gift Aid my donation"}
 }
 
@@ -114,7 +120,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	_ = pool.QueryRow(ctx, `SELECT count(*) FROM ledger_entries`).Scan(&ledgerBefore)
 
 	// The export holds Ada's donations, declarations, money and events, and nothing of Bob.
-	recs, err := w.store().ExportDonorRecords(ctx, campaigns.CommandLine(), " ADA.lovelace@example.ORG")
+	recs, err := donors.ExportDonorRecords(ctx, w.store(), accounts.CommandLine(), " ADA.lovelace@example.ORG")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +128,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 		t.Fatalf("export: %d donations, %d declarations, %d events", len(recs.Donations), len(recs.Declarations), len(recs.Events))
 	}
 	var doc strings.Builder
-	if err := campaigns.WriteDonorJSON(&doc, recs); err != nil {
+	if err := donors.WriteDonorJSON(&doc, recs); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{`"amount": "25.00"`, `"amount": "-5.00"`, `"amount": "40.00"`, `"first_name": "Augusta"`,
@@ -145,7 +151,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	// someone else stays.
 	for _, to := range []string{"ada.lovelace@example.org", "someone.else@example.org"} {
 		if err := w.store().InTx(ctx, func(tx pgx.Tx) error {
-			return campaigns.QueueMail(ctx, tx, campaigns.Mail{To: to, Subject: "Thank you", Body: "Thank you for giving."})
+			return outbox.QueueMail(ctx, tx, outbox.Mail{To: to, Subject: "Thank you", Body: "Thank you for giving."})
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -153,7 +159,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 
 	// A dry run reports exactly what would happen and changes nothing.
 	before := w.snapshot()
-	plan, err := payments.PlanErasure(ctx, w.store(), campaigns.CommandLine(), "ada.lovelace@example.org", time.Now())
+	plan, err := payments.PlanErasure(ctx, w.store(), accounts.CommandLine(), "ada.lovelace@example.org", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +167,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 		t.Fatal("a dry run changed something")
 	}
 
-	rep, err := payments.EraseDonor(ctx, w.store(), campaigns.CommandLine(), "Ada.Lovelace@EXAMPLE.org", time.Now())
+	rep, err := payments.EraseDonor(ctx, w.store(), accounts.CommandLine(), "Ada.Lovelace@EXAMPLE.org", time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +190,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	}
 
 	// Donations: personal data gone, money and Stripe ids kept.
-	for _, d := range []campaigns.Donation{recent, monthly, old} {
+	for _, d := range []donations.Donation{recent, monthly, old} {
 		got := w.reloadDonation(d.ID)
 		if got.Email != "" || got.DisplayName != "" || got.Message != "" || !got.HideName {
 			t.Errorf("donation %s not scrubbed: %+v", d.ID, got)
@@ -193,13 +199,13 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 			t.Errorf("donation %s lost its money or Stripe ids: %+v", d.ID, got)
 		}
 	}
-	if s := w.status(recent.ID); s != campaigns.StatusPaid {
+	if s := w.status(recent.ID); s != donations.StatusPaid {
 		t.Errorf("status changed to %s", s)
 	}
 	if got := w.reloadDonation(bobs.ID); got.Email != "bob.smith@example.org" || got.DisplayName != "Bob Smith" {
 		t.Errorf("Bob's donation was touched: %+v", got)
 	}
-	wall, err := w.store().Wall(ctx, w.ruby, 10)
+	wall, err := pages.Wall(ctx, w.store(), w.ruby, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +284,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	w.noDifference()
 
 	// The audit log has the erasure and the export, without the email.
-	log, err := w.store().AuditLog(ctx, 10)
+	log, err := audit.Log(ctx, w.store().Pool(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +295,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 			t.Errorf("audit entry %q names the donor: %s", e.Action, e.Detail)
 		}
 	}
-	hash := campaigns.DonorHash("ada.lovelace@example.org")
+	hash := donors.DonorHash("ada.lovelace@example.org")
 	if d := actions["donor erased"]; !strings.Contains(d, hash) || !strings.Contains(d, "3 donations") {
 		t.Errorf("audit of the erasure: %q", d)
 	}
@@ -300,7 +306,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	// Erasing again, or erasing an email nobody gave with, changes nothing and says so.
 	for _, email := range []string{"ada.lovelace@example.org", "nobody@example.org"} {
 		before := w.snapshot()
-		rep, err := payments.EraseDonor(ctx, w.store(), campaigns.CommandLine(), email, time.Now())
+		rep, err := payments.EraseDonor(ctx, w.store(), accounts.CommandLine(), email, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +319,7 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	}
 
 	// Cara, known only by her email: erased, and replay still counts one donor.
-	rep, err = payments.EraseDonor(ctx, w.store(), campaigns.CommandLine(), "cara@example.org", time.Now())
+	rep, err = payments.EraseDonor(ctx, w.store(), accounts.CommandLine(), "cara@example.org", time.Now())
 	if err != nil || rep.DonationsScrubbed != 2 || rep.EventsScrubbed != 2 {
 		t.Fatalf("erase Cara: %+v %v", rep, err)
 	}
@@ -325,9 +331,9 @@ func TestEraseDonorKeepsMoneyAndHMRCRecordsAndReplayStillAgrees(t *testing.T) {
 	w.noDifference()
 }
 
-func (w *world) reloadDonation(id string) campaigns.Donation {
+func (w *world) reloadDonation(id string) donations.Donation {
 	w.t.Helper()
-	d, err := w.store().Donation(context.Background(), campaigns.DonationLookup{ID: id})
+	d, err := donations.Lookup(context.Background(), w.store(), donations.DonationLookup{ID: id})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"giving/campaigns"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
@@ -88,7 +88,7 @@ func TestBusyServiceAnswersOnceStoredAndAppliesAfter(t *testing.T) {
 	testwait.Eventually(t, "the queued gift applied (raised 3.00)", func() bool {
 		return w.totals(appeal).Raised().StringFixed(2) == "3.00"
 	})
-	if st := w.status(d.ID); st != campaigns.StatusPaid {
+	if st := w.status(d.ID); st != donations.StatusPaid {
 		t.Fatalf("status %s, want paid", st)
 	}
 

@@ -18,6 +18,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
@@ -62,7 +65,7 @@ type world struct {
 	t      testing.TB
 	dsn    string
 	insts  []*instance
-	appeal campaigns.Appeal
+	appeal appeals.Appeal
 	ruby   int64
 }
 
@@ -73,11 +76,11 @@ func newWorld(t testing.TB, instances int, configure ...func(*payments.Webhooks)
 		w.insts = append(w.insts, newInstance(t, w.dsn, configure...))
 	}
 	s := w.store()
-	if _, err := s.Seed(context.Background(), campaigns.SeedOptions{}); err != nil {
+	if _, err := appeals.Seed(context.Background(), s, appeals.SeedOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var err error
-	w.appeal, err = s.AppealBySlug(context.Background(), campaigns.DefaultAppealSlug)
+	w.appeal, err = appeals.AppealBySlug(context.Background(), s, appeals.DefaultAppealSlug)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,14 +110,14 @@ func (w *world) settle() {
 func (w *world) store() *campaigns.Store { return w.insts[0].store }
 func (w *world) pool() *pgxpool.Pool     { return w.store().Pool() }
 
-func (w *world) donation(amount string, monthly, giftAid bool, fundraiser int64) campaigns.Donation {
+func (w *world) donation(amount string, monthly, giftAid bool, fundraiser int64) donations.Donation {
 	w.t.Helper()
-	n := campaigns.NewDonation{AppealID: w.appeal.ID, FundraiserID: fundraiser, Amount: decimal.RequireFromString(amount), Monthly: monthly}
+	n := donations.NewDonation{AppealID: w.appeal.ID, FundraiserID: fundraiser, Amount: decimal.RequireFromString(amount), Monthly: monthly}
 	if giftAid {
-		n.Declaration = &campaigns.Declaration{FirstName: "Ada", LastName: "Lovelace", House: "12", Postcode: "SW1A 1AA",
+		n.Declaration = &giftaid.Declaration{FirstName: "Ada", LastName: "Lovelace", House: "12", Postcode: "SW1A 1AA",
 			Scope: "this", WordingVersion: "test-1", Wording: "I want to Gift Aid my donation"}
 	}
-	d, err := w.store().CreateDonation(context.Background(), n)
+	d, err := donations.Create(context.Background(), w.store(), n)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -156,7 +159,7 @@ func (w *world) totals(s ledger.Scope) ledger.Totals {
 
 func (w *world) status(id string) string {
 	w.t.Helper()
-	d, err := w.store().Donation(context.Background(), campaigns.DonationLookup{ID: id})
+	d, err := donations.Lookup(context.Background(), w.store(), donations.DonationLookup{ID: id})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -168,7 +171,7 @@ func (w *world) status(id string) string {
 func (w *world) noDifference() {
 	w.t.Helper()
 	w.settle()
-	diffs, err := w.store().CompareTotals(context.Background())
+	diffs, err := ledger.CompareTotals(context.Background(), w.store())
 	if err != nil || len(diffs) != 0 {
 		w.t.Fatalf("replay: %v %v", diffs, err)
 	}
@@ -178,7 +181,7 @@ func (w *world) noDifference() {
 	}
 }
 
-func meta(w *world, d campaigns.Donation) payments.Meta {
+func meta(w *world, d donations.Donation) payments.Meta {
 	m := payments.Meta{DonationID: d.ID, Campaign: w.appeal.Slug}
 	if d.FundraiserID != 0 {
 		m.Fundraiser = "ruby"
@@ -207,7 +210,7 @@ func TestOneOffGiftIsRecordedOnce(t *testing.T) {
 			t.Fatalf("%s totals: raised %s gifts %d donors %d gift aid %s", s.Kind, tot.Raised(), tot.Gifts, tot.Donors, tot.GiftAid())
 		}
 	}
-	if st := w.status(d.ID); st != campaigns.StatusPaid {
+	if st := w.status(d.ID); st != donations.StatusPaid {
 		t.Fatalf("status %s, want paid", st)
 	}
 	w.noDifference()
@@ -219,7 +222,7 @@ func TestAsyncPaymentCountsOnlyWhenPaid(t *testing.T) {
 	ok, bad := w.donation("10.00", false, false, 0), w.donation("20.00", false, false, 0)
 	w.send(b.CheckoutSessionCompleted("cs_ok", "pi_ok", "cus_1", 1000, "unpaid", meta(w, ok)))
 	w.send(b.CheckoutSessionCompleted("cs_bad", "pi_bad", "cus_2", 2000, "unpaid", meta(w, bad)))
-	if w.totals(ledger.AppealScope(w.appeal.ID)).Raised().Sign() != 0 || w.status(ok.ID) != campaigns.StatusProcessing {
+	if w.totals(ledger.AppealScope(w.appeal.ID)).Raised().Sign() != 0 || w.status(ok.ID) != donations.StatusProcessing {
 		t.Fatal("unpaid (processing) money counted as raised")
 	}
 	w.send(b.CheckoutSessionAsync(true, "cs_ok", "pi_ok", "cus_1", 1000, meta(w, ok)))
@@ -227,12 +230,12 @@ func TestAsyncPaymentCountsOnlyWhenPaid(t *testing.T) {
 	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "10.00" {
 		t.Fatalf("raised %s, want 10.00", got)
 	}
-	if w.status(ok.ID) != campaigns.StatusPaid || w.status(bad.ID) != campaigns.StatusFailed {
+	if w.status(ok.ID) != donations.StatusPaid || w.status(bad.ID) != donations.StatusFailed {
 		t.Fatalf("statuses %s %s, want paid failed", w.status(ok.ID), w.status(bad.ID))
 	}
 	exp := w.donation("5.00", false, false, 0)
 	w.send(b.CheckoutSessionExpired("cs_exp", 500, meta(w, exp)))
-	if w.status(exp.ID) != campaigns.StatusExpired {
+	if w.status(exp.ID) != donations.StatusExpired {
 		t.Fatalf("expired session: status %s", w.status(exp.ID))
 	}
 }
@@ -252,14 +255,14 @@ func TestMonthlyGiftRenewalsAndFailures(t *testing.T) {
 		t.Fatalf("two renewals: raised %s gifts %d donors %d", tot.Raised(), tot.Gifts, tot.Donors)
 	}
 	w.send(b.InvoicePaymentFailed("in_3", "sub_1", "cus_1", 1000, m))
-	if st := w.status(d.ID); st != campaigns.StatusPastDue {
+	if st := w.status(d.ID); st != donations.StatusPastDue {
 		t.Fatalf("after a failed renewal: %s, want past_due", st)
 	}
 	// An older "active" update must not overwrite the newer cancellation.
 	newer := payments.EventBuilder{Now: func() time.Time { return time.Now().Add(time.Minute) }}
 	w.send(newer.SubscriptionDeleted("sub_1", "cus_1", 1000, m))
 	w.send(b.SubscriptionUpdated("sub_1", "cus_1", 1000, "active", false, m))
-	if st := w.status(d.ID); st != campaigns.StatusCancelled {
+	if st := w.status(d.ID); st != donations.StatusCancelled {
 		t.Fatalf("older update overwrote cancellation: %s", st)
 	}
 	if got := w.totals(ledger.AppealScope(w.appeal.ID)).Raised().StringFixed(2); got != "20.00" {
@@ -283,7 +286,7 @@ func TestRefundsAndDisputesMoveEveryTotal(t *testing.T) {
 		t.Fatalf("after partial refund: raised %s refunded %s gift aid %s", appeal.Raised(), appeal.Refunded, appeal.GiftAid())
 	}
 	w.send(b.ChargeRefunded("ch_a", "pi_a", 10000, 10000, payments.Meta{}))
-	if st := w.status(a.ID); st != campaigns.StatusRefunded {
+	if st := w.status(a.ID); st != donations.StatusRefunded {
 		t.Fatalf("fully refunded gift is %s", st)
 	}
 	// A dispute holds money back; won, it counts again; lost, it is gone with a fee.

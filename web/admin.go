@@ -11,6 +11,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
+	"giving/campaigns/pages"
 	"giving/payments"
 )
 
@@ -45,22 +48,22 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	unmatched, err := s.store.Unmatched(r.Context(), 100)
+	unmatched, err := donations.ListUnmatched(r.Context(), s.store, 100)
 	if err != nil {
 		return err
 	}
 	// Inactive tiers are listed too, so they can be brought back.
-	tiers, err := s.store.AllTiers(r.Context(), a.ID)
+	tiers, err := appeals.AllTiers(r.Context(), s.store, a.ID)
 	if err != nil {
 		return err
 	}
 	// Offline money fundraisers entered, waiting to be verified or rejected, and the most
 	// recently verified, which may be reversed (pages.go).
-	offline, err := s.store.PendingOffline(r.Context(), 200)
+	offline, err := pages.PendingOffline(r.Context(), s.store, 200)
 	if err != nil {
 		return err
 	}
-	decided, err := s.store.DecidedOffline(r.Context(), 50)
+	decided, err := pages.DecidedOffline(r.Context(), s.store, 50)
 	if err != nil {
 		return err
 	}
@@ -76,7 +79,7 @@ const adminPagesPer = 50
 // adminPageList is one stretch of the appeal's fundraiser pages, with links to the ones
 // before and after: plain links (?pages=2), so paging works without JavaScript.
 type adminPageList struct {
-	Pages            []campaigns.Fundraiser
+	Pages            []pages.Fundraiser
 	From, To, Total  int64
 	PrevURL, NextURL string
 	Number           int // this stretch, from 1
@@ -90,18 +93,18 @@ func (s *Server) adminPageList(r *http.Request, appealID int64) (adminPageList, 
 		n = 1
 	}
 	n = min(n, 1_000_000)
-	pages, total, err := s.store.AppealPages(r.Context(), appealID, adminPagesPer, (n-1)*adminPagesPer)
+	list, total, err := pages.AppealPages(r.Context(), s.store, appealID, adminPagesPer, (n-1)*adminPagesPer)
 	if err != nil {
 		return adminPageList{}, err
 	}
 	if last := max(1, int((total+adminPagesPer-1)/adminPagesPer)); n > last {
 		n = last
-		if pages, total, err = s.store.AppealPages(r.Context(), appealID, adminPagesPer, (n-1)*adminPagesPer); err != nil {
+		if list, total, err = pages.AppealPages(r.Context(), s.store, appealID, adminPagesPer, (n-1)*adminPagesPer); err != nil {
 			return adminPageList{}, err
 		}
 	}
-	l := adminPageList{Pages: pages, Total: total, Number: n, From: int64((n-1)*adminPagesPer) + 1}
-	l.To = l.From + int64(len(pages)) - 1
+	l := adminPageList{Pages: list, Total: total, Number: n, From: int64((n-1)*adminPagesPer) + 1}
+	l.To = l.From + int64(len(list)) - 1
 	if n > 1 {
 		l.PrevURL = fmt.Sprintf("/admin?pages=%d#pages-h", n-1)
 	}
@@ -138,7 +141,7 @@ func (s *Server) adminSaveAppeal(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = s.store.UpdateAppeal(r.Context(), u, a.ID, campaigns.AppealEdit{Name: r.PostFormValue("name"),
+	err = appeals.UpdateAppeal(r.Context(), s.store, u, a.ID, appeals.AppealEdit{Name: r.PostFormValue("name"),
 		Summary: r.PostFormValue("summary"), Story: r.PostFormValue("story"), Target: money(r.PostFormValue("target"))})
 	s.cache.forget("appeal:" + a.Slug)
 	return s.adminResult(w, r, err, "appeal")
@@ -156,7 +159,7 @@ func (s *Server) adminSaveTier(w http.ResponseWriter, r *http.Request) error {
 			return campaigns.ErrNotFound
 		}
 	}
-	err = s.store.SaveTier(r.Context(), u, a.ID, id, campaigns.TierEdit{Amount: money(r.PostFormValue("amount")),
+	err = appeals.SaveTier(r.Context(), s.store, u, a.ID, id, appeals.TierEdit{Amount: money(r.PostFormValue("amount")),
 		Title: r.PostFormValue("title"), Impact: r.PostFormValue("impact"), Active: r.PostFormValue("active") != ""})
 	s.cache.forget("appeal:" + a.Slug)
 	return s.adminResult(w, r, err, "tier")
@@ -168,7 +171,7 @@ func (s *Server) adminFundraiserStatus(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return campaigns.ErrNotFound
 	}
-	err = s.store.SetFundraiserStatus(r.Context(), u, id, strings.TrimSpace(r.PostFormValue("status")))
+	err = pages.SetFundraiserStatus(r.Context(), s.store, u, id, strings.TrimSpace(r.PostFormValue("status")))
 	// Back to the stretch of the list the admin was on.
 	if n, perr := strconv.Atoi(r.PostFormValue("pages")); err == nil && perr == nil && n > 1 {
 		http.Redirect(w, r, fmt.Sprintf("/admin?done=page&pages=%d#pages-h", n), http.StatusSeeOther)
@@ -179,6 +182,6 @@ func (s *Server) adminFundraiserStatus(w http.ResponseWriter, r *http.Request) e
 
 func (s *Server) adminResolve(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	err := s.store.ResolveUnmatched(r.Context(), u, chi.URLParam(r, "id"), r.PostFormValue("note"))
+	err := donations.ResolveUnmatched(r.Context(), s.store, u, chi.URLParam(r, "id"), r.PostFormValue("note"))
 	return s.adminResult(w, r, err, "unmatched")
 }

@@ -9,14 +9,14 @@ import (
 	"github.com/go-chi/chi/v5"
 	"golang.org/x/sync/singleflight"
 
-	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/campaigns/ledger"
 	"giving/payments"
 )
 
 // appealView is an appeal with its totals, as the public pages show it.
 type appealView struct {
-	Appeal campaigns.Appeal
+	Appeal appeals.Appeal
 	Totals ledger.Totals
 }
 
@@ -74,11 +74,11 @@ func (s *Server) loadAppeal(ctx context.Context, slug string) (appealView, error
 		// the others.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		a, err := s.store.AppealBySlug(ctx, slug)
+		a, err := appeals.AppealBySlug(ctx, s.store, slug)
 		if err != nil {
 			return appealView{}, err
 		}
-		t, err := s.store.AppealTotals(ctx, a.ID)
+		t, err := appeals.AppealTotals(ctx, s.store, a.ID)
 		if err != nil {
 			return appealView{}, err
 		}
@@ -92,7 +92,7 @@ func progress(label string, t ledger.Totals, target any) map[string]any {
 
 // appealPage is GET /: the appeal, its progress and its tiers.
 func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
-	v, err := s.loadAppeal(r.Context(), campaigns.DefaultAppealSlug)
+	v, err := s.loadAppeal(r.Context(), appeals.DefaultAppealSlug)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/alexedwards/scs/v2"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/audit"
 )
 
 // Session keys. The session holds only the account id and the epoch it began in; the
@@ -67,8 +69,8 @@ func newAuth(d Deps) *auth {
 type userKey struct{}
 
 // currentUser is the logged-in account making the request, if any.
-func currentUser(r *http.Request) (campaigns.User, bool) {
-	u, ok := r.Context().Value(userKey{}).(campaigns.User)
+func currentUser(r *http.Request) (accounts.User, bool) {
+	u, ok := r.Context().Value(userKey{}).(accounts.User)
 	return u, ok
 }
 
@@ -84,7 +86,7 @@ func (s *Server) session(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return nil
 		}
-		u, err := s.store.UserByID(ctx, id)
+		u, err := accounts.UserByID(ctx, s.store, id)
 		if err != nil && !errors.Is(err, campaigns.ErrNotFound) {
 			return err
 		}
@@ -104,7 +106,7 @@ func (s *Server) session(next http.Handler) http.Handler {
 // requireRole lets through a logged-in user with one of roles (any role when none is
 // named). A logged-out browser is sent to log in (303), coming back here afterwards when
 // the request was a GET; a logged-in user without the role gets 403.
-func (s *Server) requireRole(roles ...campaigns.Role) func(http.Handler) http.Handler {
+func (s *Server) requireRole(roles ...accounts.Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return s.wrap(func(w http.ResponseWriter, r *http.Request) error {
 			// Pages behind a log-in must not linger in a shared computer's cache.
@@ -145,11 +147,11 @@ func localPath(next string) string {
 }
 
 // homeFor is where a user lands after logging in without a page to return to.
-func homeFor(u campaigns.User) string {
+func homeFor(u accounts.User) string {
 	if u.CanRead() {
 		return "/trustees"
 	}
-	if u.Role == campaigns.RoleFundraiser {
+	if u.Role == accounts.RoleFundraiser {
 		return "/fundraise"
 	}
 	return "/"
@@ -210,10 +212,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	case <-ctx.Done():
 		return fmt.Errorf("wait to check a password: %w", errUnavailable)
 	}
-	in, err := s.store.LogInFrom(ctx, campaigns.LogInRequest{Email: v.Email, Password: password,
+	in, err := accounts.LogInFrom(ctx, s.store, accounts.LogInRequest{Email: v.Email, Password: password,
 		Client: clientKey(r), Device: deviceCookie(r), Site: s.site(r)})
 	u := in.User
-	var tooMany *campaigns.TooManyAttemptsError
+	var tooMany *accounts.TooManyAttemptsError
 	switch {
 	case errors.As(err, &tooMany):
 		secs := int(math.Ceil(tooMany.RetryAfter.Seconds()))
@@ -221,7 +223,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		v.Error = fmt.Sprintf("Too many attempts to log in. Please wait %s and try again.", minutes(secs))
 		s.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return nil
-	case errors.Is(err, campaigns.ErrBadCredentials), errors.Is(err, campaigns.ErrEmailUnconfirmed):
+	case errors.Is(err, accounts.ErrBadCredentials), errors.Is(err, accounts.ErrEmailUnconfirmed):
 		// An unconfirmed account with the right password gets the very same answer (the
 		// link is mailed again behind it): anything else would tell someone who signed up
 		// with another person's address whether that address already had an account.
@@ -263,7 +265,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
 	if u, ok := currentUser(r); ok {
 		// The session's row goes with its audit row; Destroy then clears the cookie.
-		if err := s.store.LogOut(ctx, u, s.auth.sessions.Token(ctx)); err != nil {
+		if err := accounts.LogOut(ctx, s.store, u, s.auth.sessions.Token(ctx)); err != nil {
 			return err
 		}
 	}
@@ -283,7 +285,7 @@ func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	}
 	ctx := r.Context()
-	if err := s.store.EndAllSessions(ctx, u); err != nil {
+	if err := accounts.EndAllSessions(ctx, s.store, u); err != nil {
 		return err
 	}
 	if err := s.auth.sessions.Destroy(ctx); err != nil {
@@ -296,7 +298,7 @@ func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) error 
 
 // auditPage: GET /trustees/audit, the most recent entries of the audit log.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
-	entries, err := s.store.AuditLog(r.Context(), 200)
+	entries, err := audit.Log(r.Context(), s.store.Pool(), 200)
 	if err != nil {
 		return err
 	}

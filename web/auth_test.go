@@ -13,24 +13,24 @@ import (
 
 const testPassword = "a long enough passphrase"
 
-// accounts is the real router on a fresh database with a few accounts, for log-in tests.
-type accounts struct {
+// accountSite is the real router on a fresh database with a few accounts, for log-in tests.
+type accountSite struct {
 	*site
 }
 
-func newAccounts(t *testing.T, baseURL string) *accounts {
+func newAccounts(t *testing.T, baseURL string) *accountSite {
 	t.Helper()
-	return &accounts{newSite(t, siteOptions{accountsOnly: true, baseURL: baseURL,
+	return &accountSite{newSite(t, siteOptions{accountsOnly: true, baseURL: baseURL,
 		users: []user{trusteeUser, adminUser, rubyUser}})}
 }
 
-func (a *accounts) login(c *http.Client, email, password string) response {
+func (a *accountSite) login(c *http.Client, email, password string) response {
 	a.t.Helper()
 	return a.send(c, http.MethodPost, "/login", url.Values{"email": {email}, "password": {password}})
 }
 
 // loggedIn is a browser logged in as email.
-func (a *accounts) loggedIn(email string) *http.Client {
+func (a *accountSite) loggedIn(email string) *http.Client {
 	a.t.Helper()
 	c := a.browser()
 	if p := a.login(c, email, testPassword); p.status != http.StatusSeeOther {

@@ -3,7 +3,7 @@ package web
 import (
 	"net/http"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
 )
 
 // deviceCookieName holds a browser's device cookie: a random token handed out at each
@@ -26,7 +26,7 @@ func (s *Server) setDeviceCookie(w http.ResponseWriter, token string) {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: deviceCookieName, Value: token, Path: "/login",
-		MaxAge:   int(campaigns.DeviceLifetime.Seconds()),
+		MaxAge:   int(accounts.DeviceLifetime.Seconds()),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: s.baseURL != nil && s.baseURL.Scheme == "https",
 	})

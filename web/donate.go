@@ -14,6 +14,10 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
+	"giving/campaigns/pages"
 	"giving/payments"
 )
 
@@ -47,7 +51,7 @@ func newToken() string {
 }
 
 func blankForm(fundraiser string) donateForm {
-	return donateForm{Token: newToken(), Fundraiser: fundraiser, Frequency: "one_off", Scope: campaigns.ScopeThis}
+	return donateForm{Token: newToken(), Fundraiser: fundraiser, Frequency: "one_off", Scope: giftaid.ScopeThis}
 }
 
 func parseDonateForm(r *http.Request) donateForm {
@@ -73,9 +77,9 @@ func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
 // validate decides the donation from the form. The amount comes from the chosen tier or
 // the typed amount, parsed here; anything else the browser sent about price is ignored.
-func (f *donateForm) validate(a campaigns.Appeal, fundraiserID int64, lim Limits, fees payments.FeeSchedule) (campaigns.NewDonation, error) {
+func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, fees payments.FeeSchedule) (donations.NewDonation, error) {
 	ve := &campaigns.ValidationError{}
-	n := campaigns.NewDonation{AppealID: a.ID, FundraiserID: fundraiserID, FormToken: f.Token}
+	n := donations.NewDonation{AppealID: a.ID, FundraiserID: fundraiserID, FormToken: f.Token}
 	switch {
 	case f.Tier != "" && f.Tier != "custom":
 		id, err := strconv.ParseInt(f.Tier, 10, 64)
@@ -119,9 +123,9 @@ func (f *donateForm) validate(a campaigns.Appeal, fundraiserID int64, lim Limits
 	if f.GiftAid {
 		f.validateGiftAid(ve, n.Amount)
 		if len(ve.Fields) == 0 {
-			n.Declaration = &campaigns.Declaration{Title: f.Title, FirstName: f.FirstName, LastName: f.LastName,
-				House: f.House, Postcode: f.Postcode, Scope: f.Scope, WordingVersion: campaigns.GiftAidWordingVersion,
-				Wording: campaigns.GiftAidWording(payments.FormatPounds(n.Amount), f.Scope)}
+			n.Declaration = &giftaid.Declaration{Title: f.Title, FirstName: f.FirstName, LastName: f.LastName,
+				House: f.House, Postcode: f.Postcode, Scope: f.Scope, WordingVersion: giftaid.GiftAidWordingVersion,
+				Wording: giftaid.GiftAidWording(payments.FormatPounds(n.Amount), f.Scope)}
 		}
 	}
 	f.Errors = ve.Fields
@@ -147,13 +151,13 @@ func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, amount decim
 	} else if tooLong(f.House, 40) {
 		ve.Add("house", "Use 40 characters or fewer")
 	}
-	if pc, ok := campaigns.NormalisePostcode(f.Postcode); !ok {
+	if pc, ok := giftaid.NormalisePostcode(f.Postcode); !ok {
 		ve.Add("postcode", "Enter a UK postcode, like SW1A 1AA")
 	} else {
 		f.Postcode = pc
 	}
 	switch f.Scope {
-	case campaigns.ScopeThis, campaigns.ScopeThisAndFuture, campaigns.ScopeThisFutureAndPast:
+	case giftaid.ScopeThis, giftaid.ScopeThisAndFuture, giftaid.ScopeThisFutureAndPast:
 	default:
 		ve.Add("scope", "Choose which donations this declaration covers")
 	}
@@ -194,12 +198,12 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	giver := s.giverSecret(w, r)
-	d, err := s.store.CreateDonation(r.Context(), n)
+	d, err := donations.Create(r.Context(), s.store, n)
 	if err != nil {
 		release()
 		return err
 	}
-	if err := s.store.BindGiver(r.Context(), d.ID, giver); err != nil {
+	if err := donations.BindGiver(r.Context(), s.store, d.ID, giver); err != nil {
 		release()
 		return err
 	}
@@ -218,7 +222,7 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		return s.renderDonatePage(w, r, http.StatusBadGateway, page, f,
 			"We couldn't reach our payment provider just now. Nothing was charged. Please try again in a minute.")
 	}
-	if err := s.store.SetCheckoutSession(r.Context(), d.ID, sess.ID); err != nil {
+	if err := donations.SetCheckoutSession(r.Context(), s.store, d.ID, sess.ID); err != nil {
 		return err
 	}
 	http.Redirect(w, r, sess.URL, http.StatusSeeOther)
@@ -227,22 +231,22 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 
 // donationPage is where a gift is attributed: the appeal, and a fundraiser page if any.
 type donationPage struct {
-	appeal         campaigns.Appeal
+	appeal         appeals.Appeal
 	fundraiserID   int64
 	fundraiserSlug string
-	fundraiser     *campaigns.Fundraiser
+	fundraiser     *pages.Fundraiser
 }
 
 func (s *Server) donationTarget(ctx context.Context, fundraiserSlug string) (donationPage, error) {
 	if fundraiserSlug == "" {
-		a, err := s.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+		a, err := appeals.AppealBySlug(ctx, s.store, appeals.DefaultAppealSlug)
 		return donationPage{appeal: a}, err
 	}
-	fr, err := s.store.PublicFundraiser(ctx, fundraiserSlug)
+	fr, err := pages.PublicFundraiser(ctx, s.store, fundraiserSlug)
 	if err != nil {
 		return donationPage{}, err
 	}
-	a, err := s.store.AppealByID(ctx, fr.AppealID)
+	a, err := appeals.AppealByID(ctx, s.store, fr.AppealID)
 	return donationPage{appeal: a, fundraiserID: fr.ID, fundraiserSlug: fr.Slug, fundraiser: &fr}, err
 }
 
@@ -251,7 +255,7 @@ func (s *Server) renderDonatePage(w http.ResponseWriter, r *http.Request, status
 	if p.fundraiser != nil {
 		return s.renderFundraiserPage(w, r, status, *p.fundraiser, p.appeal, f, notice)
 	}
-	t, err := s.store.AppealTotals(r.Context(), p.appeal.ID)
+	t, err := appeals.AppealTotals(r.Context(), s.store, p.appeal.ID)
 	if err != nil {
 		return err
 	}
@@ -263,16 +267,16 @@ func (s *Server) renderDonatePage(w http.ResponseWriter, r *http.Request, status
 }
 
 // formView is what the form template needs.
-func (s *Server) formView(a campaigns.Appeal, f donateForm) map[string]any {
-	return map[string]any{"F": f, "Tiers": a.Tiers, "Scopes": campaigns.GiftAidScopes,
+func (s *Server) formView(a appeals.Appeal, f donateForm) map[string]any {
+	return map[string]any{"F": f, "Tiers": a.Tiers, "Scopes": giftaid.GiftAidScopes,
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
-		"Wording": campaigns.GiftAidWording("£__", campaigns.ScopeThis)}
+		"Wording": giftaid.GiftAidWording("£__", giftaid.ScopeThis)}
 }
 
 // thanks is the success page. It records nothing: money is recorded from webhooks only.
 // It shows the donation only to the browser that made it (giver.go).
 func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
-	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{SessionID: r.URL.Query().Get("session_id")})
+	d, err := donations.Lookup(r.Context(), s.store, donations.DonationLookup{SessionID: r.URL.Query().Get("session_id")})
 	if errors.Is(err, campaigns.ErrNotFound) {
 		return s.anyonesThanks(w, r)
 	}
@@ -285,11 +289,11 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.anyonesThanks(w, r)
 	}
-	a, err := s.store.AppealByID(r.Context(), d.AppealID)
+	a, err := appeals.AppealByID(r.Context(), s.store, d.AppealID)
 	if err != nil {
 		return err
 	}
-	t, err := s.store.AppealTotals(r.Context(), a.ID)
+	t, err := appeals.AppealTotals(r.Context(), s.store, a.ID)
 	if err != nil {
 		return err
 	}
@@ -299,7 +303,7 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 			impact = tier.Impact
 		}
 	}
-	confirmed := d.Status != campaigns.StatusPending && d.Status != campaigns.StatusProcessing
+	confirmed := d.Status != donations.StatusPending && d.Status != donations.StatusProcessing
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "thanks.html", map[string]any{
 		"Title": "Thank you", "Appeal": a, "Donation": d, "Impact": impact, "Confirmed": confirmed,
@@ -320,11 +324,11 @@ func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
 		}
 		return s.anyonesCancelled(w, r)
 	}
-	d, err := s.store.Donation(r.Context(), campaigns.DonationLookup{ID: id})
+	d, err := donations.Lookup(r.Context(), s.store, donations.DonationLookup{ID: id})
 	if err != nil {
 		return err
 	}
-	if d.Status != campaigns.StatusPending {
+	if d.Status != donations.StatusPending {
 		http.Redirect(w, r, s.baseURL.String()+"/thanks?session_id="+url.QueryEscape(d.SessionID), http.StatusSeeOther)
 		return nil
 	}
@@ -342,7 +346,7 @@ func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.DisplayName, f.Message, f.HideName, f.HideAmount, f.CoverFee = d.DisplayName, d.Message, d.HideName, d.HideAmount, d.CoverFee.Sign() > 0
 	if d.DeclarationID != "" {
-		if g, err := s.store.DeclarationByID(r.Context(), d.DeclarationID); err == nil {
+		if g, err := giftaid.DeclarationByID(r.Context(), s.store, d.DeclarationID); err == nil {
 			f.GiftAid, f.Title, f.FirstName, f.LastName, f.Scope = true, g.Title, g.FirstName, g.LastName, g.Scope
 		}
 	}
@@ -352,14 +356,14 @@ func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) donationTargetByID(ctx context.Context, appealID, fundraiserID int64) (donationPage, error) {
 	if fundraiserID == 0 {
-		a, err := s.store.AppealByID(ctx, appealID)
+		a, err := appeals.AppealByID(ctx, s.store, appealID)
 		return donationPage{appeal: a}, err
 	}
-	fr, err := s.store.FundraiserByID(ctx, fundraiserID)
+	fr, err := pages.FundraiserByID(ctx, s.store, fundraiserID)
 	if err != nil {
 		return donationPage{}, err
 	}
-	a, err := s.store.AppealByID(ctx, fr.AppealID)
+	a, err := appeals.AppealByID(ctx, s.store, fr.AppealID)
 	return donationPage{appeal: a, fundraiserID: fr.ID, fundraiserSlug: fr.Slug, fundraiser: &fr}, err
 }
 

@@ -9,7 +9,9 @@ import (
 	"github.com/shopspring/decimal"
 	"golang.org/x/net/html"
 
-	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/payments"
 )
 
@@ -85,7 +87,7 @@ func TestSandboxGiving(t *testing.T) {
 	f = donateForm(t, page.doc)
 	for k, v := range map[string]string{"tier": "custom", "amount": "10", "frequency": "monthly",
 		"gift_aid": "1", "first_name": "Ada", "last_name": "Lovelace", "house": "12",
-		"postcode": "sw1a1aa", "scope": campaigns.ScopeThisAndFuture} {
+		"postcode": "sw1a1aa", "scope": giftaid.ScopeThisAndFuture} {
 		f.Set(k, v)
 	}
 	r = s.post("/donate", f)
@@ -117,15 +119,15 @@ func TestSandboxGiving(t *testing.T) {
 	if postcode != "SW1A 1AA" {
 		t.Errorf("stored postcode %q, want SW1A 1AA", postcode)
 	}
-	if version != campaigns.GiftAidWordingVersion {
-		t.Errorf("wording version %q, want %q", version, campaigns.GiftAidWordingVersion)
+	if version != giftaid.GiftAidWordingVersion {
+		t.Errorf("wording version %q, want %q", version, giftaid.GiftAidWordingVersion)
 	}
 	for _, want := range []string{"I am a UK taxpayer", "£10.00", "any donations I make in the future"} {
 		if !strings.Contains(wording, want) {
 			t.Errorf("stored wording lacks %q: %s", want, wording)
 		}
 	}
-	if scope != campaigns.ScopeThisAndFuture {
+	if scope != giftaid.ScopeThisAndFuture {
 		t.Errorf("scope %q", scope)
 	}
 }
@@ -204,7 +206,7 @@ func TestForgedPriceFieldsIgnored(t *testing.T) {
 				"line_items[0][quantity]":                "1",
 				"client_reference_id":                    donationID,
 				"metadata[donation_id]":                  donationID,
-				"metadata[campaign]":                     campaigns.DefaultAppealSlug,
+				"metadata[campaign]":                     appeals.DefaultAppealSlug,
 				"mode":                                   "payment",
 			} {
 				if got.Get(field) != want {
@@ -262,7 +264,7 @@ func TestDonateValidation(t *testing.T) {
 	t.Parallel()
 	s := newSite(t, siteOptions{})
 	giftAid := map[string]string{"tier": "custom", "amount": "10", "gift_aid": "1", "first_name": "Ada",
-		"last_name": "Lovelace", "house": "12", "postcode": "SW1A 1AA", "scope": campaigns.ScopeThis}
+		"last_name": "Lovelace", "house": "12", "postcode": "SW1A 1AA", "scope": giftaid.ScopeThis}
 	for _, tc := range []struct {
 		name     string
 		set      map[string]string
@@ -384,7 +386,7 @@ func TestStripeErrorIsCalm(t *testing.T) {
 	if err := s.store.Pool().QueryRow(context.Background(), `SELECT status FROM donations`).Scan(&status); err != nil {
 		t.Fatal(err)
 	}
-	if status != campaigns.StatusPending {
+	if status != donations.StatusPending {
 		t.Errorf("donation status %q, want pending", status)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"giving/campaigns"
+	"giving/campaigns/donors"
 	"giving/payments"
 )
 
@@ -31,7 +32,7 @@ type donorsView struct {
 	// or "erase".
 	Nothing string
 	// Facts say what erasing would do (Plan) or did (Erased), in the command line's words.
-	Facts  []campaigns.ErasureFact
+	Facts  []donors.ErasureFact
 	Plan   bool
 	Erased bool
 	// DonorHash is how the audit log names the erased donor ("" after a reload).
@@ -52,7 +53,7 @@ func (s *Server) renderDonors(w http.ResponseWriter, r *http.Request, status int
 // with the problem beside the field (and what was typed kept in it).
 func donorEmailFrom(r *http.Request) (string, *donorsView) {
 	typed := r.PostFormValue("email")
-	email, err := campaigns.DonorEmail(typed)
+	email, err := donors.DonorEmail(typed)
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		return "", &donorsView{Email: strings.TrimSpace(typed), Errors: ve.Fields}
@@ -69,7 +70,7 @@ func (s *Server) donorsPage(w http.ResponseWriter, r *http.Request) error {
 	// After a reload the report is gone from the session: the audit log still has it.
 	v := donorsView{Erased: true}
 	if saved := s.auth.sessions.PopString(r.Context(), sessionErasure); saved != "" {
-		var rep campaigns.ErasureReport
+		var rep donors.ErasureReport
 		if err := json.Unmarshal([]byte(saved), &rep); err != nil {
 			return err
 		}
@@ -91,7 +92,7 @@ func (s *Server) exportDonor(w http.ResponseWriter, r *http.Request) error {
 		return s.renderDonors(w, r, http.StatusUnprocessableEntity, "Donor data", *bad)
 	}
 	// The search is audited whatever it finds: every disclosure, even "nothing", is on record.
-	recs, err := s.store.ExportDonorRecords(r.Context(), u, email)
+	recs, err := donors.ExportDonorRecords(r.Context(), s.store, u, email)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (s *Server) exportDonor(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Written in full first, so a failure is a clean error page rather than half a file.
 	var buf bytes.Buffer
-	if err := campaigns.WriteDonorJSON(&buf, recs); err != nil {
+	if err := donors.WriteDonorJSON(&buf, recs); err != nil {
 		return err
 	}
 	// The file name holds the date, not the email: downloads lists are not private.

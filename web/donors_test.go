@@ -16,6 +16,10 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/audit"
+	"giving/campaigns/donations"
+	"giving/campaigns/donors"
 	"giving/campaigns/ledger"
 	"giving/payments"
 )
@@ -116,12 +120,12 @@ func TestAdminExportsAndErasesADonor(t *testing.T) {
 		len(doc.Declarations) != 1 || doc.Declarations[0].LastName != "Lovelace" || len(doc.Events) == 0 || strings.Contains(r.body, "bob@") {
 		t.Fatalf("exported document:\n%s", r.body)
 	}
-	recs, err := p.store.DonorRecords(ctx, donor)
+	recs, err := donors.DonorRecords(ctx, p.store, donor)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var cli bytes.Buffer
-	if err := campaigns.WriteDonorJSON(&cli, recs); err != nil {
+	if err := donors.WriteDonorJSON(&cli, recs); err != nil {
 		t.Fatal(err)
 	}
 	if cli.String() != r.body {
@@ -162,7 +166,7 @@ func TestAdminExportsAndErasesADonor(t *testing.T) {
 	r = p.send(admin, http.MethodGet, r.header.Get("Location"), nil)
 	report := text(byID(r.doc, "donor-result"))
 	if r.status != http.StatusOK || !strings.Contains(report, "3 donations scrubbed") || strings.Contains(report, "would be") ||
-		!strings.Contains(report, campaigns.DonorHash(donor)) {
+		!strings.Contains(report, donors.DonorHash(donor)) {
 		t.Fatalf("report: %d %q", r.status, report)
 	}
 	if n := p.count(`SELECT count(*) FROM donations WHERE email ILIKE '%sandbox%' OR display_name LIKE '%Ada%' OR message LIKE '%safe house%'
@@ -181,7 +185,7 @@ func TestAdminExportsAndErasesADonor(t *testing.T) {
 	if after := p.appealTotals(); after != totals {
 		t.Errorf("totals changed by the erasure: %+v, want %+v", after, totals)
 	}
-	if diffs, err := p.store.CompareTotals(ctx); err != nil || len(diffs) != 0 {
+	if diffs, err := ledger.CompareTotals(ctx, p.store); err != nil || len(diffs) != 0 {
 		t.Errorf("totals against the ledger after the erasure: %v %v", diffs, err)
 	}
 	if got := replay(t, p); got != replayed {
@@ -192,7 +196,7 @@ func TestAdminExportsAndErasesADonor(t *testing.T) {
 	}
 
 	// Both actions are on record under the admin's name, the donor only by a hash.
-	log, err := p.store.AuditLog(ctx, 10)
+	log, err := audit.Log(ctx, p.store.Pool(), 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,11 +291,11 @@ func TestDonorEmailProblems(t *testing.T) {
 func seedDonorGift(t *testing.T, s *site, email, name, amount, pi string) {
 	t.Helper()
 	ctx := context.Background()
-	appeal, err := s.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	appeal, err := appeals.AppealBySlug(ctx, s.store, appeals.DefaultAppealSlug)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := s.store.CreateDonation(ctx, campaigns.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount),
+	d, err := donations.Create(ctx, s.store, donations.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount),
 		DisplayName: name, Message: "from " + name, Email: email})
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
 	"giving/campaigns/campaignstest"
+	"giving/campaigns/reports"
 )
 
 // writeSizes records each Write the handler makes to the response.
@@ -41,7 +42,7 @@ func TestGiftsExportIsStreamed(t *testing.T) {
 		a.ID, time.Now().Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	trustee, err := store.CreateUser(ctx, campaigns.CommandLine(), "trustee@example.org", "a long enough passphrase", campaigns.RoleTrustee)
+	trustee, err := accounts.CreateUser(ctx, store, accounts.CommandLine(), "trustee@example.org", "a long enough passphrase", accounts.RoleTrustee)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,7 @@ func TestGiftsExportIsStreamed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var want bytes.Buffer
-	if err := campaigns.WriteGiftsCSV(ctx, pool, &want, p.From, p.To, a.ID); err != nil {
+	if err := reports.WriteGiftsCSV(ctx, pool, &want, p.From, p.To, a.ID); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(body, want.Bytes()) {

@@ -5,7 +5,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/pages"
 	"giving/payments"
 )
 
@@ -18,11 +19,11 @@ type wallView struct {
 // fundraiserPage is GET /f/{slug}: an approved page, its progress, the donate form that
 // attributes gifts to it, and its donor wall.
 func (s *Server) fundraiserPage(w http.ResponseWriter, r *http.Request) error {
-	fr, err := s.store.PublicFundraiser(r.Context(), chi.URLParam(r, "slug"))
+	fr, err := pages.PublicFundraiser(r.Context(), s.store, chi.URLParam(r, "slug"))
 	if err != nil {
 		return err
 	}
-	a, err := s.store.AppealByID(r.Context(), fr.AppealID)
+	a, err := appeals.AppealByID(r.Context(), s.store, fr.AppealID)
 	if err != nil {
 		return err
 	}
@@ -30,12 +31,12 @@ func (s *Server) fundraiserPage(w http.ResponseWriter, r *http.Request) error {
 	return s.renderFundraiserPage(w, r, http.StatusOK, fr, a, blankForm(fr.Slug), "")
 }
 
-func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, status int, fr campaigns.Fundraiser, a campaigns.Appeal, f donateForm, notice string) error {
-	t, err := s.store.FundraiserTotals(r.Context(), fr.ID)
+func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, status int, fr pages.Fundraiser, a appeals.Appeal, f donateForm, notice string) error {
+	t, err := pages.FundraiserTotals(r.Context(), s.store, fr.ID)
 	if err != nil {
 		return err
 	}
-	entries, err := s.store.Wall(r.Context(), fr.ID, 50)
+	entries, err := pages.Wall(r.Context(), s.store, fr.ID, 50)
 	if err != nil {
 		return err
 	}
@@ -65,15 +66,15 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 
 // fundraiserJSON is GET /api/fundraisers/{slug}, the same contract as an appeal's.
 func (s *Server) fundraiserJSON(w http.ResponseWriter, r *http.Request) error {
-	fr, err := s.store.PublicFundraiser(r.Context(), chi.URLParam(r, "slug"))
+	fr, err := pages.PublicFundraiser(r.Context(), s.store, chi.URLParam(r, "slug"))
 	if err != nil {
 		return err
 	}
-	t, err := s.store.FundraiserTotals(r.Context(), fr.ID)
+	t, err := pages.FundraiserTotals(r.Context(), s.store, fr.ID)
 	if err != nil {
 		return err
 	}
-	a, err := s.store.AppealByID(r.Context(), fr.AppealID)
+	a, err := appeals.AppealByID(r.Context(), s.store, fr.AppealID)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
 )
 
 // The thank-you and cancelled pages show a donation only to the browser that made it. That
@@ -61,7 +63,7 @@ func (s *Server) isGiver(r *http.Request, donationID string) (bool, error) {
 	if mine == nil {
 		return false, nil
 	}
-	stored, err := s.store.GiverHash(r.Context(), donationID)
+	stored, err := donations.GiverHash(r.Context(), s.store, donationID)
 	if errors.Is(err, campaigns.ErrNotFound) {
 		return false, nil
 	}
@@ -74,7 +76,7 @@ func (s *Server) isGiver(r *http.Request, donationID string) (bool, error) {
 // anyonesThanks is the thank-you page for a browser that did not make the donation named
 // (or for a link naming none): it says nothing about any gift.
 func (s *Server) anyonesThanks(w http.ResponseWriter, r *http.Request) error {
-	a, err := s.store.AppealBySlug(r.Context(), campaigns.DefaultAppealSlug)
+	a, err := appeals.AppealBySlug(r.Context(), s.store, appeals.DefaultAppealSlug)
 	if err != nil {
 		return err
 	}

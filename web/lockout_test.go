@@ -7,15 +7,15 @@ import (
 	"strings"
 	"testing"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
 )
 
 // newLockoutSite is the site with the test's own loopback address as a trusted proxy, so
 // each request can come "from" the address its X-Forwarded-For names; admin@example.org
 // has an account.
-func newLockoutSite(t *testing.T) *accounts {
+func newLockoutSite(t *testing.T) *accountSite {
 	t.Helper()
-	return &accounts{newSite(t, siteOptions{accountsOnly: true, devOutbox: true, trustedProxies: "127.0.0.1",
+	return &accountSite{newSite(t, siteOptions{accountsOnly: true, devOutbox: true, trustedProxies: "127.0.0.1",
 		users: []user{adminUser}})}
 }
 
@@ -38,7 +38,9 @@ func at(c *http.Client, addr string) *http.Client {
 	return &moved
 }
 
-func stranger(a *accounts, n int) *http.Client { return at(a.browser(), "198.51.100."+strconv.Itoa(n)) }
+func stranger(a *accountSite, n int) *http.Client {
+	return at(a.browser(), "198.51.100."+strconv.Itoa(n))
+}
 
 // Strangers' requests naming an account, from many addresses, neither flood its inbox nor
 // lock its owner out; guessing stays throttled.
@@ -125,7 +127,7 @@ func TestSignUpAndResetHaveTheirOwnLimits(t *testing.T) {
 	t.Parallel()
 	a := newLockoutSite(t)
 	c := stranger(a, 7)
-	for i := 1; i <= campaigns.MaxLoginFailures; i++ {
+	for i := 1; i <= accounts.MaxLoginFailures; i++ {
 		email := "someone" + strconv.Itoa(i) + "@example.org"
 		if p := signUp(a, c, "Someone", email, "three words is plenty"); p.status != http.StatusSeeOther {
 			t.Fatalf("sign-up %d: %d", i, p.status)

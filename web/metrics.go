@@ -11,6 +11,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/reports"
 )
 
 // httpMetrics are the HTTP and domain metrics, defined in this one place.
@@ -92,24 +94,24 @@ func (c *appealCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *appealCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if b, err := c.store.Backlogs(ctx); err == nil {
+	if b, err := reports.ReadBacklogs(ctx, c.store); err == nil {
 		gauge := func(d *prometheus.Desc, v float64, labels ...string) {
 			ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 		}
 		gauge(cancelsDesc, float64(b.SubscriptionCancelsPending))
 		gauge(queuedDesc, float64(b.EventsQueued))
 		gauge(oldestDesc, b.OldestQueuedSeconds)
-		for _, o := range campaigns.ReviewOutcomes {
+		for _, o := range reports.ReviewOutcomes {
 			gauge(reviewDesc, float64(b.EventsForReview[o]), o)
 		}
 		gauge(mailDesc, float64(b.MailQueued), "queued")
 		gauge(mailDesc, float64(b.MailFailed), "failed")
 	}
-	a, err := c.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	a, err := appeals.AppealBySlug(ctx, c.store, appeals.DefaultAppealSlug)
 	if err != nil {
 		return
 	}
-	t, err := c.store.AppealTotals(ctx, a.ID)
+	t, err := appeals.AppealTotals(ctx, c.store, a.ID)
 	if err != nil {
 		return
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"giving/campaigns"
+	"giving/campaigns/reports"
 	"giving/web"
 )
 
@@ -56,7 +56,7 @@ func TestMetricsReportBacklogs(t *testing.T) {
 		t.Fatalf("queued = %v on an empty service", got)
 	}
 	review := gauges(t, reg, "giving_webhook_events_for_review")
-	for _, o := range campaigns.ReviewOutcomes {
+	for _, o := range reports.ReviewOutcomes {
 		if v, ok := review[o]; !ok || v != 0 {
 			t.Fatalf("events for review %q = %v (present %v), want a 0 series", o, v, ok)
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/pages"
 	"giving/payments"
 )
 
@@ -27,7 +29,7 @@ import (
 // maxPageBody bounds a page form: a photo of up to 5 MiB and the text fields. A photo a
 // little over the limit is still read and refused beside the field; a body beyond this is
 // cut off unread.
-const maxPageBody = campaigns.MaxPhotoBytes + 3<<20
+const maxPageBody = pages.MaxPhotoBytes + 3<<20
 
 // pageForm is the page form as the fundraiser typed it.
 type pageForm struct {
@@ -87,11 +89,11 @@ type photoView struct {
 }
 
 // pagePhotoView describes f's photo, or returns nil when it has none.
-func (s *Server) pagePhotoView(ctx context.Context, f campaigns.Fundraiser) (*photoView, error) {
+func (s *Server) pagePhotoView(ctx context.Context, f pages.Fundraiser) (*photoView, error) {
 	if !f.HasPhoto {
 		return nil, nil
 	}
-	sizes, err := s.store.PhotoSizes(ctx, f.ID)
+	sizes, err := pages.PhotoSizes(ctx, s.store, f.ID)
 	if err != nil || len(sizes) == 0 {
 		return nil, err
 	}
@@ -106,7 +108,7 @@ func (s *Server) pagePhotoView(ctx context.Context, f campaigns.Fundraiser) (*ph
 }
 
 // fundraiser returns the logged-in user; the routes let only fundraisers through.
-func fundraiser(r *http.Request) campaigns.User {
+func fundraiser(r *http.Request) accounts.User {
 	u, _ := currentUser(r)
 	return u
 }
@@ -120,7 +122,7 @@ func pageID(r *http.Request) (int64, error) {
 }
 
 type pageRow struct {
-	Page     campaigns.Fundraiser
+	Page     pages.Fundraiser
 	Progress map[string]any
 	Raised   decimal.Decimal
 	Gifts    int64
@@ -128,7 +130,7 @@ type pageRow struct {
 }
 
 type giftRow struct {
-	campaigns.PageGift
+	pages.PageGift
 	AmountText string // "" when the donor hid it
 }
 
@@ -141,20 +143,20 @@ func (s *Server) fundraiseDashboard(w http.ResponseWriter, r *http.Request) erro
 func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status int, thankFor string, errs map[string]string, msg map[string]string) error {
 	u := fundraiser(r)
 	ctx := r.Context()
-	pages, err := s.store.OwnPages(ctx, u)
+	own, err := pages.OwnPages(ctx, s.store, u)
 	if err != nil {
 		return err
 	}
-	rows := make([]pageRow, 0, len(pages))
-	for _, p := range pages {
-		t, err := s.store.FundraiserTotals(ctx, p.ID)
+	rows := make([]pageRow, 0, len(own))
+	for _, p := range own {
+		t, err := pages.FundraiserTotals(ctx, s.store, p.ID)
 		if err != nil {
 			return err
 		}
 		rows = append(rows, pageRow{Page: p, Raised: t.Raised(), Gifts: t.Gifts, URL: s.baseURL.JoinPath("/f/", p.Slug).String(),
 			Progress: progress("Progress toward the target of "+p.Title, t, p.Target)})
 	}
-	gifts, err := s.store.PageGifts(ctx, u, 500)
+	gifts, err := pages.PageGifts(ctx, s.store, u, 500)
 	if err != nil {
 		return err
 	}
@@ -169,7 +171,7 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 		}
 		giftRows = append(giftRows, v)
 	}
-	offline, err := s.store.OwnOffline(ctx, u)
+	offline, err := pages.OwnOffline(ctx, s.store, u)
 	if err != nil {
 		return err
 	}
@@ -185,7 +187,7 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 
 // renderPageForm shows the page form (and, for an existing page, the offline money form);
 // page is nil for a new page.
-func (s *Server) renderPageForm(w http.ResponseWriter, r *http.Request, status int, page *campaigns.Fundraiser, f pageForm, errs map[string]string, offline url.Values, offlineErrs map[string]string) error {
+func (s *Server) renderPageForm(w http.ResponseWriter, r *http.Request, status int, page *pages.Fundraiser, f pageForm, errs map[string]string, offline url.Values, offlineErrs map[string]string) error {
 	u := fundraiser(r)
 	data := map[string]any{"User": u, "Form": f, "Errors": errs, "OfflineErrors": offlineErrs,
 		"SlugBase": s.baseURL.JoinPath("/f/").String() + "/"}
@@ -225,7 +227,7 @@ func (s *Server) editPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.store.OwnPage(r.Context(), fundraiser(r), id)
+	p, err := pages.OwnPage(r.Context(), s.store, fundraiser(r), id)
 	if err != nil {
 		return err
 	}
@@ -236,7 +238,7 @@ func (s *Server) editPage(w http.ResponseWriter, r *http.Request) error {
 // readPageForm parses the page form (multipart when it carries a photo) and checks the
 // photo's bytes. It returns the form as typed, the edit for the domain, and the problems
 // found so far (a target that is not an amount, a photo that is not an image).
-func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, campaigns.PageEdit, *campaigns.ValidationError, error) {
+func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, pages.PageEdit, *campaigns.ValidationError, error) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxPageBody)
 	ve := &campaigns.ValidationError{}
 	var err error
@@ -250,9 +252,9 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, campaigns.P
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return pageForm{}, campaigns.PageEdit{}, nil, errTooLarge
+			return pageForm{}, pages.PageEdit{}, nil, errTooLarge
 		}
-		return pageForm{}, campaigns.PageEdit{}, nil, &campaigns.ValidationError{Fields: map[string]string{"title": "The form could not be read. Please try again."}}
+		return pageForm{}, pages.PageEdit{}, nil, &campaigns.ValidationError{Fields: map[string]string{"title": "The form could not be read. Please try again."}}
 	}
 	if r.MultipartForm != nil {
 		// A url-encoded form was checked at the door (readableInput); a multipart one is
@@ -269,7 +271,7 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, campaigns.P
 	}
 	f := pageForm{Title: r.PostFormValue("title"), Story: r.PostFormValue("story"), Target: r.PostFormValue("target"),
 		Slug: r.PostFormValue("slug")}
-	e := campaigns.PageEdit{Title: f.Title, Story: f.Story, Slug: f.Slug}
+	e := pages.PageEdit{Title: f.Title, Story: f.Story, Slug: f.Slug}
 	if t, err := payments.ParseAmount(f.Target); err != nil {
 		ve.Add("target", "Enter a target between £1 and £1,000,000 in pounds and pence, like 500 or 500.00.")
 	} else {
@@ -283,14 +285,14 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, campaigns.P
 			ve.Add("photo", "The photo could not be read. Please choose it again.")
 		default:
 			defer file.Close()
-			b, err := io.ReadAll(io.LimitReader(file, campaigns.MaxPhotoBytes+1))
+			b, err := io.ReadAll(io.LimitReader(file, pages.MaxPhotoBytes+1))
 			if err != nil {
 				return f, e, nil, fmt.Errorf("read photo: %w", err)
 			}
 			if len(b) > 0 {
 				// Decoded and resized with at most a few others at once, and given up
 				// when the fundraiser leaves (campaigns.CheckPhoto).
-				p, err := campaigns.CheckPhoto(r.Context(), b)
+				p, err := pages.CheckPhoto(r.Context(), b)
 				var pve *campaigns.ValidationError
 				switch {
 				case errors.As(err, &pve):
@@ -360,7 +362,7 @@ func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
 		// The other fields are checked too, so every problem shows at once.
 		return s.renderPageForm(w, r, http.StatusUnprocessableEntity, nil, f, validate(ve, e).Fields, nil, nil)
 	}
-	_, err = s.store.CreatePage(r.Context(), fundraiser(r), a.ID, e)
+	_, err = pages.CreatePage(r.Context(), s.store, fundraiser(r), a.ID, e)
 	var dve *campaigns.ValidationError
 	if errors.As(err, &dve) {
 		return s.renderPageForm(w, r, http.StatusUnprocessableEntity, nil, f, dve.Fields, nil, nil)
@@ -373,8 +375,8 @@ func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
 }
 
 // validate adds the domain's field checks to the form's problems without saving anything.
-func validate(ve *campaigns.ValidationError, e campaigns.PageEdit) *campaigns.ValidationError {
-	if err := campaigns.CheckPageEdit(e); err != nil {
+func validate(ve *campaigns.ValidationError, e pages.PageEdit) *campaigns.ValidationError {
+	if err := pages.CheckPageEdit(e); err != nil {
 		_ = merge(ve, err)
 	}
 	return ve
@@ -388,7 +390,7 @@ func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) error {
 	}
 	u := fundraiser(r)
 	// Whose page it is comes first: another's page is a 404 whatever the form says.
-	p, err := s.store.OwnPage(r.Context(), u, id)
+	p, err := pages.OwnPage(r.Context(), s.store, u, id)
 	if err != nil {
 		return err
 	}
@@ -410,7 +412,7 @@ func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) error {
 	if len(ve.Fields) > 0 {
 		return s.renderPageForm(w, r, http.StatusUnprocessableEntity, &p, f, validate(ve, e).Fields, nil, nil)
 	}
-	_, err = s.store.UpdatePage(r.Context(), u, id, e)
+	_, err = pages.UpdatePage(r.Context(), s.store, u, id, e)
 	var dve *campaigns.ValidationError
 	if errors.As(err, &dve) {
 		return s.renderPageForm(w, r, http.StatusUnprocessableEntity, &p, f, dve.Fields, nil, nil)
@@ -429,7 +431,7 @@ func (s *Server) submitOffline(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	u := fundraiser(r)
-	p, err := s.store.OwnPage(r.Context(), u, id)
+	p, err := pages.OwnPage(r.Context(), s.store, u, id)
 	if err != nil {
 		return err
 	}
@@ -437,7 +439,7 @@ func (s *Server) submitOffline(w http.ResponseWriter, r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return &campaigns.ValidationError{Fields: map[string]string{"offline_amount": "The form could not be read."}}
 	}
-	in := campaigns.OfflineInput{Kind: r.PostForm.Get("kind"), Note: r.PostForm.Get("note")}
+	in := pages.OfflineInput{Kind: r.PostForm.Get("kind"), Note: r.PostForm.Get("note")}
 	ve := &campaigns.ValidationError{}
 	if a, err := payments.ParseAmount(r.PostForm.Get("amount")); err == nil {
 		in.Amount = a
@@ -447,7 +449,7 @@ func (s *Server) submitOffline(w http.ResponseWriter, r *http.Request) error {
 	if d, err := time.Parse(time.DateOnly, strings.TrimSpace(r.PostForm.Get("date"))); err == nil {
 		in.ReceivedOn = d
 	}
-	_, err = s.store.SubmitOffline(r.Context(), u, id, in)
+	_, err = pages.SubmitOffline(r.Context(), s.store, u, id, in)
 	if err = merge(ve, err); err != nil {
 		var all *campaigns.ValidationError
 		if errors.As(err, &all) {
@@ -474,7 +476,7 @@ func (s *Server) pagePhoto(w http.ResponseWriter, r *http.Request) error {
 		}
 		width = n
 	}
-	f, p, err := s.store.PagePhoto(r.Context(), chi.URLParam(r, "slug"), width)
+	f, p, err := pages.PagePhoto(r.Context(), s.store, chi.URLParam(r, "slug"), width)
 	if err != nil {
 		return err
 	}
@@ -513,30 +515,30 @@ func (s *Server) pagePhoto(w http.ResponseWriter, r *http.Request) error {
 // adminVerifyOffline, adminRejectOffline and adminReverseOffline are POST
 // /admin/offline/{id}/verify|reject|reverse; a reversal needs a reason.
 func (s *Server) adminVerifyOffline(w http.ResponseWriter, r *http.Request) error {
-	return s.adminDecideOffline(w, r, s.store.VerifyOffline, "offline-verified")
+	return s.adminDecideOffline(w, r, pages.VerifyOffline, "offline-verified")
 }
 
 func (s *Server) adminRejectOffline(w http.ResponseWriter, r *http.Request) error {
-	return s.adminDecideOffline(w, r, s.store.RejectOffline, "offline-rejected")
+	return s.adminDecideOffline(w, r, pages.RejectOffline, "offline-rejected")
 }
 
 func (s *Server) adminReverseOffline(w http.ResponseWriter, r *http.Request) error {
 	reason := r.PostFormValue("reason")
-	return s.adminDecideOffline(w, r, func(ctx context.Context, u campaigns.User, id int64) (bool, error) {
-		return s.store.ReverseOffline(ctx, u, id, reason)
+	return s.adminDecideOffline(w, r, func(ctx context.Context, st *campaigns.Store, u accounts.User, id int64) (bool, error) {
+		return pages.ReverseOffline(ctx, st, u, id, reason)
 	}, "offline-reversed")
 }
 
 // adminDecideOffline applies an admin's decision on one taking and redirects to the admin
 // page saying so. A problem with a field of the taking's form (the reversal's reason) is
 // shown beside it, as "field-id", with what was typed kept.
-func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, decide func(context.Context, campaigns.User, int64) (bool, error), done string) error {
+func (s *Server) adminDecideOffline(w http.ResponseWriter, r *http.Request, decide func(context.Context, *campaigns.Store, accounts.User, int64) (bool, error), done string) error {
 	u, _ := currentUser(r)
 	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
 	if err != nil {
 		return campaigns.ErrNotFound
 	}
-	if _, err := decide(r.Context(), u, id); err != nil {
+	if _, err := decide(r.Context(), s.store, u, id); err != nil {
 		var ve *campaigns.ValidationError
 		if !errors.As(err, &ve) {
 			return err
@@ -564,7 +566,7 @@ func (s *Server) thankGift(w http.ResponseWriter, r *http.Request) error {
 		return &campaigns.ValidationError{Fields: map[string]string{"message": "The form could not be read."}}
 	}
 	id := chi.URLParam(r, "donation")
-	err := s.store.ThankGift(r.Context(), fundraiser(r), id, r.PostForm.Get("message"))
+	err := pages.ThankGift(r.Context(), s.store, fundraiser(r), id, r.PostForm.Get("message"))
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		return s.renderDashboard(w, r, http.StatusUnprocessableEntity, id, ve.Fields, map[string]string{"message": r.PostForm.Get("message")})

@@ -17,6 +17,9 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/ledger"
+	"giving/campaigns/pages"
 	"giving/payments"
 )
 
@@ -122,7 +125,7 @@ func testPNG(t *testing.T) []byte {
 func (p *pagesSite) noDifferences() {
 	p.t.Helper()
 	ctx := context.Background()
-	if diffs, err := p.store.CompareTotals(ctx); err != nil || len(diffs) != 0 {
+	if diffs, err := ledger.CompareTotals(ctx, p.store); err != nil || len(diffs) != 0 {
 		p.t.Errorf("CompareTotals: %v %v", diffs, err)
 	}
 	res, err := payments.ReplayEvents(ctx, p.store.Pool(), false)
@@ -282,8 +285,8 @@ func TestAnotherFundraiserCannotReachRubysPage(t *testing.T) {
 		t.Errorf("logged out GET /fundraise/new: %d %s", r.status, r.header.Get("Location"))
 	}
 	// Only admins verify offline money.
-	taking, err := p.store.SubmitOffline(context.Background(), campaigns.User{ID: userID(t, p, "ruby@example.org"), Role: campaigns.RoleFundraiser},
-		id, campaigns.OfflineInput{Amount: decimal.RequireFromString("25"), ReceivedOn: londonToday(), Kind: "cash"})
+	taking, err := pages.SubmitOffline(context.Background(), p.store, accounts.User{ID: userID(t, p, "ruby@example.org"), Role: accounts.RoleFundraiser},
+		id, pages.OfflineInput{Amount: decimal.RequireFromString("25"), ReceivedOn: londonToday(), Kind: "cash"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -529,7 +532,7 @@ func TestPageFormRefusesBadInput(t *testing.T) {
 	ruby := p.as("ruby@example.org")
 	p.newPage(ruby, map[string]string{"title": "Ruby's Run", "target": "500"})
 	html5 := []byte("<!DOCTYPE html><html><body><script>alert(1)</script></body></html>")
-	big := append(testPNG(t), bytes.Repeat([]byte{0}, campaigns.MaxPhotoBytes)...)
+	big := append(testPNG(t), bytes.Repeat([]byte{0}, pages.MaxPhotoBytes)...)
 	for _, tc := range []struct {
 		name     string
 		fields   map[string]string

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/campaigns/pages"
 )
 
 func webPNGChunk(typ, data string) []byte {
@@ -221,7 +222,7 @@ func TestFundraiserQuota(t *testing.T) {
 	t.Parallel()
 	p := newPagesSite(t)
 	photo := gradientJPEG(t, 1600, 1000)
-	one, err := campaigns.CheckPhoto(context.Background(), photo)
+	one, err := pages.CheckPhoto(context.Background(), photo)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
 )
 
 // Handler is every route of the public site, in one place, read top to bottom.
@@ -58,11 +58,11 @@ func (s *Server) Handler() http.Handler {
 		// admins enrol on their account page.
 		r.Get("/login/code", s.wrap(s.codePage))
 		r.Post("/login/code", s.wrap(s.checkCode))
-		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/account/two-factor", s.wrap(s.twoFactorPage))
-		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Post("/account/two-factor", s.wrap(s.confirmTwoFactor))
+		r.With(s.requireRole(accounts.RoleTrustee, accounts.RoleAdmin)).Get("/account/two-factor", s.wrap(s.twoFactorPage))
+		r.With(s.requireRole(accounts.RoleTrustee, accounts.RoleAdmin)).Post("/account/two-factor", s.wrap(s.confirmTwoFactor))
 		r.Post("/logout", s.wrap(s.logout))
 		r.With(s.requireRole()).Post("/logout-everywhere", s.wrap(s.logoutEverywhere))
-		r.With(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin)).Get("/trustees/audit", s.wrap(s.auditPage))
+		r.With(s.requireRole(accounts.RoleTrustee, accounts.RoleAdmin)).Get("/trustees/audit", s.wrap(s.auditPage))
 
 		// Fundraisers sign themselves up; anyone may ask for a reset link by email (signup.go).
 		r.Get("/signup", s.wrap(s.signupPage))
@@ -83,7 +83,7 @@ func (s *Server) Handler() http.Handler {
 		// Fundraisers write their own pages, see the gifts to them, record offline money and
 		// thank donors; the domain answers 404 for anything that is not theirs (pages.go).
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireRole(campaigns.RoleFundraiser))
+			r.Use(s.requireRole(accounts.RoleFundraiser))
 			r.Get("/fundraise", s.wrap(s.fundraiseDashboard))
 			r.Get("/fundraise/new", s.wrap(s.newPage))
 			r.Post("/fundraise/new", s.wrap(s.createPage))
@@ -95,7 +95,7 @@ func (s *Server) Handler() http.Handler {
 
 		// Trustees read everything and export; every export is audited.
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireRole(campaigns.RoleTrustee, campaigns.RoleAdmin))
+			r.Use(s.requireRole(accounts.RoleTrustee, accounts.RoleAdmin))
 			r.Get("/trustees", s.wrap(s.dashboard))
 			r.Get("/trustees/export/gifts.csv", s.wrap(s.exportGifts))
 			r.Get("/trustees/gift-aid", s.wrap(s.giftAidPage))
@@ -104,7 +104,7 @@ func (s *Server) Handler() http.Handler {
 		})
 		// Admins also change the appeal, its tiers and pages; every change is audited.
 		r.Group(func(r chi.Router) {
-			r.Use(s.requireRole(campaigns.RoleAdmin))
+			r.Use(s.requireRole(accounts.RoleAdmin))
 			r.Get("/admin", s.wrap(s.adminPage))
 			r.Post("/admin/appeal", s.wrap(s.adminSaveAppeal))
 			r.Post("/admin/tiers/{id}", s.wrap(s.adminSaveTier))

@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"giving/campaigns"
+	"giving/campaigns/donations"
 )
 
 // The sandbox checkout pages exist only when no Stripe key is configured.
@@ -17,7 +17,7 @@ func (s *Server) sandboxData(r *http.Request) (map[string]any, error) {
 		return nil, err
 	}
 	return map[string]any{"Title": "Sandbox checkout", "SessionID": id, "Donation": d,
-		"Paid":      d.Status != campaigns.StatusPending,
+		"Paid":      d.Status != donations.StatusPending,
 		"CancelURL": s.baseURL.String() + "/donate/cancelled?donation=" + d.ID}, nil
 }
 

@@ -15,6 +15,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/giftaid"
 	"giving/migrations"
 	"giving/payments"
 )
@@ -51,7 +53,7 @@ type Deps struct {
 	DevOutbox bool
 	// Require2FA lists the roles that must enrol in two-factor sign-in (REQUIRE_2FA_FOR)
 	// before doing anything else once logged in (twofactor.go).
-	Require2FA []campaigns.Role
+	Require2FA []accounts.Role
 }
 
 // Server holds the handlers' dependencies.
@@ -92,7 +94,7 @@ func New(d Deps) (*Server, error) {
 		d.Limits.Amount = payments.DefaultLimits
 	}
 	if d.AggregationLimit.IsZero() {
-		d.AggregationLimit = campaigns.DefaultAggregationLimit
+		d.AggregationLimit = giftaid.DefaultAggregationLimit
 	}
 	perMinute := d.CheckoutPerMinute
 	if perMinute == 0 {

@@ -11,6 +11,8 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/outbox"
 )
 
 // Fundraisers sign themselves up, confirm their address and reset forgotten passwords
@@ -35,7 +37,7 @@ func (s *Server) renderAccountPage(w http.ResponseWriter, r *http.Request, statu
 		data = map[string]any{}
 	}
 	data["Title"] = title
-	data["MinPassword"] = campaigns.MinPasswordLen
+	data["MinPassword"] = accounts.MinPasswordLen
 	if u, ok := currentUser(r); ok {
 		data["User"] = u
 	}
@@ -66,7 +68,7 @@ func (s *Server) hashing(r *http.Request) (release func(), err error) {
 
 // tooMany fills in the answer to a rate-limited form, or reports false.
 func tooMany(w http.ResponseWriter, err error, what string) (string, bool) {
-	var tm *campaigns.TooManyAttemptsError
+	var tm *accounts.TooManyAttemptsError
 	if !errors.As(err, &tm) {
 		return "", false
 	}
@@ -102,7 +104,7 @@ func (s *Server) signup(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	err = s.store.SignUp(r.Context(), campaigns.NewFundraiser{Email: f.Email, DisplayName: f.DisplayName,
+	err = accounts.SignUp(r.Context(), s.store, accounts.NewFundraiser{Email: f.Email, DisplayName: f.DisplayName,
 		Password: r.PostForm.Get("password")}, clientKey(r), s.site(r))
 	release()
 	var ve *campaigns.ValidationError
@@ -154,7 +156,7 @@ func (s *Server) renderConfirmLink(w http.ResponseWriter, r *http.Request, statu
 // confirmLinkPage: GET /signup/confirm/{token} only shows a button: mail scanners open
 // links to check them, and must not use the link up or log anyone in.
 func (s *Server) confirmLinkPage(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.store.ConfirmationUser(r.Context(), chi.URLParam(r, "token"))
+	u, err := accounts.ConfirmationUser(r.Context(), s.store, chi.URLParam(r, "token"))
 	if errors.Is(err, campaigns.ErrNotFound) {
 		s.renderConfirmLink(w, r, http.StatusGone, map[string]any{"Invalid": true})
 		return nil
@@ -170,7 +172,7 @@ func (s *Server) confirmLinkPage(w http.ResponseWriter, r *http.Request) error {
 // logs the fundraiser in with a new session id, ready to write her page.
 func (s *Server) confirmEmail(w http.ResponseWriter, r *http.Request) error {
 	ctx := r.Context()
-	u, err := s.store.ConfirmEmail(ctx, chi.URLParam(r, "token"))
+	u, err := accounts.ConfirmEmail(ctx, s.store, chi.URLParam(r, "token"))
 	if errors.Is(err, campaigns.ErrNotFound) {
 		s.renderConfirmLink(w, r, http.StatusGone, map[string]any{"Invalid": true})
 		return nil
@@ -187,7 +189,7 @@ func (s *Server) confirmEmail(w http.ResponseWriter, r *http.Request) error {
 	sm.Put(ctx, sessionEpoch, u.SessionEpoch)
 	s.log.Info("fundraiser confirmed email", "user", u.ID)
 	next := homeFor(u)
-	if u.Role == campaigns.RoleFundraiser {
+	if u.Role == accounts.RoleFundraiser {
 		next = "/fundraise/new"
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
@@ -213,7 +215,7 @@ func (s *Server) resetRequest(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f := accountForm{Email: strings.TrimSpace(r.PostForm.Get("email"))}
-	err := s.store.RequestPasswordReset(r.Context(), f.Email, clientKey(r), s.site(r))
+	err := accounts.RequestPasswordReset(r.Context(), s.store, f.Email, clientKey(r), s.site(r))
 	var ve *campaigns.ValidationError
 	if msg, ok := tooMany(w, err, "reset a password"); ok {
 		f.Problem = msg
@@ -242,7 +244,7 @@ func (s *Server) renderResetLink(w http.ResponseWriter, r *http.Request, status 
 
 // resetLinkPage: GET /reset/{token}.
 func (s *Server) resetLinkPage(w http.ResponseWriter, r *http.Request) error {
-	u, err := s.store.PasswordResetUser(r.Context(), chi.URLParam(r, "token"))
+	u, err := accounts.PasswordResetUser(r.Context(), s.store, chi.URLParam(r, "token"))
 	if errors.Is(err, campaigns.ErrNotFound) {
 		s.renderResetLink(w, r, http.StatusGone, map[string]any{"Invalid": true})
 		return nil
@@ -266,7 +268,7 @@ func (s *Server) resetWithLink(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	u, err := s.store.ResetPassword(ctx, token, r.PostForm.Get("password"), clientKey(r), s.site(r))
+	u, err := accounts.ResetPassword(ctx, s.store, token, r.PostForm.Get("password"), clientKey(r), s.site(r))
 	release()
 	var ve *campaigns.ValidationError
 	if msg, ok := tooMany(w, err, "reset a password"); ok {
@@ -278,7 +280,7 @@ func (s *Server) resetWithLink(w http.ResponseWriter, r *http.Request) error {
 		s.renderResetLink(w, r, http.StatusGone, map[string]any{"Invalid": true})
 		return nil
 	case errors.As(err, &ve):
-		owner, lookErr := s.store.PasswordResetUser(ctx, token)
+		owner, lookErr := accounts.PasswordResetUser(ctx, s.store, token)
 		if errors.Is(lookErr, campaigns.ErrNotFound) {
 			s.renderResetLink(w, r, http.StatusGone, map[string]any{"Invalid": true})
 			return nil
@@ -311,13 +313,13 @@ type outboxLine struct {
 // devOutbox: GET /dev/outbox, only without SMTP_URL: the mail the service has "sent", so a
 // developer can follow a reset link.
 func (s *Server) devOutbox(w http.ResponseWriter, r *http.Request) error {
-	mails, err := s.store.Outbox(r.Context(), 100)
+	mails, err := outbox.Outbox(r.Context(), s.store, 100)
 	if err != nil {
 		return err
 	}
 	site := s.site(r)
 	type item struct {
-		campaigns.OutboxMail
+		outbox.OutboxMail
 		Lines []outboxLine
 	}
 	items := make([]item, len(mails))

@@ -12,29 +12,31 @@ import (
 
 	"golang.org/x/net/html"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/audit"
+	"giving/campaigns/outbox"
 )
 
 // newMailSite is the real router on a fresh database with Ruby's account, with or without
 // the development outbox page.
-func newMailSite(t *testing.T, devOutbox bool) *accounts {
+func newMailSite(t *testing.T, devOutbox bool) *accountSite {
 	t.Helper()
-	return &accounts{newSite(t, siteOptions{accountsOnly: true, devOutbox: devOutbox, users: []user{rubyUser}})}
+	return &accountSite{newSite(t, siteOptions{accountsOnly: true, devOutbox: devOutbox, users: []user{rubyUser}})}
 }
 
-func signUp(a *accounts, c *http.Client, name, email, password string) response {
+func signUp(a *accountSite, c *http.Client, name, email, password string) response {
 	a.t.Helper()
 	return a.send(c, http.MethodPost, "/signup", url.Values{"display_name": {name}, "email": {email}, "password": {password}})
 }
 
 // mailTo is the outbox for one address, newest first.
-func mailTo(t *testing.T, a *accounts, to string) []campaigns.OutboxMail {
+func mailTo(t *testing.T, a *accountSite, to string) []outbox.OutboxMail {
 	t.Helper()
-	all, err := a.store.Outbox(context.Background(), 500)
+	all, err := outbox.Outbox(context.Background(), a.store, 500)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []campaigns.OutboxMail
+	var out []outbox.OutboxMail
 	for _, m := range all {
 		if m.To == to {
 			out = append(out, m)
@@ -43,7 +45,7 @@ func mailTo(t *testing.T, a *accounts, to string) []campaigns.OutboxMail {
 	return out
 }
 
-func countUsers(t *testing.T, a *accounts, email string) int {
+func countUsers(t *testing.T, a *accountSite, email string) int {
 	t.Helper()
 	var n int
 	if err := a.store.Pool().QueryRow(context.Background(), `SELECT count(*) FROM users WHERE email = $1`, email).Scan(&n); err != nil {
@@ -53,7 +55,7 @@ func countUsers(t *testing.T, a *accounts, email string) int {
 }
 
 // loggedInAs is who the log-in page says this browser is logged in as ("" for nobody).
-func loggedInAs(a *accounts, c *http.Client) string {
+func loggedInAs(a *accountSite, c *http.Client) string {
 	a.t.Helper()
 	p := a.send(c, http.MethodGet, "/login", nil)
 	for _, n := range elements(p.doc, "p") {
@@ -77,7 +79,7 @@ func nextElement(n *html.Node) *html.Node {
 var confirmLink = regexp.MustCompile(`http://[^\s]+/signup/confirm/([A-Za-z0-9_-]+)`)
 
 // confirmLinkTo is the path of the newest confirmation link mailed to email.
-func confirmLinkTo(t *testing.T, a *accounts, email string) string {
+func confirmLinkTo(t *testing.T, a *accountSite, email string) string {
 	t.Helper()
 	for _, m := range mailTo(t, a, email) {
 		if sub := confirmLink.FindString(m.Body); sub != "" {
@@ -127,7 +129,7 @@ func TestSignUpConfirmsTheEmailBeforeLoggingIn(t *testing.T) {
 		t.Errorf("GET /fundraise/new before confirming: %d, want a redirect to log in", p.status)
 	}
 	// The account is a fundraiser's, waiting for the address to be confirmed.
-	if _, err := a.store.Authenticate(context.Background(), "ruby.ahmed@example.org", "three words is plenty"); !errors.Is(err, campaigns.ErrEmailUnconfirmed) {
+	if _, err := accounts.Authenticate(context.Background(), a.store, "ruby.ahmed@example.org", "three words is plenty"); !errors.Is(err, accounts.ErrEmailUnconfirmed) {
 		t.Fatalf("the new account: %v, want it unconfirmed", err)
 	}
 	mails := mailTo(t, a, "ruby.ahmed@example.org")
@@ -165,11 +167,11 @@ func TestSignUpConfirmsTheEmailBeforeLoggingIn(t *testing.T) {
 	if p := a.send(c, http.MethodGet, "/fundraise/new", nil); p.status != http.StatusOK || byID(p.doc, "title") == nil {
 		t.Errorf("GET /fundraise/new after confirming: %d", p.status)
 	}
-	u, err := a.store.Authenticate(context.Background(), "ruby.ahmed@example.org", "three words is plenty")
-	if err != nil || u.Role != campaigns.RoleFundraiser || u.DisplayName != "Ruby Ahmed" || !u.EmailConfirmed {
+	u, err := accounts.Authenticate(context.Background(), a.store, "ruby.ahmed@example.org", "three words is plenty")
+	if err != nil || u.Role != accounts.RoleFundraiser || u.DisplayName != "Ruby Ahmed" || !u.EmailConfirmed {
 		t.Fatalf("the confirmed account: %+v, %v", u, err)
 	}
-	entries, err := a.store.AuditLog(context.Background(), 10)
+	entries, err := audit.Log(context.Background(), a.store.Pool(), 10)
 	if err != nil || entries[0].Action != "email confirmed" || entries[0].ActorUserID != u.ID || entries[1].Action != "user signed up" {
 		t.Errorf("audit log: %+v %v, want the sign-up and the confirmation", entries, err)
 	}
@@ -276,7 +278,7 @@ func TestConfirmationLinkResendIsRateLimited(t *testing.T) {
 	t.Parallel()
 	a := newMailSite(t, true)
 	signUp(a, a.browser(), "Sam", "sam@example.org", "three words is plenty")
-	for i := range campaigns.MaxLoginFailures {
+	for i := range accounts.MaxLoginFailures {
 		if p := a.login(a.browser(), "sam@example.org", "three words is plenty"); p.status != http.StatusUnprocessableEntity {
 			t.Fatalf("log-in %d: %d, want 422", i+1, p.status)
 		}
@@ -285,8 +287,8 @@ func TestConfirmationLinkResendIsRateLimited(t *testing.T) {
 	if p.status != http.StatusTooManyRequests {
 		t.Fatalf("too many: %d, want 429", p.status)
 	}
-	if n := len(mailTo(t, a, "sam@example.org")); n != 1+campaigns.MaxLoginFailures {
-		t.Errorf("%d mails, want the welcome and %d links sent again", n, campaigns.MaxLoginFailures)
+	if n := len(mailTo(t, a, "sam@example.org")); n != 1+accounts.MaxLoginFailures {
+		t.Errorf("%d mails, want the welcome and %d links sent again", n, accounts.MaxLoginFailures)
 	}
 }
 
@@ -350,7 +352,7 @@ func TestSignUpPasswordLength(t *testing.T) {
 			t.Fatalf("%d-character password: %d, want %d\n%s", len(c.password), p.status, c.status, p.body)
 		}
 		if c.status == http.StatusSeeOther {
-			if _, err := a.store.Authenticate(context.Background(), email, c.password); !errors.Is(err, campaigns.ErrEmailUnconfirmed) {
+			if _, err := accounts.Authenticate(context.Background(), a.store, email, c.password); !errors.Is(err, accounts.ErrEmailUnconfirmed) {
 				t.Errorf("%d-character password: cannot log in with it: %v", len(c.password), err)
 			}
 			continue
@@ -415,7 +417,7 @@ func TestSignUpWithATakenEmailRevealsNothing(t *testing.T) {
 	if n := countUsers(t, a, "ruby@example.org"); n != 1 {
 		t.Fatalf("%d accounts for ruby@example.org", n)
 	}
-	if _, err := a.store.Authenticate(context.Background(), "ruby@example.org", testPassword); err != nil {
+	if _, err := accounts.Authenticate(context.Background(), a.store, "ruby@example.org", testPassword); err != nil {
 		t.Errorf("Ruby's password changed: %v", err)
 	}
 	mails := mailTo(t, a, "ruby@example.org")
@@ -431,9 +433,9 @@ func TestSignUpWithATakenEmailRevealsNothing(t *testing.T) {
 var resetLink = regexp.MustCompile(`http://[^\s]+/reset/([A-Za-z0-9_-]+)`)
 
 // askForReset posts the reset form and returns the link mailed to email, if any.
-func askForReset(t *testing.T, a *accounts, email string) (response, string) {
+func askForReset(t *testing.T, a *accountSite, email string) (response, string) {
 	t.Helper()
-	to := campaigns.NormalizeEmail(email)
+	to := accounts.NormalizeEmail(email)
 	before := len(mailTo(t, a, to))
 	p := a.send(a.browser(), http.MethodPost, "/reset", url.Values{"email": {email}})
 	mails := mailTo(t, a, to)
@@ -511,7 +513,7 @@ func TestPasswordResetByEmailedLink(t *testing.T) {
 	if p := a.send(a.browser(), http.MethodPost, link, url.Values{"password": {"an attacker's passphrase"}}); p.status != http.StatusGone {
 		t.Errorf("POST a used link: %d, want 410", p.status)
 	}
-	if _, err := a.store.Authenticate(context.Background(), "ruby@example.org", "a brand new passphrase"); err != nil {
+	if _, err := accounts.Authenticate(context.Background(), a.store, "ruby@example.org", "a brand new passphrase"); err != nil {
 		t.Errorf("a used link changed the password again: %v", err)
 	}
 
@@ -519,7 +521,7 @@ func TestPasswordResetByEmailedLink(t *testing.T) {
 	if len(mails) != 2 || !strings.Contains(mails[0].Subject, "password has changed") {
 		t.Errorf("Ruby's mail: %+v, want the link and then a notice of the change", mails)
 	}
-	entries, err := a.store.AuditLog(context.Background(), 20)
+	entries, err := audit.Log(context.Background(), a.store.Pool(), 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -545,7 +547,7 @@ func TestExpiredResetLinkIsRefused(t *testing.T) {
 	if p := a.send(a.browser(), http.MethodPost, link, url.Values{"password": {"a brand new passphrase"}}); p.status != http.StatusGone {
 		t.Errorf("POST an expired link: %d, want 410", p.status)
 	}
-	if _, err := a.store.Authenticate(context.Background(), "ruby@example.org", testPassword); err != nil {
+	if _, err := accounts.Authenticate(context.Background(), a.store, "ruby@example.org", testPassword); err != nil {
 		t.Errorf("an expired link changed the password: %v", err)
 	}
 	if p := a.send(a.browser(), http.MethodGet, "/reset/not-a-real-token", nil); p.status != http.StatusGone {

@@ -12,6 +12,10 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
+	"giving/campaigns/reports"
 	"giving/payments"
 )
 
@@ -20,12 +24,12 @@ import (
 
 // periodFrom reads ?from=YYYY-MM-DD&to=YYYY-MM-DD (to inclusive, as people say it); the
 // default is the twelve London months ending with this one.
-func periodFrom(r *http.Request, now time.Time) (campaigns.Period, map[string]string, error) {
+func periodFrom(r *http.Request, now time.Time) (reports.Period, map[string]string, error) {
 	q := r.URL.Query()
 	from, to := strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
 	l := now.In(campaigns.London())
 	if from == "" && to == "" {
-		p := campaigns.MonthPeriod(l.Year(), l.Month()-11, 12)
+		p := reports.MonthPeriod(l.Year(), l.Month()-11, 12)
 		return p, map[string]string{"from": p.From.Format("2006-01-02"), "to": p.To.AddDate(0, 0, -1).Format("2006-01-02")}, nil
 	}
 	form := map[string]string{"from": from, "to": to}
@@ -39,14 +43,14 @@ func periodFrom(r *http.Request, now time.Time) (campaigns.Period, map[string]st
 		ve.Add("to", "Enter a date like 2027-04-05")
 	}
 	if err := ve.OrNil(); err != nil {
-		return campaigns.Period{}, form, err
+		return reports.Period{}, form, err
 	}
-	p := campaigns.DayPeriod(f, t.AddDate(0, 0, 1))
+	p := reports.DayPeriod(f, t.AddDate(0, 0, 1))
 	return p, form, p.Validate()
 }
 
-func (s *Server) defaultAppeal(r *http.Request) (campaigns.Appeal, error) {
-	return s.store.AppealBySlug(r.Context(), campaigns.DefaultAppealSlug)
+func (s *Server) defaultAppeal(r *http.Request) (appeals.Appeal, error) {
+	return appeals.AppealBySlug(r.Context(), s.store, appeals.DefaultAppealSlug)
 }
 
 // dashboard is GET /trustees: every figure for a period, with charts drawn on the server
@@ -71,7 +75,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := s.store.Dashboard(r.Context(), a.ID, p)
+	d, err := reports.ReadDashboard(r.Context(), s.store, a.ID, p)
 	if err != nil {
 		return err
 	}
@@ -87,11 +91,11 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		}
 		tiers = append(tiers, Bar{Label: label, Value: t.Gross})
 	}
-	unmatched, err := s.store.Unmatched(r.Context(), 50)
+	unmatched, err := donations.ListUnmatched(r.Context(), s.store, 50)
 	if err != nil {
 		return err
 	}
-	cancels, err := s.store.SubscriptionCancels(r.Context())
+	cancels, err := donations.SubscriptionCancels(r.Context(), s.store)
 	if err != nil {
 		return err
 	}
@@ -120,9 +124,9 @@ func (s *Server) exportGifts(w http.ResponseWriter, r *http.Request) error {
 	name := fmt.Sprintf("gifts-%s-to-%s.csv", p.From.Format("2006-01-02"), p.To.AddDate(0, 0, -1).Format("2006-01-02"))
 	setFileHeaders(w, name, "text/csv; charset=utf-8")
 	// The file streams out row by row as the ledger is read (memory stays flat at any size);
-	// its audit row is written by the export itself (Store.ExportGifts).
+	// its audit row is written by the export itself (reports.ExportGifts).
 	out := &startedWriter{w: w}
-	if err := s.store.ExportGifts(r.Context(), u, out, p.From, p.To, a.ID); err != nil {
+	if err := reports.ExportGifts(r.Context(), s.store, u, out, p.From, p.To, a.ID); err != nil {
 		if !out.started {
 			// Nothing sent yet: a clean error page instead.
 			for _, h := range []string{"Content-Type", "Content-Disposition"} {
@@ -163,7 +167,7 @@ func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
 // giftAidPage is GET /trustees/gift-aid: a preview of the next HMRC claim.
 func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := s.store.PrepareClaim(r.Context(), campaigns.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
+	c, err := giftaid.PrepareClaim(r.Context(), s.store, giftaid.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
 	if err != nil {
 		return err
 	}
@@ -177,8 +181,8 @@ func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
 // are never claimed twice) and downloads the schedule to upload to HMRC Charities Online.
 func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := s.store.MakeClaim(r.Context(), campaigns.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
-	if errors.Is(err, campaigns.ErrNothingToClaim) {
+	c, err := giftaid.MakeClaim(r.Context(), s.store, giftaid.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
+	if errors.Is(err, giftaid.ErrNothingToClaim) {
 		http.Redirect(w, r, "/trustees/gift-aid?nothing=1", http.StatusSeeOther)
 		return nil
 	}
@@ -186,7 +190,7 @@ func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := campaigns.WriteClaimCSV(&buf, c); err != nil {
+	if err := giftaid.WriteClaimCSV(&buf, c); err != nil {
 		return err
 	}
 	sendFile(w, fmt.Sprintf("gift-aid-claim-%d.csv", c.ID), "text/csv; charset=utf-8", buf.Bytes())

@@ -14,7 +14,10 @@ import (
 	"github.com/shopspring/decimal"
 	"golang.org/x/net/html"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 	"giving/web"
 )
@@ -59,7 +62,7 @@ func TestTrusteePagesAreGuarded(t *testing.T) {
 			}
 		}
 	}
-	appeal, _ := a.store.AppealBySlug(context.Background(), campaigns.DefaultAppealSlug)
+	appeal, _ := appeals.AppealBySlug(context.Background(), a.store, appeals.DefaultAppealSlug)
 	if !appeal.Target.Equal(decimal.RequireFromString("50000")) || appeal.Name != "Fundraising for Freedom" {
 		t.Fatalf("a refused request changed the appeal: %+v", appeal)
 	}
@@ -69,7 +72,7 @@ func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
 	t.Parallel()
 	a := newAccounts(t, "")
 	ctx := context.Background()
-	appeal, _ := a.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	appeal, _ := appeals.AppealBySlug(ctx, a.store, appeals.DefaultAppealSlug)
 	now := time.Now()
 	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 	entries := []ledger.Entry{
@@ -130,7 +133,7 @@ func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
 			t.Errorf("audit log lacks %q", want)
 		}
 	}
-	if got, _ := a.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug); !got.Target.Equal(d("60000")) {
+	if got, _ := appeals.AppealBySlug(ctx, a.store, appeals.DefaultAppealSlug); !got.Target.Equal(d("60000")) {
 		t.Errorf("target %s after the admin's edit, want 60000", got.Target)
 	}
 }
@@ -163,7 +166,7 @@ func giveWithGiftAid(t *testing.T, s *site, amount, last string) {
 	page := s.get("/")
 	f := donateForm(t, page.doc)
 	for k, v := range map[string]string{"tier": "custom", "amount": amount, "frequency": "one_off", "gift_aid": "1",
-		"first_name": "Ada", "last_name": last, "house": "12", "postcode": "SW1A 1AA", "scope": campaigns.ScopeThis} {
+		"first_name": "Ada", "last_name": last, "house": "12", "postcode": "SW1A 1AA", "scope": giftaid.ScopeThis} {
 		f.Set(k, v)
 	}
 	r := s.post("/donate", f)
@@ -178,10 +181,10 @@ func giveWithGiftAid(t *testing.T, s *site, amount, last string) {
 // trusteeOn logs a new trustee in to s and returns its browser.
 func trusteeOn(t *testing.T, s *site) *http.Client {
 	t.Helper()
-	if _, err := s.store.CreateUser(context.Background(), campaigns.CommandLine(), "trustee@example.org", testPassword, campaigns.RoleTrustee); err != nil {
+	if _, err := accounts.CreateUser(context.Background(), s.store, accounts.CommandLine(), "trustee@example.org", testPassword, accounts.RoleTrustee); err != nil {
 		t.Fatal(err)
 	}
-	a := &accounts{s}
+	a := &accountSite{s}
 	return a.loggedIn("trustee@example.org")
 }
 
@@ -204,7 +207,7 @@ func TestGiftAidHonoursTheAggregationLimit(t *testing.T) {
 			s := newSite(t, siteOptions{aggregation: tc.limit})
 			giveWithGiftAid(t, s, "25", "Lovelace")
 			trustee := trusteeOn(t, s)
-			a := &accounts{s}
+			a := &accountSite{s}
 			p := a.send(trustee, http.MethodGet, "/trustees/gift-aid", nil)
 			if p.status != http.StatusOK {
 				t.Fatalf("GET /trustees/gift-aid: %d", p.status)
@@ -215,7 +218,7 @@ func TestGiftAidHonoursTheAggregationLimit(t *testing.T) {
 			if named := strings.Contains(p.body, "Lovelace"); named == tc.aggregated {
 				t.Errorf("preview names the £25 donor: %v, want %v", named, !tc.aggregated)
 			}
-			if agg := strings.Contains(p.body, campaigns.AggregatedDescription); agg != tc.aggregated {
+			if agg := strings.Contains(p.body, giftaid.AggregatedDescription); agg != tc.aggregated {
 				t.Errorf("preview has an aggregated row: %v, want %v", agg, tc.aggregated)
 			}
 			claim := a.send(trustee, http.MethodPost, "/trustees/gift-aid/claim", url.Values{})
@@ -277,17 +280,17 @@ func TestDashboardShowsSubscriptionsStillToCancel(t *testing.T) {
 	t.Parallel()
 	a := newAccounts(t, "")
 	ctx := context.Background()
-	appeal, _ := a.store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	appeal, _ := appeals.AppealBySlug(ctx, a.store, appeals.DefaultAppealSlug)
 	trustee := a.loggedIn("trustee@example.org")
 	if p := a.send(trustee, http.MethodGet, "/trustees", nil); byIDIn(p.doc, "subscription-cancels") != nil {
 		t.Fatal("a cancellations table with nothing to cancel")
 	}
-	d, err := a.store.CreateDonation(ctx, campaigns.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString("10.00"), Monthly: true})
+	d, err := donations.Create(ctx, a.store, donations.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString("10.00"), Monthly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := a.store.InTx(ctx, func(tx pgx.Tx) error {
-		return campaigns.QueueSubscriptionCancel(ctx, tx, d.ID, "sub_disputed", "disputed")
+		return donations.QueueSubscriptionCancel(ctx, tx, d.ID, "sub_disputed", "disputed")
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/pquerna/otp"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
 )
 
 // Two-factor sign-in (campaigns/twofactor.go): an account that has enrolled logs in with
@@ -38,12 +39,12 @@ const (
 const maxCodeTries = 5
 
 // needsSecondStep: the account has enrolled in two-factor sign-in.
-func needsSecondStep(u campaigns.User) bool { return u.TwoFactor }
+func needsSecondStep(u accounts.User) bool { return u.TwoFactor }
 
 // startSecondStep is called once the password was right for an account with two-factor
 // sign-in: the session (under a new id) holds the pending log-in, and the browser is
 // sent to type its code.
-func (s *Server) startSecondStep(w http.ResponseWriter, r *http.Request, u campaigns.User, next string) error {
+func (s *Server) startSecondStep(w http.ResponseWriter, r *http.Request, u accounts.User, next string) error {
 	sm, ctx := s.auth.sessions, r.Context()
 	if err := sm.RenewToken(ctx); err != nil {
 		return fmt.Errorf("renew session: %w", err)
@@ -73,21 +74,21 @@ func (s *Server) renderCode(w http.ResponseWriter, r *http.Request, status int, 
 
 // pendingUser is the account whose password was right in this session, still enabled and
 // in the same session epoch; false when there is none.
-func (s *Server) pendingUser(r *http.Request) (campaigns.User, bool, error) {
+func (s *Server) pendingUser(r *http.Request) (accounts.User, bool, error) {
 	sm, ctx := s.auth.sessions, r.Context()
 	id := sm.GetInt64(ctx, sessionPendingUser)
 	if id == 0 {
-		return campaigns.User{}, false, nil
+		return accounts.User{}, false, nil
 	}
-	u, err := s.store.UserByID(ctx, id)
+	u, err := accounts.UserByID(ctx, s.store, id)
 	if errors.Is(err, campaigns.ErrNotFound) {
-		return campaigns.User{}, false, nil
+		return accounts.User{}, false, nil
 	}
 	if err != nil {
-		return campaigns.User{}, false, err
+		return accounts.User{}, false, err
 	}
 	if u.Disabled || !u.TwoFactor || u.SessionEpoch != sm.GetInt64(ctx, sessionPendingEpoch) {
-		return campaigns.User{}, false, nil
+		return accounts.User{}, false, nil
 	}
 	return u, true, nil
 }
@@ -125,8 +126,8 @@ func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) error {
 		s.renderCode(w, r, http.StatusUnprocessableEntity, codeView{Error: "Enter the 6-digit code from your authenticator app, or a recovery code."})
 		return nil
 	}
-	recovery, err := s.store.CheckSecondFactor(ctx, u, code, s.now())
-	if errors.Is(err, campaigns.ErrWrongCode) {
+	recovery, err := accounts.CheckSecondFactor(ctx, s.store, u, code, s.now())
+	if errors.Is(err, accounts.ErrWrongCode) {
 		tries := sm.GetInt(ctx, sessionPendingTries) + 1
 		if tries >= maxCodeTries {
 			s.endPending(r)
@@ -157,7 +158,7 @@ func (s *Server) checkCode(w http.ResponseWriter, r *http.Request) error {
 }
 
 // mustEnrol: REQUIRE_2FA_FOR names u's role and u has not enrolled yet.
-func (s *Server) mustEnrol(u campaigns.User) bool {
+func (s *Server) mustEnrol(u accounts.User) bool {
 	if u.TwoFactor {
 		return false
 	}
@@ -209,14 +210,14 @@ func (s *Server) renderEnrol(w http.ResponseWriter, r *http.Request, status int,
 func (s *Server) twoFactorPage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
 	if u.TwoFactor {
-		left, err := s.store.RecoveryCodesLeft(r.Context(), u)
+		left, err := accounts.RecoveryCodesLeft(r.Context(), s.store, u)
 		if err != nil {
 			return err
 		}
 		s.renderEnrol(w, r, http.StatusOK, enrolView{Left: left})
 		return nil
 	}
-	k, err := campaigns.NewTOTPKey(u)
+	k, err := accounts.NewTOTPKey(u)
 	if err != nil {
 		return err
 	}
@@ -268,7 +269,7 @@ func (s *Server) confirmTwoFactor(w http.ResponseWriter, r *http.Request) error 
 		http.Redirect(w, r, "/account/two-factor", http.StatusSeeOther)
 		return nil
 	}
-	codes, err := s.store.EnableTwoFactor(ctx, u, secret, r.PostForm.Get("code"), s.now())
+	codes, err := accounts.EnableTwoFactor(ctx, s.store, u, secret, r.PostForm.Get("code"), s.now())
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		v, verr := enrolmentView(secret, otpURL)
@@ -299,7 +300,7 @@ func otpKeyFromURL(u string) (*otp.Key, error) {
 	return k, nil
 }
 
-func contextWithUser(ctx context.Context, u campaigns.User) context.Context {
+func contextWithUser(ctx context.Context, u accounts.User) context.Context {
 	return context.WithValue(ctx, userKey{}, u)
 }
 

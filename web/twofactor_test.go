@@ -11,23 +11,23 @@ import (
 	"github.com/pquerna/otp/totp"
 	"golang.org/x/net/html"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
 	"giving/campaigns/campaignstest"
 )
 
 // newTwoFactorSite is the accounts site (a trustee, an admin, a fundraiser) with a clock of
 // the test's own and the roles that must use two-factor sign-in.
-func newTwoFactorSite(t *testing.T, require ...campaigns.Role) (*accounts, *campaignstest.Clock) {
+func newTwoFactorSite(t *testing.T, require ...accounts.Role) (*accountSite, *campaignstest.Clock) {
 	t.Helper()
 	c := campaignstest.NewClock(time.Date(2026, 11, 5, 10, 0, 0, 0, time.UTC))
-	return &accounts{newSite(t, siteOptions{accountsOnly: true, clock: c.Now, require2FA: require,
+	return &accountSite{newSite(t, siteOptions{accountsOnly: true, clock: c.Now, require2FA: require,
 		users: []user{trusteeUser, adminUser, rubyUser}})}, c
 }
 
 // enrol turns on two-factor sign-in for the browser's account as a person would: the key
 // shown on the page into an authenticator (here totp.GenerateCode), one code back. It
 // returns the secret and the recovery codes shown.
-func enrol(t *testing.T, a *accounts, c *http.Client, now time.Time) (string, []string) {
+func enrol(t *testing.T, a *accountSite, c *http.Client, now time.Time) (string, []string) {
 	t.Helper()
 	p := a.send(c, http.MethodGet, "/account/two-factor", nil)
 	shown := byID(p.doc, "totp-secret")
@@ -169,7 +169,7 @@ func TestTwoFactorEnrolmentAndLogIn(t *testing.T) {
 
 // loggedInAs2 is the account the browser is logged in as, read from the audit page's nav
 // ("" when it is sent to log in).
-func loggedInAs2(a *accounts, c *http.Client) string {
+func loggedInAs2(a *accountSite, c *http.Client) string {
 	p := a.send(c, http.MethodGet, "/trustees/audit", nil)
 	if p.status != http.StatusOK {
 		return ""
@@ -186,7 +186,7 @@ func loggedInAs2(a *accounts, c *http.Client) string {
 // enrolment page; fundraisers are not asked.
 func TestRequiredTwoFactorSendsToEnrolment(t *testing.T) {
 	t.Parallel()
-	a, clk := newTwoFactorSite(t, campaigns.RoleAdmin, campaigns.RoleTrustee)
+	a, clk := newTwoFactorSite(t, accounts.RoleAdmin, accounts.RoleTrustee)
 	admin := a.loggedIn("admin@example.org")
 	for _, path := range []string{"/admin", "/trustees", "/trustees/export/gifts.csv", "/"} {
 		if p := a.send(admin, http.MethodGet, path, nil); p.status != http.StatusSeeOther || p.header.Get("Location") != "/account/two-factor" {

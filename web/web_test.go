@@ -21,6 +21,8 @@ import (
 	"golang.org/x/net/html"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/appeals"
 	"giving/campaigns/campaignstest"
 	"giving/payments"
 	"giving/web"
@@ -59,7 +61,7 @@ type siteOptions struct {
 	// the time the site's store checks two-factor codes against (the test's own store
 	// keeps the real one).
 	devOutbox  bool
-	require2FA []campaigns.Role
+	require2FA []accounts.Role
 	clock      func() time.Time
 	// users get accounts with testPassword, in this order, once the site is up.
 	users []user
@@ -67,15 +69,15 @@ type siteOptions struct {
 
 type user struct {
 	email string
-	role  campaigns.Role
+	role  accounts.Role
 }
 
 // Accounts the log-in tests share.
 var (
-	trusteeUser = user{"trustee@example.org", campaigns.RoleTrustee}
-	adminUser   = user{"admin@example.org", campaigns.RoleAdmin}
-	rubyUser    = user{"ruby@example.org", campaigns.RoleFundraiser}
-	samUser     = user{"sam@example.org", campaigns.RoleFundraiser}
+	trusteeUser = user{"trustee@example.org", accounts.RoleTrustee}
+	adminUser   = user{"admin@example.org", accounts.RoleAdmin}
+	rubyUser    = user{"ruby@example.org", accounts.RoleFundraiser}
+	samUser     = user{"sam@example.org", accounts.RoleFundraiser}
 )
 
 // newSite is the one way the tests build the site: a pool on a fresh seeded database, an
@@ -155,7 +157,7 @@ func newSite(t *testing.T, opt siteOptions) *site {
 	h := w.Handler()
 	handler.Store(&h)
 	for _, u := range opt.users {
-		if _, err := store.CreateUser(ctx, campaigns.CommandLine(), u.email, testPassword, u.role); err != nil {
+		if _, err := accounts.CreateUser(ctx, store, accounts.CommandLine(), u.email, testPassword, u.role); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -343,7 +345,7 @@ func (s *site) totals(path string) totals {
 
 func (s *site) appealTotals() totals {
 	s.t.Helper()
-	return s.totals("/api/campaigns/" + campaigns.DefaultAppealSlug)
+	return s.totals("/api/campaigns/" + appeals.DefaultAppealSlug)
 }
 
 func (s *site) count(query string, args ...any) int {
@@ -361,7 +363,7 @@ func (s *site) donations() int { s.t.Helper(); return s.count(`SELECT count(*) F
 func (s *site) addFundraiser(slug, title, story, status string) {
 	s.t.Helper()
 	_, err := s.store.Pool().Exec(context.Background(), `INSERT INTO fundraisers (appeal_id, slug, title, story, target, status)
-		SELECT id, $1, $2, $3, 500, $4 FROM appeals WHERE slug = $5`, slug, title, story, status, campaigns.DefaultAppealSlug)
+		SELECT id, $1, $2, $3, 500, $4 FROM appeals WHERE slug = $5`, slug, title, story, status, appeals.DefaultAppealSlug)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -9,7 +9,12 @@ import (
 	"time"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/appeals"
+	"giving/campaigns/ledger"
 	"giving/migrations/testdb"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Store is an empty store with at most maxConns connections.
@@ -24,14 +29,14 @@ func Store(t testing.TB, maxConns int32) *campaigns.Store {
 }
 
 // Seeded is Store with the default appeal seeded, and that appeal.
-func Seeded(t testing.TB, maxConns int32) (*campaigns.Store, campaigns.Appeal) {
+func Seeded(t testing.TB, maxConns int32) (*campaigns.Store, appeals.Appeal) {
 	t.Helper()
 	ctx := context.Background()
 	s := Store(t, maxConns)
-	if _, err := s.Seed(ctx, campaigns.SeedOptions{}); err != nil {
+	if _, err := appeals.Seed(ctx, s, appeals.SeedOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	a, err := s.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	a, err := appeals.AppealBySlug(ctx, s, appeals.DefaultAppealSlug)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,4 +65,51 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+}
+
+// AddFundraiser adds an approved fundraiser page to the appeal and returns its id.
+func AddFundraiser(t testing.TB, s *campaigns.Store, appealID int64, slug string) int64 {
+	t.Helper()
+	var id int64
+	err := s.Pool().QueryRow(context.Background(), `INSERT INTO fundraisers (appeal_id, slug, title, target, status)
+		VALUES ($1, $2, 'Ruby runs for freedom', 500, 'approved') RETURNING id`, appealID, slug).Scan(&id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// EntryTime is when the money of a test's entries moved, where the test does not care.
+var EntryTime = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// Record records e in a transaction of its own (at EntryTime when e has no time) and
+// reports whether it was new.
+func Record(t testing.TB, s *campaigns.Store, e ledger.Entry) bool {
+	t.Helper()
+	var ok bool
+	if e.OccurredAt.IsZero() {
+		e.OccurredAt = EntryTime
+	}
+	err := s.InTx(context.Background(), func(tx pgx.Tx) error {
+		var err error
+		ok, err = ledger.Record(context.Background(), tx, e)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("record %+v: %v", e, err)
+	}
+	return ok
+}
+
+// GoodPassword is a password every account test may use.
+const GoodPassword = "correct horse battery"
+
+// AddUser creates an account with GoodPassword, as the command line does.
+func AddUser(t testing.TB, s *campaigns.Store, email string, role accounts.Role) accounts.User {
+	t.Helper()
+	u, err := accounts.CreateUser(context.Background(), s, accounts.CommandLine(), email, GoodPassword, role)
+	if err != nil {
+		t.Fatalf("create %s: %v", email, err)
+	}
+	return u
 }

@@ -213,10 +213,10 @@ type CreateUserRow struct {
 	TwoFactor      bool
 }
 
-// Accounts: creating, reading and authenticating users (campaigns/users.go), sign-up,
-// email confirmation and password reset links (campaigns/signup.go). Every query that
+// Accounts: creating, reading and authenticating users (campaigns/accounts), sign-up,
+// email confirmation and password reset links (campaigns/accounts/signup.go). Every query that
 // reads an account returns the same user columns, so each generated row converts to
-// userColumns (users.go).
+// userColumns (campaigns/accounts/users.go).
 func (q *Queries) CreateUser(ctx context.Context, arg CreateUserParams) (CreateUserRow, error) {
 	row := q.db.QueryRow(ctx, createUser, arg.Email, arg.PasswordHash, arg.Role)
 	var i CreateUserRow

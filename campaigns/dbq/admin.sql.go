@@ -82,7 +82,7 @@ const lockAppealTarget = `-- name: LockAppealTarget :one
 SELECT target FROM appeals WHERE id = $1 FOR UPDATE
 `
 
-// What admins change and review (campaigns/admin.go).
+// What admins change and review (campaigns/appeals/edit.go, campaigns/pages, campaigns/donations/unmatched.go).
 func (q *Queries) LockAppealTarget(ctx context.Context, id int64) (decimal.Decimal, error) {
 	row := q.db.QueryRow(ctx, lockAppealTarget, id)
 	var target decimal.Decimal

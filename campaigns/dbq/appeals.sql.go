@@ -101,7 +101,7 @@ type AppealBySlugRow struct {
 	IsDefault   bool
 }
 
-// Appeals and their tiers (campaigns/appeals.go, campaigns/admin.go).
+// Appeals and their tiers (campaigns/appeals).
 // The three ways to read an appeal return the same columns, so their rows convert to one
 // another (appealFromRow).
 func (q *Queries) AppealBySlug(ctx context.Context, slug string) (AppealBySlugRow, error) {

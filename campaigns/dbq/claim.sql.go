@@ -79,7 +79,7 @@ type ClaimableGiftsRow struct {
 	OpenDispute   bool
 }
 
-// Gift Aid claims (campaigns/claim.go).
+// Gift Aid claims (campaigns/giftaid/claims.go).
 // ClaimableGifts finds the gifts a claim may include: a ledger gift the ledger marked as
 // Gift Aid-able (never offline or unmatched money), of a donation whose declaration was
 // not cancelled on or before the gift, and not already in a claim. Refunds and disputes on

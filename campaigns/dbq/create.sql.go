@@ -136,7 +136,7 @@ const lockFormToken = `-- name: LockFormToken :exec
 SELECT pg_advisory_xact_lock(hashtextextended($1::text, 1))
 `
 
-// Creating a donation before the donor pays (campaigns/create.go).
+// Creating a donation before the donor pays (campaigns/donations/create.go).
 // LockFormToken serialises submissions of one donate form.
 func (q *Queries) LockFormToken(ctx context.Context, formToken string) error {
 	_, err := q.db.Exec(ctx, lockFormToken, formToken)

@@ -176,7 +176,7 @@ type DonationByIDForUpdateRow struct {
 	GiftAidCancelledAt *time.Time
 }
 
-// Donations as Stripe events find and change them (campaigns/donations.go).
+// Donations as Stripe events find and change them (campaigns/donations).
 // The lookups FindDonation tries in order, each locking the donation (FOR UPDATE). They
 // return the same columns, so their rows convert to one another (donationFromRow).
 // DonationByIDForUpdate finds a donation by its id.

@@ -65,7 +65,7 @@ type PublicFundraiserRow struct {
 	HasPhoto bool
 }
 
-// Fundraiser pages as donors and admins read them (campaigns/fundraisers.go, campaigns/admin.go).
+// Fundraiser pages as donors and admins read them (campaigns/pages/fundraisers.go).
 // The page queries return the same columns, so their rows convert to one another
 // (fundraiserFromRow).
 func (q *Queries) PublicFundraiser(ctx context.Context, slug string) (PublicFundraiserRow, error) {

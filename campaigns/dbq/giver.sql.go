@@ -19,7 +19,7 @@ type BindGiverParams struct {
 	ID        string
 }
 
-// The browser that started a donation (campaigns/giver.go).
+// The browser that started a donation (campaigns/donations/giver.go).
 // The first submission binds the donation; a double submission of the same form finds it bound.
 func (q *Queries) BindGiver(ctx context.Context, arg BindGiverParams) error {
 	_, err := q.db.Exec(ctx, bindGiver, arg.GiverHash, arg.ID)

@@ -52,7 +52,7 @@ type CompareTotalsRow struct {
 }
 
 // CompareTotals recomputes every total from the ledger alone and sets it beside the stored
-// one, each as the sums in the order of replayFields (campaigns/replay.go).
+// one, each as the sums in the order of replayFields (campaigns/ledger/replay.go).
 func (q *Queries) CompareTotals(ctx context.Context) ([]CompareTotalsRow, error) {
 	rows, err := q.db.Query(ctx, compareTotals)
 	if err != nil {
@@ -189,7 +189,7 @@ type RecordEntryParams struct {
 	Gifts            int64
 }
 
-// The ledger and its totals (campaigns/ledger.go, campaigns/replay.go).
+// The ledger and its totals (campaigns/ledger).
 // RecordEntry inserts a ledger entry and, only if it is new, adds it to the totals of its
 // appeal and of its fundraiser page, all in one statement: one round trip, and a duplicate
 // (same Stripe object, kind and seq) changes nothing at all. It returns the new entry's

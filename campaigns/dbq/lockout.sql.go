@@ -216,7 +216,7 @@ type RecordAttemptParams struct {
 	Device []byte
 }
 
-// Log-in failures, sign-up and reset requests, and device cookies (campaigns/lockout.go).
+// Log-in failures, sign-up and reset requests, and device cookies (campaigns/accounts/lockout.go).
 func (q *Queries) RecordAttempt(ctx context.Context, arg RecordAttemptParams) (int64, error) {
 	row := q.db.QueryRow(ctx, recordAttempt,
 		arg.Kind,

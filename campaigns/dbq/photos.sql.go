@@ -217,7 +217,7 @@ type SavePagePhotoParams struct {
 	Sha256       string
 }
 
-// Page photos are stored as copies at the widths pages show (photo.go): the widest in
+// Page photos are stored as copies at the widths pages show (campaigns/pages/photo.go): the widest in
 // fundraiser_photos, the narrower ones in fundraiser_photo_sizes.
 func (q *Queries) SavePagePhoto(ctx context.Context, arg SavePagePhotoParams) error {
 	_, err := q.db.Exec(ctx, savePagePhoto,

@@ -1,7 +1,7 @@
--- Accounts: creating, reading and authenticating users (campaigns/users.go), sign-up,
--- email confirmation and password reset links (campaigns/signup.go). Every query that
+-- Accounts: creating, reading and authenticating users (campaigns/accounts), sign-up,
+-- email confirmation and password reset links (campaigns/accounts/signup.go). Every query that
 -- reads an account returns the same user columns, so each generated row converts to
--- userColumns (users.go).
+-- userColumns (campaigns/accounts/users.go).
 
 -- name: CreateUser :one
 INSERT INTO users (email, password_hash, role, email_confirmed_at)

@@ -1,4 +1,4 @@
--- What admins change and review (campaigns/admin.go).
+-- What admins change and review (campaigns/appeals/edit.go, campaigns/pages, campaigns/donations/unmatched.go).
 
 -- name: LockAppealTarget :one
 SELECT target FROM appeals WHERE id = @id FOR UPDATE;

@@ -1,4 +1,4 @@
--- Appeals and their tiers (campaigns/appeals.go, campaigns/admin.go).
+-- Appeals and their tiers (campaigns/appeals).
 
 -- The three ways to read an appeal return the same columns, so their rows convert to one
 -- another (appealFromRow).

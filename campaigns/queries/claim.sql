@@ -1,4 +1,4 @@
--- Gift Aid claims (campaigns/claim.go).
+-- Gift Aid claims (campaigns/giftaid/claims.go).
 
 -- ClaimableGifts finds the gifts a claim may include: a ledger gift the ledger marked as
 -- Gift Aid-able (never offline or unmatched money), of a donation whose declaration was

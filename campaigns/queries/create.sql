@@ -1,4 +1,4 @@
--- Creating a donation before the donor pays (campaigns/create.go).
+-- Creating a donation before the donor pays (campaigns/donations/create.go).
 
 -- LockFormToken serialises submissions of one donate form.
 -- name: LockFormToken :exec

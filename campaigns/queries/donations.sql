@@ -1,4 +1,4 @@
--- Donations as Stripe events find and change them (campaigns/donations.go).
+-- Donations as Stripe events find and change them (campaigns/donations).
 
 -- The lookups FindDonation tries in order, each locking the donation (FOR UPDATE). They
 -- return the same columns, so their rows convert to one another (donationFromRow).

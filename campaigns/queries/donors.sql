@@ -1,4 +1,4 @@
--- A donor's records: their export and their erasure (campaigns/donors.go).
+-- A donor's records: their export and their erasure (campaigns/donors).
 -- A donor's donations are those with their email (normalised) and every donation sharing a
 -- Stripe customer with them. The ForUpdate forms lock what erasure changes; each pair
 -- returns the same columns.

@@ -1,4 +1,4 @@
--- Fundraiser pages as donors and admins read them (campaigns/fundraisers.go, campaigns/admin.go).
+-- Fundraiser pages as donors and admins read them (campaigns/pages/fundraisers.go).
 -- The page queries return the same columns, so their rows convert to one another
 -- (fundraiserFromRow).
 

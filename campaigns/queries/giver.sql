@@ -1,4 +1,4 @@
--- The browser that started a donation (campaigns/giver.go).
+-- The browser that started a donation (campaigns/donations/giver.go).
 
 -- The first submission binds the donation; a double submission of the same form finds it bound.
 -- name: BindGiver :exec

@@ -1,4 +1,4 @@
--- The ledger and its totals (campaigns/ledger.go, campaigns/replay.go).
+-- The ledger and its totals (campaigns/ledger).
 
 -- RecordEntry inserts a ledger entry and, only if it is new, adds it to the totals of its
 -- appeal and of its fundraiser page, all in one statement: one round trip, and a duplicate
@@ -53,7 +53,7 @@ SELECT COALESCE(sum(gross), 0)::numeric AS gross, COALESCE(sum(refunded), 0)::nu
 FROM totals WHERE scope = @scope::text AND scope_id = @scope_id::bigint;
 
 -- CompareTotals recomputes every total from the ledger alone and sets it beside the stored
--- one, each as the sums in the order of replayFields (campaigns/replay.go).
+-- one, each as the sums in the order of replayFields (campaigns/ledger/replay.go).
 -- name: CompareTotals :many
 WITH ledger AS (
     SELECT scope, scope_id,

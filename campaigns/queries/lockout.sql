@@ -1,4 +1,4 @@
--- Log-in failures, sign-up and reset requests, and device cookies (campaigns/lockout.go).
+-- Log-in failures, sign-up and reset requests, and device cookies (campaigns/accounts/lockout.go).
 
 -- name: RecordAttempt :one
 INSERT INTO login_attempts (kind, email, client, device) VALUES (@kind, @email, @client, sqlc.narg(device))

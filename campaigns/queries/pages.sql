@@ -1,4 +1,4 @@
--- Fundraiser pages written by fundraisers (campaigns/pages.go): their addresses, editing,
+-- Fundraiser pages written by fundraisers (campaigns/pages): their addresses, editing,
 -- the gifts they received and thank-you notes, and offline money with its review. A page is
 -- read with the columns of campaigns.Fundraiser; an offline taking with its page and the
 -- email of the fundraiser who entered it.

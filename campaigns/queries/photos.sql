@@ -1,4 +1,4 @@
--- Page photos are stored as copies at the widths pages show (photo.go): the widest in
+-- Page photos are stored as copies at the widths pages show (campaigns/pages/photo.go): the widest in
 -- fundraiser_photos, the narrower ones in fundraiser_photo_sizes.
 
 -- name: SavePagePhoto :exec

@@ -14,6 +14,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
@@ -40,13 +42,13 @@ func TestPostgresRestartLosesNoAcknowledgedEvent(t *testing.T) {
 	want := decimal.Zero
 	for i := range n {
 		amount := payments.FromPence(int64(300 + i))
-		d, err := store.CreateDonation(ctx, campaigns.NewDonation{AppealID: 1, Amount: amount})
+		d, err := donations.Create(ctx, store, donations.NewDonation{AppealID: 1, Amount: amount})
 		if err != nil {
 			t.Fatal(err)
 		}
 		events = append(events, payments.EventBuilder{}.WithEventID(fmt.Sprintf("evt_chaos_%d", i)).CheckoutSessionCompleted(
 			fmt.Sprintf("cs_%d", i), fmt.Sprintf("pi_%d", i), fmt.Sprintf("cus_%d", i), int64(300+i), "paid",
-			payments.Meta{DonationID: d.ID, Campaign: campaigns.DefaultAppealSlug}))
+			payments.Meta{DonationID: d.ID, Campaign: appeals.DefaultAppealSlug}))
 		want = want.Add(amount)
 	}
 	pool.Close()

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
 	"giving/payments"
 	"giving/web"
 )
@@ -30,7 +31,7 @@ type config struct {
 	// the client (empty: the connecting address is the client).
 	TrustedProxies web.TrustedProxies
 	// Require2FA is REQUIRE_2FA_FOR: the roles that must use two-factor sign-in.
-	Require2FA []campaigns.Role
+	Require2FA []accounts.Role
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -136,12 +137,12 @@ func orDefault(v, def string) string {
 
 // require2FA reads REQUIRE_2FA_FOR, e.g. "admin,trustee": the roles that must enrol in
 // two-factor sign-in. Only trustees and admins see donors' data, and only they can enrol.
-func require2FA(v string) ([]campaigns.Role, error) {
-	var roles []campaigns.Role
+func require2FA(v string) ([]accounts.Role, error) {
+	var roles []accounts.Role
 	for _, s := range strings.Split(v, ",") {
-		switch r := campaigns.Role(strings.ToLower(strings.TrimSpace(s))); r {
+		switch r := accounts.Role(strings.ToLower(strings.TrimSpace(s))); r {
 		case "":
-		case campaigns.RoleAdmin, campaigns.RoleTrustee:
+		case accounts.RoleAdmin, accounts.RoleTrustee:
 			roles = append(roles, r)
 		default:
 			return nil, fmt.Errorf("REQUIRE_2FA_FOR=%q: each role must be admin or trustee (comma-separated)", v)

@@ -6,7 +6,7 @@ import (
 	"io"
 	"path/filepath"
 
-	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/migrations"
 	"giving/payments"
 )
@@ -69,7 +69,7 @@ A live Stripe key is refused: dev never moves real money.`, stdout)
 	for _, v := range applied {
 		fmt.Fprintln(stdout, "giving: applied migration", v)
 	}
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
+	if _, err := appeals.Seed(ctx, store, appeals.SeedOptions{}); err != nil {
 		return err
 	}
 	return serve(ctx, cfg, lns, store, log, stdout, true)

@@ -6,7 +6,8 @@ import (
 	"io"
 	"time"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/donors"
 	"giving/payments"
 )
 
@@ -76,11 +77,11 @@ func cmdDonor(ctx context.Context, args []string, env func(string) string, stdou
 }
 
 func donorEmail(cmd, email string) (string, error) {
-	e, err := campaigns.DonorEmail(email)
+	e, err := donors.DonorEmail(email)
 	switch {
 	case err == nil:
 		return e, nil
-	case campaigns.NormalizeEmail(email) == "":
+	case accounts.NormalizeEmail(email) == "":
 		return "", usageError{fmt.Sprintf("donor %s: --email is required (see giving donor %s --help)", cmd, cmd)}
 	default:
 		return "", usageError{fmt.Sprintf("donor %s: --email %q is not an email address", cmd, email)}
@@ -114,12 +115,12 @@ hash of the email). The file is readable by its owner only.`, stdout)
 	if err != nil {
 		return err
 	}
-	recs, err := store.ExportDonorRecords(ctx, campaigns.CommandLine(), e)
+	recs, err := donors.ExportDonorRecords(ctx, store, accounts.CommandLine(), e)
 	if err != nil {
 		_ = done(false)
 		return err
 	}
-	err = campaigns.WriteDonorJSON(w, recs)
+	err = donors.WriteDonorJSON(w, recs)
 	if derr := done(err == nil); err == nil {
 		err = derr
 	}
@@ -167,11 +168,11 @@ one transaction and recorded in the audit log as "donor erased" (by a hash of th
 		return err
 	}
 	defer store.Pool().Close()
-	var rep campaigns.ErasureReport
+	var rep donors.ErasureReport
 	if *yes {
-		rep, err = payments.EraseDonor(ctx, store, campaigns.CommandLine(), e, time.Now())
+		rep, err = payments.EraseDonor(ctx, store, accounts.CommandLine(), e, time.Now())
 	} else {
-		rep, err = payments.PlanErasure(ctx, store, campaigns.CommandLine(), e, time.Now())
+		rep, err = payments.PlanErasure(ctx, store, accounts.CommandLine(), e, time.Now())
 	}
 	if err != nil {
 		return err
@@ -218,7 +219,7 @@ aid declarations erased" in the audit log.`, stdout)
 		return err
 	}
 	defer store.Pool().Close()
-	n, err := store.EraseDueDeclarations(ctx, campaigns.CommandLine(), time.Now(), *yes)
+	n, err := donors.EraseDueDeclarations(ctx, store, accounts.CommandLine(), time.Now(), *yes)
 	if err != nil {
 		return err
 	}

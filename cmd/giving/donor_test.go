@@ -13,7 +13,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
-	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/audit"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 	"giving/migrations/testdb"
 )
@@ -57,12 +60,12 @@ func TestDonorCommands(t *testing.T) {
 	ctx := context.Background()
 	env := map[string]string{}
 	store, pool, appeal := seededStore(t, env)
-	gift := func(email, name, amount string, at time.Time, pi string) campaigns.Donation {
+	gift := func(email, name, amount string, at time.Time, pi string) donations.Donation {
 		t.Helper()
-		n := campaigns.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount), DisplayName: name,
-			Message: "from " + name, Email: email, Declaration: &campaigns.Declaration{FirstName: name, LastName: "Example",
-				House: "1", Postcode: "SW1A 1AA", Scope: campaigns.ScopeThis, WordingVersion: "test", Wording: "I want to Gift Aid my donation"}}
-		dn, err := store.CreateDonation(ctx, n)
+		n := donations.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount), DisplayName: name,
+			Message: "from " + name, Email: email, Declaration: &giftaid.Declaration{FirstName: name, LastName: "Example",
+				House: "1", Postcode: "SW1A 1AA", Scope: giftaid.ScopeThis, WordingVersion: "test", Wording: "I want to Gift Aid my donation"}}
+		dn, err := donations.Create(ctx, store, n)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,12 +146,12 @@ func TestDonorCommands(t *testing.T) {
 	if err != nil || !strings.Contains(out, "1 donation scrubbed") || strings.Contains(out, "DRY RUN") {
 		t.Fatalf("erase: %v\n%s", err, out)
 	}
-	got, err := store.Donation(ctx, campaigns.DonationLookup{ID: ada.ID})
+	got, err := donations.Lookup(ctx, store, donations.DonationLookup{ID: ada.ID})
 	if err != nil || got.Email != "" || got.DisplayName != "" || got.Message != "" || !got.Amount.Equal(decimal.RequireFromString("20.00")) {
 		t.Fatalf("after erase: %+v %v", got, err)
 	}
-	log, err := store.AuditLog(ctx, 1)
-	if err != nil || len(log) != 1 || log[0].Action != "donor erased" || log[0].ActorEmail != campaigns.CommandLine().Email ||
+	log, err := audit.Log(ctx, store.Pool(), 1)
+	if err != nil || len(log) != 1 || log[0].Action != "donor erased" || log[0].ActorEmail != accounts.CommandLine().Email ||
 		strings.Contains(log[0].Detail, "ada") {
 		t.Fatalf("audit: %+v %v", log, err)
 	}

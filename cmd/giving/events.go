@@ -11,6 +11,8 @@ import (
 	"text/tabwriter"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/reports"
 	"giving/payments"
 )
 
@@ -50,7 +52,7 @@ func cmdEvents(ctx context.Context, args []string, env func(string) string, stdo
 		args = args[1:]
 	}
 	fs := newFlags("events", "events [list] [--outcome O] [--limit N]\n       giving events retry EVENT_ID...", eventsHelp, stdout)
-	listable := append(slices.Clone(campaigns.ReviewOutcomes), "queued")
+	listable := append(slices.Clone(reports.ReviewOutcomes), "queued")
 	outcome := fs.String("outcome", "", "list only this outcome: "+strings.Join(listable, ", "))
 	limit := fs.Int("limit", 50, "list at most this many events, newest first")
 	if err := parseFlags(fs, args); err != nil {
@@ -71,16 +73,16 @@ func cmdEvents(ctx context.Context, args []string, env func(string) string, stdo
 		return err
 	}
 	defer store.Pool().Close()
-	b, err := store.Backlogs(ctx)
+	b, err := reports.ReadBacklogs(ctx, store)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "stored events waiting: %d queued (oldest %.0f s)", b.EventsQueued, b.OldestQueuedSeconds)
-	for _, o := range campaigns.ReviewOutcomes {
+	for _, o := range reports.ReviewOutcomes {
 		fmt.Fprintf(stdout, ", %d %s", b.EventsForReview[o], o)
 	}
 	fmt.Fprintln(stdout)
-	list, err := store.StoredEvents(ctx, outcomes, *limit)
+	list, err := reports.StoredEvents(ctx, store, outcomes, *limit)
 	if err != nil {
 		return err
 	}
@@ -127,7 +129,7 @@ not applied.`, stdout)
 	hooks.GiftMax = cfg.Money.Limits.Max
 	failed := 0
 	for _, id := range ids {
-		outcome, detail, err := hooks.Retry(ctx, campaigns.CommandLine(), id)
+		outcome, detail, err := hooks.Retry(ctx, accounts.CommandLine(), id)
 		switch {
 		case errors.Is(err, campaigns.ErrNotFound):
 			failed++

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/audit"
+	"giving/campaigns/donations"
 	"giving/payments"
 )
 
@@ -17,7 +19,7 @@ func TestEventsListAndRetry(t *testing.T) {
 	ctx := context.Background()
 	env := map[string]string{}
 	store, pool, appeal := seededStore(t, env)
-	d, err := store.CreateDonation(ctx, campaigns.NewDonation{AppealID: appeal.ID, Amount: payments.FromPence(2500)})
+	d, err := donations.Create(ctx, store, donations.NewDonation{AppealID: appeal.ID, Amount: payments.FromPence(2500)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +27,7 @@ func TestEventsListAndRetry(t *testing.T) {
 	failed := payments.EventBuilder{}.WithEventID("evt_failed").CheckoutSessionCompleted("cs_f", "pi_f", "cus_f", 2500, "paid",
 		payments.Meta{DonationID: d.ID, Campaign: appeal.Slug})
 	// And one that fails for a reason a retry cannot fix: money in dollars.
-	d2, err := store.CreateDonation(ctx, campaigns.NewDonation{AppealID: appeal.ID, Amount: payments.FromPence(1000)})
+	d2, err := donations.Create(ctx, store, donations.NewDonation{AppealID: appeal.ID, Amount: payments.FromPence(1000)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +72,7 @@ func TestEventsListAndRetry(t *testing.T) {
 			t.Errorf("retry output lacks %q:\n%s", want, out)
 		}
 	}
-	tot, err := store.AppealTotals(ctx, appeal.ID)
+	tot, err := appeals.AppealTotals(ctx, store, appeal.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +83,10 @@ func TestEventsListAndRetry(t *testing.T) {
 	if out, err := runCmd(t, env, "events", "retry", "evt_failed"); err == nil || !strings.Contains(out, `is "applied"`) {
 		t.Errorf("second retry: %v\n%s", err, out)
 	}
-	if tot, _ := store.AppealTotals(ctx, appeal.ID); tot.Gifts != 1 {
+	if tot, _ := appeals.AppealTotals(ctx, store, appeal.ID); tot.Gifts != 1 {
 		t.Fatalf("a second retry recorded the gift again: %d gifts", tot.Gifts)
 	}
-	log, err := store.AuditLog(ctx, 20)
+	log, err := audit.Log(ctx, store.Pool(), 20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,10 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
+	"giving/campaigns/appeals"
+	"giving/campaigns/giftaid"
+	"giving/campaigns/reports"
 	"giving/migrations"
 )
 
@@ -90,7 +94,7 @@ no donation we created, to review). Rows are streamed: any size of ledger export
 	defer store.Pool().Close()
 	var appealID int64
 	if *appeal != "" {
-		a, err := store.AppealBySlug(ctx, *appeal)
+		a, err := appeals.AppealBySlug(ctx, store, *appeal)
 		if err != nil {
 			return fmt.Errorf("export gifts: appeal %q: %w", *appeal, err)
 		}
@@ -100,7 +104,7 @@ no donation we created, to review). Rows are streamed: any size of ledger export
 	if err != nil {
 		return err
 	}
-	err = store.ExportGifts(ctx, campaigns.CommandLine(), w, start, last.AddDate(0, 0, 1), appealID)
+	err = reports.ExportGifts(ctx, store, accounts.CommandLine(), w, start, last.AddDate(0, 0, 1), appealID)
 	if err := done(err == nil); err != nil {
 		return err
 	}
@@ -148,7 +152,7 @@ With --preview nothing changes: run it first and check the schedule.`, stdout)
 	if *actor == "" {
 		*actor = env("USER")
 	}
-	opt := campaigns.ClaimOptions{AggregationLimit: lim, Actor: campaigns.User{Email: *actor}}
+	opt := giftaid.ClaimOptions{AggregationLimit: lim, Actor: accounts.User{Email: *actor}}
 	if *upto != "" {
 		day, err := parseDay("upto", *upto)
 		if err != nil {
@@ -178,13 +182,13 @@ With --preview nothing changes: run it first and check the schedule.`, stdout)
 			return err
 		}
 	}
-	var claim campaigns.Claim
+	var claim giftaid.Claim
 	if *preview {
-		claim, err = store.ExportClaimPreview(ctx, opt)
+		claim, err = giftaid.ExportClaimPreview(ctx, store, opt)
 	} else {
-		claim, err = store.MakeClaim(ctx, opt)
+		claim, err = giftaid.MakeClaim(ctx, store, opt)
 	}
-	if errors.Is(err, campaigns.ErrNothingToClaim) || (err == nil && len(claim.Rows) == 0) {
+	if errors.Is(err, giftaid.ErrNothingToClaim) || (err == nil && len(claim.Rows) == 0) {
 		_, _ = done(false), adjDone(false)
 		fmt.Fprintln(stderr, "export gift-aid: nothing to claim: every eligible gift is already in a claim")
 		return nil
@@ -193,12 +197,12 @@ With --preview nothing changes: run it first and check the schedule.`, stdout)
 		_, _ = done(false), adjDone(false)
 		return err
 	}
-	err = campaigns.WriteClaimCSV(w, claim)
+	err = giftaid.WriteClaimCSV(w, claim)
 	if derr := done(err == nil); err == nil {
 		err = derr
 	}
 	if aw != nil {
-		aerr := campaigns.WriteAdjustments(aw, claim)
+		aerr := giftaid.WriteAdjustments(aw, claim)
 		if derr := adjDone(aerr == nil); aerr == nil {
 			aerr = derr
 		}

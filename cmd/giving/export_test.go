@@ -12,7 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
-	"giving/campaigns"
+	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 	"giving/migrations/testdb"
 )
@@ -50,12 +51,12 @@ func TestExportCommands(t *testing.T) {
 	env := map[string]string{"USER": "trustee"}
 	store, pool, appeal := seededStore(t, env)
 	gift := func(amount string, name string, declared bool, at time.Time, pi string) {
-		n := campaigns.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount), DisplayName: name}
+		n := donations.NewDonation{AppealID: appeal.ID, Amount: decimal.RequireFromString(amount), DisplayName: name}
 		if declared {
-			n.Declaration = &campaigns.Declaration{FirstName: "Ada", LastName: "Smith-Jones", House: "12", Postcode: "sw1a1aa",
-				Scope: campaigns.ScopeThis, WordingVersion: "test", Wording: "I want to Gift Aid my donation"}
+			n.Declaration = &giftaid.Declaration{FirstName: "Ada", LastName: "Smith-Jones", House: "12", Postcode: "sw1a1aa",
+				Scope: giftaid.ScopeThis, WordingVersion: "test", Wording: "I want to Gift Aid my donation"}
 		}
-		dn, err := store.CreateDonation(ctx, n)
+		dn, err := donations.Create(ctx, store, n)
 		if err != nil {
 			t.Fatal(err)
 		}

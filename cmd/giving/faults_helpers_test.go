@@ -19,6 +19,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
@@ -186,14 +188,14 @@ func newGifts(t *testing.T, env map[string]string, prefix string, n int) (*gifts
 	}
 	pool := openPool(t, env["DATABASE_URL"])
 	store := campaigns.NewStore(pool)
-	appeal, err := store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	appeal, err := appeals.AppealBySlug(ctx, store, appeals.DefaultAppealSlug)
 	if err != nil {
 		t.Fatal(err)
 	}
 	g := &gifts{}
 	for i := range n {
 		pence := int64(300 + 7*i)
-		d, err := store.CreateDonation(ctx, campaigns.NewDonation{AppealID: appeal.ID, Amount: payments.FromPence(pence)})
+		d, err := donations.Create(ctx, store, donations.NewDonation{AppealID: appeal.ID, Amount: payments.FromPence(pence)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +203,7 @@ func newGifts(t *testing.T, env map[string]string, prefix string, n int) (*gifts
 		g.ids = append(g.ids, id)
 		g.events = append(g.events, payments.EventBuilder{}.WithEventID(id).CheckoutSessionCompleted(
 			fmt.Sprintf("cs_%s_%d", prefix, i), fmt.Sprintf("pi_%s_%d", prefix, i), fmt.Sprintf("cus_%s_%d", prefix, i),
-			pence, "paid", payments.Meta{DonationID: d.ID, Campaign: campaigns.DefaultAppealSlug}))
+			pence, "paid", payments.Meta{DonationID: d.ID, Campaign: appeals.DefaultAppealSlug}))
 		g.total = g.total.Add(payments.FromPence(pence))
 	}
 	return g, pool
@@ -248,7 +250,7 @@ func ledgerAgrees(t *testing.T, bin string, env map[string]string, pool *pgxpool
 		Scan(&giftEntries, &doubled); err != nil {
 		t.Fatal(err)
 	}
-	appeal, err := campaigns.NewStore(pool).AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	appeal, err := appeals.AppealBySlug(ctx, campaigns.NewStore(pool), appeals.DefaultAppealSlug)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 	"giving/payments"
@@ -123,7 +124,7 @@ func testPoolExhaustedAnswers503Fast(t *testing.T, bin string) {
 		resp.Body.Close()
 		return resp.StatusCode, resp.Header
 	}
-	paths := []string{"/", "/api/campaigns/" + campaigns.DefaultAppealSlug}
+	paths := []string{"/", "/api/campaigns/" + appeals.DefaultAppealSlug}
 
 	acked := map[int]bool{}
 	var mu sync.Mutex

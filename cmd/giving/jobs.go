@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"giving/campaigns"
+	"giving/campaigns/outbox"
 	"giving/payments"
 	"giving/web"
 )
@@ -47,7 +48,7 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("background jobs: open a pool: %w", err)
 	}
-	client, err := store.NewJobClient(jobsPool, log.With("component", "jobs"), workers)
+	client, err := store.NewJobClient(jobsPool, log.With("component", "jobs"), workers, outbox.Prune(workers, store))
 	if err != nil {
 		jobsPool.Close()
 		return nil, err

@@ -22,6 +22,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"giving/campaigns"
+	"giving/campaigns/outbox"
 	"giving/payments"
 )
 
@@ -136,10 +137,10 @@ func (s *smtpSender) tlsConfig() *tls.Config {
 	return &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}
 }
 
-func (s *smtpSender) SendMail(ctx context.Context, m campaigns.Mail) (err error) {
+func (s *smtpSender) SendMail(ctx context.Context, m outbox.Mail) (err error) {
 	msg, err := s.message(m)
 	if err != nil {
-		return fmt.Errorf("%w: %v", campaigns.ErrPermanent, err)
+		return fmt.Errorf("%w: %v", outbox.ErrPermanent, err)
 	}
 	deadline := time.Now().Add(sendTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
@@ -188,7 +189,7 @@ func (s *smtpSender) SendMail(ctx context.Context, m campaigns.Mail) (err error)
 		// 5xx to RCPT: the server refuses this address for good; retrying cannot help.
 		var te *textproto.Error
 		if errors.As(err, &te) && te.Code >= 500 {
-			return fmt.Errorf("%w: recipient refused: %v", campaigns.ErrPermanent, err)
+			return fmt.Errorf("%w: recipient refused: %v", outbox.ErrPermanent, err)
 		}
 		return fmt.Errorf("smtp rcpt to: %w", err)
 	}
@@ -209,7 +210,7 @@ func (s *smtpSender) SendMail(ctx context.Context, m campaigns.Mail) (err error)
 
 // message renders m as a MIME message: UTF-8 plain text, quoted-printable, so any
 // character and any line length arrive intact.
-func (s *smtpSender) message(m campaigns.Mail) ([]byte, error) {
+func (s *smtpSender) message(m outbox.Mail) ([]byte, error) {
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
@@ -278,14 +279,14 @@ func devOutbox(cfg config, listening net.Addr) bool {
 
 // mailWorker is the worker that sends the outbox: over SMTP when SMTP_URL is set, else to
 // the local outbox (shown at /dev/outbox).
-func mailWorker(cfg config, outbox bool, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer) (*campaigns.MailWorker, error) {
-	w := &campaigns.MailWorker{Store: store, Log: log}
+func mailWorker(cfg config, devOutbox bool, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer) (*outbox.MailWorker, error) {
+	w := &outbox.MailWorker{Store: store, Log: log}
 	if cfg.SMTP == nil {
 		if live, _ := payments.KeyMode(cfg.StripeKey); live {
 			return nil, errors.New("SMTP_URL is not set: with a live Stripe key, fundraisers' password reset emails must really be sent")
 		}
-		w.Sender, w.Local = campaigns.LocalOutbox{Log: log}, true
-		if outbox {
+		w.Sender, w.Local = outbox.LocalOutbox{Log: log}, true
+		if devOutbox {
 			log.Info("no SMTP_URL: email is kept in the local outbox, listed at /dev/outbox")
 		} else {
 			log.Warn("no SMTP_URL: email is not sent, only kept in the mail_outbox table")

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"giving/campaigns"
+	"giving/campaigns/outbox"
 	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 )
@@ -164,7 +165,7 @@ func TestSMTPSenderDeliversAMIMEMessage(t *testing.T) {
 	host, port, _ := net.SplitHostPort(srv.addr)
 	s := newSMTPSender(smtpConfig{Host: host, Port: port, User: "apikey", Pass: "s3cret", From: "appeal@example.org"}, nil)
 	body := "Hello Zoë,\n\n" + strings.Repeat("A long line that must survive intact. ", 10) + "\n.\nA line that is only a dot, above.\n"
-	err := s.SendMail(context.Background(), campaigns.Mail{To: "zoe@example.org", Subject: "Thank you, Zoë — £25 received", Body: body})
+	err := s.SendMail(context.Background(), outbox.Mail{To: "zoe@example.org", Subject: "Thank you, Zoë — £25 received", Body: body})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,8 +210,8 @@ func TestSMTPSenderFailures(t *testing.T) {
 	srv := newFakeSMTP(t)
 	host, port, _ := net.SplitHostPort(srv.addr)
 	s := newSMTPSender(smtpConfig{Host: host, Port: port, From: "appeal@example.org"}, nil)
-	err := s.SendMail(context.Background(), campaigns.Mail{To: "bounce@example.org", Subject: "Hi", Body: "x"})
-	if !errors.Is(err, campaigns.ErrPermanent) || !strings.Contains(err.Error(), "550") {
+	err := s.SendMail(context.Background(), outbox.Mail{To: "bounce@example.org", Subject: "Hi", Body: "x"})
+	if !errors.Is(err, outbox.ErrPermanent) || !strings.Contains(err.Error(), "550") {
 		t.Errorf("refused recipient: %v, want a permanent failure", err)
 	}
 	// A server that is down is worth retrying.
@@ -218,8 +219,8 @@ func TestSMTPSenderFailures(t *testing.T) {
 	_, deadPort, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
 	dead := newSMTPSender(smtpConfig{Host: "127.0.0.1", Port: deadPort, From: "appeal@example.org"}, nil)
-	err = dead.SendMail(context.Background(), campaigns.Mail{To: "ruby@example.org", Subject: "Hi", Body: "x"})
-	if err == nil || errors.Is(err, campaigns.ErrPermanent) {
+	err = dead.SendMail(context.Background(), outbox.Mail{To: "ruby@example.org", Subject: "Hi", Body: "x"})
+	if err == nil || errors.Is(err, outbox.ErrPermanent) {
 		t.Errorf("server down: %v, want a failure to retry", err)
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"giving/campaigns"
+	"giving/campaigns/giftaid"
 	"giving/payments"
 )
 
@@ -22,7 +22,7 @@ type moneySettings struct {
 // loadMoney reads the money settings. Each is parsed as an exact decimal (never a float);
 // a bad one stops the start with a line naming it, its range and an example.
 func loadMoney(getenv func(string) string) (moneySettings, error) {
-	m := moneySettings{Limits: payments.DefaultLimits, Fees: payments.DefaultFees, AggregationLimit: campaigns.DefaultAggregationLimit}
+	m := moneySettings{Limits: payments.DefaultLimits, Fees: payments.DefaultFees, AggregationLimit: giftaid.DefaultAggregationLimit}
 	read := func(name string, into *decimal.Decimal, min, max decimal.Decimal, minIncluded, pence bool, example string) error {
 		v := strings.TrimSpace(getenv(name))
 		if v == "" {

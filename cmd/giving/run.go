@@ -12,6 +12,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/ledger"
 	"giving/migrations"
 	"giving/payments"
 )
@@ -195,7 +197,7 @@ func cmdSeed(ctx context.Context, args []string, env func(string) string, stdout
 	fs := newFlags("seed", "seed [--target 50000.00]", `Creates the Fundraising for Freedom appeal (slug fundraising-for-freedom) with its giving
 tiers, from £3 (a survivor's meal) to £2,000 (a woman's entire stay at a safe house), if it
 does not exist. Running it again changes nothing, so trustees' later edits are kept.`, stdout)
-	target := fs.String("target", campaigns.DefaultTarget.StringFixed(2), "the appeal's target in pounds, used only when the appeal is created")
+	target := fs.String("target", appeals.DefaultTarget.StringFixed(2), "the appeal's target in pounds, used only when the appeal is created")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -215,14 +217,14 @@ does not exist. Running it again changes nothing, so trustees' later edits are k
 	if err := migrations.Check(ctx, store.Pool()); err != nil {
 		return err
 	}
-	created, err := store.Seed(ctx, campaigns.SeedOptions{Target: t})
+	created, err := appeals.Seed(ctx, store, appeals.SeedOptions{Target: t})
 	if err != nil {
 		return err
 	}
 	if created {
-		fmt.Fprintf(stdout, "seed: created the appeal %q with target £%s\n", campaigns.DefaultAppealSlug, t.StringFixed(2))
+		fmt.Fprintf(stdout, "seed: created the appeal %q with target £%s\n", appeals.DefaultAppealSlug, t.StringFixed(2))
 	} else {
-		fmt.Fprintf(stdout, "seed: the appeal %q already exists; nothing changed\n", campaigns.DefaultAppealSlug)
+		fmt.Fprintf(stdout, "seed: the appeal %q already exists; nothing changed\n", appeals.DefaultAppealSlug)
 	}
 	return nil
 }
@@ -246,7 +248,7 @@ there is any (a difference is a bug):
 		return err
 	}
 	defer store.Pool().Close()
-	diffs, err := store.CompareTotals(ctx)
+	diffs, err := ledger.CompareTotals(ctx, store)
 	if err != nil {
 		return err
 	}

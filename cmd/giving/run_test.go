@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 	"giving/payments/paymentstest"
@@ -31,7 +32,7 @@ func runCmd(t *testing.T, env map[string]string, args ...string) (string, error)
 
 // seededStore seeds a fresh database with 'giving seed' (env gains its DATABASE_URL) and
 // opens it as a test would look at it: the store, its pool and the seeded appeal.
-func seededStore(t *testing.T, env map[string]string) (*campaigns.Store, *pgxpool.Pool, campaigns.Appeal) {
+func seededStore(t *testing.T, env map[string]string) (*campaigns.Store, *pgxpool.Pool, appeals.Appeal) {
 	t.Helper()
 	ctx := context.Background()
 	dsn := testdb.DSN(t)
@@ -45,7 +46,7 @@ func seededStore(t *testing.T, env map[string]string) (*campaigns.Store, *pgxpoo
 	}
 	t.Cleanup(pool.Close)
 	store := campaigns.NewStore(pool)
-	appeal, err := store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	appeal, err := appeals.AppealBySlug(ctx, store, appeals.DefaultAppealSlug)
 	if err != nil {
 		t.Fatal(err)
 	}

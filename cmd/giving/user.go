@@ -13,6 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"giving/campaigns"
+	"giving/campaigns/accounts"
 	"giving/migrations"
 )
 
@@ -51,7 +52,7 @@ The password (%d to %d characters) is read from the first line of standard input
 at the prompt, without echo, when standard input is a terminal, else piped, e.g.
   printf '%%s\n' "$PASSWORD" | giving user add --email trustee@example.org --role trustee
 Roles: admin (everything), trustee (read every figure and the audit log), fundraiser.`,
-			campaigns.MinPasswordLen, campaigns.MaxPasswordLen), stdout)
+			accounts.MinPasswordLen, accounts.MaxPasswordLen), stdout)
 	email := fs.String("email", "", "the account's email address (required)")
 	role := fs.String("role", "", "admin, trustee or fundraiser (required)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input, never prompting")
@@ -69,7 +70,7 @@ Roles: admin (everything), trustee (read every figure and the audit log), fundra
 	if len(missing) > 0 {
 		return usageError{"user add: " + strings.Join(missing, " and ") + " required (see giving user add --help)"}
 	}
-	r := campaigns.Role(strings.ToLower(strings.TrimSpace(*role)))
+	r := accounts.Role(strings.ToLower(strings.TrimSpace(*role)))
 	if !r.Valid() {
 		return usageError{fmt.Sprintf("user add: --role %q must be admin, trustee or fundraiser", *role)}
 	}
@@ -81,7 +82,7 @@ Roles: admin (everything), trustee (read every figure and the audit log), fundra
 	if err != nil {
 		return err
 	}
-	if problem := campaigns.PasswordProblem(password, *email); problem != "" {
+	if problem := accounts.PasswordProblem(password, *email); problem != "" {
 		return fmt.Errorf("user add: password refused: %s", problem)
 	}
 
@@ -97,13 +98,13 @@ Roles: admin (everything), trustee (read every figure and the audit log), fundra
 	if err := migrations.Check(ctx, store.Pool()); err != nil {
 		return err
 	}
-	u, err := store.CreateUser(ctx, campaigns.CommandLine(), *email, password, r)
+	u, err := accounts.CreateUser(ctx, store, accounts.CommandLine(), *email, password, r)
 	var ve *campaigns.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		return fmt.Errorf("user add: %s", validationText(ve))
 	case errors.Is(err, campaigns.ErrConflict):
-		return fmt.Errorf("user add: an account for %s already exists", campaigns.NormalizeEmail(*email))
+		return fmt.Errorf("user add: an account for %s already exists", accounts.NormalizeEmail(*email))
 	case err != nil:
 		return err
 	}

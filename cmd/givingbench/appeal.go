@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"giving/campaigns"
+	"giving/campaigns/appeals"
 )
 
 // appealResult compares the public appeal JSON with a bare chi handler under the same load.
@@ -35,7 +35,7 @@ func getter(url string) requestFunc {
 // measureAppeal hits GET /api/campaigns/fundraising-for-freedom and the appeal page GET /
 // on the real site, and the bare route with the same concurrency and count, each after a short warm-up.
 func measureAppeal(ctx context.Context, siteURL, bareURL string, spec loadSpec) (appealResult, error) {
-	jsonURL := siteURL + "/api/campaigns/" + campaigns.DefaultAppealSlug
+	jsonURL := siteURL + "/api/campaigns/" + appeals.DefaultAppealSlug
 	warm := loadSpec{Concurrency: spec.Concurrency, Total: min(spec.Total, 10*spec.Concurrency), Cap: spec.Cap}
 	var res appealResult
 	for _, run := range []struct {

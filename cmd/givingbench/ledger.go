@@ -9,7 +9,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
+	"giving/campaigns/reports"
 )
 
 // totalsResult is the cost of reading an appeal's totals at two ledger sizes.
@@ -19,7 +21,7 @@ type totalsResult struct {
 	InsertRows         int64           // rows bulk-inserted into the big ledger
 	InsertTook         time.Duration
 	CompareTook        time.Duration
-	Diffs              []campaigns.Difference
+	Diffs              []ledger.Difference
 	Gifts              int64 // the appeal's gift count read back at the big size
 	// Dashboard holds the trustee dashboard's server times (the last 12 months) over the
 	// big ledger.
@@ -52,7 +54,7 @@ FROM (SELECT g, (3 + (g % 50) * 5)::numeric(12,2) AS a FROM generate_series($2::
 
 // insertLedger adds gifts from..to (inclusive) in batches, each its own statement.
 func insertLedger(ctx context.Context, store *campaigns.Store, appealID, from, to, batch int64) error {
-	d, err := store.CreateDonation(ctx, campaigns.NewDonation{AppealID: appealID, Amount: decimal.RequireFromString("3.00"),
+	d, err := donations.Create(ctx, store, donations.NewDonation{AppealID: appealID, Amount: decimal.RequireFromString("3.00"),
 		DisplayName: "Bench donors", Email: "bench-bulk@example.com"})
 	if err != nil {
 		return fmt.Errorf("create the bulk gifts' donation: %w", err)
@@ -201,7 +203,7 @@ func measureTotals(ctx context.Context, small, big ledgerDB, smallN, bigN, batch
 	}
 	res.Gifts = t.Gifts
 	t0 := time.Now()
-	if res.Diffs, err = big.Store.CompareTotals(ctx); err != nil {
+	if res.Diffs, err = ledger.CompareTotals(ctx, big.Store); err != nil {
 		return res, err
 	}
 	res.CompareTook = time.Since(t0)
@@ -213,11 +215,11 @@ func measureTotals(ctx context.Context, small, big ledgerDB, smallN, bigN, batch
 // warm-up), as the /trustees page does.
 func timeDashboard(ctx context.Context, db ledgerDB, n int) ([]time.Duration, error) {
 	start := time.Now().In(campaigns.London()).AddDate(0, -11, 0)
-	p := campaigns.MonthPeriod(start.Year(), start.Month(), 12)
+	p := reports.MonthPeriod(start.Year(), start.Month(), 12)
 	var out []time.Duration
 	for i := 0; i <= n; i++ {
 		t0 := time.Now()
-		if _, err := db.Store.Dashboard(ctx, db.Appeal, p); err != nil {
+		if _, err := reports.ReadDashboard(ctx, db.Store, db.Appeal, p); err != nil {
 			return nil, fmt.Errorf("dashboard: %w", err)
 		}
 		if i > 0 {

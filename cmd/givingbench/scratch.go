@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/migrations"
 )
 
@@ -91,11 +92,11 @@ func openSeeded(ctx context.Context, dsn string) (*campaigns.Store, int64, error
 		pool.Close()
 		return nil, 0, err
 	}
-	if _, err := store.Seed(ctx, campaigns.SeedOptions{}); err != nil {
+	if _, err := appeals.Seed(ctx, store, appeals.SeedOptions{}); err != nil {
 		pool.Close()
 		return nil, 0, err
 	}
-	a, err := store.AppealBySlug(ctx, campaigns.DefaultAppealSlug)
+	a, err := appeals.AppealBySlug(ctx, store, appeals.DefaultAppealSlug)
 	if err != nil {
 		pool.Close()
 		return nil, 0, err

@@ -21,6 +21,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
+	"giving/campaigns/ledger"
 	"giving/payments"
 )
 
@@ -52,7 +55,7 @@ type webhookResult struct {
 	ClosedBacklog int
 	ClosedSettle  time.Duration
 	Gifts         int64 // the appeal's gift count afterwards
-	Diffs         []campaigns.Difference
+	Diffs         []ledger.Difference
 }
 
 // Retries is how many 503s the real endpoint answered (and the sender resent).
@@ -136,7 +139,7 @@ func heapSampler() (stop func() uint64) {
 	}
 }
 
-// createDonations makes n pending £3 donations to the appeal through Store.CreateDonation,
+// createDonations makes n pending £3 donations to the appeal through donations.Create,
 // eight at a time.
 func createDonations(ctx context.Context, store *campaigns.Store, appealID int64, n int) ([]string, error) {
 	ids := make([]string, n)
@@ -151,7 +154,7 @@ func createDonations(ctx context.Context, store *campaigns.Store, appealID int64
 				if i >= n {
 					return
 				}
-				d, err := store.CreateDonation(ctx, campaigns.NewDonation{
+				d, err := donations.Create(ctx, store, donations.NewDonation{
 					AppealID: appealID, Amount: decimal.RequireFromString("3.00"),
 					DisplayName: "Bench donor", Email: fmt.Sprintf("bench%d@example.com", i),
 				})
@@ -184,7 +187,7 @@ func buildEvents(donations []string, tag string) ([][]byte, error) {
 		out[i] = b.CheckoutSessionCompleted(
 			fmt.Sprintf("cs_test_bench_%s_%d", tag, i), fmt.Sprintf("pi_bench_%s_%d", tag, i),
 			fmt.Sprintf("cus_bench_%s_%d", tag, i), 300, "paid",
-			payments.Meta{DonationID: id, Campaign: campaigns.DefaultAppealSlug})
+			payments.Meta{DonationID: id, Campaign: appeals.DefaultAppealSlug})
 		size += len(out[i])
 	}
 	if size == 0 {
@@ -341,12 +344,12 @@ func measureWebhooks(ctx context.Context, store *campaigns.Store, dsn string, ap
 	if res.Backlog, res.Settle, err = settle(ctx, store.Pool()); err != nil {
 		return res, err
 	}
-	t, err := store.AppealTotals(ctx, appealID)
+	t, err := appeals.AppealTotals(ctx, store, appealID)
 	if err != nil {
 		return res, err
 	}
 	res.Gifts = t.Gifts
-	if res.Diffs, err = store.CompareTotals(ctx); err != nil {
+	if res.Diffs, err = ledger.CompareTotals(ctx, store); err != nil {
 		return res, err
 	}
 	return res, nil

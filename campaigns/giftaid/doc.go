@@ -1,0 +1,32 @@
+// Package giftaid is Gift Aid: the declaration a donor makes (declarations.go), how long
+// it is kept (retention.go), claims to HMRC with their schedule (claims.go), and the
+// adjustments a refund of a claimed gift queues for the next claim (adjustments.go).
+//
+// # HMRC's rules, as this package applies them
+//
+// Gift Aid lets the charity reclaim basic-rate tax on a UK taxpayer's own gift: 20/80, so 25p
+// on every £1. The rate is data on the appeal (it was 28p under the old 22% basic rate).
+//
+//   - Eligible: an individual UK taxpayer's own money with no significant benefit in return.
+//     Money a fundraiser collected from others and recorded as offline takings on her page is
+//     not her gift, so offline takings are never Gift Aid-able.
+//   - A declaration records the charity's name, the donor's name and home address (at least the
+//     house name or number and the postcode), which gifts it covers, and that the donor must
+//     have paid enough Income Tax or Capital Gains Tax to cover it. Declarations, cancelled ones
+//     too, are kept for six years after the end of the accounting period of the last gift they
+//     cover (retention.go; campaigns/donors erases them afterwards).
+//   - The tax is computed on a total and rounded down to the penny once, never per gift
+//     (ledger.GiftAidTax). A claim may include gifts of the last four years.
+//   - The claim schedule (claims.go) is HMRC's Charities Online spreadsheet: Title (at most 4
+//     characters), First name (an initial will do; at most 35), Last name (at most 35; a
+//     double-barrelled name uses a space), House name or number (required), Postcode (capitals
+//     with a space), Aggregated donations (a description of at most 35 characters, for gifts
+//     at or under the aggregation limit, at most £1,000 a row, name and address blank),
+//     Sponsored event ("Yes" or blank), Donation date (DD/MM/YY, the latest date of a series or
+//     aggregate) and Amount (no £ sign, two decimals). Cells that do not apply are blank, never
+//     0.00. Regular gifts of one donor may share a row with the latest date. The aggregation
+//     limit is configuration.
+//   - Claimed rows are locked. A refund of a claimed gift queues an adjustment for the next
+//     claim: the tax on the refunded amount, with a note of at most 100 characters, never more
+//     than that claim.
+package giftaid

@@ -1,0 +1,463 @@
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/shopspring/decimal"
+
+	"giving/campaigns"
+	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
+)
+
+// Period is a half-open span of time [From, To) for the trustee dashboard. Both ends are
+// midnights in Europe/London (a London day); months are London months, so a gift paid at
+// 23:30 UTC on 30 June is a July gift.
+type Period struct{ From, To time.Time }
+
+// MonthPeriod is the period of n London months starting with year/month.
+func MonthPeriod(year int, month time.Month, n int) Period {
+	from := time.Date(year, month, 1, 0, 0, 0, 0, campaigns.London())
+	return Period{From: from, To: from.AddDate(0, n, 0)}
+}
+
+// DayPeriod is the period of London days from the day of from up to, not including, the
+// day of to (both read in London), e.g. a UK tax year: 6 April to 6 April.
+func DayPeriod(from, to time.Time) Period {
+	day := func(t time.Time) time.Time {
+		t = t.In(campaigns.London())
+		return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, campaigns.London())
+	}
+	return Period{From: day(from), To: day(to)}
+}
+
+// Validate reports a period the dashboard cannot answer: a missing or reversed end, or an
+// end that is not a London midnight (the summary the dashboard reads is kept by day).
+func (p Period) Validate() error {
+	v := &campaigns.ValidationError{}
+	for _, end := range []struct {
+		field string
+		t     time.Time
+	}{{"from", p.From}, {"to", p.To}} {
+		l := end.t.In(campaigns.London())
+		switch {
+		case end.t.IsZero():
+			v.Add(end.field, "Choose a date")
+		case l.Hour() != 0 || l.Minute() != 0 || l.Second() != 0 || l.Nanosecond() != 0:
+			v.Add(end.field, "A period starts and ends at midnight, UK time")
+		}
+	}
+	if v.OrNil() == nil && !p.From.Before(p.To) {
+		v.Add("to", "The end must be after the start")
+	}
+	return v.OrNil()
+}
+
+// MaxDashboardYears bounds the period one dashboard shows: it draws a bar per month, and
+// 0001-01-01 to 9999-12-31 was 3.9 s of work and 47 MB of HTML. Exports are not bounded.
+const MaxDashboardYears = 5
+
+// The dates a dashboard may show: none of this charity's money moved before 2000.
+var (
+	dashboardFirstDay = time.Date(2000, 1, 1, 0, 0, 0, 0, campaigns.London())
+	dashboardEndDay   = time.Date(2100, 1, 1, 0, 0, 0, 0, campaigns.London())
+)
+
+// ValidateForDashboard is Validate, and the period lies between 2000 and 2099 and is at
+// most MaxDashboardYears long; each problem names the field to change.
+func (p Period) ValidateForDashboard() error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	v := &campaigns.ValidationError{}
+	if p.From.Before(dashboardFirstDay) {
+		v.Add("from", "Choose a start from 01/01/2000 on.")
+	}
+	if p.To.After(dashboardEndDay) {
+		v.Add("to", "Choose an end before 2100.")
+	}
+	if limit := p.From.AddDate(MaxDashboardYears, 0, 0); v.OrNil() == nil && p.To.After(limit) {
+		v.Add("to", fmt.Sprintf("The dashboard shows at most %d years at a time: choose an end on or before %s, or a later start.",
+			MaxDashboardYears, limit.AddDate(0, 0, -1).Format("02/01/2006")))
+	}
+	return v.OrNil()
+}
+
+// Months lists the London months the period touches, as "YYYY-MM".
+func (p Period) Months() []string {
+	var out []string
+	from, to := p.From.In(campaigns.London()), p.To.In(campaigns.London())
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, campaigns.London()); m.Before(to); m = m.AddDate(0, 1, 0) {
+		out = append(out, m.Format("2006-01"))
+	}
+	return out
+}
+
+// Dashboard is what trustees see for one appeal and period. Money is pounds and pence,
+// never float64. Refunds, Disputed and DisputesLost are positive amounts taken off Gross.
+type Dashboard struct {
+	AppealID    int64
+	Period      Period
+	GiftAidRate decimal.Decimal // the appeal's basic-rate Gift Aid rate (0.25)
+
+	Gifts        int64           // gifts received in the period
+	Gross        decimal.Decimal // every gift as paid
+	Refunds      decimal.Decimal
+	Disputed     decimal.Decimal // held back by disputes opened and not decided in the period
+	DisputesLost decimal.Decimal
+	Fees         decimal.Decimal // Stripe's fees, including dispute fees
+	Raised       decimal.Decimal // Gross less Refunds, Disputed and DisputesLost
+	Net          decimal.Decimal // Raised less Fees
+
+	// GiftAidBase is the signed amount in the period on which Gift Aid may be claimed;
+	// GiftAidClaimable the tax on it at the appeal's rate, rounded down once on the total.
+	GiftAidBase      decimal.Decimal
+	GiftAidClaimable decimal.Decimal
+	// GiftAidClaimedBase is the amount of the period's entries already in a Gift Aid claim
+	// (gifts less the refunds netted from them); GiftAidClaimed the tax on it, rounded down.
+	GiftAidClaimedBase decimal.Decimal
+	GiftAidClaimed     decimal.Decimal
+
+	OneOff  FrequencyFigures
+	Monthly FrequencyFigures
+
+	ByTier       []TierFigures       // active tiers by amount, then "Other amount"
+	ByFundraiser []FundraiserFigures // most raised in the period first
+	ByMonth      []MonthFigures      // every London month of the period, oldest first
+
+	// Monthly gifts as they stand now, whatever the period.
+	ActiveMonthlyDonors    int64           // monthly donations active or past due
+	MonthlyRecurringIncome decimal.Decimal // their amounts plus any fee the donor covers
+	FailedMonthly          int64           // past due: the last payment failed
+	CancelledMonthly       int64
+
+	Unmatched UnmatchedFigures
+	Progress  Progress
+}
+
+// FrequencyFigures are the gifts of one frequency (one-off or monthly) in the period.
+type FrequencyFigures struct {
+	Count int64
+	Gross decimal.Decimal
+}
+
+// OtherAmountTitle names gifts of a typed amount rather than a tier.
+const OtherAmountTitle = "Other amount"
+
+// TierFigures are the gifts given through one tier in the period. TierID 0 is every gift
+// of a typed amount (and money that came with no donation we know).
+type TierFigures struct {
+	TierID int64
+	Title  string
+	Amount decimal.Decimal // the tier's amount; zero for "Other amount"
+	Count  int64
+	Gross  decimal.Decimal // what those gifts paid, including any fee the donor covered
+}
+
+// FundraiserFigures are one fundraiser page's figures: Count and Raised in the period,
+// RaisedToDate and Percent (of Target) since the page began.
+type FundraiserFigures struct {
+	FundraiserID int64
+	Slug         string
+	Title        string
+	Status       string
+	Count        int64
+	Raised       decimal.Decimal
+	Target       decimal.Decimal
+	RaisedToDate decimal.Decimal
+	Percent      decimal.Decimal // RaisedToDate as a percentage of Target, rounded down to 0.1
+}
+
+// MonthFigures are one London month's money.
+type MonthFigures struct {
+	Month   string // "2006-01"
+	Gifts   int64
+	Gross   decimal.Decimal
+	Refunds decimal.Decimal
+	Fees    decimal.Decimal
+	Raised  decimal.Decimal
+	Net     decimal.Decimal
+}
+
+// UnmatchedFigures are the period's gifts that came with no donation this service created
+// (flagged for review) or with no donation at all.
+type UnmatchedFigures struct {
+	Count  int64
+	Amount decimal.Decimal
+}
+
+// Progress is the appeal's all-time progress toward its target, from the derived totals.
+type Progress struct {
+	Target  decimal.Decimal
+	Raised  decimal.Decimal
+	Percent decimal.Decimal // rounded down to 0.1
+}
+
+var hundred = decimal.NewFromInt(100)
+
+func percentOf(v, target decimal.Decimal) decimal.Decimal {
+	if target.Sign() <= 0 {
+		return decimal.Zero
+	}
+	return v.Mul(hundred).Div(target).RoundFloor(1)
+}
+
+// summaryRanges splits a valid period into whole months and the edge days, as London dates.
+func summaryRanges(p Period) (months, head, tail [2]pgtype.Date) {
+	date := func(t time.Time) pgtype.Date { return pgtype.Date{Time: t, Valid: true} }
+	from, to := p.From.In(campaigns.London()), p.To.In(campaigns.London())
+	firstWhole := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, campaigns.London())
+	if from.Day() != 1 {
+		firstWhole = firstWhole.AddDate(0, 1, 0)
+	}
+	endWhole := time.Date(to.Year(), to.Month(), 1, 0, 0, 0, 0, campaigns.London())
+	if !firstWhole.Before(endWhole) {
+		// No whole month: every day from the day grain.
+		f, t := date(from), date(to)
+		return [2]pgtype.Date{f, f}, [2]pgtype.Date{f, t}, [2]pgtype.Date{t, t}
+	}
+	fw, ew := date(firstWhole), date(endWhole)
+	return [2]pgtype.Date{fw, ew}, [2]pgtype.Date{date(from), fw}, [2]pgtype.Date{ew, date(to)}
+}
+
+// sums are the ledger's sums for one slice of the summary.
+type sums struct {
+	gross, refunds, disputed, lost, fees, base, claimed decimal.Decimal
+	gifts                                               int64
+}
+
+func (s *sums) add(kind ledger.Kind, amount, fee, base, claimed decimal.Decimal, entries int64) {
+	switch kind {
+	case ledger.KindGift:
+		s.gross = s.gross.Add(amount)
+		s.gifts += entries
+	case ledger.KindRefund:
+		s.refunds = s.refunds.Sub(amount)
+	case ledger.KindDisputeHold, ledger.KindDisputeRelease:
+		s.disputed = s.disputed.Sub(amount)
+	case ledger.KindDisputeLost:
+		s.lost = s.lost.Sub(amount)
+	}
+	s.fees = s.fees.Add(fee)
+	s.base = s.base.Add(base)
+	s.claimed = s.claimed.Add(claimed)
+}
+
+func (s sums) raised() decimal.Decimal {
+	return s.gross.Sub(s.refunds).Sub(s.disputed).Sub(s.lost)
+}
+
+// ReadDashboard gathers the trustee dashboard for an appeal and period. Period figures come
+// from the ledger summary (kept by triggers in the ledger's own transactions), so the cost
+// does not grow with the ledger; all figures are read from one snapshot. ErrNotFound when
+// the appeal does not exist; a ValidationError for a period it cannot answer.
+func ReadDashboard(ctx context.Context, s *campaigns.Store, appealID int64, p Period) (Dashboard, error) {
+	if err := p.ValidateForDashboard(); err != nil {
+		return Dashboard{}, fmt.Errorf("dashboard: %w", err)
+	}
+	dash := Dashboard{AppealID: appealID, Period: p}
+	err := pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		return fillDashboard(ctx, tx, &dash)
+	})
+	if err != nil {
+		return Dashboard{}, fmt.Errorf("dashboard for appeal %d: %w", appealID, err)
+	}
+	return dash, nil
+}
+
+type tierRow struct {
+	TierFigures
+	active   bool
+	position int
+}
+
+func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
+	id, p := dash.AppealID, dash.Period
+	months, head, tail := summaryRanges(p)
+
+	var (
+		total   sums
+		freq    = map[string]*sums{"one_off": {}, "monthly": {}}
+		byTier  = map[int64]*sums{}
+		byPage  = map[int64]*sums{}
+		byMonth = map[string]*sums{}
+		tiers   []tierRow
+		pages   []FundraiserFigures
+	)
+	q := dbq.New(tx)
+	appealRow, err := q.DashboardAppeal(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("appeal %d: %w", id, campaigns.ErrNotFound)
+	} else if err != nil {
+		return err
+	}
+	summary, err := q.DashboardSummary(ctx, dbq.DashboardSummaryParams{AppealID: id, MonthsFrom: months[0], MonthsTo: months[1],
+		HeadFrom: head[0], HeadTo: head[1], TailFrom: tail[0], TailTo: tail[1]})
+	if err != nil {
+		return err
+	}
+	for _, r := range summary {
+		k := ledger.Kind(r.Kind)
+		if r.Dim == "fundraiser" {
+			if byPage[r.DimID] == nil {
+				byPage[r.DimID] = &sums{}
+			}
+			byPage[r.DimID].add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+			continue
+		}
+		// Tier rows summed over every tier are the appeal's figures.
+		total.add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+		if f := freq[r.Frequency]; f != nil {
+			f.add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+		}
+		if byTier[r.DimID] == nil {
+			byTier[r.DimID] = &sums{}
+		}
+		byTier[r.DimID].add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+		if byMonth[r.Month] == nil {
+			byMonth[r.Month] = &sums{}
+		}
+		byMonth[r.Month].add(k, r.Amount, r.Fee, r.GiftAidBase, r.Claimed, r.Entries)
+	}
+	tierRows, err := q.DashboardTiers(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, t := range tierRows {
+		tiers = append(tiers, tierRow{TierFigures: TierFigures{TierID: t.ID, Title: t.Title, Amount: t.Amount}, active: t.Active, position: int(t.Position)})
+	}
+	pageRows, err := q.DashboardPages(ctx, id)
+	if err != nil {
+		return err
+	}
+	for _, f := range pageRows {
+		pages = append(pages, FundraiserFigures{FundraiserID: f.ID, Slug: f.Slug, Title: f.Title, Status: f.Status, Target: f.Target,
+			RaisedToDate: f.RaisedToDate})
+	}
+	monthly, err := q.DashboardMonthly(ctx, id)
+	if err != nil {
+		return err
+	}
+	dash.ActiveMonthlyDonors, dash.MonthlyRecurringIncome, dash.FailedMonthly, dash.CancelledMonthly =
+		monthly.Active, monthly.Income, monthly.PastDue, monthly.Cancelled
+	unmatched, err := q.DashboardUnmatched(ctx, dbq.DashboardUnmatchedParams{AppealID: id, FromAt: p.From, ToAt: p.To})
+	if err != nil {
+		return err
+	}
+	dash.Unmatched.Count, dash.Unmatched.Amount = unmatched.Gifts, unmatched.Amount
+	progress, err := ledger.ReadTotals(ctx, tx, ledger.AppealScope(id))
+	if err != nil {
+		return err
+	}
+
+	dash.GiftAidRate = appealRow.GiftAidRate
+	dash.Gifts, dash.Gross, dash.Refunds, dash.Disputed, dash.DisputesLost, dash.Fees =
+		total.gifts, total.gross, total.refunds, total.disputed, total.lost, total.fees
+	dash.Raised = total.raised()
+	dash.Net = dash.Raised.Sub(dash.Fees)
+	dash.GiftAidBase, dash.GiftAidClaimable = total.base, ledger.GiftAidTax(total.base, appealRow.GiftAidRate)
+	dash.GiftAidClaimedBase, dash.GiftAidClaimed = total.claimed, ledger.GiftAidTax(total.claimed, appealRow.GiftAidRate)
+	dash.OneOff = FrequencyFigures{Count: freq["one_off"].gifts, Gross: freq["one_off"].gross}
+	dash.Monthly = FrequencyFigures{Count: freq["monthly"].gifts, Gross: freq["monthly"].gross}
+
+	// Tiers: every active tier, any retired tier that still had gifts, then typed amounts.
+	sort.Slice(tiers, func(i, j int) bool {
+		if !tiers[i].Amount.Equal(tiers[j].Amount) {
+			return tiers[i].Amount.LessThan(tiers[j].Amount)
+		}
+		return tiers[i].TierID < tiers[j].TierID
+	})
+	known := map[int64]bool{}
+	for _, t := range tiers {
+		known[t.TierID] = true
+		g := byTier[t.TierID]
+		if !t.active && (g == nil || g.gifts == 0) {
+			continue
+		}
+		f := t.TierFigures
+		f.Gross = decimal.Zero
+		if g != nil {
+			f.Count, f.Gross = g.gifts, g.gross
+		}
+		dash.ByTier = append(dash.ByTier, f)
+	}
+	other := TierFigures{Title: OtherAmountTitle, Amount: decimal.Zero, Gross: decimal.Zero}
+	for tierID, g := range byTier {
+		if !known[tierID] { // 0, or a tier of another appeal: never expected, never dropped
+			other.Count += g.gifts
+			other.Gross = other.Gross.Add(g.gross)
+		}
+	}
+	dash.ByTier = append(dash.ByTier, other)
+
+	// Pages: every approved page, and any other page that had money in the period.
+	for _, f := range pages {
+		g := byPage[f.FundraiserID]
+		if f.Status != "approved" && g == nil {
+			continue
+		}
+		f.Raised = decimal.Zero
+		if g != nil {
+			f.Count, f.Raised = g.gifts, g.raised()
+		}
+		f.Percent = percentOf(f.RaisedToDate, f.Target)
+		dash.ByFundraiser = append(dash.ByFundraiser, f)
+	}
+	sort.SliceStable(dash.ByFundraiser, func(i, j int) bool {
+		a, b := dash.ByFundraiser[i], dash.ByFundraiser[j]
+		if c := a.Raised.Cmp(b.Raised); c != 0 {
+			return c > 0
+		}
+		if a.Title != b.Title {
+			return strings.ToLower(a.Title) < strings.ToLower(b.Title)
+		}
+		return a.FundraiserID < b.FundraiserID
+	})
+
+	for _, m := range p.Months() {
+		g := byMonth[m]
+		if g == nil {
+			g = &sums{}
+		}
+		raised := g.raised()
+		dash.ByMonth = append(dash.ByMonth, MonthFigures{Month: m, Gifts: g.gifts, Gross: g.gross, Refunds: g.refunds,
+			Fees: g.fees, Raised: raised, Net: raised.Sub(g.fees)})
+	}
+
+	dash.Progress = Progress{Target: appealRow.Target, Raised: progress.Raised(),
+		Percent: percentOf(progress.Raised(), appealRow.Target)}
+	return nil
+}
+
+// CompareDashboardSummary recomputes the dashboard's summary from the ledger and reports an
+// error naming the rows that disagree (any is a bug), nil when they are equal. It reads
+// one repeatable-read snapshot so gifts arriving meanwhile cannot cause a false alarm.
+func CompareDashboardSummary(ctx context.Context, s *campaigns.Store) error {
+	var diffs []string
+	var count int
+	err := pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		rows, err := dbq.New(tx).DashboardSummaryDifferences(ctx)
+		if err != nil {
+			return err
+		}
+		count = len(rows)
+		for _, r := range rows[:min(len(rows), 10)] {
+			diffs = append(diffs, fmt.Sprintf("%s: summary has %s, ledger has %s", r.RowKey, r.Stored, r.FromLedger))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("compare dashboard summary with the ledger: %w", err)
+	}
+	if count > 0 {
+		return fmt.Errorf("dashboard summary differs from the ledger in %d rows: %s", count, strings.Join(diffs, "; "))
+	}
+	return nil
+}
