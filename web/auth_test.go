@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/net/html"
+
+	"giving/web/webtest"
 )
 
 const testPassword = "a long enough passphrase"
@@ -156,7 +158,7 @@ func TestAuditPageNeedsATrustee(t *testing.T) {
 	if len(rows) == 0 || !strings.Contains(rows[0], "trustee@example.org login") {
 		t.Errorf("the newest row should be the trustee's log-in; rows:\n%s", strings.Join(rows, "\n"))
 	}
-	if !strings.Contains(p.body, "ruby@example.org as fundraiser") {
+	if webtest.Count(t, p.body, `table.audit-log tbody td:contains("ruby@example.org as fundraiser")`) == 0 {
 		t.Errorf("the audit log lacks the accounts added")
 	}
 	if p := a.send(a.loggedIn("admin@example.org"), http.MethodGet, "/trustees/audit", nil); p.status != http.StatusOK {
@@ -219,7 +221,7 @@ func TestSixthBadPasswordIsRefused(t *testing.T) {
 	if p.status != http.StatusTooManyRequests || err != nil || secs < 60 || secs > 900 {
 		t.Fatalf("sixth attempt: %d, Retry-After %q; want 429 and up to 15 minutes", p.status, p.header.Get("Retry-After"))
 	}
-	if !strings.Contains(p.body, "Too many attempts") || p.header.Get("Set-Cookie") != "" {
+	if !strings.Contains(webtest.Text(t, p.body, "#login-error[role=alert]"), "Too many attempts") || p.header.Get("Set-Cookie") != "" {
 		t.Errorf("the 429 page should explain, and log nobody in")
 	}
 }
@@ -245,7 +247,7 @@ func TestLogoutEverywhereEndsOtherSessions(t *testing.T) {
 	}
 	// Another account's session is untouched, and sees what happened.
 	p = a.send(admin, http.MethodGet, "/trustees/audit", nil)
-	if p.status != http.StatusOK || !strings.Contains(p.body, "logout everywhere") {
+	if p.status != http.StatusOK || webtest.Count(t, p.body, `table.audit-log tbody td:contains("logout everywhere")`) == 0 {
 		t.Fatalf("admin after the trustee logged out everywhere: %d", p.status)
 	}
 	// Logging in again works, in the new epoch.
@@ -277,7 +279,7 @@ func TestLogout(t *testing.T) {
 	if len(actions) < 3 || !strings.Contains(actions[1], "trustee@example.org logout") || !strings.Contains(actions[2], "trustee@example.org login") {
 		t.Errorf("audit rows:\n%s", strings.Join(actions, "\n"))
 	}
-	if p := a.send(a.browser(), http.MethodGet, "/login?logged_out=1", nil); !strings.Contains(p.body, "You have logged out.") {
+	if p := a.send(a.browser(), http.MethodGet, "/login?logged_out=1", nil); webtest.Text(t, p.body, "section.login .notice[role=status]") != "You have logged out." {
 		t.Errorf("the log-in page does not confirm the log-out")
 	}
 }

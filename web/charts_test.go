@@ -1,10 +1,11 @@
 package web
 
 import (
-	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
+
+	"giving/web/webtest"
 )
 
 func TestBarChartEscapesAndScales(t *testing.T) {
@@ -14,15 +15,33 @@ func TestBarChartEscapesAndScales(t *testing.T) {
 		{Label: `<script>alert(1)</script>`, Value: decimal.RequireFromString("250.00")},
 		{Label: "2026-12", Value: decimal.RequireFromString("0.01")},
 	}))
-	if strings.Contains(svg, "<script>") {
-		t.Fatal("a label was not escaped")
+	webtest.None(t, svg, "script") // a label that was not escaped
+	labels := webtest.Find(t, svg, "svg.chart text.chart-label")
+	if len(labels) != 3 || webtest.NodeText(labels[1]) != "<script>alert(1)</script>" {
+		t.Errorf("the labels should read as text, <script> and all:\n%s", svg)
 	}
-	for _, want := range []string{`role="img"`, "<title", "Raised by month", "£1,000.00", "£250.00", `width="360"`, `width="90"`, `width="1"`} {
-		if !strings.Contains(svg, want) {
-			t.Errorf("chart lacks %s:\n%s", want, svg)
+	if got := webtest.Attr(t, svg, "svg.chart", "role"); got != "img" {
+		t.Errorf("chart role %q, want img:\n%s", got, svg)
+	}
+	if got := webtest.Text(t, svg, "svg.chart > title"); got != "Raised by month" {
+		t.Errorf("chart title %q:\n%s", got, svg)
+	}
+	if labelledBy, id := webtest.Attr(t, svg, "svg.chart", "aria-labelledby"), webtest.Attr(t, svg, "svg.chart > title", "id"); labelledBy != id {
+		t.Errorf("chart aria-labelledby %q, but its title is #%s", labelledBy, id)
+	}
+	values, bars := webtest.Find(t, svg, "svg.chart text.chart-value"), webtest.Find(t, svg, "svg.chart rect.chart-bar")
+	for i, want := range []struct{ value, width string }{{"£1,000.00", "360"}, {"£250.00", "90"}, {"£0.01", "1"}} {
+		if len(values) != 3 || len(bars) != 3 {
+			t.Fatalf("%d values and %d bars, want 3 of each:\n%s", len(values), len(bars), svg)
+		}
+		if got := webtest.NodeText(values[i]); got != want.value {
+			t.Errorf("bar %d value %q, want %s:\n%s", i+1, got, want.value, svg)
+		}
+		if got, _ := webtest.NodeAttr(bars[i], "width"); got != want.width {
+			t.Errorf("bar %d width %q, want %s:\n%s", i+1, got, want.width, svg)
 		}
 	}
-	if empty := string(barChart("Empty", nil)); !strings.Contains(empty, "Nothing in this period") {
-		t.Errorf("empty chart: %s", empty)
+	if got := webtest.Text(t, string(barChart("Empty", nil)), "svg.chart text.chart-empty"); got != "Nothing in this period" {
+		t.Errorf("empty chart says %q", got)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"giving/campaigns/donations"
 	"giving/campaigns/giftaid"
 	"giving/payments"
+	"giving/web/webtest"
 )
 
 // pathOf is a redirect's target within the site, failing unless it stays on base.
@@ -498,8 +499,8 @@ func TestCancelAfterPayingAndPrivacy(t *testing.T) {
 	if back.status != http.StatusOK || strings.Contains(back.body, "Cedar Court") || strings.Contains(back.body, "SW1A 1AA") {
 		t.Fatalf("cancel page (%d) shows the home address", back.status)
 	}
-	if !strings.Contains(back.body, `value="Lovelace"`) {
-		t.Errorf("cancel page lost the donor's name")
+	if got := webtest.Attr(t, back.body, "form input#last_name", "value"); got != "Lovelace" {
+		t.Errorf("cancel page lost the donor's name: last name %q", got)
 	}
 	s.post(checkout+"/pay", nil)
 	after := s.get("/donate/cancelled?donation=" + donation)

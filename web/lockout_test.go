@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"giving/campaigns/accounts"
+	"giving/web/webtest"
 )
 
 // newLockoutSite is the site with the test's own loopback address as a trusted proxy, so
@@ -136,7 +137,8 @@ func TestSignUpAndResetHaveTheirOwnLimits(t *testing.T) {
 			t.Fatalf("reset request %d: %d", i, p.status)
 		}
 	}
-	if p := signUp(a, c, "Someone", "someone9@example.org", "three words is plenty"); p.status != http.StatusTooManyRequests || !strings.Contains(p.body, "Too many attempts to sign up") {
+	if p := signUp(a, c, "Someone", "someone9@example.org", "three words is plenty"); p.status != http.StatusTooManyRequests ||
+		!strings.Contains(webtest.Text(t, p.body, "#form-error[role=alert]"), "Too many attempts to sign up") {
 		t.Errorf("sixth sign-up from one address: %d, want 429", p.status)
 	}
 	if p := a.send(c, http.MethodPost, "/reset", url.Values{"email": {"someone9@example.org"}}); p.status != http.StatusTooManyRequests {

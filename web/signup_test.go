@@ -15,6 +15,7 @@ import (
 	"giving/campaigns/accounts"
 	"giving/campaigns/audit"
 	"giving/campaigns/outbox"
+	"giving/web/webtest"
 )
 
 // newMailSite is the real router on a fresh database with Ruby's account, with or without
@@ -119,7 +120,7 @@ func TestSignUpConfirmsTheEmailBeforeLoggingIn(t *testing.T) {
 	}
 	sessionCookie(t, p.header)
 	welcome := a.send(c, http.MethodGet, "/signup/welcome", nil)
-	if !strings.Contains(welcome.body, "Check your email") || strings.Contains(textOf(welcome.doc), "logged in as") {
+	if webtest.Text(t, welcome.body, "main h1") != "Check your email" || strings.Contains(textOf(welcome.doc), "logged in as") {
 		t.Errorf("the welcome page does not ask her to check her email:\n%s", welcome.body)
 	}
 	if who := loggedInAs(a, c); who != "" {
@@ -179,7 +180,7 @@ func TestSignUpConfirmsTheEmailBeforeLoggingIn(t *testing.T) {
 	// The link works once.
 	for _, method := range []string{http.MethodPost, http.MethodGet} {
 		again := a.send(a.browser(), method, link, url.Values{})
-		if again.status != http.StatusGone || !strings.Contains(again.body, "no longer works") || attrOf(findLink(again.doc, "/signup"), "href") != "/signup" ||
+		if again.status != http.StatusGone || webtest.Text(t, again.body, "main h1") != "This link no longer works" || attrOf(findLink(again.doc, "/signup"), "href") != "/signup" ||
 			attrOf(findLink(again.doc, "/login"), "href") != "/login" {
 			t.Errorf("%s a used link: %d, want 410 offering to sign up or log in\n%s", method, again.status, again.body)
 		}
@@ -247,7 +248,7 @@ func TestUnconfirmedAccountCannotLogIn(t *testing.T) {
 	if p.status != wrongSam.status || p.header.Get("Set-Cookie") != "" || p.body != wrongSam.body {
 		t.Fatalf("right password, unconfirmed, answers unlike a wrong one: %d (Set-Cookie %q)\n%s", p.status, p.header.Get("Set-Cookie"), p.body)
 	}
-	if !strings.Contains(textOf(p.doc), "If you have just signed up, open the link in the email we sent you.") {
+	if !strings.Contains(webtest.Text(t, p.body, "#login-error[role=alert]"), "If you have just signed up, open the link in the email we sent you.") {
 		t.Errorf("the refusal does not say to confirm the address:\n%s", textOf(p.doc))
 	}
 	if v := attrOf(byID(p.doc, "email"), "value"); v != "sam@example.org" {
@@ -467,7 +468,8 @@ func TestPasswordResetByEmailedLink(t *testing.T) {
 	if unknown.body != known.body {
 		t.Errorf("the answers for a known and an unknown email differ")
 	}
-	if p := a.send(a.browser(), http.MethodGet, "/reset?sent=1", nil); !strings.Contains(p.body, "If that address has an account") {
+	if p := a.send(a.browser(), http.MethodGet, "/reset?sent=1", nil); webtest.Text(t, p.body, "main h1") != "Check your email" ||
+		!strings.HasPrefix(webtest.Text(t, p.body, "section.reset .notice[role=status]"), "If that address has an account") {
 		t.Errorf("the sent page does not explain")
 	}
 	// Only the token's hash is stored.
@@ -507,7 +509,7 @@ func TestPasswordResetByEmailedLink(t *testing.T) {
 	}
 
 	// The link works once.
-	if p := a.send(a.browser(), http.MethodGet, link, nil); p.status != http.StatusGone || !strings.Contains(p.body, "no longer works") {
+	if p := a.send(a.browser(), http.MethodGet, link, nil); p.status != http.StatusGone || webtest.Text(t, p.body, "main h1") != "This link no longer works" {
 		t.Errorf("GET a used link: %d", p.status)
 	}
 	if p := a.send(a.browser(), http.MethodPost, link, url.Values{"password": {"an attacker's passphrase"}}); p.status != http.StatusGone {
@@ -565,7 +567,7 @@ func TestResetRequestsAreRateLimited(t *testing.T) {
 		}
 	}
 	p, link := askForReset(t, a, "ruby@example.org")
-	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || link != "" || !strings.Contains(p.body, "Too many attempts") {
+	if p.status != http.StatusTooManyRequests || p.header.Get("Retry-After") == "" || link != "" || !strings.Contains(webtest.Text(t, p.body, "#form-error[role=alert]"), "Too many attempts") {
 		t.Fatalf("sixth request: %d (Retry-After %q, link %q), want 429 and no mail", p.status, p.header.Get("Retry-After"), link)
 	}
 }
@@ -587,7 +589,7 @@ func TestDevOutboxListsMailOnlyWithoutSMTP(t *testing.T) {
 	for _, anchor := range elements(p.doc, "a") {
 		clickable = clickable || attrOf(anchor, "href") == a.URL+link
 	}
-	if !clickable || !strings.Contains(p.body, "ruby@example.org") || !strings.Contains(p.body, "queued") {
+	if reset := webtest.Text(t, p.body, "section.outbox article.mail:nth-of-type(2) dl"); !clickable || !strings.Contains(reset, "To ruby@example.org") || !strings.Contains(reset, "Status queued") {
 		t.Errorf("the outbox does not show the reset link to click:\n%s", p.body)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"giving/migrations/testdb"
+	"giving/web/webtest"
 )
 
 func passwordFile(t *testing.T, content string) string {
@@ -63,7 +64,7 @@ func TestUserAddCreatesAnAdminWhoCanLogIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"admin@example.org as admin", "command line", "login"} {
-		if !strings.Contains(string(body), want) {
+		if webtest.Count(t, string(body), `table.audit-log tbody td:contains("`+want+`")`) == 0 {
 			t.Errorf("audit log lacks %q", want)
 		}
 	}
