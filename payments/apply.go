@@ -266,7 +266,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 // arrived before it and has been waiting on its payment intent.
 func recordGift(ctx context.Context, tx pgx.Tx, ev event, d donations.Donation, object, chargeID, pi string, amount decimal.Decimal, monthly bool, at time.Time) error {
 	e := ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
-		Kind: ledger.KindGift, StripeObject: object, ChargeID: chargeID, PaymentIntent: pi,
+		Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: object, ChargeID: chargeID, PaymentIntent: pi,
 		Amount: amount, Monthly: monthly, DonorKey: d.DonorKey(), OccurredAt: at, EventID: ev.ID}
 	if d.GiftAidCovers(at) {
 		e.GiftAidBase = amount
@@ -477,7 +477,7 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 		return nil
 	}
 	e := ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
-		Kind: ledger.KindRefund, StripeObject: ch.ID, Seq: fmt.Sprint(ch.AmountRefunded), ChargeID: ch.ID,
+		Kind: ledger.KindRefund, Source: ledger.SourceStripe, SourceRef: ch.ID, Seq: fmt.Sprint(ch.AmountRefunded), ChargeID: ch.ID,
 		PaymentIntent: idOf(ch.PaymentIntent), Amount: delta.Neg(), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID}
 	eligible := gift.GiftAidEligible()
 	if eligible {
@@ -534,7 +534,7 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 	}
 	entry := func(kind ledger.Kind, amt, fee decimal.Decimal) ledger.Entry {
 		return ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID, Kind: kind,
-			StripeObject: dp.ID, ChargeID: idOf(dp.Charge), PaymentIntent: idOf(dp.PaymentIntent),
+			Source: ledger.SourceStripe, SourceRef: dp.ID, ChargeID: idOf(dp.Charge), PaymentIntent: idOf(dp.PaymentIntent),
 			Amount: amt, Fee: fee, GiftAidBase: base(amt), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID}
 	}
 	// Disputed money stops counting at once. The hold is recorded by whichever of
@@ -589,7 +589,7 @@ func applyFee(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d don
 		return nil
 	}
 	_, err := ledger.Record(ctx, tx, ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
-		Kind: ledger.KindFee, StripeObject: ch.ID, ChargeID: ch.ID, PaymentIntent: idOf(ch.PaymentIntent),
+		Kind: ledger.KindFee, Source: ledger.SourceStripe, SourceRef: ch.ID, ChargeID: ch.ID, PaymentIntent: idOf(ch.PaymentIntent),
 		Amount: decimal.Zero, Fee: FromPence(bt.Fee), Monthly: d.Monthly, OccurredAt: at, EventID: ev.ID})
 	return err
 }

@@ -19,7 +19,6 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/dbq"
 	"giving/campaigns/ledger"
-	"giving/campaigns/pages"
 )
 
 // Reconciler compares what Stripe says happened with what the ledger holds, and with
@@ -295,7 +294,7 @@ func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until
 		add(&objects, d.ID)
 	}
 	toEntry := func(r dbq.ReconcileEntriesTouchingRow) recEntry {
-		return recEntry{kind: ledger.Kind(r.Kind), object: r.StripeObject, charge: r.ChargeID, pi: r.PaymentIntent,
+		return recEntry{kind: ledger.Kind(r.Kind), object: r.SourceRef, charge: r.ChargeID, pi: r.PaymentIntent,
 			amount: r.Amount, fee: r.Fee, occurredAt: r.OccurredAt}
 	}
 	// One snapshot, so an event applied meanwhile cannot make the two reads disagree.
@@ -506,9 +505,6 @@ func missingAtStripe(s stripeLists, l recLedger) []Difference {
 	for _, g := range l.gifts {
 		if strings.Contains(g.object, "_sandbox_") || strings.Contains(g.pi, "_sandbox_") || strings.Contains(g.charge, "_sandbox_") {
 			continue
-		}
-		if pages.IsOfflineObject(g.object) {
-			continue // offline money an admin verified never went through Stripe
 		}
 		if known[g.object] || known[g.pi] || known[g.charge] {
 			continue

@@ -300,7 +300,7 @@ func seedDonorGift(t *testing.T, s *site, email, name, amount, pi string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := ledger.Entry{AppealID: appeal.ID, DonationID: d.ID, Kind: ledger.KindGift, StripeObject: pi, PaymentIntent: pi,
+	e := ledger.Entry{AppealID: appeal.ID, DonationID: d.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: pi, PaymentIntent: pi,
 		Amount: d.Amount, DonorKey: d.DonorKey(), OccurredAt: time.Now().Add(-time.Hour)}
 	if err := s.store.InTx(ctx, func(tx pgx.Tx) error { _, err := ledger.Record(ctx, tx, e); return err }); err != nil {
 		t.Fatal(err)

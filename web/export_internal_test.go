@@ -37,8 +37,8 @@ func TestGiftsExportIsStreamed(t *testing.T) {
 	store, a := campaignstest.Seeded(t, 4)
 	pool := store.Pool()
 	// 5,000 gifts in the last day: about half a megabyte of CSV.
-	if _, err := pool.Exec(ctx, `INSERT INTO ledger_entries (appeal_id, kind, stripe_object, amount, occurred_at)
-		SELECT $1, 'gift', 'pi_bulk_' || g, 10.00, $2::timestamptz + g * interval '1 second' FROM generate_series(1, 5000) g`,
+	if _, err := pool.Exec(ctx, `INSERT INTO ledger_entries (appeal_id, kind, source, source_ref, amount, occurred_at)
+		SELECT $1, 'gift', 'stripe', 'pi_bulk_' || g, 10.00, $2::timestamptz + g * interval '1 second' FROM generate_series(1, 5000) g`,
 		a.ID, time.Now().Add(-24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}

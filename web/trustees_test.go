@@ -77,9 +77,9 @@ func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
 	now := time.Now()
 	d := func(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 	entries := []ledger.Entry{
-		{Kind: ledger.KindGift, StripeObject: "pi_1", Amount: d("100.00"), Fee: d("1.70"), GiftAidBase: d("100.00"), DonorKey: "a"},
-		{Kind: ledger.KindGift, StripeObject: "in_1", Amount: d("10.00"), Monthly: true, DonorKey: "b"},
-		{Kind: ledger.KindRefund, StripeObject: "ch_1", Seq: "2000", Amount: d("-20.00"), GiftAidBase: d("-20.00")},
+		{Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_1", Amount: d("100.00"), Fee: d("1.70"), GiftAidBase: d("100.00"), DonorKey: "a"},
+		{Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "in_1", Amount: d("10.00"), Monthly: true, DonorKey: "b"},
+		{Kind: ledger.KindRefund, Source: ledger.SourceStripe, SourceRef: "ch_1", Seq: "2000", Amount: d("-20.00"), GiftAidBase: d("-20.00")},
 	}
 	err := a.store.InTx(ctx, func(tx pgx.Tx) error {
 		for _, e := range entries {

@@ -88,7 +88,7 @@ func TestUnmatchedMoneyIsReviewedNotRewritten(t *testing.T) {
 		VALUES ($1, 12.34, 'one_off', 'pi_link', true) RETURNING id::text`, a.ID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
-	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, DonationID: id, Kind: ledger.KindGift, StripeObject: "pi_link", Amount: d("12.34")})
+	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, DonationID: id, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_link", Amount: d("12.34")})
 	list, err := donations.ListUnmatched(ctx, s, 10)
 	if err != nil || len(list) != 1 || !list[0].Amount.Equal(d("12.34")) || list[0].Reference != "pi_link" {
 		t.Fatalf("unmatched list: %+v %v", list, err)

@@ -89,7 +89,7 @@ func (w *GiftWorld) Gift(dn donations.Donation, object, charge, pi, amount, fee 
 	w.T.Helper()
 	dn = w.Reload(dn.ID)
 	e := ledger.Entry{AppealID: dn.AppealID, FundraiserID: dn.FundraiserID, DonationID: dn.ID, Kind: ledger.KindGift,
-		StripeObject: object, ChargeID: charge, PaymentIntent: pi, Amount: decimal.RequireFromString(amount), Fee: decimal.RequireFromString(fee), Monthly: dn.Monthly,
+		Source: ledger.SourceStripe, SourceRef: object, ChargeID: charge, PaymentIntent: pi, Amount: decimal.RequireFromString(amount), Fee: decimal.RequireFromString(fee), Monthly: dn.Monthly,
 		DonorKey: dn.DonorKey(), OccurredAt: at}
 	if dn.GiftAidCovers(at) {
 		e.GiftAidBase = e.Amount
@@ -107,7 +107,7 @@ func (w *GiftWorld) Entry(e ledger.Entry) int64 {
 		return err
 	})
 	if err != nil || id == 0 {
-		w.T.Fatalf("record %s %s: id %d, %v", e.Kind, e.StripeObject, id, err)
+		w.T.Fatalf("record %s %s: id %d, %v", e.Kind, e.SourceRef, id, err)
 	}
 	return id
 }
@@ -127,7 +127,7 @@ func (w *GiftWorld) Refund(dn donations.Donation, charge, pi, amount string, cum
 			return err
 		}
 		e := ledger.Entry{AppealID: dn.AppealID, FundraiserID: dn.FundraiserID, DonationID: dn.ID, Kind: ledger.KindRefund,
-			StripeObject: charge, Seq: fmt.Sprint(cumulativePence), ChargeID: charge, PaymentIntent: pi,
+			Source: ledger.SourceStripe, SourceRef: charge, Seq: fmt.Sprint(cumulativePence), ChargeID: charge, PaymentIntent: pi,
 			Amount: decimal.RequireFromString(amount).Neg(), Monthly: dn.Monthly, OccurredAt: at}
 		eligible := dn.GiftAidCovers(dn.CreatedAt)
 		if eligible {
@@ -189,7 +189,7 @@ func (w *GiftWorld) BuildFirstPeriod() FirstPeriod {
 	p.SmithJones = w.Gift(sj, "pi_sj", "", "pi_sj", "50.00", "0", UTC(2026, 3, 2, 10, 0))
 	p.SmithJonesDonation = sj
 	w.Entry(ledger.Entry{AppealID: w.Appeal.ID, FundraiserID: w.Ruby, DonationID: sj.ID, Kind: ledger.KindFee,
-		StripeObject: "ch_sj", ChargeID: "ch_sj", PaymentIntent: "pi_sj", Fee: decimal.RequireFromString("0.95"), OccurredAt: UTC(2026, 3, 2, 10, 5)})
+		Source: ledger.SourceStripe, SourceRef: "ch_sj", ChargeID: "ch_sj", PaymentIntent: "pi_sj", Fee: decimal.RequireFromString("0.95"), OccurredAt: UTC(2026, 3, 2, 10, 5)})
 
 	// No title (a blank cell), a hidden name, and a partial refund: the remainder is claimed.
 	Ada := w.Donation(donations.NewDonation{Amount: decimal.RequireFromString("100.00"), DisplayName: "Ada L", HideName: true,
@@ -222,7 +222,7 @@ func (w *GiftWorld) BuildFirstPeriod() FirstPeriod {
 	carl := w.Donation(donations.NewDonation{Amount: decimal.RequireFromString("45.00"), DisplayName: "Carl",
 		Declaration: Declaration("Mr", "Carl", "Dee", "9", "DN55 1PT")})
 	p.OpenDispute = w.Gift(carl, "pi_carl", "", "pi_carl", "45.00", "0.90", UTC(2026, 3, 25, 11, 0))
-	w.Entry(ledger.Entry{AppealID: w.Appeal.ID, DonationID: carl.ID, Kind: ledger.KindDisputeHold, StripeObject: "dp_carl",
+	w.Entry(ledger.Entry{AppealID: w.Appeal.ID, DonationID: carl.ID, Kind: ledger.KindDisputeHold, Source: ledger.SourceStripe, SourceRef: "dp_carl",
 		ChargeID: "ch_carl", PaymentIntent: "pi_carl", Amount: decimal.RequireFromString("-45.00"), GiftAidBase: decimal.RequireFromString("-45.00"), OccurredAt: UTC(2026, 3, 28, 11, 0)})
 
 	// Sixty £20 gifts (at the limit, so aggregated: £1,000 on one row, the rest on the

@@ -316,7 +316,7 @@ func (q *Queries) DonorDonationsForUpdate(ctx context.Context, email string) ([]
 }
 
 const donorLedger = `-- name: DonorLedger :many
-SELECT e.id, e.donation_id::text AS donation_id, e.kind, e.amount, e.fee, e.gift_aid_base, e.stripe_object,
+SELECT e.id, e.donation_id::text AS donation_id, e.kind, e.amount, e.fee, e.gift_aid_base, e.source, e.source_ref,
     COALESCE(e.charge_id, '')::text AS charge_id, COALESCE(e.payment_intent, '')::text AS payment_intent, e.occurred_at,
     COALESCE(c.claim_id, 0)::bigint AS claim_id
 FROM ledger_entries e LEFT JOIN gift_aid_claim_items c ON c.ledger_entry_id = e.id
@@ -330,7 +330,8 @@ type DonorLedgerRow struct {
 	Amount        decimal.Decimal
 	Fee           decimal.Decimal
 	GiftAidBase   decimal.Decimal
-	StripeObject  string
+	Source        string
+	SourceRef     string
 	ChargeID      string
 	PaymentIntent string
 	OccurredAt    time.Time
@@ -353,7 +354,8 @@ func (q *Queries) DonorLedger(ctx context.Context, donationIds []string) ([]Dono
 			&i.Amount,
 			&i.Fee,
 			&i.GiftAidBase,
-			&i.StripeObject,
+			&i.Source,
+			&i.SourceRef,
 			&i.ChargeID,
 			&i.PaymentIntent,
 			&i.OccurredAt,

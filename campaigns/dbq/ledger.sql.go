@@ -24,9 +24,9 @@ WITH ledger AS (
            count(*) FILTER (WHERE kind = 'gift')                                              AS gifts,
            count(DISTINCT donor_key) FILTER (WHERE kind = 'gift' AND donor_key <> '')         AS donors
     FROM (
-        SELECT 'appeal' AS scope, appeal_id AS scope_id, id, appeal_id, fundraiser_id, donation_id, kind, stripe_object, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id FROM ledger_entries
+        SELECT 'appeal' AS scope, appeal_id AS scope_id, id, appeal_id, fundraiser_id, donation_id, kind, source_ref, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id, source FROM ledger_entries
         UNION ALL
-        SELECT 'fundraiser', fundraiser_id, id, appeal_id, fundraiser_id, donation_id, kind, stripe_object, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id FROM ledger_entries WHERE fundraiser_id IS NOT NULL
+        SELECT 'fundraiser', fundraiser_id, id, appeal_id, fundraiser_id, donation_id, kind, source_ref, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id, source FROM ledger_entries WHERE fundraiser_id IS NOT NULL
     ) e
     GROUP BY scope, scope_id
 ), stored AS (
@@ -128,12 +128,12 @@ func (q *Queries) ReadTotals(ctx context.Context, arg ReadTotalsParams) (ReadTot
 const recordEntry = `-- name: RecordEntry :one
 
 WITH entry AS (
-    INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, stripe_object, seq,
+    INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
         charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
-    VALUES ($1, NULLIF($2::bigint, 0), NULLIF($3::text, '')::uuid, $4, $5, $6,
-        NULLIF($7::text, ''), $8, $9, $10,
-        $11, $12, $13, NULLIF($14::text, ''), NULLIF($15::text, ''))
-    ON CONFLICT (stripe_object, kind, seq) DO NOTHING
+    VALUES ($1, NULLIF($2::bigint, 0), NULLIF($3::text, '')::uuid, $4, $5, $6, $7,
+        NULLIF($8::text, ''), $9, $10, $11,
+        $12, $13, $14, NULLIF($15::text, ''), NULLIF($16::text, ''))
+    ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
     RETURNING id
 ), scopes (scope, scope_id) AS (
     SELECT 'appeal', $1::bigint WHERE EXISTS (SELECT 1 FROM entry)
@@ -141,13 +141,13 @@ WITH entry AS (
     SELECT 'fundraiser', $2::bigint WHERE $2::bigint <> 0 AND EXISTS (SELECT 1 FROM entry)
 ), new_donors AS (
     INSERT INTO total_donors (scope, scope_id, donor_key)
-    SELECT scope, scope_id, $12 FROM scopes WHERE $4 = 'gift' AND $12 <> ''
+    SELECT scope, scope_id, $13 FROM scopes WHERE $4 = 'gift' AND $13 <> ''
     ON CONFLICT DO NOTHING
     RETURNING scope
 ), upd AS (
     INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees,
         gift_aid_base, gifts, donors)
-    SELECT s.scope, s.scope_id, $16, $17, $18, $19, $20, $21, $22, $23,
+    SELECT s.scope, s.scope_id, $17, $18, $19, $20, $21, $22, $23, $24,
         (SELECT count(*) FROM new_donors d WHERE d.scope = s.scope)
     FROM scopes s
     ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
@@ -168,7 +168,8 @@ type RecordEntryParams struct {
 	FundraiserID     int64
 	DonationID       string
 	Kind             string
-	StripeObject     string
+	Source           string
+	SourceRef        string
 	Seq              string
 	ChargeID         string
 	Amount           decimal.Decimal
@@ -192,7 +193,7 @@ type RecordEntryParams struct {
 // The ledger and its totals (campaigns/ledger).
 // RecordEntry inserts a ledger entry and, only if it is new, adds it to the totals of its
 // appeal and of its fundraiser page, all in one statement: one round trip, and a duplicate
-// (same Stripe object, kind and seq) changes nothing at all. It returns the new entry's
+// (same source reference, kind and seq) changes nothing at all. It returns the new entry's
 // id, 0 for a duplicate. The amounts after the entry's are its deltas to each total column.
 func (q *Queries) RecordEntry(ctx context.Context, arg RecordEntryParams) (int64, error) {
 	row := q.db.QueryRow(ctx, recordEntry,
@@ -200,7 +201,8 @@ func (q *Queries) RecordEntry(ctx context.Context, arg RecordEntryParams) (int64
 		arg.FundraiserID,
 		arg.DonationID,
 		arg.Kind,
-		arg.StripeObject,
+		arg.Source,
+		arg.SourceRef,
 		arg.Seq,
 		arg.ChargeID,
 		arg.Amount,

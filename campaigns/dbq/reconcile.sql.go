@@ -13,9 +13,10 @@ import (
 )
 
 const reconcileEntriesTouching = `-- name: ReconcileEntriesTouching :many
-SELECT kind, stripe_object, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
     amount, fee, occurred_at FROM ledger_entries
-WHERE payment_intent = ANY($1::text[]) OR charge_id = ANY($2::text[]) OR stripe_object = ANY($3::text[])
+WHERE source = 'stripe'
+  AND (payment_intent = ANY($1::text[]) OR charge_id = ANY($2::text[]) OR source_ref = ANY($3::text[]))
 `
 
 type ReconcileEntriesTouchingParams struct {
@@ -26,7 +27,7 @@ type ReconcileEntriesTouchingParams struct {
 
 type ReconcileEntriesTouchingRow struct {
 	Kind          string
-	StripeObject  string
+	SourceRef     string
 	ChargeID      string
 	PaymentIntent string
 	Amount        decimal.Decimal
@@ -34,8 +35,8 @@ type ReconcileEntriesTouchingRow struct {
 	OccurredAt    time.Time
 }
 
-// ReconcileEntriesTouching is every ledger entry touching a listed payment intent, charge
-// or object.
+// ReconcileEntriesTouching is every Stripe ledger entry touching a listed payment intent,
+// charge or object.
 func (q *Queries) ReconcileEntriesTouching(ctx context.Context, arg ReconcileEntriesTouchingParams) ([]ReconcileEntriesTouchingRow, error) {
 	rows, err := q.db.Query(ctx, reconcileEntriesTouching, arg.PaymentIntents, arg.Charges, arg.Objects)
 	if err != nil {
@@ -47,7 +48,7 @@ func (q *Queries) ReconcileEntriesTouching(ctx context.Context, arg ReconcileEnt
 		var i ReconcileEntriesTouchingRow
 		if err := rows.Scan(
 			&i.Kind,
-			&i.StripeObject,
+			&i.SourceRef,
 			&i.ChargeID,
 			&i.PaymentIntent,
 			&i.Amount,
@@ -65,9 +66,9 @@ func (q *Queries) ReconcileEntriesTouching(ctx context.Context, arg ReconcileEnt
 }
 
 const reconcileGiftsBetween = `-- name: ReconcileGiftsBetween :many
-SELECT kind, stripe_object, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
     amount, fee, occurred_at FROM ledger_entries
-WHERE kind = 'gift' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz ORDER BY occurred_at, id
+WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz ORDER BY occurred_at, id
 `
 
 type ReconcileGiftsBetweenParams struct {
@@ -77,7 +78,7 @@ type ReconcileGiftsBetweenParams struct {
 
 type ReconcileGiftsBetweenRow struct {
 	Kind          string
-	StripeObject  string
+	SourceRef     string
 	ChargeID      string
 	PaymentIntent string
 	Amount        decimal.Decimal
@@ -85,7 +86,8 @@ type ReconcileGiftsBetweenRow struct {
 	OccurredAt    time.Time
 }
 
-// ReconcileGiftsBetween is the gifts that occurred in [since, until).
+// ReconcileGiftsBetween is the Stripe gifts that occurred in [since, until) (offline money
+// is not Stripe's to confirm).
 func (q *Queries) ReconcileGiftsBetween(ctx context.Context, arg ReconcileGiftsBetweenParams) ([]ReconcileGiftsBetweenRow, error) {
 	rows, err := q.db.Query(ctx, reconcileGiftsBetween, arg.Since, arg.Until)
 	if err != nil {
@@ -97,7 +99,7 @@ func (q *Queries) ReconcileGiftsBetween(ctx context.Context, arg ReconcileGiftsB
 		var i ReconcileGiftsBetweenRow
 		if err := rows.Scan(
 			&i.Kind,
-			&i.StripeObject,
+			&i.SourceRef,
 			&i.ChargeID,
 			&i.PaymentIntent,
 			&i.Amount,

@@ -92,7 +92,8 @@ type DonorLedgerEntry struct {
 	Amount        decimal.Decimal
 	Fee           decimal.Decimal
 	GiftAidBase   decimal.Decimal
-	StripeObject  string
+	Source        string // ledger.SourceStripe for a donation's money
+	SourceRef     string
 	ChargeID      string
 	PaymentIntent string
 	OccurredAt    time.Time
@@ -131,7 +132,7 @@ func (r Records) StripeIDs() []string {
 		ids = append(ids, d.ID, d.SessionID, d.PaymentIntent, d.SubscriptionID, d.CustomerID)
 	}
 	for _, e := range r.Ledger {
-		ids = append(ids, e.StripeObject, e.ChargeID, e.PaymentIntent)
+		ids = append(ids, e.SourceRef, e.ChargeID, e.PaymentIntent)
 	}
 	return cleanIDs(ids)
 }
@@ -355,7 +356,8 @@ type jsonLedgerEntry struct {
 	Amount        string `json:"amount"`
 	Fee           string `json:"stripe_fee"`
 	GiftAidBase   string `json:"gift_aid_base"`
-	StripeObject  string `json:"stripe_object"`
+	Source        string `json:"source"`
+	Reference     string `json:"reference"`
 	ChargeID      string `json:"stripe_charge"`
 	PaymentIntent string `json:"stripe_payment_intent"`
 	OccurredAt    string `json:"occurred_at"`
@@ -419,7 +421,7 @@ func WriteDonorJSON(w io.Writer, r Records) error {
 	for _, e := range r.Ledger {
 		doc.Ledger = append(doc.Ledger, jsonLedgerEntry{ID: e.ID, DonationID: e.DonationID, Kind: e.Kind,
 			Amount: e.Amount.StringFixed(2), Fee: e.Fee.StringFixed(2), GiftAidBase: e.GiftAidBase.StringFixed(2),
-			StripeObject: e.StripeObject, ChargeID: e.ChargeID, PaymentIntent: e.PaymentIntent,
+			Source: e.Source, Reference: e.SourceRef, ChargeID: e.ChargeID, PaymentIntent: e.PaymentIntent,
 			OccurredAt: jsonTime(e.OccurredAt), ClaimID: e.ClaimID})
 	}
 	for _, e := range r.Events {

@@ -11,10 +11,13 @@
 // # The ledger is the truth
 //
 // Every money fact (a gift, a refund, a dispute opened, won or lost, a fee) is an immutable
-// row of ledger_entries, keyed by the object it came from: a Stripe payment intent, invoice,
-// charge, refund or dispute, or an offline taking a fundraiser recorded. A unique constraint
-// on that key makes a second copy impossible, so a webhook delivered twice, or to two
-// instances at once, records one gift.
+// row of ledger_entries, keyed by a neutral source reference: its Source (SourceStripe, or
+// SourceOffline for money a fundraiser collected and an admin verified) and that source's
+// own id for it (a Stripe payment intent, invoice, charge or dispute id; the offline
+// taking's id), with its kind and a seq. A unique constraint on that key makes a second
+// copy impossible, so a webhook delivered twice, or to two instances at once, records one
+// gift. Money that should not have counted is never edited away: Reverse makes the entry
+// that undoes it.
 //
 // The totals (raised, refunded, disputed, lost, fees, net, the Gift Aid base, gifts and
 // donors) of an appeal and of each fundraiser page are kept in the same transaction as the

@@ -30,13 +30,21 @@ const (
 // totalShards must match the CHECK on totals.shard.
 const totalShards = 8
 
-// Entry is one immutable money fact, keyed by the Stripe object it came from.
+// Where a money fact came from: its Source, and that source's SourceRef for it.
+const (
+	SourceStripe  = "stripe"  // SourceRef: a payment intent, invoice, charge or dispute id
+	SourceOffline = "offline" // SourceRef: the offline taking's id
+)
+
+// Entry is one immutable money fact, keyed by its source reference (Source, SourceRef),
+// Kind and Seq.
 type Entry struct {
 	AppealID      int64
 	FundraiserID  int64  // 0: given to the appeal directly
 	DonationID    string // "" when Stripe reported money for no donation we know
 	Kind          Kind
-	StripeObject  string // payment intent, invoice, charge or dispute id
+	Source        string // SourceStripe or SourceOffline
+	SourceRef     string // the source's id for the fact (see Source)
 	Seq           string // distinguishes several facts of one kind on one object (cumulative refunds)
 	ChargeID      string
 	PaymentIntent string          // the payment intent the money moved through, to place later refunds
@@ -50,8 +58,11 @@ type Entry struct {
 }
 
 func (e Entry) validate() error {
-	if e.AppealID == 0 || e.StripeObject == "" {
-		return errors.New("ledger entry needs an appeal and a Stripe object")
+	if e.AppealID == 0 || e.SourceRef == "" {
+		return errors.New("ledger entry needs an appeal and a source reference")
+	}
+	if e.Source != SourceStripe && e.Source != SourceOffline {
+		return fmt.Errorf("ledger entry source %q is neither %q nor %q", e.Source, SourceStripe, SourceOffline)
 	}
 	if e.OccurredAt.IsZero() {
 		// When money moved is a fact of the event (or the taking), never the time it is applied.
@@ -103,9 +114,24 @@ func (e Entry) shard() int16 {
 	if e.DonationID != "" {
 		h.Write([]byte(e.DonationID))
 	} else {
-		h.Write([]byte(e.StripeObject))
+		h.Write([]byte(e.SourceRef))
 	}
 	return int16(h.Sum32() % totalShards)
+}
+
+// Reverse is the entry that undoes gift in full: a refund of the same source reference,
+// told apart from any refund the source itself reports by seq, at the moment at. The gift
+// stays in the history, and every total it moved (raised, the Gift Aid base) moves back;
+// its fee, a cost already paid, stays. Only a gift can be reversed: Record refuses the
+// entry Reverse makes of anything else.
+func Reverse(gift Entry, seq string, at time.Time) Entry {
+	r := gift
+	r.Kind, r.Seq, r.OccurredAt, r.EventID = KindRefund, seq, at, ""
+	r.Amount, r.GiftAidBase, r.Fee = gift.Amount.Neg(), gift.GiftAidBase.Neg(), decimal.Zero
+	if gift.Kind != KindGift {
+		r.Kind = Kind("reversal of " + string(gift.Kind))
+	}
+	return r
 }
 
 // Record writes e to the ledger inside tx and moves every total it touches. It reports
@@ -129,14 +155,14 @@ func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
 	// One statement (queries/ledger.sql): the entry and, only if it is new, every total it moves.
 	id, err := dbq.New(tx).RecordEntry(ctx, dbq.RecordEntryParams{
 		AppealID: e.AppealID, FundraiserID: e.FundraiserID, DonationID: e.DonationID, Kind: string(e.Kind),
-		StripeObject: e.StripeObject, Seq: e.Seq, ChargeID: e.ChargeID, Amount: e.Amount, Fee: e.Fee,
+		Source: e.Source, SourceRef: e.SourceRef, Seq: e.Seq, ChargeID: e.ChargeID, Amount: e.Amount, Fee: e.Fee,
 		GiftAidBase: e.GiftAidBase, Frequency: freq, DonorKey: e.DonorKey, OccurredAt: e.OccurredAt,
 		EventID: e.EventID, PaymentIntent: e.PaymentIntent,
 		Shard: e.shard(), Gross: d.gross, Refunded: d.refunded, Disputed: d.disputed, Lost: d.lost, Fees: d.fees,
 		TotalGiftAidBase: d.giftAidBase, Gifts: d.gifts,
 	})
 	if err != nil {
-		return 0, fmt.Errorf("record %s %s: %w", e.Kind, e.StripeObject, err)
+		return 0, fmt.Errorf("record %s %s %s: %w", e.Kind, e.Source, e.SourceRef, err)
 	}
 	return id, nil
 }

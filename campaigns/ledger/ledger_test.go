@@ -45,15 +45,15 @@ func TestTotalsFollowTheLedger(t *testing.T) {
 	ruby := campaignstest.AddFundraiser(t, s, a.ID, "ruby")
 	now := time.Now()
 	entries := []ledger.Entry{
-		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_1", Amount: d("3.00"), Fee: d("0.25"), GiftAidBase: d("3.00"), DonorKey: "cus_a"},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindGift, StripeObject: "pi_2", Amount: d("2000.00"), Fee: d("30.20"), DonorKey: "cus_b"},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindGift, StripeObject: "in_1", Amount: d("10.00"), Monthly: true, GiftAidBase: d("10.00"), DonorKey: "cus_a"},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindRefund, StripeObject: "ch_2", Seq: "50000", Amount: d("-500.00")},
-		{AppealID: a.ID, Kind: ledger.KindDisputeHold, StripeObject: "dp_1", Amount: d("-3.00"), GiftAidBase: d("-3.00")},
-		{AppealID: a.ID, Kind: ledger.KindDisputeRelease, StripeObject: "dp_1", Amount: d("3.00"), GiftAidBase: d("3.00")},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeHold, StripeObject: "dp_2", Amount: d("-10.00"), GiftAidBase: d("-10.00")},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeRelease, StripeObject: "dp_2", Amount: d("10.00"), GiftAidBase: d("10.00")},
-		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeLost, StripeObject: "dp_2", Amount: d("-10.00"), Fee: d("20.00"), GiftAidBase: d("-10.00")},
+		{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_1", Amount: d("3.00"), Fee: d("0.25"), GiftAidBase: d("3.00"), DonorKey: "cus_a"},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_2", Amount: d("2000.00"), Fee: d("30.20"), DonorKey: "cus_b"},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "in_1", Amount: d("10.00"), Monthly: true, GiftAidBase: d("10.00"), DonorKey: "cus_a"},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindRefund, Source: ledger.SourceStripe, SourceRef: "ch_2", Seq: "50000", Amount: d("-500.00")},
+		{AppealID: a.ID, Kind: ledger.KindDisputeHold, Source: ledger.SourceStripe, SourceRef: "dp_1", Amount: d("-3.00"), GiftAidBase: d("-3.00")},
+		{AppealID: a.ID, Kind: ledger.KindDisputeRelease, Source: ledger.SourceStripe, SourceRef: "dp_1", Amount: d("3.00"), GiftAidBase: d("3.00")},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeHold, Source: ledger.SourceStripe, SourceRef: "dp_2", Amount: d("-10.00"), GiftAidBase: d("-10.00")},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeRelease, Source: ledger.SourceStripe, SourceRef: "dp_2", Amount: d("10.00"), GiftAidBase: d("10.00")},
+		{AppealID: a.ID, FundraiserID: ruby, Kind: ledger.KindDisputeLost, Source: ledger.SourceStripe, SourceRef: "dp_2", Amount: d("-10.00"), Fee: d("20.00"), GiftAidBase: d("-10.00")},
 	}
 	for i, e := range entries {
 		e.OccurredAt = now
@@ -97,7 +97,7 @@ func TestGiftAidRoundsDownOnTheTotal(t *testing.T) {
 	t.Parallel()
 	s, a := campaignstest.Seeded(t, 8)
 	for i, amt := range []string{"3.33", "3.33", "3.33"} {
-		campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: fmt.Sprintf("pi_%d", i),
+		campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: fmt.Sprintf("pi_%d", i),
 			Amount: d(amt), GiftAidBase: d(amt), DonorKey: "x"})
 	}
 	tot, _ := appeals.AppealTotals(context.Background(), s, a.ID)
@@ -111,11 +111,14 @@ func TestLedgerRefusesBadEntriesAndEdits(t *testing.T) {
 	t.Parallel()
 	s, a := campaignstest.Seeded(t, 8)
 	bad := []ledger.Entry{
-		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_x", Amount: d("3.999"), OccurredAt: campaignstest.EntryTime},
-		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_x", Amount: d("-3"), OccurredAt: campaignstest.EntryTime},
-		{AppealID: a.ID, Kind: ledger.KindRefund, StripeObject: "ch_x", Amount: d("3"), OccurredAt: campaignstest.EntryTime},
+		{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_x", Amount: d("3.999"), OccurredAt: campaignstest.EntryTime},
+		{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_x", Amount: d("-3"), OccurredAt: campaignstest.EntryTime},
+		{AppealID: a.ID, Kind: ledger.KindRefund, Source: ledger.SourceStripe, SourceRef: "ch_x", Amount: d("3"), OccurredAt: campaignstest.EntryTime},
 		{AppealID: a.ID, Kind: ledger.KindGift, Amount: d("3"), OccurredAt: campaignstest.EntryTime},
-		{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_x", Amount: d("3")}, // when?
+		{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_x", Amount: d("3")},                           // when?
+		{AppealID: a.ID, Kind: ledger.KindGift, SourceRef: "pi_x", Amount: d("3"), OccurredAt: campaignstest.EntryTime},                   // from where?
+		{AppealID: a.ID, Kind: ledger.KindGift, Source: "paypal", SourceRef: "pi_x", Amount: d("3"), OccurredAt: campaignstest.EntryTime}, // unknown source
+		ledger.Reverse(ledger.Entry{AppealID: a.ID, Kind: ledger.KindFee, Source: ledger.SourceStripe, SourceRef: "ch_x", Fee: d("0.20")}, "reversal", campaignstest.EntryTime),
 	}
 	for _, e := range bad {
 		err := s.InTx(context.Background(), func(tx pgx.Tx) error {
@@ -126,7 +129,7 @@ func TestLedgerRefusesBadEntriesAndEdits(t *testing.T) {
 			t.Errorf("entry %+v was accepted", e)
 		}
 	}
-	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_ok", Amount: d("3")})
+	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_ok", Amount: d("3")})
 	_, err := s.Pool().Exec(context.Background(), `UPDATE ledger_entries SET amount = 300`)
 	if err == nil || !strings.Contains(err.Error(), "immutable") {
 		t.Fatalf("editing the ledger: err = %v, want it refused", err)
@@ -136,7 +139,7 @@ func TestLedgerRefusesBadEntriesAndEdits(t *testing.T) {
 func TestReplayCatchesATamperedTotal(t *testing.T) {
 	t.Parallel()
 	s, a := campaignstest.Seeded(t, 8)
-	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_1", Amount: d("25.00"), DonorKey: "a"})
+	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_1", Amount: d("25.00"), DonorKey: "a"})
 	if _, err := s.Pool().Exec(context.Background(), `UPDATE totals SET gross = gross + 1 WHERE scope = 'appeal'`); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +163,7 @@ func TestConcurrentDuplicatesCountOnce(t *testing.T) {
 			n := i % gifts
 			errs <- s.InTx(context.Background(), func(tx pgx.Tx) error {
 				_, err := ledger.Record(context.Background(), tx, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift,
-					StripeObject: fmt.Sprintf("pi_%d", n), Amount: d("3.00"), DonorKey: fmt.Sprintf("cus_%d", rand.IntN(50)), OccurredAt: campaignstest.EntryTime})
+					Source: ledger.SourceStripe, SourceRef: fmt.Sprintf("pi_%d", n), Amount: d("3.00"), DonorKey: fmt.Sprintf("cus_%d", rand.IntN(50)), OccurredAt: campaignstest.EntryTime})
 				return err
 			})
 		}()
@@ -176,5 +179,40 @@ func TestConcurrentDuplicatesCountOnce(t *testing.T) {
 	}
 	if diffs, _ := ledger.CompareTotals(context.Background(), s); len(diffs) != 0 {
 		t.Fatalf("replay: %v", diffs)
+	}
+}
+
+// A fact is keyed by its source as well as the source's id: Stripe's "7" and offline
+// taking 7 are two gifts, and Reverse undoes a gift in full (raised and Gift Aid base move
+// back, the fee paid stays) while the gift stays in the history.
+func TestSourcesKeepTheirOwnKeysAndReverseUndoesAGift(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, a := campaignstest.Seeded(t, 8)
+	stripeGift := ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "7",
+		Amount: d("40.00"), Fee: d("0.80"), GiftAidBase: d("40.00"), DonorKey: "a"}
+	offlineGift := ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceOffline, SourceRef: "7",
+		Amount: d("120.00"), DonorKey: ""}
+	if !campaignstest.Record(t, s, stripeGift) || !campaignstest.Record(t, s, offlineGift) {
+		t.Fatal("a Stripe gift and an offline taking with the same id were taken for one fact")
+	}
+	if campaignstest.Record(t, s, offlineGift) {
+		t.Fatal("the same offline taking was recorded twice")
+	}
+	reversal := ledger.Reverse(stripeGift, "reversal", campaignstest.EntryTime.Add(time.Hour))
+	if !campaignstest.Record(t, s, reversal) || campaignstest.Record(t, s, reversal) {
+		t.Fatal("a reversal must record once")
+	}
+	tot, err := ledger.ReadTotals(ctx, s.Pool(), ledger.AppealScope(a.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tot.Raised().StringFixed(2) != "120.00" || tot.Gross.StringFixed(2) != "160.00" || tot.Refunded.StringFixed(2) != "40.00" ||
+		tot.Fees.StringFixed(2) != "0.80" || !tot.GiftAidBase.IsZero() || tot.Gifts != 2 {
+		t.Fatalf("after reversing the Stripe gift: raised %s gross %s refunded %s fees %s gift aid base %s gifts %d; want 120.00, 160.00, 40.00, 0.80, 0, 2",
+			tot.Raised(), tot.Gross, tot.Refunded, tot.Fees, tot.GiftAidBase, tot.Gifts)
+	}
+	if diffs, err := ledger.CompareTotals(ctx, s); err != nil || len(diffs) != 0 {
+		t.Fatalf("replay found %v (err %v)", diffs, err)
 	}
 }

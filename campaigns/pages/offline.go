@@ -173,23 +173,17 @@ func DecidedOffline(ctx context.Context, s *campaigns.Store, limit int) ([]Offli
 func offlineEntry(o OfflineTaking) ledger.Entry {
 	return ledger.Entry{
 		AppealID: o.AppealID, FundraiserID: o.FundraiserID, Kind: ledger.KindGift,
-		StripeObject: offlineObjectID + strconv.FormatInt(o.ID, 10),
-		Amount:       o.Amount, GiftAidBase: decimal.Zero,
+		Source: ledger.SourceOffline, SourceRef: strconv.FormatInt(o.ID, 10),
+		Amount: o.Amount, GiftAidBase: decimal.Zero,
 		// Midday in London on the day received, so it lands on that London day.
 		OccurredAt: time.Date(o.ReceivedOn.Year(), o.ReceivedOn.Month(), o.ReceivedOn.Day(), 12, 0, 0, 0, campaigns.London()),
 	}
 }
 
-// IsOfflineObject reports whether a ledger entry's object is an offline taking rather than
-// a Stripe object (so reconciliation with Stripe leaves it alone).
-func IsOfflineObject(object string) bool { return strings.HasPrefix(object, offlineObjectID) }
-
-// offlineReversalEntry is the ledger fact a reversal adds: a refund of the whole taking,
-// on the day it was reversed, so the gift stays in the history and every total moves back.
+// offlineReversalEntry is the ledger fact a reversal adds: the taking's gift reversed on
+// the day it was reversed, so the gift stays in the history and every total moves back.
 func offlineReversalEntry(o OfflineTaking) ledger.Entry {
-	e := offlineEntry(o)
-	e.Kind, e.Seq, e.Amount, e.OccurredAt = ledger.KindRefund, "reversal", o.Amount.Neg(), *o.ReversedAt
-	return e
+	return ledger.Reverse(offlineEntry(o), "reversal", *o.ReversedAt)
 }
 
 // VerifiedOfflineEntries are the ledger entries every verified taking recorded (and, for

@@ -46,7 +46,6 @@ const (
 	maxStoryLen        = 10000
 	maxOfflineNote     = 500
 	maxThanksLen       = 2000
-	offlineObjectID    = "offline_"
 )
 
 var (

@@ -45,7 +45,7 @@ SELECT count(*) AS gifts, COALESCE(sum(u.amount), 0)::numeric AS amount FROM (
     UNION ALL
     SELECT e.amount FROM ledger_entries e
     WHERE e.donation_id IS NULL AND e.appeal_id = @appeal_id AND e.kind = 'gift'
-      AND e.stripe_object NOT LIKE 'offline\_%' -- verified offline takings are not unmatched
+      AND e.source = 'stripe' -- verified offline takings are not unmatched
       AND e.occurred_at >= @from_at::timestamptz AND e.occurred_at < @to_at::timestamptz) u;
 
 -- DashboardSummaryDifferences recomputes the summary from the ledger and lists the rows that

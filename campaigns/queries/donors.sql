@@ -44,7 +44,7 @@ SELECT g.id::text AS id, g.title, g.first_name, g.last_name, g.house, g.postcode
 FROM gift_aid_declarations g WHERE g.id = ANY(sqlc.arg(ids)::uuid[]) ORDER BY g.declared_at, g.id FOR UPDATE OF g;
 
 -- name: DonorLedger :many
-SELECT e.id, e.donation_id::text AS donation_id, e.kind, e.amount, e.fee, e.gift_aid_base, e.stripe_object,
+SELECT e.id, e.donation_id::text AS donation_id, e.kind, e.amount, e.fee, e.gift_aid_base, e.source, e.source_ref,
     COALESCE(e.charge_id, '')::text AS charge_id, COALESCE(e.payment_intent, '')::text AS payment_intent, e.occurred_at,
     COALESCE(c.claim_id, 0)::bigint AS claim_id
 FROM ledger_entries e LEFT JOIN gift_aid_claim_items c ON c.ledger_entry_id = e.id

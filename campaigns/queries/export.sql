@@ -5,7 +5,7 @@
 SELECT e.id, e.occurred_at, a.name AS appeal, COALESCE(f.title, '')::text AS page, e.kind, e.frequency, e.amount, e.fee,
        (e.gift_aid_base <> 0)::boolean AS gift_aid_eligible,
        (CASE WHEN d.id IS NULL THEN '' WHEN d.hide_name THEN 'Anonymous' ELSE d.display_name END)::text AS donor_name,
-       COALESCE(d.message, '')::text AS message, e.stripe_object, COALESCE(d.id::text, '')::text AS donation_id,
+       COALESCE(d.message, '')::text AS message, e.source, e.source_ref, COALESCE(d.id::text, '')::text AS donation_id,
        COALESCE(d.unmatched, false)::boolean AS unmatched
 FROM ledger_entries e
 JOIN appeals a ON a.id = e.appeal_id

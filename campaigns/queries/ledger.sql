@@ -2,16 +2,16 @@
 
 -- RecordEntry inserts a ledger entry and, only if it is new, adds it to the totals of its
 -- appeal and of its fundraiser page, all in one statement: one round trip, and a duplicate
--- (same Stripe object, kind and seq) changes nothing at all. It returns the new entry's
+-- (same source reference, kind and seq) changes nothing at all. It returns the new entry's
 -- id, 0 for a duplicate. The amounts after the entry's are its deltas to each total column.
 -- name: RecordEntry :one
 WITH entry AS (
-    INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, stripe_object, seq,
+    INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
         charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
-    VALUES (@appeal_id, NULLIF(@fundraiser_id::bigint, 0), NULLIF(@donation_id::text, '')::uuid, @kind, @stripe_object, @seq,
+    VALUES (@appeal_id, NULLIF(@fundraiser_id::bigint, 0), NULLIF(@donation_id::text, '')::uuid, @kind, @source, @source_ref, @seq,
         NULLIF(@charge_id::text, ''), @amount, @fee, @gift_aid_base,
         @frequency, @donor_key, @occurred_at, NULLIF(@event_id::text, ''), NULLIF(@payment_intent::text, ''))
-    ON CONFLICT (stripe_object, kind, seq) DO NOTHING
+    ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
     RETURNING id
 ), scopes (scope, scope_id) AS (
     SELECT 'appeal', @appeal_id::bigint WHERE EXISTS (SELECT 1 FROM entry)

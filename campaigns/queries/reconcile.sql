@@ -4,15 +4,17 @@
 -- name: ReconcileStoredEventIDs :many
 SELECT id FROM stripe_events WHERE id = ANY(@ids::text[]);
 
--- ReconcileEntriesTouching is every ledger entry touching a listed payment intent, charge
--- or object.
+-- ReconcileEntriesTouching is every Stripe ledger entry touching a listed payment intent,
+-- charge or object.
 -- name: ReconcileEntriesTouching :many
-SELECT kind, stripe_object, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
     amount, fee, occurred_at FROM ledger_entries
-WHERE payment_intent = ANY(@payment_intents::text[]) OR charge_id = ANY(@charges::text[]) OR stripe_object = ANY(@objects::text[]);
+WHERE source = 'stripe'
+  AND (payment_intent = ANY(@payment_intents::text[]) OR charge_id = ANY(@charges::text[]) OR source_ref = ANY(@objects::text[]));
 
--- ReconcileGiftsBetween is the gifts that occurred in [since, until).
+-- ReconcileGiftsBetween is the Stripe gifts that occurred in [since, until) (offline money
+-- is not Stripe's to confirm).
 -- name: ReconcileGiftsBetween :many
-SELECT kind, stripe_object, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
     amount, fee, occurred_at FROM ledger_entries
-WHERE kind = 'gift' AND occurred_at >= @since::timestamptz AND occurred_at < @until::timestamptz ORDER BY occurred_at, id;
+WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= @since::timestamptz AND occurred_at < @until::timestamptz ORDER BY occurred_at, id;

@@ -184,7 +184,7 @@ func seedDashboard(t *testing.T, s *campaigns.Store, a appeals.Appeal) dashSeed 
 	for _, de := range entries {
 		dd := seed.donations[de.donation]
 		e := ledger.Entry{AppealID: a.ID, FundraiserID: dd.fundraiser, DonationID: ids[de.donation], Kind: de.kind,
-			StripeObject: de.object, Seq: de.seq, Amount: d(de.amount), Monthly: dd.monthly,
+			Source: ledger.SourceStripe, SourceRef: de.object, Seq: de.seq, Amount: d(de.amount), Monthly: dd.monthly,
 			DonorKey: "donor:" + de.donation, OccurredAt: mustTime(t, de.at)}
 		if dd.otherAppeal {
 			e.AppealID = seed.other
@@ -524,9 +524,9 @@ func TestDashboardPeriodExcludesOtherGifts(t *testing.T) {
 	ctx := context.Background()
 	at := func(s string) time.Time { return mustTime(t, s) }
 	// One gift in each of three London months, two of them on the UTC edge of a month.
-	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_jan", Amount: d("1.00"), OccurredAt: at("2025-01-31T23:59:59Z")})
-	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_jun", Amount: d("2.00"), OccurredAt: at("2025-06-30T23:30:00Z")}) // 1 July, BST
-	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: "pi_jul", Amount: d("4.00"), OccurredAt: at("2025-07-31T22:30:00Z")}) // 31 July, BST
+	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_jan", Amount: d("1.00"), OccurredAt: at("2025-01-31T23:59:59Z")})
+	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_jun", Amount: d("2.00"), OccurredAt: at("2025-06-30T23:30:00Z")}) // 1 July, BST
+	campaignstest.Record(t, s, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: "pi_jul", Amount: d("4.00"), OccurredAt: at("2025-07-31T22:30:00Z")}) // 31 July, BST
 	cases := []struct {
 		p     reports.Period
 		gross string

@@ -13,11 +13,12 @@ import (
 	"giving/campaigns/accounts"
 	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // GiftsCSVHeader is the first row of the gifts export.
 var GiftsCSVHeader = []string{"Date", "Appeal", "Fundraiser page", "Kind", "Frequency", "Amount", "Fee",
-	"Gift Aid eligible", "Donor name", "Message", "Stripe object", "Donation id", "Unmatched"}
+	"Gift Aid eligible", "Donor name", "Message", "Reference", "Donation id", "Unmatched"}
 
 // exportPageSize is how many ledger rows the gifts export holds at once.
 const exportPageSize = 1000
@@ -84,7 +85,7 @@ func WriteGiftsCSV(ctx context.Context, db campaigns.DB, w io.Writer, from, to t
 		for _, r := range rows {
 			out.Row(campaigns.CSVText(r.OccurredAt.In(campaigns.London()).Format("02/01/2006")), campaigns.CSVText(r.Appeal), campaigns.CSVText(r.Page), campaigns.CSVText(r.Kind),
 				campaigns.CSVText(r.Frequency), campaigns.CSVAmount(r.Amount), campaigns.CSVAmount(r.Fee), campaigns.CSVText(campaigns.YesNo(r.GiftAidEligible)), campaigns.CSVText(r.DonorName),
-				campaigns.CSVText(r.Message), campaigns.CSVText(r.StripeObject), campaigns.CSVText(r.DonationID), campaigns.CSVText(campaigns.YesNo(r.Unmatched)))
+				campaigns.CSVText(r.Message), campaigns.CSVText(reference(r.Source, r.SourceRef)), campaigns.CSVText(r.DonationID), campaigns.CSVText(campaigns.YesNo(r.Unmatched)))
 			if err := out.Err(); err != nil {
 				return fmt.Errorf("gifts export: write: %w", err)
 			}
@@ -99,4 +100,13 @@ func WriteGiftsCSV(ctx context.Context, db campaigns.DB, w io.Writer, from, to t
 		return fmt.Errorf("gifts export: write: %w", err)
 	}
 	return nil
+}
+
+// reference is how a row names where its money came from: the Stripe id a trustee can
+// look up in Stripe's dashboard, or the offline taking.
+func reference(source, ref string) string {
+	if source == ledger.SourceOffline {
+		return "offline taking " + ref
+	}
+	return ref
 }

@@ -113,7 +113,7 @@ func TestGiftsCSVAcrossPages(t *testing.T) {
 		for i := range n {
 			at := start.Add(time.Duration(i/700) * time.Hour) // runs of 700 entries at one moment
 			obj := fmt.Sprintf("pi_page_%04d", i)
-			if _, err := ledger.Record(ctx, tx, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, StripeObject: obj,
+			if _, err := ledger.Record(ctx, tx, ledger.Entry{AppealID: a.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: obj,
 				PaymentIntent: obj, Amount: decimal.New(3, 0), DonorKey: obj, OccurredAt: at}); err != nil {
 				return err
 			}

@@ -69,7 +69,7 @@ func TestDonorCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := ledger.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: ledger.KindGift, StripeObject: pi, PaymentIntent: pi,
+		e := ledger.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: pi, PaymentIntent: pi,
 			Amount: n.Amount, GiftAidBase: n.Amount, DonorKey: dn.DonorKey(), OccurredAt: at}
 		if err := store.InTx(ctx, func(tx pgx.Tx) error { _, err := ledger.Record(ctx, tx, e); return err }); err != nil {
 			t.Fatal(err)

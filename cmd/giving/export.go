@@ -64,8 +64,9 @@ func exportGifts(ctx context.Context, args []string, env func(string) string, st
 gifts, refunds (negative), disputes held, released and lost, and Stripe fees learned
 after the gift. Columns: Date (DD/MM/YYYY), Appeal, Fundraiser page, Kind, Frequency,
 Amount (signed, two decimals), Fee, Gift Aid eligible, Donor name ("Anonymous" when the
-donor hid it), Message, Stripe object, Donation id, Unmatched (money Stripe reported for
-no donation we created, to review). Rows are streamed: any size of ledger exports.`, stdout)
+donor hid it), Message, Reference (the Stripe id, or "offline taking N"), Donation id,
+Unmatched (money Stripe reported for no donation we created, to review). Rows are
+streamed: any size of ledger exports.`, stdout)
 	from := fs.String("from", "", "first day, YYYY-MM-DD (required)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD, included (required)")
 	appeal := fs.String("appeal", "", "only this appeal's slug (default: every appeal)")

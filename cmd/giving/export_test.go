@@ -60,7 +60,7 @@ func TestExportCommands(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		e := ledger.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: ledger.KindGift, StripeObject: pi, PaymentIntent: pi,
+		e := ledger.Entry{AppealID: appeal.ID, DonationID: dn.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: pi, PaymentIntent: pi,
 			Amount: n.Amount, DonorKey: dn.DonorKey(), OccurredAt: at}
 		if declared {
 			e.GiftAidBase = n.Amount

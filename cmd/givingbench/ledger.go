@@ -38,15 +38,15 @@ func (r totalsResult) P50Ratio() float64 {
 const realGiftsPerStep = 8
 
 // bulkLedgerSQL inserts gifts g = $2..$3 for appeal $1, satisfying every CHECK and the
-// unique (stripe_object, kind, seq): a spread of tier-like amounts, fees, a quarter with
+// unique (source, source_ref, kind, seq): a spread of tier-like amounts, fees, a quarter with
 // Gift Aid, a tenth monthly, 50,000 distinct donors, a second apart going back in time.
 // Each belongs to donation $4 (one stands for all), as a gift recorded through checkout
 // does: a gift with no donation at all is unmatched money, which is rare, and the
 // dashboard lists it.
 const bulkLedgerSQL = `
-INSERT INTO ledger_entries (appeal_id, kind, stripe_object, payment_intent, amount, fee, gift_aid_base,
+INSERT INTO ledger_entries (appeal_id, kind, source, source_ref, payment_intent, amount, fee, gift_aid_base,
     frequency, donor_key, occurred_at, event_id, donation_id)
-SELECT $1, 'gift', 'pi_bench_' || g, 'pi_bench_' || g, a, round(a * 0.015 + 0.20, 2),
+SELECT $1, 'gift', 'stripe', 'pi_bench_' || g, 'pi_bench_' || g, a, round(a * 0.015 + 0.20, 2),
        CASE WHEN g % 4 = 0 THEN a ELSE 0 END,
        CASE WHEN g % 10 = 0 THEN 'monthly' ELSE 'one_off' END,
        'bench_donor_' || (g % 50000), now() - make_interval(secs => g::double precision), 'evt_bench_' || g, $4::uuid
@@ -104,7 +104,7 @@ func recordRealGifts(ctx context.Context, store *campaigns.Store, appealID int64
 		err := store.InTx(ctx, func(tx pgx.Tx) error {
 			ok, err := ledger.Record(ctx, tx, ledger.Entry{
 				AppealID: appealID, Kind: ledger.KindGift,
-				StripeObject: fmt.Sprintf("pi_bench_real_%s_%d", step, k), PaymentIntent: fmt.Sprintf("pi_bench_real_%s_%d", step, k),
+				Source: ledger.SourceStripe, SourceRef: fmt.Sprintf("pi_bench_real_%s_%d", step, k), PaymentIntent: fmt.Sprintf("pi_bench_real_%s_%d", step, k),
 				Amount: decimal.New(int64(3+k*5), 0), Fee: decimal.RequireFromString("0.25"),
 				DonorKey: fmt.Sprintf("bench_real_donor_%s_%d", step, k), EventID: fmt.Sprintf("evt_bench_real_%s_%d", step, k),
 				OccurredAt: store.Now(),
