@@ -72,12 +72,25 @@ func (s *Store) NewJobClient(jobsPool *pgxpool.Pool, log *slog.Logger, workers *
 	return c, nil
 }
 
-// RetryBackoff is the wait before retry n of work that calls another server (sending mail,
-// cancelling at Stripe): 30 s, 1 min, 2 min, ... up to an hour between attempts.
-func RetryBackoff(attempt int) time.Duration {
-	d := 30 * time.Second
-	for i := 1; i < attempt && d < time.Hour; i++ {
+// Backoff is how long work that failed waits before its next try: First after the first
+// failure, doubling with each one after, never more than Max. Every queue in the service
+// uses it: River's jobs (JobBackoff) and the stored webhook events (payments).
+type Backoff struct {
+	First, Max time.Duration
+}
+
+// Delay is the wait after failed try n (1 for the first).
+func (b Backoff) Delay(attempt int) time.Duration {
+	d := b.First
+	for i := 1; i < attempt && d < b.Max; i++ {
 		d *= 2
 	}
-	return min(d, time.Hour)
+	return min(d, b.Max)
 }
+
+// JobBackoff paces work that calls another server (sending mail, cancelling at Stripe):
+// 30 s, 1 min, 2 min, ... up to an hour between attempts.
+var JobBackoff = Backoff{First: 30 * time.Second, Max: time.Hour}
+
+// RetryBackoff is JobBackoff's wait before retry n, for River's NextRetry.
+func RetryBackoff(attempt int) time.Duration { return JobBackoff.Delay(attempt) }

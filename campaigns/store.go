@@ -45,7 +45,9 @@ func (s *Store) WithClock(now func() time.Time) *Store {
 // Now is the current time on the store's clock.
 func (s *Store) Now() time.Time { return s.now() }
 
-// Pool exposes the pool for health checks and migrations.
+// Pool is the connection pool: for the domain packages' reads, the audit log, migrations,
+// health checks and closing at exit. Changes go through the domain's operations, which
+// open their transactions (InTx).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // InTx runs fn in one transaction: committed when fn returns nil, rolled back otherwise.

@@ -12,6 +12,7 @@ import (
 	"github.com/stripe/stripe-go/v76"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/campaigns/dbq"
 	"giving/campaigns/donations"
 	"giving/campaigns/giftaid"
@@ -500,15 +501,11 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 
 // queueAdjustment queues the Gift Aid correction for money taken back from a claimed gift.
 func queueAdjustment(ctx context.Context, tx pgx.Tx, d donations.Donation, entryID int64, gift donations.GiftEntry, amount decimal.Decimal, note string) error {
-	rate, err := appealRate(ctx, tx, d.AppealID)
+	rate, err := appeals.GiftAidRate(ctx, tx, d.AppealID)
 	if err != nil {
 		return err
 	}
 	return giftaid.QueueGiftAidAdjustment(ctx, tx, entryID, gift.ID, amount, rate, note)
-}
-
-func appealRate(ctx context.Context, tx pgx.Tx, appealID int64) (decimal.Decimal, error) {
-	return dbq.New(tx).WebhookAppealRate(ctx, appealID)
 }
 
 func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, d donations.Donation, gift donations.GiftEntry, at time.Time) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns/accounts"
+	"giving/campaigns/campaignstest"
 	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
@@ -246,4 +248,54 @@ func TestPoisonLacedBurstIsFullyApplied(t *testing.T) {
 		t.Errorf("after the retry: raised %s, want 185.00", got)
 	}
 	w.noDifference()
+}
+
+// A failed try waits for its next one on the service's clock, with the same doubling
+// backoff as every other queue: due at the clock's time plus 1 s after the first failure,
+// 2 s after the second; until then no applier claims it, whatever the wall clock says.
+func TestFailedEventWaitsOnTheClock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	w := newWorld(t, 1)
+	if _, err := w.pool().Exec(ctx, `CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.checkout_session_id = 'cs_poison' THEN RAISE EXCEPTION 'test: this row cannot be saved'; END IF; RETURN NEW; END $$;
+		CREATE TRIGGER test_poison BEFORE UPDATE ON donations FOR EACH ROW EXECUTE FUNCTION test_poison()`); err != nil {
+		t.Fatal(err)
+	}
+	// Far in the future, so the world's own applier (on the wall clock) never finds it due.
+	clock := campaignstest.NewClock(time.Date(2100, 1, 1, 9, 0, 0, 0, time.UTC))
+	h := payments.NewWebhooks(w.store().WithClock(clock.Now), []string{secret}, false, discard(), payments.NewMetrics(nil))
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	poison := w.donation("5.00", false, false, 0)
+	p := b.WithEventID("evt_poison").CheckoutSessionCompleted("cs_poison", "pi_poison", "cus_p", 500, "paid", meta(w, poison))
+	if code, body := post(t, srv.URL, p, payments.SignPayload(p, secret, time.Now())); code != http.StatusOK || !strings.Contains(body, `"queued"`) {
+		t.Fatalf("poisoned delivery: %d %s, want 200 queued", code, body)
+	}
+	due := func() (int, time.Time) {
+		var attempts int
+		var next time.Time
+		if err := w.pool().QueryRow(ctx, `SELECT attempts, next_attempt_at FROM stripe_events WHERE id = 'evt_poison'`).Scan(&attempts, &next); err != nil {
+			t.Fatal(err)
+		}
+		return attempts, next
+	}
+	start := clock.Now()
+	if n, next := due(); n != 1 || !next.Equal(start.Add(time.Second)) {
+		t.Fatalf("after the first failure: %d tries, next at %s; want 1, %s", n, next, start.Add(time.Second))
+	}
+	clock.Advance(999 * time.Millisecond)
+	if _, err := h.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := due(); n != 1 {
+		t.Fatalf("tried again before its time: %d tries", n)
+	}
+	clock.Advance(time.Millisecond)
+	if _, err := h.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, next := due(); n != 2 || !next.Equal(clock.Now().Add(2*time.Second)) {
+		t.Fatalf("after the second failure: %d tries, next at %s; want 2, %s", n, next, clock.Now().Add(2*time.Second))
+	}
 }

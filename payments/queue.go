@@ -136,6 +136,7 @@ func (h *Webhooks) drain(ctx context.Context, minAge time.Duration) (int, error)
 func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Duration) (outcome string, found bool, err error) {
 	var ev event
 	var claimed string
+	var attempts int32 // the claimed event's failed tries so far
 	var lag float64
 	applyCtx := withBounds(ctx, h.GiftMax)
 	for attempt := 0; attempt < 4; attempt++ {
@@ -145,15 +146,15 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 			q := dbq.New(tx)
 			if id != "" {
 				row, err := q.ClaimQueuedEvent(ctx, id)
-				claimed, body = row.ID, row.Payload
+				claimed, body, attempts = row.ID, row.Payload, row.Attempts
 				if errors.Is(err, pgx.ErrNoRows) {
 					return nil
 				} else if err != nil {
 					return err
 				}
 			} else {
-				row, err := q.ClaimOldestQueuedEvent(ctx, minAge)
-				claimed, body = row.ID, row.Payload
+				row, err := q.ClaimOldestQueuedEvent(ctx, dbq.ClaimOldestQueuedEventParams{MinAge: minAge, Now: h.store.Now()})
+				claimed, body, attempts = row.ID, row.Payload, row.Attempts
 				if errors.Is(err, pgx.ErrNoRows) {
 					return nil
 				} else if err != nil {
@@ -190,7 +191,7 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 	case !found || transient(ctx, err):
 		return "", found, err
 	default:
-		outcome, err = h.setAside(ctx, claimed, ev, err)
+		outcome, err = h.setAside(ctx, claimed, attempts, ev, err)
 		return outcome, true, err
 	}
 	h.metrics.Applied.WithLabelValues(outcome).Inc()
@@ -201,9 +202,11 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 	return outcome, true, nil
 }
 
-// setAside records why a claimed event could not be applied (see applyQueued) and returns
-// its outcome now: "error", "review", or "queued" while it waits for another try.
-func (h *Webhooks) setAside(ctx context.Context, id string, ev event, cause error) (string, error) {
+// setAside records why a claimed event, which had failed attempts tries before, could not be
+// applied (see applyQueued) and returns its outcome now: "error", "review", or "queued"
+// while it waits for another try, ApplyBackoff's delay for this try away on the store's
+// clock.
+func (h *Webhooks) setAside(ctx context.Context, id string, attempts int32, ev event, cause error) (string, error) {
 	q := dbq.New(h.store.Pool())
 	outcome := setAsideOutcome(cause)
 	if outcome == "" {
@@ -211,11 +214,13 @@ func (h *Webhooks) setAside(ctx context.Context, id string, ev event, cause erro
 		if tries <= 0 {
 			tries = DefaultApplyTries
 		}
-		backoff := h.ApplyBackoff
-		if backoff <= 0 {
-			backoff = DefaultApplyBackoff
+		backoff := campaigns.Backoff{First: h.ApplyBackoff, Max: maxApplyBackoff}
+		if backoff.First <= 0 {
+			backoff.First = DefaultApplyBackoff
 		}
-		row, err := q.FailQueuedEvent(ctx, dbq.FailQueuedEventParams{ID: id, MaxTries: int32(tries), Backoff: backoff, Reason: cause.Error()})
+		retryAt := h.store.Now().Add(backoff.Delay(int(attempts) + 1))
+		row, err := q.FailQueuedEvent(ctx, dbq.FailQueuedEventParams{ID: id, Attempts: attempts, MaxTries: int32(tries),
+			RetryAt: retryAt, Reason: cause.Error()})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return "queued", nil // retried or applied by someone else meanwhile
 		} else if err != nil {
@@ -262,6 +267,7 @@ func setAsideOutcome(err error) string {
 const (
 	DefaultApplyTries   = 5
 	DefaultApplyBackoff = time.Second
+	maxApplyBackoff     = time.Hour // only with ApplyTries raised far above the default
 )
 
 // transient reports whether an apply failed for a reason that is not the event's: the

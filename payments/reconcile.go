@@ -293,26 +293,25 @@ func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until
 	for _, d := range s.disputes {
 		add(&objects, d.ID)
 	}
-	toEntry := func(r dbq.ReconcileEntriesTouchingRow) recEntry {
-		return recEntry{kind: ledger.Kind(r.Kind), object: r.SourceRef, charge: r.ChargeID, pi: r.PaymentIntent,
-			amount: r.Amount, fee: r.Fee, occurredAt: r.OccurredAt}
+	toEntry := func(e ledger.Entry) recEntry {
+		return recEntry{kind: e.Kind, object: e.SourceRef, charge: e.ChargeID, pi: e.PaymentIntent,
+			amount: e.Amount, fee: e.Fee, occurredAt: e.OccurredAt}
 	}
 	// One snapshot, so an event applied meanwhile cannot make the two reads disagree.
 	err := pgx.BeginTxFunc(ctx, r.Store.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		q := dbq.New(tx)
-		touching, err := q.ReconcileEntriesTouching(ctx, dbq.ReconcileEntriesTouchingParams{PaymentIntents: pis, Charges: charges, Objects: objects})
+		touching, err := ledger.StripeEntriesTouching(ctx, tx, pis, charges, objects)
 		if err != nil {
 			return err
 		}
 		for _, e := range touching {
 			l.entries = append(l.entries, toEntry(e))
 		}
-		gifts, err := q.ReconcileGiftsBetween(ctx, dbq.ReconcileGiftsBetweenParams{Since: since, Until: until})
+		gifts, err := ledger.StripeGiftsBetween(ctx, tx, since, until)
 		if err != nil {
 			return err
 		}
 		for _, e := range gifts {
-			l.gifts = append(l.gifts, toEntry(dbq.ReconcileEntriesTouchingRow(e)))
+			l.gifts = append(l.gifts, toEntry(e))
 		}
 		return nil
 	})

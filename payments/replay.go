@@ -11,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
@@ -74,7 +73,7 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 		if err := copyTable(ctx, snap, scratch, "donations", "WHERE NOT unmatched"); err != nil {
 			return err
 		}
-		liveTotals, err := readAllTotals(ctx, snap)
+		liveTotals, err := ledger.ReadAllTotals(ctx, snap)
 		if err != nil {
 			return err
 		}
@@ -123,11 +122,11 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 		}); err != nil {
 			return fmt.Errorf("replay offline money: %w", err)
 		}
-		rebuilt, err := readAllTotals(ctx, scratch)
+		rebuilt, err := ledger.ReadAllTotals(ctx, scratch)
 		if err != nil {
 			return err
 		}
-		res.Differences = diffTotals(liveTotals, rebuilt)
+		res.Differences = ledger.DiffTotals(liveTotals, rebuilt, "rebuilt from events: ")
 		return nil
 	})
 	if err != nil {
@@ -161,51 +160,4 @@ func copyTable(ctx context.Context, from pgx.Tx, to *pgxpool.Pool, table, where 
 		return fmt.Errorf("replay: copy %s: %w", table, err)
 	}
 	return nil
-}
-
-type totalsKey struct {
-	scope string
-	id    int64
-}
-
-var totalsFields = []string{"gross", "refunded", "disputed", "lost", "fees", "gift_aid_base", "gifts", "donors"}
-
-func readAllTotals(ctx context.Context, db campaigns.DB) (map[totalsKey][]decimal.Decimal, error) {
-	rows, err := dbq.New(db).ReplayTotals(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("replay: read totals: %w", err)
-	}
-	out := map[totalsKey][]decimal.Decimal{}
-	for _, r := range rows {
-		out[totalsKey{scope: r.Scope, id: r.ScopeID}] = r.Sums
-	}
-	return out, nil
-}
-
-func diffTotals(live, rebuilt map[totalsKey][]decimal.Decimal) []ledger.Difference {
-	zero := make([]decimal.Decimal, len(totalsFields))
-	keys := map[totalsKey]bool{}
-	for k := range live {
-		keys[k] = true
-	}
-	for k := range rebuilt {
-		keys[k] = true
-	}
-	var diffs []ledger.Difference
-	for k := range keys {
-		l, r := live[k], rebuilt[k]
-		if l == nil {
-			l = zero
-		}
-		if r == nil {
-			r = zero
-		}
-		for i, f := range totalsFields {
-			if !l[i].Equal(r[i]) {
-				diffs = append(diffs, ledger.Difference{Scope: ledger.Scope{Kind: k.scope, ID: k.id}, Field: f,
-					Stored: l[i].String(), Ledger: "rebuilt from events: " + r[i].String()})
-			}
-		}
-	}
-	return diffs
 }

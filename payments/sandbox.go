@@ -12,8 +12,8 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/appeals"
-	"giving/campaigns/dbq"
 	"giving/campaigns/donations"
+	"giving/campaigns/pages"
 )
 
 // Sandbox stands in for Stripe when no key is configured: its checkout page is served by
@@ -74,9 +74,11 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string) error {
 	}
 	fundraiser := ""
 	if d.FundraiserID != 0 {
-		if fundraiser, err = dbq.New(s.store.Pool()).SandboxFundraiserSlug(ctx, d.FundraiserID); err != nil {
+		f, err := pages.FundraiserByID(ctx, s.store, d.FundraiserID)
+		if err != nil {
 			return fmt.Errorf("sandbox: fundraiser: %w", err)
 		}
+		fundraiser = f.Slug
 	}
 	pence, err := ToPence(d.Total())
 	if err != nil {

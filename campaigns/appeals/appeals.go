@@ -168,3 +168,13 @@ func Seed(ctx context.Context, s *campaigns.Store, opt SeedOptions) (bool, error
 	}
 	return created, nil
 }
+
+// GiftAidRate is the appeal's Gift Aid rate (tax reclaimed per pound given), read in db:
+// a refund of a claimed gift owes HMRC the tax at this rate.
+func GiftAidRate(ctx context.Context, db dbq.DBTX, appealID int64) (decimal.Decimal, error) {
+	rate, err := dbq.New(db).AppealGiftAidRate(ctx, appealID)
+	if err != nil {
+		return decimal.Decimal{}, fmt.Errorf("appeal %d gift aid rate: %w", appealID, err)
+	}
+	return rate, nil
+}

@@ -121,6 +121,18 @@ func (q *Queries) AppealBySlug(ctx context.Context, slug string) (AppealBySlugRo
 	return i, err
 }
 
+const appealGiftAidRate = `-- name: AppealGiftAidRate :one
+SELECT gift_aid_rate FROM appeals WHERE id = $1
+`
+
+// AppealGiftAidRate is the Gift Aid rate of an appeal (tax reclaimed per pound given).
+func (q *Queries) AppealGiftAidRate(ctx context.Context, id int64) (decimal.Decimal, error) {
+	row := q.db.QueryRow(ctx, appealGiftAidRate, id)
+	var gift_aid_rate decimal.Decimal
+	err := row.Scan(&gift_aid_rate)
+	return gift_aid_rate, err
+}
+
 const defaultAppeal = `-- name: DefaultAppeal :one
 SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default FROM appeals WHERE is_default
 `

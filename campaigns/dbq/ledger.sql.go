@@ -12,6 +12,39 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const allTotals = `-- name: AllTotals :many
+SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost),
+    sum(fees), sum(gift_aid_base), sum(gifts), sum(donors)]::numeric[] AS sums FROM totals GROUP BY scope, scope_id
+`
+
+type AllTotalsRow struct {
+	Scope   string
+	ScopeID int64
+	Sums    []decimal.Decimal
+}
+
+// AllTotals sums each scope's totals over its shards, in the order of TotalFields
+// (campaigns/ledger/replay.go).
+func (q *Queries) AllTotals(ctx context.Context) ([]AllTotalsRow, error) {
+	rows, err := q.db.Query(ctx, allTotals)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AllTotalsRow
+	for rows.Next() {
+		var i AllTotalsRow
+		if err := rows.Scan(&i.Scope, &i.ScopeID, &i.Sums); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const compareTotals = `-- name: CompareTotals :many
 WITH ledger AS (
     SELECT scope, scope_id,
@@ -52,7 +85,7 @@ type CompareTotalsRow struct {
 }
 
 // CompareTotals recomputes every total from the ledger alone and sets it beside the stored
-// one, each as the sums in the order of replayFields (campaigns/ledger/replay.go).
+// one, each as the sums in the order of TotalFields (campaigns/ledger/replay.go).
 func (q *Queries) CompareTotals(ctx context.Context) ([]CompareTotalsRow, error) {
 	rows, err := q.db.Query(ctx, compareTotals)
 	if err != nil {
@@ -225,4 +258,108 @@ func (q *Queries) RecordEntry(ctx context.Context, arg RecordEntryParams) (int64
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const stripeEntriesTouching = `-- name: StripeEntriesTouching :many
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+    amount, fee, occurred_at FROM ledger_entries
+WHERE source = 'stripe'
+  AND (payment_intent = ANY($1::text[]) OR charge_id = ANY($2::text[]) OR source_ref = ANY($3::text[]))
+`
+
+type StripeEntriesTouchingParams struct {
+	PaymentIntents []string
+	Charges        []string
+	Objects        []string
+}
+
+type StripeEntriesTouchingRow struct {
+	Kind          string
+	SourceRef     string
+	ChargeID      string
+	PaymentIntent string
+	Amount        decimal.Decimal
+	Fee           decimal.Decimal
+	OccurredAt    time.Time
+}
+
+// StripeEntriesTouching (reconciliation) is every Stripe ledger entry touching a listed payment intent,
+// charge or object.
+func (q *Queries) StripeEntriesTouching(ctx context.Context, arg StripeEntriesTouchingParams) ([]StripeEntriesTouchingRow, error) {
+	rows, err := q.db.Query(ctx, stripeEntriesTouching, arg.PaymentIntents, arg.Charges, arg.Objects)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StripeEntriesTouchingRow
+	for rows.Next() {
+		var i StripeEntriesTouchingRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.SourceRef,
+			&i.ChargeID,
+			&i.PaymentIntent,
+			&i.Amount,
+			&i.Fee,
+			&i.OccurredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const stripeGiftsBetween = `-- name: StripeGiftsBetween :many
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+    amount, fee, occurred_at FROM ledger_entries
+WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz ORDER BY occurred_at, id
+`
+
+type StripeGiftsBetweenParams struct {
+	Since time.Time
+	Until time.Time
+}
+
+type StripeGiftsBetweenRow struct {
+	Kind          string
+	SourceRef     string
+	ChargeID      string
+	PaymentIntent string
+	Amount        decimal.Decimal
+	Fee           decimal.Decimal
+	OccurredAt    time.Time
+}
+
+// StripeGiftsBetween is the Stripe gifts that occurred in [since, until) (offline money
+// is not Stripe's to confirm).
+func (q *Queries) StripeGiftsBetween(ctx context.Context, arg StripeGiftsBetweenParams) ([]StripeGiftsBetweenRow, error) {
+	rows, err := q.db.Query(ctx, stripeGiftsBetween, arg.Since, arg.Until)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []StripeGiftsBetweenRow
+	for rows.Next() {
+		var i StripeGiftsBetweenRow
+		if err := rows.Scan(
+			&i.Kind,
+			&i.SourceRef,
+			&i.ChargeID,
+			&i.PaymentIntent,
+			&i.Amount,
+			&i.Fee,
+			&i.OccurredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -7,121 +7,15 @@ package dbq
 
 import (
 	"context"
-	"time"
-
-	"github.com/shopspring/decimal"
 )
-
-const reconcileEntriesTouching = `-- name: ReconcileEntriesTouching :many
-SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
-    amount, fee, occurred_at FROM ledger_entries
-WHERE source = 'stripe'
-  AND (payment_intent = ANY($1::text[]) OR charge_id = ANY($2::text[]) OR source_ref = ANY($3::text[]))
-`
-
-type ReconcileEntriesTouchingParams struct {
-	PaymentIntents []string
-	Charges        []string
-	Objects        []string
-}
-
-type ReconcileEntriesTouchingRow struct {
-	Kind          string
-	SourceRef     string
-	ChargeID      string
-	PaymentIntent string
-	Amount        decimal.Decimal
-	Fee           decimal.Decimal
-	OccurredAt    time.Time
-}
-
-// ReconcileEntriesTouching is every Stripe ledger entry touching a listed payment intent,
-// charge or object.
-func (q *Queries) ReconcileEntriesTouching(ctx context.Context, arg ReconcileEntriesTouchingParams) ([]ReconcileEntriesTouchingRow, error) {
-	rows, err := q.db.Query(ctx, reconcileEntriesTouching, arg.PaymentIntents, arg.Charges, arg.Objects)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ReconcileEntriesTouchingRow
-	for rows.Next() {
-		var i ReconcileEntriesTouchingRow
-		if err := rows.Scan(
-			&i.Kind,
-			&i.SourceRef,
-			&i.ChargeID,
-			&i.PaymentIntent,
-			&i.Amount,
-			&i.Fee,
-			&i.OccurredAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const reconcileGiftsBetween = `-- name: ReconcileGiftsBetween :many
-SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
-    amount, fee, occurred_at FROM ledger_entries
-WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz ORDER BY occurred_at, id
-`
-
-type ReconcileGiftsBetweenParams struct {
-	Since time.Time
-	Until time.Time
-}
-
-type ReconcileGiftsBetweenRow struct {
-	Kind          string
-	SourceRef     string
-	ChargeID      string
-	PaymentIntent string
-	Amount        decimal.Decimal
-	Fee           decimal.Decimal
-	OccurredAt    time.Time
-}
-
-// ReconcileGiftsBetween is the Stripe gifts that occurred in [since, until) (offline money
-// is not Stripe's to confirm).
-func (q *Queries) ReconcileGiftsBetween(ctx context.Context, arg ReconcileGiftsBetweenParams) ([]ReconcileGiftsBetweenRow, error) {
-	rows, err := q.db.Query(ctx, reconcileGiftsBetween, arg.Since, arg.Until)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ReconcileGiftsBetweenRow
-	for rows.Next() {
-		var i ReconcileGiftsBetweenRow
-		if err := rows.Scan(
-			&i.Kind,
-			&i.SourceRef,
-			&i.ChargeID,
-			&i.PaymentIntent,
-			&i.Amount,
-			&i.Fee,
-			&i.OccurredAt,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
 
 const reconcileStoredEventIDs = `-- name: ReconcileStoredEventIDs :many
 
 SELECT id FROM stripe_events WHERE id = ANY($1::text[])
 `
 
-// Reconciliation with Stripe (payments/reconcile.go).
+// Reconciliation with Stripe (payments/reconcile.go); the ledger's side is read through
+// campaigns/ledger (StripeEntriesTouching, StripeGiftsBetween).
 // ReconcileStoredEventIDs are those of the listed events already stored.
 func (q *Queries) ReconcileStoredEventIDs(ctx context.Context, ids []string) ([]string, error) {
 	rows, err := q.db.Query(ctx, reconcileStoredEventIDs, ids)

@@ -8,8 +8,6 @@ package dbq
 import (
 	"context"
 	"time"
-
-	"github.com/shopspring/decimal"
 )
 
 const replayDropOwnerFK = `-- name: ReplayDropOwnerFK :exec
@@ -94,36 +92,4 @@ func (q *Queries) ReplayQueuedCount(ctx context.Context) (int64, error) {
 	var count int64
 	err := row.Scan(&count)
 	return count, err
-}
-
-const replayTotals = `-- name: ReplayTotals :many
-SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost),
-    sum(fees), sum(gift_aid_base), sum(gifts), sum(donors)]::numeric[] AS sums FROM totals GROUP BY scope, scope_id
-`
-
-type ReplayTotalsRow struct {
-	Scope   string
-	ScopeID int64
-	Sums    []decimal.Decimal
-}
-
-// ReplayTotals sums each scope's totals over its shards, in the order of totalsFields.
-func (q *Queries) ReplayTotals(ctx context.Context) ([]ReplayTotalsRow, error) {
-	rows, err := q.db.Query(ctx, replayTotals)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []ReplayTotalsRow
-	for rows.Next() {
-		var i ReplayTotalsRow
-		if err := rows.Scan(&i.Scope, &i.ScopeID, &i.Sums); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

@@ -8,8 +8,6 @@ package dbq
 import (
 	"context"
 	"time"
-
-	"github.com/shopspring/decimal"
 )
 
 const deferredEvents = `-- name: DeferredEvents :many
@@ -126,16 +124,4 @@ type MarkDeferredEventDoneParams struct {
 func (q *Queries) MarkDeferredEventDone(ctx context.Context, arg MarkDeferredEventDoneParams) error {
 	_, err := q.db.Exec(ctx, markDeferredEventDone, arg.Outcome, arg.Detail, arg.ID)
 	return err
-}
-
-const webhookAppealRate = `-- name: WebhookAppealRate :one
-SELECT gift_aid_rate FROM appeals WHERE id = $1
-`
-
-// WebhookAppealRate is the Gift Aid rate of a gift's appeal, for an adjustment.
-func (q *Queries) WebhookAppealRate(ctx context.Context, id int64) (decimal.Decimal, error) {
-	row := q.db.QueryRow(ctx, webhookAppealRate, id)
-	var gift_aid_rate decimal.Decimal
-	err := row.Scan(&gift_aid_rate)
-	return gift_aid_rate, err
 }

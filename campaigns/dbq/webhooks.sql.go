@@ -7,17 +7,21 @@ package dbq
 
 import (
 	"context"
-
 	"time"
 )
 
 const claimOldestQueuedEvent = `-- name: ClaimOldestQueuedEvent :one
 SELECT id, payload, attempts FROM stripe_events
 WHERE outcome = 'queued' AND received_at <= now() - $1::interval
-    AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+    AND (next_attempt_at IS NULL OR next_attempt_at <= $2::timestamptz)
 ORDER BY received_at LIMIT 1
 FOR UPDATE SKIP LOCKED
 `
+
+type ClaimOldestQueuedEventParams struct {
+	MinAge time.Duration
+	Now    time.Time
+}
 
 type ClaimOldestQueuedEventRow struct {
 	ID       string
@@ -26,10 +30,11 @@ type ClaimOldestQueuedEventRow struct {
 }
 
 // ClaimOldestQueuedEvent locks the oldest queued event at least min_age old that no one
-// else holds and that is not waiting for a later try after a failure: an event that failed
-// never holds up the ones behind it.
-func (q *Queries) ClaimOldestQueuedEvent(ctx context.Context, minAge time.Duration) (ClaimOldestQueuedEventRow, error) {
-	row := q.db.QueryRow(ctx, claimOldestQueuedEvent, minAge)
+// else holds and that is not waiting for a later try after a failure (next_attempt_at, on
+// the service's clock, as FailQueuedEvent set it): an event that failed never holds up the
+// ones behind it.
+func (q *Queries) ClaimOldestQueuedEvent(ctx context.Context, arg ClaimOldestQueuedEventParams) (ClaimOldestQueuedEventRow, error) {
+	row := q.db.QueryRow(ctx, claimOldestQueuedEvent, arg.MinAge, arg.Now)
 	var i ClaimOldestQueuedEventRow
 	err := row.Scan(&i.ID, &i.Payload, &i.Attempts)
 	return i, err
@@ -77,20 +82,20 @@ func (q *Queries) EventOutcome(ctx context.Context, id string) (EventOutcomeRow,
 const failQueuedEvent = `-- name: FailQueuedEvent :one
 UPDATE stripe_events SET attempts = attempts + 1,
     outcome = CASE WHEN attempts + 1 >= $1::integer THEN 'error' ELSE outcome END,
-    next_attempt_at = CASE WHEN attempts + 1 >= $1::integer THEN NULL
-        ELSE clock_timestamp() + ($2::interval) * power(2, attempts)::float8 END,
+    next_attempt_at = CASE WHEN attempts + 1 >= $1::integer THEN NULL ELSE $2::timestamptz END,
     detail = left(CASE WHEN attempts + 1 >= $1::integer
         THEN format('failed %s tries: %s', attempts + 1, $3::text)
         ELSE format('try %s of %s failed, will try again: %s', attempts + 1, $1::integer, $3::text) END, 2000)
-WHERE id = $4 AND outcome = 'queued'
+WHERE id = $4 AND outcome = 'queued' AND attempts = $5
 RETURNING outcome, attempts
 `
 
 type FailQueuedEventParams struct {
 	MaxTries int32
-	Backoff  time.Duration
+	RetryAt  time.Time
 	Reason   string
 	ID       string
+	Attempts int32
 }
 
 type FailQueuedEventRow struct {
@@ -98,15 +103,17 @@ type FailQueuedEventRow struct {
 	Attempts int32
 }
 
-// FailQueuedEvent records a failed try to apply a queued event: it stays queued until
-// next_attempt_at, the backoff doubling with each try, until max_tries have failed; then it
-// is set aside as 'error'. The reason is kept in detail either way.
+// FailQueuedEvent records failed try number attempts + 1 of a queued event: it stays queued
+// until retry_at (the caller's backoff for that try), until max_tries have failed; then it
+// is set aside as 'error'. The reason is kept in detail either way. attempts is the count
+// the claim read: a row another applier has failed meanwhile is left alone.
 func (q *Queries) FailQueuedEvent(ctx context.Context, arg FailQueuedEventParams) (FailQueuedEventRow, error) {
 	row := q.db.QueryRow(ctx, failQueuedEvent,
 		arg.MaxTries,
-		arg.Backoff,
+		arg.RetryAt,
 		arg.Reason,
 		arg.ID,
+		arg.Attempts,
 	)
 	var i FailQueuedEventRow
 	err := row.Scan(&i.Outcome, &i.Attempts)

@@ -25,3 +25,7 @@ ON CONFLICT (slug) DO NOTHING RETURNING id;
 -- name: SeedTier :exec
 INSERT INTO tiers (appeal_id, amount, title, impact, position)
 VALUES (@appeal_id, @amount, @title, @impact, @position) ON CONFLICT (appeal_id, amount) DO NOTHING;
+
+-- AppealGiftAidRate is the Gift Aid rate of an appeal (tax reclaimed per pound given).
+-- name: AppealGiftAidRate :one
+SELECT gift_aid_rate FROM appeals WHERE id = @id;

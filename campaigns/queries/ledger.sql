@@ -53,7 +53,7 @@ SELECT COALESCE(sum(gross), 0)::numeric AS gross, COALESCE(sum(refunded), 0)::nu
 FROM totals WHERE scope = @scope::text AND scope_id = @scope_id::bigint;
 
 -- CompareTotals recomputes every total from the ledger alone and sets it beside the stored
--- one, each as the sums in the order of replayFields (campaigns/ledger/replay.go).
+-- one, each as the sums in the order of TotalFields (campaigns/ledger/replay.go).
 -- name: CompareTotals :many
 WITH ledger AS (
     SELECT scope, scope_id,
@@ -84,3 +84,24 @@ SELECT COALESCE(l.scope, s.scope)::text AS scope, COALESCE(l.scope_id, s.scope_i
              COALESCE(l.fees, 0), COALESCE(l.gift_aid_base, 0), COALESCE(l.gifts, 0), COALESCE(l.donors, 0)]::numeric[] AS ledger
 FROM ledger l FULL OUTER JOIN stored s ON l.scope = s.scope AND l.scope_id = s.scope_id
 ORDER BY 1, 2;
+
+-- StripeEntriesTouching (reconciliation) is every Stripe ledger entry touching a listed payment intent,
+-- charge or object.
+-- name: StripeEntriesTouching :many
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+    amount, fee, occurred_at FROM ledger_entries
+WHERE source = 'stripe'
+  AND (payment_intent = ANY(@payment_intents::text[]) OR charge_id = ANY(@charges::text[]) OR source_ref = ANY(@objects::text[]));
+
+-- StripeGiftsBetween is the Stripe gifts that occurred in [since, until) (offline money
+-- is not Stripe's to confirm).
+-- name: StripeGiftsBetween :many
+SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
+    amount, fee, occurred_at FROM ledger_entries
+WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= @since::timestamptz AND occurred_at < @until::timestamptz ORDER BY occurred_at, id;
+
+-- AllTotals sums each scope's totals over its shards, in the order of TotalFields
+-- (campaigns/ledger/replay.go).
+-- name: AllTotals :many
+SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost),
+    sum(fees), sum(gift_aid_base), sum(gifts), sum(donors)]::numeric[] AS sums FROM totals GROUP BY scope, scope_id;

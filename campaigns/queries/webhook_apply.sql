@@ -30,6 +30,3 @@ ORDER BY created, received_at;
 UPDATE stripe_events SET outcome = @outcome, detail = @detail,
     applied_at = CASE WHEN @outcome IN ('applied', 'unmatched', 'ignored') THEN now() END WHERE id = @id;
 
--- WebhookAppealRate is the Gift Aid rate of a gift's appeal, for an adjustment.
--- name: WebhookAppealRate :one
-SELECT gift_aid_rate FROM appeals WHERE id = @id;

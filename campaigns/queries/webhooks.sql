@@ -8,27 +8,28 @@ WHERE outcome = 'queued' AND id = @id
 FOR UPDATE SKIP LOCKED;
 
 -- ClaimOldestQueuedEvent locks the oldest queued event at least min_age old that no one
--- else holds and that is not waiting for a later try after a failure: an event that failed
--- never holds up the ones behind it.
+-- else holds and that is not waiting for a later try after a failure (next_attempt_at, on
+-- the service's clock, as FailQueuedEvent set it): an event that failed never holds up the
+-- ones behind it.
 -- name: ClaimOldestQueuedEvent :one
 SELECT id, payload, attempts FROM stripe_events
 WHERE outcome = 'queued' AND received_at <= now() - @min_age::interval
-    AND (next_attempt_at IS NULL OR next_attempt_at <= now())
+    AND (next_attempt_at IS NULL OR next_attempt_at <= @now::timestamptz)
 ORDER BY received_at LIMIT 1
 FOR UPDATE SKIP LOCKED;
 
--- FailQueuedEvent records a failed try to apply a queued event: it stays queued until
--- next_attempt_at, the backoff doubling with each try, until max_tries have failed; then it
--- is set aside as 'error'. The reason is kept in detail either way.
+-- FailQueuedEvent records failed try number attempts + 1 of a queued event: it stays queued
+-- until retry_at (the caller's backoff for that try), until max_tries have failed; then it
+-- is set aside as 'error'. The reason is kept in detail either way. attempts is the count
+-- the claim read: a row another applier has failed meanwhile is left alone.
 -- name: FailQueuedEvent :one
 UPDATE stripe_events SET attempts = attempts + 1,
     outcome = CASE WHEN attempts + 1 >= @max_tries::integer THEN 'error' ELSE outcome END,
-    next_attempt_at = CASE WHEN attempts + 1 >= @max_tries::integer THEN NULL
-        ELSE clock_timestamp() + (@backoff::interval) * power(2, attempts)::float8 END,
+    next_attempt_at = CASE WHEN attempts + 1 >= @max_tries::integer THEN NULL ELSE @retry_at::timestamptz END,
     detail = left(CASE WHEN attempts + 1 >= @max_tries::integer
         THEN format('failed %s tries: %s', attempts + 1, @reason::text)
         ELSE format('try %s of %s failed, will try again: %s', attempts + 1, @max_tries::integer, @reason::text) END, 2000)
-WHERE id = @id AND outcome = 'queued'
+WHERE id = @id AND outcome = 'queued' AND attempts = @attempts
 RETURNING outcome, attempts;
 
 -- SetAsideQueuedEvent stores a queued event that must not be applied as it stands with
