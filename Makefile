@@ -19,6 +19,12 @@ STATICCHECK_VERSION := v0.8.2
 # sqlc generates campaigns/dbq from campaigns/queries/*.sql (cgo: about a minute to install).
 SQLC_VERSION := v1.31.1
 SQLC_INSTALL = command -v sqlc >/dev/null || { echo "installing sqlc $(SQLC_VERSION)"; go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION); }
+# Mailpit, the real SMTP server the mail tests send to (campaigns/outbox/mailpittest starts
+# one per test), built into the tools cache where the tests look for it; keep in step with
+# mailpittest.Version. The tests build it themselves when it is missing.
+MAILPIT_VERSION := v1.33.1
+MAILPIT_DIR = $(TOOLS_CACHE)/mailpit-$(MAILPIT_VERSION)
+MAILPIT_INSTALL = test -x "$(MAILPIT_DIR)/mailpit" || { echo "building mailpit $(MAILPIT_VERSION) into $(MAILPIT_DIR)"; GOBIN="$(MAILPIT_DIR)" CGO_ENABLED=0 go install github.com/axllent/mailpit@$(MAILPIT_VERSION); }
 # stripe-mock for the tests: .ci/with-stripe-mock reuses or starts one at this address.
 export STRIPE_MOCK_URL ?= http://127.0.0.1:12111
 # PostgreSQL for the tests: each test gets a database of its own on this server.
@@ -42,8 +48,9 @@ build: ## build the binary into .bin/giving (a dot folder: the top level holds o
 	go build -o .bin/giving ./cmd/giving
 
 .PHONY: tools
-tools: ## install the pinned tools (stripe-mock, staticcheck, sqlc) when missing
+tools: ## install the pinned tools (stripe-mock, mailpit, staticcheck, sqlc) when missing
 	@$(SQLC_INSTALL)
+	@$(MAILPIT_INSTALL)
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
 	@command -v staticcheck >/dev/null || { echo "installing staticcheck"; go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION); }
 
@@ -59,8 +66,9 @@ sqlc-check: ## fail when campaigns/dbq is stale against campaigns/queries or the
 	sqlc vet
 
 .PHONY: test
-test: sqlc-check ## the generated queries are current; all tests with -race against PostgreSQL (TEST_DATABASE_URL) and stripe-mock; 15 s of fuzzing
+test: sqlc-check ## the generated queries are current; all tests with -race against PostgreSQL (TEST_DATABASE_URL), stripe-mock and Mailpit; 15 s of fuzzing
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
+	@$(MAILPIT_INSTALL)
 	.ci/with-stripe-mock go test -race -count=1 -timeout 12m ./...
 	go test -run='^$$' -fuzz=FuzzParseAmount -fuzztime=15s ./payments
 

@@ -78,6 +78,7 @@ func (s *Server) Handler() http.Handler {
 		// Without SMTP_URL, mail stays in the outbox, listed here for the developer.
 		if s.deps.DevOutbox {
 			r.Get("/dev/outbox", s.wrap(s.devOutbox))
+			r.Get("/dev/outbox/{id}/html", s.wrap(s.devOutboxHTML))
 		}
 
 		// Fundraisers write their own pages, see the gifts to them, record offline money and

@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"strconv"
@@ -336,4 +337,24 @@ func (s *Server) devOutbox(w http.ResponseWriter, r *http.Request) error {
 	}
 	s.renderAccountPage(w, r, http.StatusOK, "outbox.html", "Outbox (development)", map[string]any{"Mails": items})
 	return nil
+}
+
+// devOutboxHTML: GET /dev/outbox/{id}/html, the HTML part of one message as a mail client
+// would show it, on its own: sandboxed (no scripts, no forms, its own origin), nothing
+// fetched (its styles are inline), never framed.
+func (s *Server) devOutboxHTML(w http.ResponseWriter, r *http.Request) error {
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return fmt.Errorf("outbox id %q: %w", chi.URLParam(r, "id"), campaigns.ErrNotFound)
+	}
+	page, err := outbox.OutboxHTML(r.Context(), s.store, id)
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox allow-popups allow-popups-to-escape-sandbox; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	h.Set("Cache-Control", "no-store")
+	_, err = io.WriteString(w, page)
+	return err
 }

@@ -592,10 +592,25 @@ func TestDevOutboxListsMailOnlyWithoutSMTP(t *testing.T) {
 	if reset := webtest.Text(t, p.body, "section.outbox article.mail:nth-of-type(2) dl"); !clickable || !strings.Contains(reset, "To ruby@example.org") || !strings.Contains(reset, "Status queued") {
 		t.Errorf("the outbox does not show the reset link to click:\n%s", p.body)
 	}
+	// Each message's HTML part opens on its own, sandboxed, with the same link.
+	htmlPart := webtest.Attr(t, p.body, "section.outbox article.mail:nth-of-type(2) .mail-html a", "href")
+	h := a.send(a.browser(), http.MethodGet, htmlPart, nil)
+	if csp := h.header.Get("Content-Security-Policy"); h.status != http.StatusOK || !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "sandbox") {
+		t.Errorf("%s: %d, CSP %q; want it sandboxed, fetching nothing", htmlPart, h.status, csp)
+	}
+	if href := webtest.Attr(t, h.body, "a", "href"); href != a.URL+link || !strings.HasPrefix(webtest.Text(t, h.body, "title"), "Reset your") {
+		t.Errorf("the HTML part links to %q, want the reset link %q", href, a.URL+link)
+	}
+	if p := a.send(a.browser(), http.MethodGet, "/dev/outbox/999999/html", nil); p.status != http.StatusNotFound {
+		t.Errorf("an unknown message's HTML part: %d, want 404", p.status)
+	}
 
 	withSMTP := newMailSite(t, false)
 	if p := withSMTP.send(withSMTP.browser(), http.MethodGet, "/dev/outbox", nil); p.status != http.StatusNotFound {
 		t.Errorf("/dev/outbox with SMTP: %d, want 404", p.status)
+	}
+	if p := withSMTP.send(withSMTP.browser(), http.MethodGet, htmlPart, nil); p.status != http.StatusNotFound {
+		t.Errorf("%s with SMTP: %d, want 404", htmlPart, p.status)
 	}
 }
 

@@ -50,7 +50,8 @@ func (q *Queries) MailRetry(ctx context.Context, arg MailRetryParams) error {
 
 const mailSent = `-- name: MailSent :exec
 UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, delivered_via = $2, attempts = $3,
-    last_error = '', body = CASE WHEN $4::boolean THEN body ELSE '' END
+    last_error = '', body = CASE WHEN $4::boolean THEN body ELSE '' END,
+    html = CASE WHEN $4::boolean THEN html ELSE '' END
 WHERE id = $5 AND status = 'queued'
 `
 
@@ -76,7 +77,7 @@ func (q *Queries) MailSent(ctx context.Context, arg MailSentParams) error {
 }
 
 const mailToSend = `-- name: MailToSend :one
-SELECT id, to_address, subject, body FROM mail_outbox WHERE id = $1 AND status = 'queued'
+SELECT id, to_address, subject, body, html FROM mail_outbox WHERE id = $1 AND status = 'queued'
 `
 
 type MailToSendRow struct {
@@ -84,6 +85,7 @@ type MailToSendRow struct {
 	ToAddress string
 	Subject   string
 	Body      string
+	Html      string
 }
 
 // MailToSend is the message of a job, while it is still to be sent.
@@ -95,12 +97,13 @@ func (q *Queries) MailToSend(ctx context.Context, id int64) (MailToSendRow, erro
 		&i.ToAddress,
 		&i.Subject,
 		&i.Body,
+		&i.Html,
 	)
 	return i, err
 }
 
 const outbox = `-- name: Outbox :many
-SELECT id, to_address, subject, body, status, delivered_via, last_error, attempts, created_at, sent_at
+SELECT id, to_address, subject, body, html, status, delivered_via, last_error, attempts, created_at, sent_at
 FROM mail_outbox ORDER BY id DESC LIMIT $1
 `
 
@@ -109,6 +112,7 @@ type OutboxRow struct {
 	ToAddress    string
 	Subject      string
 	Body         string
+	Html         string
 	Status       string
 	DeliveredVia string
 	LastError    string
@@ -131,6 +135,7 @@ func (q *Queries) Outbox(ctx context.Context, maxRows int32) ([]OutboxRow, error
 			&i.ToAddress,
 			&i.Subject,
 			&i.Body,
+			&i.Html,
 			&i.Status,
 			&i.DeliveredVia,
 			&i.LastError,
@@ -146,6 +151,23 @@ func (q *Queries) Outbox(ctx context.Context, maxRows int32) ([]OutboxRow, error
 		return nil, err
 	}
 	return items, nil
+}
+
+const outboxHTML = `-- name: OutboxHTML :one
+SELECT subject, body, html FROM mail_outbox WHERE id = $1
+`
+
+type OutboxHTMLRow struct {
+	Subject string
+	Body    string
+	Html    string
+}
+
+func (q *Queries) OutboxHTML(ctx context.Context, id int64) (OutboxHTMLRow, error) {
+	row := q.db.QueryRow(ctx, outboxHTML, id)
+	var i OutboxHTMLRow
+	err := row.Scan(&i.Subject, &i.Body, &i.Html)
+	return i, err
 }
 
 const pruneSentMail = `-- name: PruneSentMail :exec
@@ -164,7 +186,7 @@ func (q *Queries) PruneSentMail(ctx context.Context, arg PruneSentMailParams) er
 
 const queueMail = `-- name: QueueMail :one
 
-INSERT INTO mail_outbox (to_address, subject, body) VALUES ($1, $2, $3)
+INSERT INTO mail_outbox (to_address, subject, body, html) VALUES ($1, $2, $3, $4)
 RETURNING id
 `
 
@@ -172,6 +194,7 @@ type QueueMailParams struct {
 	ToAddress string
 	Subject   string
 	Body      string
+	Html      string
 }
 
 // The outbox: one row per message, queued with a River job (MailJob) in the transaction that
@@ -179,7 +202,12 @@ type QueueMailParams struct {
 // what the developer's /dev/outbox and the metrics show. The worker passes the time from its
 // store's clock, so tests move it instead of sleeping.
 func (q *Queries) QueueMail(ctx context.Context, arg QueueMailParams) (int64, error) {
-	row := q.db.QueryRow(ctx, queueMail, arg.ToAddress, arg.Subject, arg.Body)
+	row := q.db.QueryRow(ctx, queueMail,
+		arg.ToAddress,
+		arg.Subject,
+		arg.Body,
+		arg.Html,
+	)
 	var id int64
 	err := row.Scan(&id)
 	return id, err

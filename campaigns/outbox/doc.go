@@ -3,4 +3,10 @@
 // that sends it, so a message exists exactly when its change commits. MailWorker sends
 // with River's retries and backoff; a refusal for good stops at once. Sent messages are
 // pruned after a month (Prune).
+//
+// Every message has a plain-text part (Mail.Body) and an HTML part: the caller's Mail.HTML,
+// or, when it sets none, one QueueMail renders from the text (RenderHTML: escaped,
+// paragraphs at blank lines, line breaks kept, addresses as links, the charity's name at the
+// foot, inline styles only, nothing remote, the reader's colours). A caller writes text that
+// reads well on its own; it gets the HTML part for free.
 package outbox

@@ -15,8 +15,9 @@ import (
 	"giving/campaigns/dbq"
 )
 
-// Mail is one plain-text email.
-type Mail struct{ To, Subject, Body string }
+// Mail is one email: Body is its plain text; HTML, if set, is its HTML part, else
+// QueueMail renders one from Body (RenderHTML). Every message is sent with both.
+type Mail struct{ To, Subject, Body, HTML string }
 
 // QueueMail adds m to the outbox inside the caller's transaction, with the River job that
 // sends it: nothing is sent unless tx commits, and then the message is sent once (at least
@@ -31,7 +32,10 @@ func QueueMail(ctx context.Context, tx pgx.Tx, m Mail) error {
 	if strings.ContainsAny(m.Subject, "\r\n") || strings.TrimSpace(m.Subject) == "" {
 		return fmt.Errorf("queue mail: %w", &campaigns.ValidationError{Fields: map[string]string{"subject": "The subject must be one non-empty line."}})
 	}
-	id, err := dbq.New(tx).QueueMail(ctx, dbq.QueueMailParams{ToAddress: to, Subject: m.Subject, Body: m.Body})
+	if m.HTML == "" {
+		m.HTML = RenderHTML(m.Subject, m.Body)
+	}
+	id, err := dbq.New(tx).QueueMail(ctx, dbq.QueueMailParams{ToAddress: to, Subject: m.Subject, Body: m.Body, Html: m.HTML})
 	if err != nil {
 		return fmt.Errorf("queue mail: %w", err)
 	}
@@ -108,7 +112,10 @@ func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailJob]) error {
 	} else if err != nil {
 		return fmt.Errorf("read mail %d: %w", job.Args.MailID, err)
 	}
-	m := Mail{To: row.ToAddress, Subject: row.Subject, Body: row.Body}
+	m := Mail{To: row.ToAddress, Subject: row.Subject, Body: row.Body, HTML: row.Html}
+	if m.HTML == "" { // queued before the outbox kept an HTML part
+		m.HTML = RenderHTML(m.Subject, m.Body)
+	}
 	start := w.Store.Now()
 	sendErr := w.Sender.SendMail(ctx, m)
 	// The outcome is recorded even when shutdown began during the send, so it is not sent twice.
@@ -188,6 +195,7 @@ func truncate(s string, n int) string {
 type OutboxMail struct {
 	ID                 int64
 	To, Subject, Body  string
+	HTML               string
 	Status, Via, Error string
 	Attempts           int
 	CreatedAt          time.Time
@@ -202,7 +210,7 @@ func Outbox(ctx context.Context, s *campaigns.Store, limit int) ([]OutboxMail, e
 	}
 	out := make([]OutboxMail, len(rows))
 	for i, r := range rows {
-		out[i] = OutboxMail{ID: r.ID, To: r.ToAddress, Subject: r.Subject, Body: r.Body, Status: r.Status, Via: r.DeliveredVia,
+		out[i] = OutboxMail{ID: r.ID, To: r.ToAddress, Subject: r.Subject, Body: r.Body, HTML: r.Html, Status: r.Status, Via: r.DeliveredVia,
 			Error: r.LastError, Attempts: int(r.Attempts), CreatedAt: r.CreatedAt, SentAt: r.SentAt}
 	}
 	return out, nil
@@ -227,4 +235,20 @@ func Prune(workers *river.Workers, s *campaigns.Store) *river.PeriodicJob {
 	river.AddWorker(workers, &PruneMailWorker{Store: s})
 	return river.NewPeriodicJob(river.PeriodicInterval(time.Hour),
 		func() (river.JobArgs, *river.InsertOpts) { return PruneMailJob{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
+}
+
+// OutboxHTML is the HTML part of outbox row id, for /dev/outbox; campaigns.ErrNotFound
+// when there is no such row.
+func OutboxHTML(ctx context.Context, s *campaigns.Store, id int64) (string, error) {
+	row, err := dbq.New(s.Pool()).OutboxHTML(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("outbox mail %d: %w", id, campaigns.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("outbox mail %d: %w", id, err)
+	}
+	if row.Html == "" { // queued before the outbox kept an HTML part
+		return RenderHTML(row.Subject, row.Body), nil
+	}
+	return row.Html, nil
 }

@@ -16,7 +16,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/campaignstest"
 	"giving/campaigns/outbox"
-	"giving/campaigns/testwait"
+	"giving/campaigns/outbox/mailpittest"
 )
 
 // recorder is a mail sender that remembers every message it was handed.
@@ -54,16 +54,16 @@ func (r *recorder) count() int {
 }
 
 type outboxRow struct {
-	status, via, lastError, body string
-	attempts                     int
-	due                          time.Time
+	status, via, lastError, body, html string
+	attempts                           int
+	due                                time.Time
 }
 
 func outboxRowFor(t *testing.T, s *campaigns.Store, to string) outboxRow {
 	t.Helper()
 	var r outboxRow
-	err := s.Pool().QueryRow(context.Background(), `SELECT status, delivered_via, last_error, body, attempts, next_attempt_at
-		FROM mail_outbox WHERE to_address = $1`, to).Scan(&r.status, &r.via, &r.lastError, &r.body, &r.attempts, &r.due)
+	err := s.Pool().QueryRow(context.Background(), `SELECT status, delivered_via, last_error, body, html, attempts, next_attempt_at
+		FROM mail_outbox WHERE to_address = $1`, to).Scan(&r.status, &r.via, &r.lastError, &r.body, &r.html, &r.attempts, &r.due)
 	if err != nil {
 		t.Fatalf("outbox row for %s: %v", to, err)
 	}
@@ -146,11 +146,12 @@ func TestQueuedMailWaitsForCommit(t *testing.T) {
 	if err := attempt(w, jobs[0], 2); err != nil { // a duplicate attempt (River rescued the job)
 		t.Fatal(err)
 	}
-	if len(rec.sent) != 1 || rec.sent[0] != (outbox.Mail{To: "ruby@example.org", Subject: "Welcome", Body: "Hello Ruby"}) {
+	want := outbox.Mail{To: "ruby@example.org", Subject: "Welcome", Body: "Hello Ruby", HTML: outbox.RenderHTML("Welcome", "Hello Ruby")}
+	if len(rec.sent) != 1 || rec.sent[0] != want {
 		t.Fatalf("sent %+v, want only Ruby's welcome, once", rec.sent)
 	}
-	// Over SMTP, the body is dropped once sent (reset links must not linger).
-	if r := outboxRowFor(t, s, "ruby@example.org"); r.status != "sent" || r.via != "smtp" || r.body != "" || r.attempts != 1 {
+	// Over SMTP, both parts are dropped once sent (reset links must not linger).
+	if r := outboxRowFor(t, s, "ruby@example.org"); r.status != "sent" || r.via != "smtp" || r.body != "" || r.html != "" || r.attempts != 1 {
 		t.Errorf("row after sending: %+v", r)
 	}
 }
@@ -165,26 +166,7 @@ func TestTwoInstancesSendEachMailOnce(t *testing.T) {
 		queue(t, s, fmt.Sprintf("supporter%d@example.org", i))
 	}
 	rec := &recorder{delay: 2 * time.Millisecond}
-	ctx := context.Background()
-	for range 2 {
-		workers := river.NewWorkers()
-		river.AddWorker(workers, &outbox.MailWorker{Store: s, Sender: rec})
-		c, err := s.NewJobClient(s.Pool(), nil, workers)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := c.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Stop(context.WithoutCancel(ctx)) })
-	}
-	testwait.Eventually(t, "every message sent", func() bool {
-		var unsent int
-		if err := s.Pool().QueryRow(ctx, `SELECT count(*) FROM mail_outbox WHERE status <> 'sent'`).Scan(&unsent); err != nil {
-			t.Fatal(err)
-		}
-		return unsent == 0
-	})
+	mailpittest.SendWithInstances(t, s, 2, rec)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.sent) != n {
@@ -328,7 +310,8 @@ func TestLocalOutboxKeepsMessages(t *testing.T) {
 		t.Fatalf("outbox %+v, want second then first", mails)
 	}
 	for _, m := range mails {
-		if m.Status != "sent" || m.Via != "local outbox" || m.Body != "Dear supporter,\n\nThank you." || m.SentAt == nil {
+		if m.Status != "sent" || m.Via != "local outbox" || m.Body != "Dear supporter,\n\nThank you." || m.SentAt == nil ||
+			m.HTML != outbox.RenderHTML("Hello "+m.To, m.Body) {
 			t.Errorf("outbox row %+v", m)
 		}
 	}

@@ -4,18 +4,19 @@
 -- store's clock, so tests move it instead of sleeping.
 
 -- name: QueueMail :one
-INSERT INTO mail_outbox (to_address, subject, body) VALUES (@to_address, @subject, @body)
+INSERT INTO mail_outbox (to_address, subject, body, html) VALUES (@to_address, @subject, @body, @html)
 RETURNING id;
 
 -- MailToSend is the message of a job, while it is still to be sent.
 -- name: MailToSend :one
-SELECT id, to_address, subject, body FROM mail_outbox WHERE id = @id AND status = 'queued';
+SELECT id, to_address, subject, body, html FROM mail_outbox WHERE id = @id AND status = 'queued';
 
 -- The outcomes touch a row only while it is queued: a late duplicate attempt (a rescued job
 -- whose first worker was only slow) cannot undo what the other recorded.
 -- name: MailSent :exec
 UPDATE mail_outbox SET status = 'sent', sent_at = sqlc.arg(now)::timestamptz, delivered_via = @via, attempts = @attempt,
-    last_error = '', body = CASE WHEN @keep_body::boolean THEN body ELSE '' END
+    last_error = '', body = CASE WHEN @keep_body::boolean THEN body ELSE '' END,
+    html = CASE WHEN @keep_body::boolean THEN html ELSE '' END
 WHERE id = @id AND status = 'queued';
 
 -- name: MailFailed :exec
@@ -30,5 +31,8 @@ WHERE id = @id AND status = 'queued';
 DELETE FROM mail_outbox WHERE status = 'sent' AND sent_at < sqlc.arg(now)::timestamptz - @kept_for::interval;
 
 -- name: Outbox :many
-SELECT id, to_address, subject, body, status, delivered_via, last_error, attempts, created_at, sent_at
+SELECT id, to_address, subject, body, html, status, delivered_via, last_error, attempts, created_at, sent_at
 FROM mail_outbox ORDER BY id DESC LIMIT @max_rows;
+
+-- name: OutboxHTML :one
+SELECT subject, body, html FROM mail_outbox WHERE id = @id;

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -9,17 +8,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"mime"
-	"mime/quotedprintable"
 	"net"
 	"net/mail"
-	"net/smtp"
-	"net/textproto"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	gomail "github.com/wneessen/go-mail"
 
 	"giving/campaigns"
 	"giving/campaigns/outbox"
@@ -105,12 +102,16 @@ func parseSMTPURL(getenv func(string) string) (*smtpConfig, error) {
 	return c, nil
 }
 
-// smtpSender sends each message over its own connection with net/smtp: mail is light, and
-// a fresh connection cannot be left half-way through a previous message.
+// smtpSender sends each message over its own connection with go-mail
+// (github.com/wneessen/go-mail): it writes the multipart text-and-HTML message, speaks SMTP
+// with STARTTLS or implicit TLS, and authenticates. Mail is light, and a fresh connection
+// cannot be left half-way through a previous message.
 type smtpSender struct {
 	cfg  smtpConfig
 	from string
 	helo string
+	// now is the store's clock, for the Date header.
+	now func() time.Time
 	// tls is nil in production (the system roots, the SMTP host's name); tests trust their own.
 	tls *tls.Config
 }
@@ -118,7 +119,7 @@ type smtpSender struct {
 // sendTimeout bounds one message end to end; the mail worker's lease is longer.
 const sendTimeout = 30 * time.Second
 
-func newSMTPSender(c smtpConfig, base *url.URL) *smtpSender {
+func newSMTPSender(c smtpConfig, base *url.URL, now func() time.Time) *smtpSender {
 	helo := "localhost"
 	if base != nil && base.Hostname() != "" && net.ParseIP(base.Hostname()) == nil {
 		helo = base.Hostname()
@@ -127,7 +128,7 @@ func newSMTPSender(c smtpConfig, base *url.URL) *smtpSender {
 	if from == "" {
 		from = "no-reply@" + helo
 	}
-	return &smtpSender{cfg: c, from: from, helo: helo}
+	return &smtpSender{cfg: c, from: from, helo: helo, now: now}
 }
 
 func (s *smtpSender) tlsConfig() *tls.Config {
@@ -137,80 +138,62 @@ func (s *smtpSender) tlsConfig() *tls.Config {
 	return &tls.Config{ServerName: s.cfg.Host, MinVersion: tls.VersionTLS12}
 }
 
-func (s *smtpSender) SendMail(ctx context.Context, m outbox.Mail) (err error) {
+func (s *smtpSender) client() (*gomail.Client, error) {
+	port, err := strconv.Atoi(s.cfg.Port)
+	if err != nil {
+		return nil, fmt.Errorf("smtp port %q: %w", s.cfg.Port, err)
+	}
+	opts := []gomail.Option{
+		gomail.WithPort(port), gomail.WithHELO(s.helo), gomail.WithTimeout(sendTimeout),
+		gomail.WithTLSConfig(s.tlsConfig()),
+	}
+	if s.cfg.ImplicitTLS {
+		opts = append(opts, gomail.WithSSL())
+	} else {
+		// STARTTLS whenever the server offers it, as before.
+		opts = append(opts, gomail.WithTLSPolicy(gomail.TLSOpportunistic))
+	}
+	if s.cfg.User != "" {
+		// PLAIN refuses to send the password without TLS, except to localhost.
+		opts = append(opts, gomail.WithSMTPAuth(gomail.SMTPAuthPlain),
+			gomail.WithUsername(s.cfg.User), gomail.WithPassword(s.cfg.Pass))
+	}
+	return gomail.NewClient(s.cfg.Host, opts...)
+}
+
+func (s *smtpSender) SendMail(ctx context.Context, m outbox.Mail) error {
 	msg, err := s.message(m)
 	if err != nil {
 		return fmt.Errorf("%w: %v", outbox.ErrPermanent, err)
 	}
-	deadline := time.Now().Add(sendTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
+	c, err := s.client()
+	if err != nil {
+		return fmt.Errorf("%w: %v", outbox.ErrPermanent, err)
 	}
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
 	addr := net.JoinHostPort(s.cfg.Host, s.cfg.Port)
-	dialer := &net.Dialer{Deadline: deadline}
-	var conn net.Conn
-	if s.cfg.ImplicitTLS {
-		conn, err = (&tls.Dialer{NetDialer: dialer, Config: s.tlsConfig()}).DialContext(ctx, "tcp", addr)
-	} else {
-		conn, err = dialer.DialContext(ctx, "tcp", addr)
-	}
-	if err != nil {
-		return fmt.Errorf("connect to %s: %w", addr, err)
-	}
-	defer conn.Close()
-	if err := conn.SetDeadline(deadline); err != nil {
-		return err
-	}
-	c, err := smtp.NewClient(conn, s.cfg.Host)
-	if err != nil {
-		return fmt.Errorf("smtp greeting: %w", err)
-	}
-	defer c.Close()
-	if err := c.Hello(s.helo); err != nil {
-		return fmt.Errorf("smtp hello: %w", err)
-	}
-	if !s.cfg.ImplicitTLS {
-		if ok, _ := c.Extension("STARTTLS"); ok {
-			if err := c.StartTLS(s.tlsConfig()); err != nil {
-				return fmt.Errorf("smtp starttls: %w", err)
-			}
+	if err := c.DialAndSendWithContext(ctx, msg); err != nil {
+		// 5xx to RCPT TO, or to the message itself: the server refuses it for good;
+		// retrying cannot help. Anything else (down, busy, 4xx, TLS, auth) is retried.
+		var se *gomail.SendError
+		if errors.As(err, &se) && se.ErrorCode() >= 500 &&
+			(se.Reason == gomail.ErrSMTPRcptTo || se.Reason == gomail.ErrSMTPDataClose) {
+			return fmt.Errorf("%w: refused by %s: %v", outbox.ErrPermanent, addr, err)
 		}
-	}
-	if s.cfg.User != "" {
-		// PlainAuth itself refuses to send the password without TLS, except to localhost.
-		if err := c.Auth(smtp.PlainAuth("", s.cfg.User, s.cfg.Pass, s.cfg.Host)); err != nil {
-			return fmt.Errorf("smtp auth as %s: %w", s.cfg.User, err)
+		if msg.IsDelivered() {
+			// The server accepted the message; only the goodbye failed, which does not unsend it.
+			return nil
 		}
+		return fmt.Errorf("smtp %s: %w", addr, err)
 	}
-	if err := c.Mail(s.from); err != nil {
-		return fmt.Errorf("smtp mail from: %w", err)
-	}
-	if err := c.Rcpt(m.To); err != nil {
-		// 5xx to RCPT: the server refuses this address for good; retrying cannot help.
-		var te *textproto.Error
-		if errors.As(err, &te) && te.Code >= 500 {
-			return fmt.Errorf("%w: recipient refused: %v", outbox.ErrPermanent, err)
-		}
-		return fmt.Errorf("smtp rcpt to: %w", err)
-	}
-	w, err := c.Data()
-	if err != nil {
-		return fmt.Errorf("smtp data: %w", err)
-	}
-	if _, err := w.Write(msg); err != nil {
-		return fmt.Errorf("smtp data: %w", err)
-	}
-	if err := w.Close(); err != nil {
-		return fmt.Errorf("smtp data: %w", err)
-	}
-	// The message is accepted; a failed QUIT does not unsend it.
-	_ = c.Quit()
 	return nil
 }
 
-// message renders m as a MIME message: UTF-8 plain text, quoted-printable, so any
-// character and any line length arrive intact.
-func (s *smtpSender) message(m outbox.Mail) ([]byte, error) {
+// message builds m as a multipart/alternative message: UTF-8 plain text, then the HTML
+// part (outbox renders one from the text when the caller gave none), each
+// quoted-printable, so any character and any line length arrive intact.
+func (s *smtpSender) message(m outbox.Mail) (*gomail.Msg, error) {
 	to, err := mail.ParseAddress(m.To)
 	if err != nil {
 		return nil, fmt.Errorf("recipient: %w", err)
@@ -219,27 +202,24 @@ func (s *smtpSender) message(m outbox.Mail) ([]byte, error) {
 	if _, err := rand.Read(id); err != nil {
 		return nil, err
 	}
-	domain := s.from[strings.LastIndexByte(s.from, '@')+1:]
-	var b bytes.Buffer
-	header := func(k, v string) { fmt.Fprintf(&b, "%s: %s\r\n", k, v) }
-	header("From", (&mail.Address{Name: campaigns.CharityName, Address: s.from}).String())
-	header("To", to.String())
-	header("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
-	header("Date", time.Now().Format(time.RFC1123Z))
-	header("Message-ID", "<"+hex.EncodeToString(id)+"@"+domain+">")
-	header("MIME-Version", "1.0")
-	header("Content-Type", "text/plain; charset=utf-8")
-	header("Content-Transfer-Encoding", "quoted-printable")
-	header("Auto-Submitted", "auto-generated")
-	b.WriteString("\r\n")
-	qp := quotedprintable.NewWriter(&b)
-	if _, err := qp.Write([]byte(m.Body)); err != nil {
-		return nil, err
+	msg := gomail.NewMsg(gomail.WithCharset(gomail.CharsetUTF8), gomail.WithEncoding(gomail.EncodingQP))
+	if err := msg.FromFormat(campaigns.CharityName, s.from); err != nil {
+		return nil, fmt.Errorf("sender: %w", err)
 	}
-	if err := qp.Close(); err != nil {
-		return nil, err
+	if err := msg.To(to.Address); err != nil {
+		return nil, fmt.Errorf("recipient: %w", err)
 	}
-	return b.Bytes(), nil
+	msg.Subject(m.Subject)
+	msg.SetDateWithValue(s.now())
+	msg.SetMessageIDWithValue(hex.EncodeToString(id) + "@" + s.from[strings.LastIndexByte(s.from, '@')+1:])
+	msg.SetGenHeader(gomail.Header("Auto-Submitted"), "auto-generated")
+	msg.SetBodyString(gomail.TypeTextPlain, m.Body)
+	html := m.HTML
+	if html == "" {
+		html = outbox.RenderHTML(m.Subject, m.Body)
+	}
+	msg.AddAlternativeString(gomail.TypeTextHTML, html)
+	return msg, nil
 }
 
 // mailMetrics counts sends by outcome: sent, retry (failed, will try again), failed (refused for good).
@@ -292,7 +272,7 @@ func mailWorker(cfg config, devOutbox bool, store *campaigns.Store, log *slog.Lo
 			log.Warn("no SMTP_URL: email is not sent, only kept in the mail_outbox table")
 		}
 	} else {
-		w.Sender = newSMTPSender(*cfg.SMTP, cfg.BaseURL)
+		w.Sender = newSMTPSender(*cfg.SMTP, cfg.BaseURL, store.Now)
 		log.Info("sending email", "smtp", cfg.SMTP.String())
 	}
 	var err error

@@ -1,128 +1,26 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/base64"
 	"errors"
-	"io"
-	"mime"
-	"mime/quotedprintable"
+	"fmt"
 	"net"
 	"net/http"
-	"net/mail"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"giving/campaigns"
+	"giving/campaigns/campaignstest"
 	"giving/campaigns/outbox"
+	"giving/campaigns/outbox/mailpittest"
 	"giving/campaigns/testwait"
 	"giving/migrations/testdb"
 	"giving/web/webtest"
 )
-
-// fakeSMTP is a small SMTP server that accepts everything (PLAIN auth, no TLS, so only on
-// localhost) except recipients starting "bounce", which it refuses for good.
-type fakeSMTP struct {
-	addr string
-	mu   sync.Mutex
-	msgs []receivedMail
-	auth []string
-}
-
-type receivedMail struct {
-	from, to string
-	data     string
-}
-
-func newFakeSMTP(t *testing.T) *fakeSMTP {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	f := &fakeSMTP{addr: ln.Addr().String()}
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go f.serve(conn)
-		}
-	}()
-	return f
-}
-
-func (f *fakeSMTP) serve(conn net.Conn) {
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
-	r := bufio.NewReader(conn)
-	say := func(s string) { _, _ = io.WriteString(conn, s+"\r\n") }
-	say("220 fake.example ESMTP")
-	var m receivedMail
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return
-		}
-		line = strings.TrimRight(line, "\r\n")
-		verb := strings.ToUpper(strings.SplitN(line, " ", 2)[0])
-		switch verb {
-		case "EHLO", "HELO":
-			say("250-fake.example")
-			say("250 AUTH PLAIN")
-		case "AUTH":
-			f.mu.Lock()
-			f.auth = append(f.auth, line)
-			f.mu.Unlock()
-			say("235 ok")
-		case "MAIL":
-			m = receivedMail{from: line}
-			say("250 ok")
-		case "RCPT":
-			if strings.Contains(strings.ToLower(line), "<bounce") {
-				say("550 5.1.1 no such user")
-				continue
-			}
-			m.to = line
-			say("250 ok")
-		case "DATA":
-			say("354 go ahead")
-			var b strings.Builder
-			for {
-				l, err := r.ReadString('\n')
-				if err != nil {
-					return
-				}
-				if l == ".\r\n" {
-					break
-				}
-				b.WriteString(l)
-			}
-			m.data = b.String()
-			f.mu.Lock()
-			f.msgs = append(f.msgs, m)
-			f.mu.Unlock()
-			say("250 queued")
-		case "QUIT":
-			say("221 bye")
-			return
-		default:
-			say("502 not implemented")
-		}
-	}
-}
-
-func (f *fakeSMTP) received() []receivedMail {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]receivedMail(nil), f.msgs...)
-}
 
 func TestSMTPURL(t *testing.T) {
 	t.Parallel()
@@ -160,78 +58,211 @@ func TestSMTPURL(t *testing.T) {
 	}
 }
 
-func TestSMTPSenderDeliversAMIMEMessage(t *testing.T) {
+// smtpTestBody is an email's text with what breaks naive MIME: non-ASCII, a line far past
+// 78 characters, a line that is only a dot, markup, and a link.
+const smtpTestBody = "Hello Zoë,\n\n" + "A long line that must survive intact. A long line that must survive intact. A long line that must survive intact.\n" +
+	".\nA line that is only a dot, above. <b>Not bold</b> & not markup.\n\nChoose a new password: https://give.example.org/reset/abc123\n"
+
+// crlf normalises line ends as a mail client reading the part would.
+func crlf(s string) string { return strings.ReplaceAll(s, "\r\n", "\n") }
+
+func mailpitSender(mp *mailpittest.Server, c smtpConfig, now time.Time) *smtpSender {
+	c.Host, c.Port = mp.Host, mp.Port
+	s := newSMTPSender(c, nil, func() time.Time { return now })
+	s.tls = mp.TLSConfig
+	return s
+}
+
+// A message goes through a real SMTP server (Mailpit), logged in with the URL's user and
+// password, and arrives as a mail client reads it: the charity's name and address as the
+// sender, the subject in UTF-8, the date from the store's clock, a Message-ID of the
+// sender's domain, the text part exactly, and an HTML part rendered from it whose link is
+// the text's link.
+func TestSMTPSenderDeliversTextAndHTML(t *testing.T) {
 	t.Parallel()
-	srv := newFakeSMTP(t)
-	host, port, _ := net.SplitHostPort(srv.addr)
-	s := newSMTPSender(smtpConfig{Host: host, Port: port, User: "apikey", Pass: "s3cret", From: "appeal@example.org"}, nil)
-	body := "Hello Zoë,\n\n" + strings.Repeat("A long line that must survive intact. ", 10) + "\n.\nA line that is only a dot, above.\n"
-	err := s.SendMail(context.Background(), outbox.Mail{To: "zoe@example.org", Subject: "Thank you, Zoë — £25 received", Body: body})
-	if err != nil {
+	mp := mailpittest.Start(t, mailpittest.Options{Users: map[string]string{"apikey": "s3cret"}})
+	when := time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC)
+	s := mailpitSender(mp, smtpConfig{User: "apikey", Pass: "s3cret", From: "appeal@example.org"}, when)
+	subject := "Thank you, Zoë — £25 received"
+	if err := s.SendMail(context.Background(), outbox.Mail{To: "zoe@example.org", Subject: subject, Body: smtpTestBody}); err != nil {
 		t.Fatal(err)
 	}
-	got := srv.received()
-	if len(got) != 1 || !strings.Contains(got[0].from, "<appeal@example.org>") || !strings.Contains(got[0].to, "<zoe@example.org>") {
-		t.Fatalf("received %+v", got)
+	msgs := mp.Messages(t)
+	if len(msgs) != 1 {
+		t.Fatalf("mailpit received %d messages, want 1", len(msgs))
 	}
-	if len(srv.auth) != 1 || !strings.Contains(srv.auth[0], base64.StdEncoding.EncodeToString([]byte("\x00apikey\x00s3cret"))) {
-		t.Errorf("auth %q, want PLAIN with the URL's user and password", srv.auth)
+	m := msgs[0]
+	if m.From == nil || m.From.Name != campaigns.CharityName || m.From.Address != "appeal@example.org" {
+		t.Errorf("from %+v", m.From)
 	}
-	// Undo the SMTP dot-stuffing, then read it as a mail client would.
-	data := strings.ReplaceAll(got[0].data, "\r\n..", "\r\n.")
-	msg, err := mail.ReadMessage(strings.NewReader(data))
-	if err != nil {
+	if len(m.To) != 1 || m.To[0].Address != "zoe@example.org" {
+		t.Errorf("to %+v", m.To)
+	}
+	if m.Subject != subject || !m.Date.Equal(when) || m.Username != "apikey" {
+		t.Errorf("subject %q, date %s, login %q", m.Subject, m.Date, m.Username)
+	}
+	if !strings.HasSuffix(m.MessageID, "@example.org") || len(m.MessageID) < 40 {
+		t.Errorf("Message-ID %q", m.MessageID)
+	}
+	if crlf(m.Text) != smtpTestBody {
+		t.Errorf("text part\n%q\nwant\n%q", m.Text, smtpTestBody)
+	}
+	if want := outbox.RenderHTML(subject, smtpTestBody); crlf(m.HTML) != want {
+		t.Errorf("HTML part\n%s\nwant\n%s", m.HTML, want)
+	}
+	if href := webtest.Attr(t, m.HTML, "a", "href"); href != "https://give.example.org/reset/abc123" {
+		t.Errorf("the HTML part links to %q", href)
+	}
+	if got := webtest.Text(t, m.HTML, "p:nth-of-type(2)"); !strings.HasSuffix(got, "intact. . A line that is only a dot, above. <b>Not bold</b> & not markup.") {
+		t.Errorf("the HTML part reads %q", got)
+	}
+	h := mp.Headers(t, m.ID)
+	if got := h["Auto-Submitted"]; len(got) != 1 || got[0] != "auto-generated" {
+		t.Errorf("Auto-Submitted %q", got)
+	}
+	if ct := strings.Join(h["Content-Type"], ""); !strings.HasPrefix(ct, "multipart/alternative") {
+		t.Errorf("Content-Type %q, want multipart/alternative", ct)
+	}
+	raw := mp.Raw(t, m.ID)
+	if i, j := strings.Index(raw, "text/plain"), strings.Index(raw, "text/html"); i < 0 || j < i {
+		t.Errorf("want the text part before the HTML part (clients show the last they can):\n%s", raw)
+	}
+
+	// The caller's own HTML part is sent as it is.
+	own := "<!DOCTYPE html><p>Own <a href=\"https://give.example.org/x\">link</a></p>"
+	if err := s.SendMail(context.Background(), outbox.Mail{To: "zoe@example.org", Subject: "Own", Body: "Own text", HTML: own}); err != nil {
 		t.Fatal(err)
 	}
-	subject, err := new(mime.WordDecoder).DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil || subject != "Thank you, Zoë — £25 received" {
-		t.Errorf("subject %q (%v)", subject, err)
+	if msgs := mp.Messages(t); len(msgs) != 2 || crlf(msgs[1].HTML) != own || crlf(msgs[1].Text) != "Own text" {
+		t.Errorf("with the caller's HTML: %+v", msgs[len(msgs)-1])
 	}
-	from, err := mail.ParseAddress(msg.Header.Get("From"))
-	if err != nil || from.Address != "appeal@example.org" || from.Name != campaigns.CharityName {
-		t.Errorf("from %q", msg.Header.Get("From"))
+
+	// A wrong password is the operator's to fix: retried, never given up.
+	bad := mailpitSender(mp, smtpConfig{User: "apikey", Pass: "wrong", From: "appeal@example.org"}, when)
+	err := bad.SendMail(context.Background(), outbox.Mail{To: "zoe@example.org", Subject: "Hi", Body: "x"})
+	if err == nil || errors.Is(err, outbox.ErrPermanent) || strings.Contains(err.Error(), "wrong") {
+		t.Errorf("wrong password: %v, want a failure to retry that does not show the password", err)
 	}
-	if msg.Header.Get("To") != "<zoe@example.org>" || msg.Header.Get("Message-Id") == "" || msg.Header.Get("Date") == "" {
-		t.Errorf("headers %v", msg.Header)
-	}
-	if !strings.HasPrefix(msg.Header.Get("Content-Type"), "text/plain; charset=utf-8") {
-		t.Errorf("content type %q", msg.Header.Get("Content-Type"))
-	}
-	decoded, err := io.ReadAll(quotedprintable.NewReader(msg.Body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := strings.ReplaceAll(body, "\n", "\r\n"); string(decoded) != want {
-		t.Errorf("body\n%q\nwant\n%q", decoded, want)
+	if n := len(mp.Messages(t)); n != 2 {
+		t.Errorf("%d messages after a refused login, want 2", n)
 	}
 }
 
+// smtp:// upgrades with STARTTLS, and smtps:// speaks TLS from the start, verifying the
+// server's certificate, before the password is sent: Mailpit here refuses anything
+// unencrypted.
+func TestSMTPSenderTLS(t *testing.T) {
+	t.Parallel()
+	for _, implicit := range []bool{false, true} {
+		name := "STARTTLS"
+		if implicit {
+			name = "implicit TLS"
+		}
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			mp := mailpittest.Start(t, mailpittest.Options{Users: map[string]string{"apikey": "s3cret"}, STARTTLS: !implicit, ImplicitTLS: implicit})
+			c := smtpConfig{User: "apikey", Pass: "s3cret", From: "appeal@example.org", ImplicitTLS: implicit}
+			s := mailpitSender(mp, c, time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC))
+			if err := s.SendMail(context.Background(), outbox.Mail{To: "ruby@example.org", Subject: "Over TLS", Body: "Hello Ruby"}); err != nil {
+				t.Fatal(err)
+			}
+			msgs := mp.Messages(t)
+			if len(msgs) != 1 || msgs[0].Subject != "Over TLS" || msgs[0].Username != "apikey" || crlf(msgs[0].Text) != "Hello Ruby" {
+				t.Fatalf("received %+v", msgs)
+			}
+			// A certificate the system does not trust stops the send (retried: it may be fixed).
+			untrusting := mailpitSender(mp, c, time.Now())
+			untrusting.tls = nil
+			err := untrusting.SendMail(context.Background(), outbox.Mail{To: "ruby@example.org", Subject: "Hi", Body: "x"})
+			if err == nil || errors.Is(err, outbox.ErrPermanent) || !strings.Contains(err.Error(), "certificate") {
+				t.Errorf("untrusted certificate: %v, want a failure to retry naming the certificate", err)
+			}
+			if n := len(mp.Messages(t)); n != 1 {
+				t.Errorf("%d messages, want 1", n)
+			}
+		})
+	}
+}
+
+// A recipient the server refuses for good (550) is a permanent failure; a temporary refusal
+// (451) and a server that is down are retried, and the retry goes through.
 func TestSMTPSenderFailures(t *testing.T) {
 	t.Parallel()
-	srv := newFakeSMTP(t)
-	host, port, _ := net.SplitHostPort(srv.addr)
-	s := newSMTPSender(smtpConfig{Host: host, Port: port, From: "appeal@example.org"}, nil)
-	err := s.SendMail(context.Background(), outbox.Mail{To: "bounce@example.org", Subject: "Hi", Body: "x"})
+	mp := mailpittest.Start(t, mailpittest.Options{AllowedRecipients: `^ruby@example\.org$`, Chaos: true})
+	s := mailpitSender(mp, smtpConfig{From: "appeal@example.org"}, time.Date(2026, 12, 4, 9, 30, 0, 0, time.UTC))
+	ctx := context.Background()
+	err := s.SendMail(ctx, outbox.Mail{To: "bounce@example.org", Subject: "Hi", Body: "x"})
 	if !errors.Is(err, outbox.ErrPermanent) || !strings.Contains(err.Error(), "550") {
-		t.Errorf("refused recipient: %v, want a permanent failure", err)
+		t.Errorf("refused recipient: %v, want a permanent failure with the server's 550", err)
 	}
-	// A server that is down is worth retrying.
+	mp.SetRecipientFailure(t, 451)
+	err = s.SendMail(ctx, outbox.Mail{To: "ruby@example.org", Subject: "Hi", Body: "x"})
+	if err == nil || errors.Is(err, outbox.ErrPermanent) || !strings.Contains(err.Error(), "451") {
+		t.Errorf("busy server: %v, want a failure to retry", err)
+	}
+	mp.SetRecipientFailure(t, 0)
+	if err := s.SendMail(ctx, outbox.Mail{To: "ruby@example.org", Subject: "Hi", Body: "x"}); err != nil {
+		t.Errorf("the retry: %v", err)
+	}
+	if msgs := mp.Messages(t); len(msgs) != 1 || msgs[0].To[0].Address != "ruby@example.org" {
+		t.Errorf("received %+v, want only Ruby's message", msgs)
+	}
+
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	_, deadPort, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
-	dead := newSMTPSender(smtpConfig{Host: "127.0.0.1", Port: deadPort, From: "appeal@example.org"}, nil)
-	err = dead.SendMail(context.Background(), outbox.Mail{To: "ruby@example.org", Subject: "Hi", Body: "x"})
+	dead := newSMTPSender(smtpConfig{Host: "127.0.0.1", Port: deadPort, From: "appeal@example.org"}, nil, time.Now)
+	err = dead.SendMail(ctx, outbox.Mail{To: "ruby@example.org", Subject: "Hi", Body: "x"})
 	if err == nil || errors.Is(err, outbox.ErrPermanent) {
 		t.Errorf("server down: %v, want a failure to retry", err)
 	}
 }
 
-// The whole binary with SMTP_URL: a sign-up's welcome goes to the mail server, once, the
-// send is counted, and there is no development outbox page.
+// Two River clients (as in two instances) work one outbox through the SMTP sender, and the
+// mail server receives every message exactly once.
+func TestTwoInstancesSendEachMailOnceOverSMTP(t *testing.T) {
+	t.Parallel()
+	mp := mailpittest.Start(t, mailpittest.Options{Users: map[string]string{"apikey": "s3cret"}})
+	s := campaignstest.Store(t, 8)
+	ctx := context.Background()
+	const n = 20
+	for i := range n {
+		err := s.InTx(ctx, func(tx pgx.Tx) error {
+			return outbox.QueueMail(ctx, tx, outbox.Mail{To: fmt.Sprintf("supporter%d@example.org", i), Subject: fmt.Sprintf("Thank you, supporter %d", i), Body: "Thank you."})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sender := newSMTPSender(smtpConfig{Host: mp.Host, Port: mp.Port, User: "apikey", Pass: "s3cret", From: "appeal@example.org"}, nil, s.Now)
+	mailpittest.SendWithInstances(t, s, 2, sender)
+	msgs := mp.Messages(t)
+	got := map[string]int{}
+	ids := map[string]bool{}
+	for _, m := range msgs {
+		got[m.To[0].Address]++
+		ids[m.MessageID] = true
+		if want := "Thank you, " + strings.TrimSuffix(strings.Replace(m.To[0].Address, "supporter", "supporter ", 1), "@example.org"); m.Subject != want {
+			t.Errorf("%s got %q, want %q", m.To[0].Address, m.Subject, want)
+		}
+	}
+	if len(msgs) != n || len(got) != n || len(ids) != n {
+		t.Errorf("mailpit received %d messages for %d recipients with %d Message-IDs, want %d of each", len(msgs), len(got), len(ids), n)
+	}
+	for to, k := range got {
+		if k != 1 {
+			t.Errorf("%s received %d copies", to, k)
+		}
+	}
+}
+
+// The whole binary with SMTP_URL: a sign-up's welcome goes to the mail server, once, with
+// both parts carrying the same working confirmation link; the send is counted, and there is
+// no development outbox page.
 func TestServeSendsMailOverSMTP(t *testing.T) {
 	t.Parallel()
-	srv := newFakeSMTP(t)
-	env := map[string]string{"DATABASE_URL": testdb.DSN(t), "SMTP_URL": "smtp://apikey:s3cret@" + srv.addr + "?from=appeal@example.org"}
+	mp := mailpittest.Start(t, mailpittest.Options{Users: map[string]string{"apikey": "s3cret"}})
+	env := map[string]string{"DATABASE_URL": testdb.DSN(t), "SMTP_URL": "smtp://apikey:s3cret@" + mp.SMTPAddr() + "?from=appeal@example.org"}
 	s := start(t, env, "serve")
 	if code, _ := get(t, s.URL+"/dev/outbox"); code != http.StatusNotFound {
 		t.Errorf("/dev/outbox with SMTP_URL: %d, want 404", code)
@@ -245,16 +276,33 @@ func TestServeSendsMailOverSMTP(t *testing.T) {
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("sign up: %d", resp.StatusCode)
 	}
-	testwait.Eventually(t, "the mail server received a message", func() bool { return len(srv.received()) != 0 })
-	got := srv.received()
-	if len(got) != 1 || !strings.Contains(got[0].to, "ruby@example.org") || !strings.Contains(got[0].data, "Subject: Welcome to") {
-		t.Fatalf("the mail server received %+v", got)
-	}
+	testwait.Eventually(t, "the mail server received a message", func() bool { return len(mp.Messages(t)) != 0 })
 	// The server has the message before the worker records it: wait for the count.
 	testwait.Eventually(t, "the send counted in the metrics", func() bool {
 		_, metrics := get(t, s.Metrics)
 		return strings.Contains(metrics, `giving_mail_sends_total{outcome="sent"} 1`)
 	})
+	msgs := mp.Messages(t)
+	if len(msgs) != 1 {
+		t.Fatalf("the mail server received %d messages, want 1", len(msgs))
+	}
+	m := msgs[0]
+	if m.To[0].Address != "ruby@example.org" || m.From.Address != "appeal@example.org" || m.Username != "apikey" ||
+		m.Subject != "Welcome to "+campaigns.CharityName+": confirm your email address" || !strings.HasPrefix(m.Text, "Hello Ruby,") {
+		t.Fatalf("received %+v", m)
+	}
+	var link string
+	for _, a := range webtest.Find(t, m.HTML, "a") {
+		if href, _ := webtest.NodeAttr(a, "href"); strings.HasPrefix(href, s.URL+"/signup/confirm/") {
+			link = href
+		}
+	}
+	if link == "" || !strings.Contains(crlf(m.Text), "\n"+link+"\n") {
+		t.Fatalf("the confirmation link %q is not in both parts:\n%s\n%s", link, m.Text, m.HTML)
+	}
+	if code, page := get(t, link); code != http.StatusOK || webtest.Text(t, page, "main h1") == "" {
+		t.Errorf("the emailed link: %d", code)
+	}
 }
 
 // Without SMTP_URL the development outbox is served on a local site only: it shows every
