@@ -162,7 +162,9 @@ type ManageWorker struct {
 	Log     *slog.Logger
 }
 
-func (w *ManageWorker) Timeout(*river.Job[donations.ManageJob]) time.Duration { return cancelTimeout + 30*time.Second }
+func (w *ManageWorker) Timeout(*river.Job[donations.ManageJob]) time.Duration {
+	return cancelTimeout + 30*time.Second
+}
 
 // NextRetry is campaigns.RetryBackoff after the failed attempt, on the store's clock.
 func (w *ManageWorker) NextRetry(job *river.Job[donations.ManageJob]) time.Time {

@@ -114,7 +114,9 @@ func (g ManagedGift) Running() bool {
 }
 
 // Paused reports whether Stripe has confirmed a pause that has not ended at now.
-func (g ManagedGift) Paused(now time.Time) bool { return g.PausedUntil != nil && g.PausedUntil.After(now) }
+func (g ManagedGift) Paused(now time.Time) bool {
+	return g.PausedUntil != nil && g.PausedUntil.After(now)
+}
 
 // Waiting is the change waiting for Stripe's confirmation, if any.
 func (g ManagedGift) Waiting() *Change {
