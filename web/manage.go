@@ -27,6 +27,9 @@ func (s *Server) renderManage(w http.ResponseWriter, r *http.Request, status int
 	if data["Title"] == nil {
 		data["Title"] = manageTitle
 	}
+	if data["Errors"] == nil {
+		data["Errors"] = map[string]string(nil)
+	}
 	s.render(w, r, status, page, data)
 }
 
