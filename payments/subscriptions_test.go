@@ -210,7 +210,7 @@ func TestDonorChangesAreDoneOnlyWhenStripeConfirms(t *testing.T) {
 		t.Fatalf("dashboard after cancelling: by donor %d, by admin %d, income %s, active %d", d.CancelledByDonor, d.CancelledByAdmin, d.MonthlyRecurringIncome, d.ActiveMonthlyDonors)
 	}
 	// The link ends with the gift: reusing it changes nothing.
-	if _, err := donations.ManageLinkGift(context.Background(), w.store(), w.token); !errors.Is(err, donations.ErrLinkExpired) {
+	if _, err := donations.ManageLinkGift(context.Background(), w.store(), w.token); !errors.Is(err, donations.ErrGiftEnded) {
 		t.Fatalf("link after cancelling: %v, want expired", err)
 	}
 	if _, err := donations.RequestChangeByLink(context.Background(), w.store(), w.token, donations.ChangeRequest{Kind: donations.ChangeResume, After: w.gift().Latest}); !errors.Is(err, donations.ErrLinkExpired) {

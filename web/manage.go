@@ -80,8 +80,13 @@ func (s *Server) managePage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderManageGift(w http.ResponseWriter, r *http.Request, status int, errs map[string]string, kept map[string]string, problem string) error {
 	token := chi.URLParam(r, "token")
 	g, err := donations.ManageLinkGift(r.Context(), s.store, token)
+	if errors.Is(err, donations.ErrGiftEnded) && r.Method == http.MethodGet {
+		// Where a donor lands after cancelling: the gift has ended, and so has the link.
+		s.renderManage(w, r, http.StatusOK, "manage_expired.html", map[string]any{"Ended": true})
+		return nil
+	}
 	if errors.Is(err, donations.ErrLinkExpired) {
-		s.renderManage(w, r, http.StatusGone, "manage_expired.html", map[string]any{})
+		s.renderManage(w, r, http.StatusGone, "manage_expired.html", map[string]any{"Ended": errors.Is(err, donations.ErrGiftEnded)})
 		return nil
 	}
 	if err != nil {
@@ -153,7 +158,7 @@ func (s *Server) manageChange(w http.ResponseWriter, r *http.Request) error {
 		return s.renderManageGift(w, r, http.StatusConflict, nil, nil,
 			"Another change is still waiting for Stripe's confirmation, so nothing was changed. Please try again in a minute.")
 	case errors.Is(err, donations.ErrLinkExpired):
-		s.renderManage(w, r, http.StatusGone, "manage_expired.html", map[string]any{})
+		s.renderManage(w, r, http.StatusGone, "manage_expired.html", map[string]any{"Ended": errors.Is(err, donations.ErrGiftEnded), "Refused": true})
 		return nil
 	case err != nil:
 		return err

@@ -202,6 +202,7 @@ func TestAdminCancelsMonthlyGift(t *testing.T) {
 	if got := webtest.Text(t, p.body, row+" td"); !strings.Contains(got, "ada@example.org") {
 		t.Fatalf("admin list: %q", got)
 	}
+	donorLink := m.link(time.Now())
 	action := "/admin/monthly/" + m.gift.ID + "/cancel"
 	bad := m.send(admin, http.MethodPost, action, url.Values{"reason": {""}})
 	if bad.status != http.StatusUnprocessableEntity || webtest.Text(t, bad.body, row+" .field-error") == "" {
@@ -217,6 +218,13 @@ func TestAdminCancelsMonthlyGift(t *testing.T) {
 	}
 	if n := m.count(`SELECT count(*) FROM audit_log WHERE actor_email = $1 AND action = 'monthly gift change requested'`, adminUser.email); n != 1 {
 		t.Fatalf("%d audit rows for the admin", n)
+	}
+	// The donor's link now says the gift has ended, and changes nothing.
+	if p := m.get(donorLink); p.status != http.StatusOK || webtest.Text(t, p.body, "h1") != "Your monthly gift has ended" {
+		t.Fatalf("donor's link after the cancellation: %d", p.status)
+	}
+	if p := m.post(donorLink+"/resume", url.Values{"after": {"1"}}); p.status != http.StatusGone {
+		t.Fatalf("a change through the ended gift's link: %d", p.status)
 	}
 	dash := m.send(admin, http.MethodGet, "/trustees", nil)
 	if got := webtest.Text(t, dash.body, "#fig-cancelled-admin"); got != "1" {

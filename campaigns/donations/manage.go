@@ -43,6 +43,10 @@ const ManageLinkLifetime = 45 * 24 * time.Hour
 // ErrLinkExpired: the manage link existed but has expired or been withdrawn.
 var ErrLinkExpired = errors.New("manage link expired or withdrawn")
 
+// ErrGiftEnded: the manage link was withdrawn because its gift has ended (cancelled by
+// the donor, the charity, a dispute or Stripe). It is an ErrLinkExpired.
+var ErrGiftEnded = fmt.Errorf("the monthly gift has ended: %w", ErrLinkExpired)
+
 // ErrStale: the form was made before the gift's latest change (submitted twice, or from
 // an old tab); nothing was changed.
 var ErrStale = fmt.Errorf("the page was out of date: %w", campaigns.ErrConflict)
@@ -183,7 +187,10 @@ func manageLinkDonation(ctx context.Context, db dbq.DBTX, now time.Time, token s
 	} else if err != nil {
 		return "", fmt.Errorf("manage link: %w", err)
 	}
-	if l.RevokedAt != nil || !now.Before(l.ExpiresAt) {
+	if l.RevokedAt != nil {
+		return "", ErrGiftEnded
+	}
+	if !now.Before(l.ExpiresAt) {
 		return "", ErrLinkExpired
 	}
 	return l.DonationID, nil
@@ -270,7 +277,7 @@ func requestChange(ctx context.Context, tx pgx.Tx, now time.Time, who audit.Acto
 		return 0, fmt.Errorf("change a monthly gift: %w", campaigns.ErrNotFound)
 	}
 	if d.Status != StatusActive && d.Status != StatusPastDue {
-		return 0, ErrLinkExpired // it has ended: nothing left to change
+		return 0, ErrGiftEnded // nothing left to change
 	}
 	q := dbq.New(tx)
 	if c.After >= 0 {
