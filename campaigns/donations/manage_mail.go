@@ -84,5 +84,8 @@ To change it again, pause it, or cancel it, use your manage link:
 		subject = "Your card for your monthly gift is updated"
 		body = "The card for your monthly gift of " + pounds(d.Total()) + " is updated, as you asked. Your next payment\nwill be taken from the new card.\n\nTo change anything else, use your manage link:\n" + link
 	}
+	if c.Kind != ChangeCancel {
+		body += "\n\nIf you did not make this change, please reply to this email and we will put it right."
+	}
 	return outbox.Mail{To: d.Email, Subject: subject, Body: "Hello,\n\n" + body + "\n\nWith thanks,\n" + campaigns.CharityName + "\n"}
 }
