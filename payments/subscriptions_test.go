@@ -74,8 +74,26 @@ type manageWorld struct {
 }
 
 func newManageWorld(t *testing.T) *manageWorld {
-	api := stripeMock(t)
-	w := newWorld(t, 1, func(h *payments.Webhooks) { h.Subscriptions = payments.StripeSubscriptions{API: api} })
+	return newManageWorldWith(t, payments.StripeSubscriptions{API: stripeMock(t)})
+}
+
+// savedCard is Stripe (stripe-mock) whose setup intents hold a card: stripe-mock's fixture
+// has none, so the card is the one a real setup intent would name, once the request for
+// it has passed stripe-mock's check.
+type savedCard struct{ payments.StripeSubscriptions }
+
+func (c savedCard) CardOf(ctx context.Context, setupIntent string) (string, error) {
+	if _, err := c.StripeSubscriptions.CardOf(ctx, setupIntent); err != nil && !strings.Contains(err.Error(), "has no payment method") {
+		return "", err
+	}
+	return "pm_card_visa", nil
+}
+
+func newManageWorldWith(t *testing.T, provider interface {
+	payments.SubscriptionManager
+	payments.SubscriptionCanceller
+}) *manageWorld {
+	w := newWorld(t, 1, func(h *payments.Webhooks) { h.Subscriptions = provider })
 	d := w.donation("10.00", true, false, 0)
 	m := meta(w, d)
 	w.send(b.CheckoutSubscriptionCompleted("cs_m", "sub_m", "cus_m", 1000, m))
@@ -290,5 +308,54 @@ func TestCancelledAfterFailedPaymentsIsCountedApart(t *testing.T) {
 	w.send(payments.EventBuilder{Now: func() time.Time { return time.Now().Add(time.Second) }}.SubscriptionDeleted("sub_m", "cus_m", 1000, w.m))
 	if d := w.dashboard(); d.CancelledByPaymentFailure != 1 || d.CancelledByDonor != 0 {
 		t.Fatalf("after failed payments: by failure %d, by donor %d", d.CancelledByPaymentFailure, d.CancelledByDonor)
+	}
+}
+
+// A new card: Checkout in setup mode, then its checkout.session.completed queues the job
+// that reads the saved card (stripe-mock) and puts it on the subscription; the change is
+// done once the subscription event shows that card.
+func TestCardUpdateIsDoneWhenTheSubscriptionShowsTheCard(t *testing.T) {
+	t.Parallel()
+	w := newManageWorldWith(t, savedCard{payments.StripeSubscriptions{API: stripeMock(t)}})
+	id, err := donations.RequestChangeByLink(context.Background(), w.store(), w.token,
+		donations.ChangeRequest{Kind: donations.ChangeCard, After: w.gift().Latest, Site: "https://give.example.org"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := donations.SetupSession(context.Background(), w.store(), id, "cs_setup_1"); err != nil {
+		t.Fatal(err)
+	}
+	raw := b.CheckoutSessionCompleted("cs_setup_1", "", "cus_m", 0, "no_payment_required", payments.Meta{})
+	var ev map[string]any
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		t.Fatal(err)
+	}
+	obj := ev["data"].(map[string]any)["object"].(map[string]any)
+	obj["mode"], obj["setup_intent"], obj["payment_intent"] = "setup", "seti_123", nil
+	raw, _ = json.Marshal(ev)
+	w.send(raw)
+	var pm string
+	job := &river.Job[donations.ManageJob]{JobRow: &rivertype.JobRow{Attempt: 1, MaxAttempts: 30}, Args: donations.ManageJob{RequestID: id}}
+	if err := w.insts[0].hooks.ManageWorker().Work(context.Background(), job); err != nil {
+		t.Fatalf("stripe-mock refused the card update: %v", err)
+	}
+	if err := w.pool().QueryRow(context.Background(), `SELECT payment_method_id FROM manage_requests WHERE id = $1`, id).Scan(&pm); err != nil || pm != "pm_card_visa" {
+		t.Fatalf("card read from the setup intent: %q %v", pm, err)
+	}
+	if g := w.gift(); g.Changes[0].ConfirmedAt != nil {
+		t.Fatal("card shown updated before Stripe's event")
+	}
+	upd := b.SubscriptionUpdated("sub_m", "cus_m", 1000, "active", false, w.m)
+	if err := json.Unmarshal(upd, &ev); err != nil {
+		t.Fatal(err)
+	}
+	ev["data"].(map[string]any)["object"].(map[string]any)["default_payment_method"] = pm
+	upd, _ = json.Marshal(ev)
+	w.send(upd)
+	if g := w.gift(); g.Changes[0].ConfirmedAt == nil {
+		t.Fatal("card update not done after the subscription event showing the new card")
+	}
+	if subjects, _ := w.mails(); len(subjects) != 1 || subjects[0] != "Your card for your monthly gift is updated" {
+		t.Fatalf("emails %q", subjects)
 	}
 }
