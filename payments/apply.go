@@ -31,6 +31,10 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 		if err := decode(ev, &s); err != nil {
 			return "", "", err
 		}
+		if s.Mode == stripe.CheckoutSessionModeSetup { // a donor's new card for a monthly gift (subscriptions.go)
+			outcome, err := applyCardSetup(ctx, tx, &s, at)
+			return outcome, "", err
+		}
 		if err := checkAmount(ctx, "amount_total", s.AmountTotal); err != nil {
 			return "", "", err
 		}
@@ -379,6 +383,10 @@ func applySubscription(ctx context.Context, tx pgx.Tx, ev event, sub *stripe.Sub
 	}
 	if changed {
 		if err := donations.SetCancelAtPeriodEnd(ctx, tx, d.ID, sub.CancelAtPeriodEnd); err != nil {
+			return "", err
+		}
+		// A donor's or an admin's change is done once Stripe's event shows it (subscriptions.go).
+		if err := confirmSubscription(ctx, tx, ev, d, sub, at); err != nil {
 			return "", err
 		}
 	}

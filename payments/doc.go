@@ -44,7 +44,11 @@
 //     subscription_details.metadata (invoice.payment_succeeded is ignored: it would double).
 //   - invoice.payment_failed: the monthly gift is past due; Stripe, not Giving, cancels it.
 //   - customer.subscription.updated / .deleted: status and cancel_at_period_end, guarded
-//     against older events; deleted means cancelled.
+//     against older events; deleted means cancelled. They also carry pause_collection, the
+//     item's price and default_payment_method, which confirm a donor's waiting change
+//     (subscriptions.go) and record who ended a gift.
+//   - checkout.session.completed (setup): a donor's new card for a monthly gift; a River job
+//     makes it the subscription's default.
 //   - charge.refunded: amount_refunded is cumulative; refunded is true only when full.
 //   - charge.dispute.created / .closed: disputed money stops counting; lost, it stays out and
 //     the dispute fee is a cost; won, it counts again. A dispute cancels the monthly gift.
@@ -59,5 +63,18 @@
 // With no Stripe key the sandbox gateway stands in for Stripe: a local checkout page that,
 // when paid, sends Stripe-shaped, correctly signed events (events_build.go) to the service's
 // own webhook endpoint, so the same code path runs as in production. It is plainly marked as
-// a sandbox and refuses to run when a live key is set.
+// a sandbox and refuses to run when a live key is set. It also makes a monthly gift's
+// changes (subscriptions_sandbox.go), answering each with the subscription event Stripe
+// would send, and stands in for Checkout in setup mode at /sandbox/setup/{session}.
+//
+// # Changes to a monthly gift
+//
+// A donor's (or an admin's) change is a River job (ManageWorker) queued with the request:
+// cancel (DELETE /v1/subscriptions/{id}, no proration, no final invoice), pause
+// (pause_collection {behavior: void, resumes_at}: the pause's invoices are voided, never
+// charged later), resume (pause_collection=""), a new amount (the item's price replaced by
+// an inline monthly price_data for the same product, proration_behavior=none, so the next
+// payment is the new amount). A new card is Checkout in setup mode, opened at once (the
+// donor is waiting); its completion queues the job that sets default_payment_method. Each
+// is shown done only once a subscription event shows it made.
 package payments

@@ -30,6 +30,7 @@ var adminDone = map[string]string{
 	"offline-verified": "The offline money is verified: it now counts in the totals.",
 	"offline-rejected": "The offline money is rejected: it does not count.",
 	"offline-reversed": "The offline money is reversed: it no longer counts, and the fundraiser sees why.",
+	"monthly-cancel":   "The cancellation is asked of Stripe: the gift shows as cancelled once Stripe confirms it, and the donor is emailed.",
 }
 
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) error {
@@ -67,9 +68,17 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
+	// Running monthly gifts, for an admin to cancel one for a donor who telephoned; the
+	// address searched for is posted, never put in a URL (manage.go).
+	monthlyEmail := strings.TrimSpace(r.PostFormValue("monthly_email"))
+	monthly, err := donations.RunningMonthlyGifts(r.Context(), s.store, monthlyEmail)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, status, "admin.html", map[string]any{"Title": "Manage the appeal", "User": u, "Appeal": a,
-		"Tiers": tiers, "Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided})
+		"Tiers": tiers, "Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided,
+		"Monthly": monthly, "MonthlyEmail": monthlyEmail})
 	return nil
 }
 
@@ -184,4 +193,22 @@ func (s *Server) adminResolve(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
 	err := donations.ResolveUnmatched(r.Context(), s.store, u, chi.URLParam(r, "id"), r.PostFormValue("note"))
 	return s.adminResult(w, r, err, "unmatched")
+}
+
+// adminCancelMonthly cancels a monthly gift for a donor who asked the office, with the
+// reason, through the donor's own path (campaigns/donations/manage.go), the admin as actor.
+func (s *Server) adminCancelMonthly(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	id := chi.URLParam(r, "id")
+	reason := r.PostFormValue("reason")
+	err := donations.AdminCancel(r.Context(), s.store, u, id, reason, s.site(r))
+	var ve *campaigns.ValidationError
+	if errors.As(err, &ve) {
+		return s.renderAdmin(w, r, http.StatusUnprocessableEntity, ve.Fields, map[string]string{"reason-" + id: reason}, "")
+	}
+	if errors.Is(err, donations.ErrChangeWaiting) || errors.Is(err, donations.ErrLinkExpired) {
+		return s.renderAdmin(w, r, http.StatusConflict, map[string]string{"reason-" + id: "This gift has a change waiting for Stripe, or has already ended."},
+			map[string]string{"reason-" + id: reason}, "")
+	}
+	return s.adminResult(w, r, err, "monthly-cancel")
 }

@@ -51,6 +51,16 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/sandbox/checkout/{session}/decline", s.wrap(s.sandboxDecline))
 		}
 
+		// A donor manages her monthly gift through an emailed link, with no account (manage.go).
+		r.Get("/manage", s.wrap(s.manageRequestPage))
+		r.Post("/manage", s.wrap(s.manageRequest))
+		r.Get("/manage/{token}", s.wrap(s.managePage))
+		r.Post("/manage/{token}/{action}", s.wrap(s.manageChange))
+		if s.deps.Sandbox != nil {
+			r.Get("/sandbox/setup/{session}", s.wrap(s.sandboxSetupPage))
+			r.Post("/sandbox/setup/{session}/save", s.wrap(s.sandboxSaveCard))
+		}
+
 		// Accounts: trustees and admins log in; every log-in and log-out is audited.
 		r.Get("/login", s.wrap(s.loginPage))
 		r.Post("/login", s.wrap(s.login))
@@ -114,6 +124,8 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/offline/{id}/reject", s.wrap(s.adminRejectOffline))
 			r.Post("/admin/offline/{id}/reverse", s.wrap(s.adminReverseOffline))
 			r.Post("/admin/unmatched/{id}/resolve", s.wrap(s.adminResolve))
+			r.Post("/admin/monthly", s.wrap(s.adminPage)) // find an address's monthly gifts
+			r.Post("/admin/monthly/{id}/cancel", s.wrap(s.adminCancelMonthly))
 			// A donor's data rights (UK GDPR), as 'giving donor export|erase' (donors.go):
 			// the email is posted, never put in a URL; erasing shows the plan until confirmed.
 			r.Get("/admin/donors", s.wrap(s.donorsPage))

@@ -137,6 +137,16 @@ type Dashboard struct {
 	MonthlyRecurringIncome decimal.Decimal // their amounts plus any fee the donor covers
 	FailedMonthly          int64           // past due: the last payment failed
 	CancelledMonthly       int64
+	// Of the running monthly gifts, those the donor paused (Stripe confirmed) and not yet
+	// resumed now: counted among the active donors, their amounts left out of
+	// MonthlyRecurringIncome while paused.
+	PausedMonthly int64
+	PausedIncome  decimal.Decimal
+	// Why the cancelled monthly gifts ended: by the donor (manage link), by an admin for
+	// the donor, by a dispute, by Stripe after failed payments; the rest ended at Stripe.
+	CancelledByDonor, CancelledByAdmin, CancelledByDispute, CancelledByPaymentFailure int64
+	// Monthly amounts donors changed, up or down, confirmed by Stripe in the period.
+	AmountsRaised, AmountsLowered int64
 
 	Unmatched UnmatchedFigures
 	Progress  Progress
@@ -264,7 +274,7 @@ func ReadDashboard(ctx context.Context, s *campaigns.Store, appealID int64, p Pe
 	}
 	dash := Dashboard{AppealID: appealID, Period: p}
 	err := pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		return fillDashboard(ctx, tx, &dash)
+		return fillDashboard(ctx, tx, &dash, s.Now())
 	})
 	if err != nil {
 		return Dashboard{}, fmt.Errorf("dashboard for appeal %d: %w", appealID, err)
@@ -278,7 +288,7 @@ type tierRow struct {
 	position int
 }
 
-func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
+func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Time) error {
 	id, p := dash.AppealID, dash.Period
 	months, head, tail := summaryRanges(p)
 
@@ -347,6 +357,9 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard) error {
 	}
 	dash.ActiveMonthlyDonors, dash.MonthlyRecurringIncome, dash.FailedMonthly, dash.CancelledMonthly =
 		monthly.Active, monthly.Income, monthly.PastDue, monthly.Cancelled
+	if err := fillMonthlyChanges(ctx, q, dash, now); err != nil {
+		return err
+	}
 	unmatched, err := q.DashboardUnmatched(ctx, dbq.DashboardUnmatchedParams{AppealID: id, FromAt: p.From, ToAt: p.To})
 	if err != nil {
 		return err
@@ -459,5 +472,24 @@ func CompareDashboardSummary(ctx context.Context, s *campaigns.Store) error {
 	if count > 0 {
 		return fmt.Errorf("dashboard summary differs from the ledger in %d rows: %s", count, strings.Join(diffs, "; "))
 	}
+	return nil
+}
+
+// fillMonthlyChanges reads how monthly gifts ended, paused and changed amount
+// (campaigns/donations/manage.go).
+func fillMonthlyChanges(ctx context.Context, q *dbq.Queries, dash *Dashboard, now time.Time) error {
+	ends, err := q.DashboardMonthlyEnds(ctx, dbq.DashboardMonthlyEndsParams{Now: now, AppealID: dash.AppealID})
+	if err != nil {
+		return err
+	}
+	dash.CancelledByDonor, dash.CancelledByAdmin, dash.CancelledByDispute, dash.CancelledByPaymentFailure =
+		ends.ByDonor, ends.ByAdmin, ends.ByDispute, ends.ByPaymentFailure
+	dash.PausedMonthly, dash.PausedIncome = ends.Paused, ends.PausedIncome
+	dash.MonthlyRecurringIncome = dash.MonthlyRecurringIncome.Sub(ends.PausedIncome)
+	changes, err := q.DashboardAmountChanges(ctx, dbq.DashboardAmountChangesParams{AppealID: dash.AppealID, FromAt: dash.Period.From, ToAt: dash.Period.To})
+	if err != nil {
+		return err
+	}
+	dash.AmountsRaised, dash.AmountsLowered = changes.Up, changes.Down
 	return nil
 }

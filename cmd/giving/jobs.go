@@ -11,6 +11,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"giving/campaigns"
+	"giving/campaigns/donations"
 	"giving/campaigns/outbox"
 	"giving/payments"
 	"giving/web"
@@ -32,11 +33,15 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 		return nil, err
 	}
 	river.AddWorker(workers, mail)
+	river.AddWorker(workers, &donations.ManageLinksWorker{Store: store}) // manage links asked for by email
 	if hooks, ok := deps.Webhooks.(*payments.Webhooks); ok {
 		if w := hooks.SubscriptionCancelWorker(); w != nil {
 			river.AddWorker(workers, w)
 		}
 		if w := hooks.SignatureCheckWorker(); w != nil {
+			river.AddWorker(workers, w)
+		}
+		if w := hooks.ManageWorker(); w != nil { // a donor's changes to a monthly gift
 			river.AddWorker(workers, w)
 		}
 	}
