@@ -463,6 +463,9 @@ func (r ErasureReport) Summary() string {
 	if r.MailDeleted > 0 {
 		s += fmt.Sprintf(", %d emails to the donor deleted", r.MailDeleted)
 	}
+	if r.RecordsScrubbed > 0 {
+		s += fmt.Sprintf(", %d donor records scrubbed", r.RecordsScrubbed)
+	}
 	if r.LiveMonthly > 0 {
 		s += fmt.Sprintf(", %d monthly gifts still live in Stripe", r.LiveMonthly)
 	}
@@ -485,6 +488,8 @@ func (r ErasureReport) Facts(done bool) []ErasureFact {
 		{Text: fmt.Sprintf("%s %sscrubbed (email, display name and message blanked; amounts, statuses and Stripe ids kept)",
 			plural(r.DonationsScrubbed, "donation", "donations"), verb)},
 		{Text: fmt.Sprintf("%s %sscrubbed of contact details", plural(r.EventsScrubbed, "stored Stripe event", "stored Stripe events"), verb)},
+		{Text: fmt.Sprintf("%s %sscrubbed (email and name removed; the donations stay linked as one anonymous donor)",
+			plural(r.RecordsScrubbed, "donor record", "donor records"), verb)},
 		{Text: fmt.Sprintf("%s %serased (past HMRC's retention period)", plural(r.DeclarationsErased, "Gift Aid declaration", "Gift Aid declarations"), verb)},
 	}
 	for _, k := range r.DeclarationsKept {

@@ -8,6 +8,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/accounts"
+	"giving/campaigns/donations"
 	"giving/payments"
 	"giving/web"
 )
@@ -32,6 +33,11 @@ type config struct {
 	TrustedProxies web.TrustedProxies
 	// Require2FA is REQUIRE_2FA_FOR: the roles that must use two-factor sign-in.
 	Require2FA []accounts.Role
+	// Charity is CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL: who every
+	// receipt says the donor gave to (loadCharity). exampleCharity says one of them was
+	// missing and took ExampleCharity's value.
+	Charity        donations.Charity
+	exampleCharity bool
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -68,6 +74,9 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 		return c, fmt.Errorf("%w (a comma-separated list of addresses and CIDR ranges, e.g. 10.0.0.0/8,192.0.2.10)", err)
 	}
 	if c.Require2FA, err = require2FA(getenv("REQUIRE_2FA_FOR")); err != nil {
+		return c, err
+	}
+	if c.Charity, c.exampleCharity, err = loadCharity(getenv, need.webhooks && !c.sandbox()); err != nil {
 		return c, err
 	}
 	if need.database {
@@ -149,4 +158,64 @@ func require2FA(v string) ([]accounts.Role, error) {
 		}
 	}
 	return roles, nil
+}
+
+// ExampleCharity is what the sandbox's receipts name when CHARITY_* are not set: plainly an
+// example, never a real charity's details.
+var ExampleCharity = donations.Charity{
+	Name:    "Example Charity (set CHARITY_NAME)",
+	Number:  "000000 (example)",
+	Address: "1 Example Street, London EC1A 1AA (example address)",
+	Email:   "hello@example.org",
+}
+
+// loadCharity reads CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL, each
+// one line. required (serving real payments) makes each compulsory; otherwise (the
+// sandbox, and other commands) a missing one takes ExampleCharity's, and example says so.
+func loadCharity(getenv func(string) string, required bool) (c donations.Charity, example bool, err error) {
+	c = ExampleCharity
+	for _, f := range []struct {
+		name, example string
+		to            *string
+	}{
+		{"CHARITY_NAME", "Freedom Trust UK", &c.Name},
+		{"CHARITY_NUMBER", "1234567", &c.Number},
+		{"CHARITY_ADDRESS", "\"1 High Street, London EC1A 1AA\"", &c.Address},
+		{"CHARITY_EMAIL", "supporters@example.org", &c.Email},
+	} {
+		v := strings.Join(strings.Fields(getenv(f.name)), " ")
+		if strings.ContainsAny(getenv(f.name), "\r\n") {
+			return c, example, fmt.Errorf("%s must be one line (e.g. %s=%s)", f.name, f.name, f.example)
+		}
+		switch {
+		case v == "" && required:
+			return c, example, fmt.Errorf("%s is not set: every donor's receipt names the charity's legal name, registered number, address and contact email (e.g. %s=%s)",
+				f.name, f.name, f.example)
+		case v == "":
+			example = true
+			continue
+		case len(v) > 200:
+			return c, example, fmt.Errorf("%s is longer than 200 characters", f.name)
+		}
+		*f.to = v
+	}
+	if at := strings.IndexByte(c.Email, '@'); at < 1 || at == len(c.Email)-1 || strings.ContainsAny(c.Email, " ,<>") {
+		return c, example, fmt.Errorf("CHARITY_EMAIL=%q is not an email address (e.g. CHARITY_EMAIL=supporters@example.org)", c.Email)
+	}
+	return c, example, nil
+}
+
+// donorMail is what the webhook applier writes donors' receipts and other emails with.
+// Its ManageLink is left for the monthly-gift management pages to set. With a Stripe key
+// and the charity's details incomplete (a command other than serve) it is nil: real donors
+// are never sent a receipt in an example charity's name.
+func (c config) donorMail() *donations.DonorMail {
+	if c.exampleCharity && !c.sandbox() {
+		return nil
+	}
+	base := ""
+	if c.BaseURL != nil {
+		base = c.BaseURL.String()
+	}
+	return &donations.DonorMail{Charity: c.Charity, BaseURL: base}
 }

@@ -79,6 +79,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 	}
 	hooks := payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
 	hooks.GiftMax = cfg.Money.Limits.Max
+	hooks.DonorMail = cfg.donorMail()
 	if d.Sandbox != nil {
 		hooks.Subscriptions = d.Sandbox
 	}
