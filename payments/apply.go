@@ -341,6 +341,9 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 		if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusPastDue, at, donations.StatusActive, donations.StatusPending); err != nil {
 			return "", err
 		}
+		if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil {
+			return "", err
+		}
 		if d.Status != donations.StatusActive && d.Status != donations.StatusPending && d.Status != donations.StatusPastDue {
 			return outcome, nil // a gift already ended hears nothing more about its payments
 		}
@@ -359,6 +362,9 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 		return "", err
 	}
 	if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusActive, at, donations.StatusPending, donations.StatusProcessing, donations.StatusPastDue); err != nil {
+		return "", err
+	}
+	if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil { // greets her in her emails
 		return "", err
 	}
 	if err := recordGift(ctx, tx, ev, d, in.ID, charge, pi, FromPence(in.AmountPaid), true, at); err != nil {

@@ -151,11 +151,11 @@ func (m *DonorMail) receipt(ctx context.Context, tx pgx.Tx, donationID string, v
 	rows = append(rows, [2]string{"Gift Aid", giftAidStatus(v, amount, at)}, [2]string{"Reference", object})
 	b.WriteString(table(rows))
 	if covered(v, at) {
-		fmt.Fprintf(&b, "\nThe Gift Aid declaration you made on %s, word for word:\n\n%s\n", UKDate(*v.GiftAidDeclaredAt), quote(v.GiftAidWording))
+		fmt.Fprintf(&b, "\nThe Gift Aid declaration you made on %s, word for word:\n\n%s", UKDate(*v.GiftAidDeclaredAt), quote(v.GiftAidWording))
 	}
 	if v.Monthly {
 		b.WriteString("\n")
-		manage, err := m.manageLine(ctx, tx, donationID, "To change the amount, pause or cancel your monthly gift, or to update your card")
+		manage, err := m.manageLine(ctx, tx, donationID, "", "To change the amount, pause or cancel your monthly gift, or to update your card")
 		if err != nil {
 			return "", "", err
 		}
@@ -195,7 +195,7 @@ func (m *DonorMail) monthlySetUp(ctx context.Context, tx pgx.Tx, donationID stri
 	}
 	b.WriteString(table(rows))
 	b.WriteString("\nYou will get a receipt by email for every payment, so you always know what has been taken and when.\n\n")
-	manage, err := m.manageLine(ctx, tx, donationID, "You can change the amount, pause or cancel at any time, and nothing more is taken after you cancel")
+	manage, err := m.manageLine(ctx, tx, donationID, "You can change the amount, pause or cancel at any time, and nothing more is taken once you cancel.", "To do any of these")
 	if err != nil {
 		return "", "", err
 	}
@@ -217,7 +217,8 @@ func (m *DonorMail) paymentFailed(ctx context.Context, tx pgx.Tx, donationID str
 	} else {
 		b.WriteString("You do not need to do anything if your card is fine: our payment provider, Stripe, will try again over the next few days.\n\n")
 	}
-	manage, err := m.manageLine(ctx, tx, donationID, "If your card has changed, you can update it (or change or cancel your monthly gift)")
+	manage, err := m.manageLine(ctx, tx, donationID, "If your card has changed, please update it so that the next try goes through.",
+		"To update your card (or to change or cancel your monthly gift)")
 	if err != nil {
 		return "", "", err
 	}
@@ -242,31 +243,35 @@ func (m *DonorMail) monthlyEnded(ctx context.Context, tx pgx.Tx, donationID stri
 	case gifts.Gifts > 1:
 		fmt.Fprintf(&b, "Thank you for the %s you gave over %d months. It has already helped women who have escaped modern slavery to rebuild their lives.\n\n", pounds(gifts.Given), gifts.Gifts)
 	}
-	fmt.Fprintf(&b, "If this was not what you meant to happen (a new card, perhaps), you can set up a monthly gift again at any time at %s.", m.link())
+	fmt.Fprintf(&b, "If your card has simply changed, you are welcome to set up your monthly gift again at any time at %s.", m.link())
 	if m.Charity.Email != "" {
-		fmt.Fprintf(&b, " And if anything is unclear, write to us at %s.", m.Charity.Email)
+		fmt.Fprintf(&b, " If anything is unclear, write to us at %s.", m.Charity.Email)
 	}
 	b.WriteString("\n")
 	b.WriteString(m.signOff())
 	return fmt.Sprintf("Your monthly gift to %s has ended", v.AppealName), b.String(), nil
 }
 
-// manageLine tells the donor how to manage her monthly gift: her own link when the
-// service can make one, else the charity's email.
-func (m *DonorMail) manageLine(ctx context.Context, tx pgx.Tx, donationID, lead string) (string, error) {
+// manageLine tells the donor how to manage her monthly gift: intro (a sentence, or ""),
+// then lead ("To ...") and her own link when the service can make one, else the
+// charity's email.
+func (m *DonorMail) manageLine(ctx context.Context, tx pgx.Tx, donationID, intro, lead string) (string, error) {
+	if intro != "" {
+		intro += " "
+	}
 	if m.ManageLink != nil {
 		link, err := m.ManageLink(ctx, tx, donationID)
 		if err != nil {
 			return "", fmt.Errorf("manage link: %w", err)
 		}
 		if link != "" {
-			return fmt.Sprintf("%s, use your own link (it is for you alone, so please do not forward this email):\n%s\n", lead, link), nil
+			return fmt.Sprintf("%s%s, use your own link (it is for you alone, so please do not forward this email):\n%s\n", intro, lead, link), nil
 		}
 	}
 	if m.Charity.Email != "" {
-		return fmt.Sprintf("%s, reply to this email or write to us at %s and we will do it for you.\n", lead, m.Charity.Email), nil
+		return fmt.Sprintf("%s%s, reply to this email or write to us at %s and we will sort it out for you.\n", intro, lead, m.Charity.Email), nil
 	}
-	return fmt.Sprintf("%s, reply to this email and we will do it for you.\n", lead), nil
+	return fmt.Sprintf("%s%s, reply to this email and we will sort it out for you.\n", intro, lead), nil
 }
 
 // signOff is the end of every email: thanks, and who the charity is.
@@ -339,15 +344,12 @@ func setUpGiftAid(v view, at time.Time) string {
 	return "Not claimed"
 }
 
-// table lays out label: value rows with the values aligned, indented two spaces.
+// table lays out label: value rows, indented two spaces, the values aligned in one
+// column in every email (the longest label is "Fundraiser page:").
 func table(rows [][2]string) string {
-	w := 0
-	for _, r := range rows {
-		w = max(w, len(r[0]))
-	}
 	var b strings.Builder
 	for _, r := range rows {
-		fmt.Fprintf(&b, "  %-*s  %s\n", w+1, r[0]+":", r[1])
+		fmt.Fprintf(&b, "  %-16s  %s\n", r[0]+":", r[1])
 	}
 	return b.String()
 }

@@ -76,9 +76,6 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	if c.Require2FA, err = require2FA(getenv("REQUIRE_2FA_FOR")); err != nil {
 		return c, err
 	}
-	if c.Charity, c.exampleCharity, err = loadCharity(getenv, need.webhooks && !c.sandbox()); err != nil {
-		return c, err
-	}
 	if need.database {
 		if c.DatabaseURL == "" {
 			return c, fmt.Errorf("DATABASE_URL is not set (e.g. postgres://giving@127.0.0.1:5432/giving); 'giving dev' runs without one")
@@ -97,7 +94,7 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	// (serve fills it in once the port is known).
 	base := strings.TrimSpace(getenv("BASE_URL"))
 	if base == "" {
-		return c, c.checkStripe(nil, getenv, need.webhooks)
+		return c, c.checkStripeAndCharity(nil, getenv, need.webhooks)
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -105,7 +102,18 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	c.BaseURL = u
-	return c, c.checkStripe(u, getenv, need.webhooks)
+	return c, c.checkStripeAndCharity(u, getenv, need.webhooks)
+}
+
+// checkStripeAndCharity checks the Stripe settings, then the charity's (required when
+// serving real payments).
+func (c *config) checkStripeAndCharity(base *url.URL, getenv func(string) string, serving bool) error {
+	if err := c.checkStripe(base, getenv, serving); err != nil {
+		return err
+	}
+	var err error
+	c.Charity, c.exampleCharity, err = loadCharity(getenv, serving && !c.sandbox())
+	return err
 }
 
 func (c *config) checkStripe(base *url.URL, getenv func(string) string, serving bool) error {
