@@ -344,8 +344,11 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 		if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil {
 			return "", err
 		}
-		if d.Status != donations.StatusActive && d.Status != donations.StatusPending && d.Status != donations.StatusPastDue {
-			return outcome, nil // a gift already ended hears nothing more about its payments
+		if d.Status != donations.StatusActive && d.Status != donations.StatusPending && d.Status != donations.StatusPastDue ||
+			in.BillingReason == stripe.InvoiceBillingReasonSubscriptionCreate {
+			// A gift already ended hears nothing more about its payments; a first payment
+			// refused at checkout was told to the donor there, and set nothing up.
+			return outcome, nil
 		}
 		var next *time.Time
 		if in.NextPaymentAttempt > 0 {

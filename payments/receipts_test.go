@@ -281,6 +281,24 @@ func TestFailedPaymentAndTheEndOfTheGiftAreEachWrittenOnce(t *testing.T) {
 		t.Errorf("status %s", st)
 	}
 
+	// A first payment refused at checkout: the donor saw it there, and nothing was set up.
+	refused := w.donation("20.00", true, false, 0)
+	cy := payments.EventBuilder{DonorEmail: "cy@example.org", Now: func() time.Time { return lateMarch }}
+	first := cy.InvoicePaymentFailed("in_c1", "sub_3", "cus_3", 2000, meta(w, refused))
+	var inv map[string]any
+	if err := json.Unmarshal(first, &inv); err != nil {
+		t.Fatal(err)
+	}
+	inv["data"].(map[string]any)["object"].(map[string]any)["billing_reason"] = "subscription_create"
+	first, err := json.Marshal(inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.send(first)
+	if n := len(w.mailTo("cy@example.org")); n != 0 {
+		t.Errorf("%d emails about a first payment refused at checkout", n)
+	}
+
 	// A gift the donor cancelled herself gets no "ended for non-payment" note (the manage
 	// pages confirm her own cancellation), and a later failure of an ended gift is silent.
 	other := w.donation("5.00", true, false, 0)
