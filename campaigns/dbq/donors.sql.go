@@ -450,6 +450,48 @@ func (q *Queries) DonorRecordLinks(ctx context.Context, donorID string) ([]Donor
 	return items, nil
 }
 
+const donorRecordsOfDonations = `-- name: DonorRecordsOfDonations :many
+SELECT r.id::text AS id, COALESCE(r.email, '')::text AS email, r.name, r.created_at, r.erased_at
+FROM donors r WHERE r.id IN (SELECT donor_id FROM donations WHERE id = ANY($1::uuid[]))
+ORDER BY r.created_at, r.id
+`
+
+type DonorRecordsOfDonationsRow struct {
+	ID        string
+	Email     string
+	Name      string
+	CreatedAt time.Time
+	ErasedAt  *time.Time
+}
+
+// DonorRecordsOfDonations are the donor records linking any of the donations, for a
+// donor's export.
+func (q *Queries) DonorRecordsOfDonations(ctx context.Context, donationIds []string) ([]DonorRecordsOfDonationsRow, error) {
+	rows, err := q.db.Query(ctx, donorRecordsOfDonations, donationIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DonorRecordsOfDonationsRow
+	for rows.Next() {
+		var i DonorRecordsOfDonationsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.CreatedAt,
+			&i.ErasedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const dueDeclarationErasures = `-- name: DueDeclarationErasures :many
 SELECT g.id::text AS id,
     (SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d ON d.id = e.donation_id

@@ -117,6 +117,17 @@ type Records struct {
 	Declarations []DonorDeclaration
 	Ledger       []DonorLedgerEntry
 	Events       []StoredEvent
+	// People are the donor records (records.go) linking the donations: the name on her card.
+	People []DonorPerson
+}
+
+// DonorPerson is a donor record as held.
+type DonorPerson struct {
+	ID        string
+	Email     string // "" once erased
+	Name      string // the name on the card at her last checkout
+	CreatedAt time.Time
+	ErasedAt  *time.Time
 }
 
 // Found reports whether anything is held.
@@ -245,6 +256,14 @@ func ReadDonorRecords(ctx context.Context, tx pgx.Tx, email string, lock bool) (
 			ErasedAt: g.ErasedAt, LastGift: lastGift(g.LastGift)})
 	}
 
+	people, err := q.DonorRecordsOfDonations(ctx, donationIDs)
+	if err != nil {
+		return r, fmt.Errorf("read donor's records: %w", err)
+	}
+	for _, p := range people {
+		r.People = append(r.People, DonorPerson(p))
+	}
+
 	ledger, err := q.DonorLedger(ctx, donationIDs)
 	if err != nil {
 		return r, fmt.Errorf("read donor's ledger entries: %w", err)
@@ -300,6 +319,7 @@ type jsonDonorDoc struct {
 	Donations    []jsonDonation    `json:"donations"`
 	Declarations []jsonDeclaration `json:"gift_aid_declarations"`
 	Ledger       []jsonLedgerEntry `json:"ledger_entries"`
+	People       []jsonPerson      `json:"donor_records"`
 	Events       []jsonEvent       `json:"stripe_events"`
 }
 
@@ -348,6 +368,14 @@ type jsonDeclaration struct {
 	ErasedAt           *string `json:"erased_at"`
 }
 
+type jsonPerson struct {
+	ID        string  `json:"id"`
+	Email     string  `json:"email"`
+	Name      string  `json:"name_on_card"`
+	CreatedAt string  `json:"created_at"`
+	ErasedAt  *string `json:"erased_at"`
+}
+
 type jsonLedgerEntry struct {
 	ID            int64  `json:"id"`
 	DonationID    string `json:"donation_id"`
@@ -389,8 +417,14 @@ func WriteDonorJSON(w io.Writer, r Records) error {
 		Format: "giving donor records v1", Email: r.Email, Found: r.Found(),
 		Note: "Everything this service holds about the donor: donations found by email (and by the Stripe " +
 			"customer they carry), the Gift Aid declarations linked to them, the ledger entries of the money " +
-			"they moved, and the stored Stripe events naming their Stripe objects. Amounts are pounds sterling.",
+			"they moved, the donor records linking them (with the name on the card), and the stored Stripe " +
+			"events naming their Stripe objects. Amounts are pounds sterling.",
 		Donations: []jsonDonation{}, Declarations: []jsonDeclaration{}, Ledger: []jsonLedgerEntry{}, Events: []jsonEvent{},
+		People: []jsonPerson{},
+	}
+	for _, p := range r.People {
+		doc.People = append(doc.People, jsonPerson{ID: p.ID, Email: p.Email, Name: p.Name, CreatedAt: jsonTime(p.CreatedAt),
+			ErasedAt: jsonTimePtr(p.ErasedAt)})
 	}
 	for _, d := range r.Donations {
 		freq := "one_off"

@@ -213,6 +213,21 @@ func TestDonorRecordLinksHerDonationsAndErasureScrubsIt(t *testing.T) {
 		t.Fatalf("Alan's record: %+v %v", alans, err)
 	}
 
+	// Her export holds her record, with the name on her card.
+	recs, err := donors.DonorRecords(ctx, w.S, "grace@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := donors.WriteDonorJSON(&buf, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"donor_records": [`, `"id": "` + rec.ID + `"`, `"name_on_card": "Grace Hopper"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("export lacks %s", want)
+		}
+	}
+
 	var ev noEvents
 	var rep donors.ErasureReport
 	if err := w.S.InTx(ctx, func(tx pgx.Tx) error {

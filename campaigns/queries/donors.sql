@@ -119,3 +119,10 @@ FROM donations d WHERE d.id = sqlc.arg(donation_id)::uuid AND r.id = d.donor_id
 UPDATE donors SET email = NULL, name = '', erased_at = sqlc.arg(now)::timestamptz, updated_at = now()
 WHERE erased_at IS NULL AND (email = sqlc.arg(email)::text
     OR id IN (SELECT donor_id FROM donations WHERE id = ANY(sqlc.arg(donation_ids)::uuid[]) AND donor_id IS NOT NULL));
+
+-- DonorRecordsOfDonations are the donor records linking any of the donations, for a
+-- donor's export.
+-- name: DonorRecordsOfDonations :many
+SELECT r.id::text AS id, COALESCE(r.email, '')::text AS email, r.name, r.created_at, r.erased_at
+FROM donors r WHERE r.id IN (SELECT donor_id FROM donations WHERE id = ANY(sqlc.arg(donation_ids)::uuid[]))
+ORDER BY r.created_at, r.id;
