@@ -15,6 +15,7 @@ import (
 	"giving/campaigns/appeals"
 	"giving/campaigns/dbq"
 	"giving/campaigns/donations"
+	"giving/campaigns/donors"
 	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 )
@@ -231,6 +232,9 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	// Link the ids and move the status in one statement.
 	update := func(status string, from ...string) (string, error) {
 		_, err := donations.UpdateDonation(ctx, tx, d.ID, link, status, at, from...)
+		if err == nil && s.CustomerDetails != nil {
+			err = donors.NoteCardName(ctx, tx, d.ID, s.CustomerDetails.Name) // greets her in her emails
+		}
 		return outcome, err
 	}
 	switch {
@@ -239,7 +243,11 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	case s.Mode == stripe.CheckoutSessionModeSubscription:
 		// The money arrives with each invoice.paid; here only the link and the status.
 		if ev.Type == "checkout.session.completed" {
-			return update(donations.StatusActive, donations.StatusPending, donations.StatusProcessing)
+			if _, err := update(donations.StatusActive, donations.StatusPending, donations.StatusProcessing); err != nil {
+				return "", err
+			}
+			// Once per subscription, however often the event comes.
+			return outcome, donorMail(ctx).MonthlySetUp(ctx, tx, d.ID, idOf(s.Subscription), at)
 		}
 		return update("")
 	case ev.Type == "checkout.session.async_payment_failed":
@@ -282,8 +290,14 @@ func recordGift(ctx context.Context, tx pgx.Tx, ev event, d donations.Donation, 
 	if err != nil {
 		return err
 	}
-	if _, err := ledger.Record(ctx, tx, e); err != nil {
+	id, err := ledger.RecordID(ctx, tx, e)
+	if err != nil {
 		return err
+	}
+	if id != 0 { // a new gift: its receipt, once (a duplicate or a replay records nothing)
+		if err := donorMail(ctx).Receipt(ctx, tx, d.ID, object, amount, at); err != nil {
+			return err
+		}
 	}
 	return applyDeferred(ctx, tx, waiting)
 }
@@ -329,8 +343,25 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	}
 	if ev.Type == "invoice.payment_failed" {
 		// Stripe retries the card; the gift is past due, not cancelled.
-		_, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusPastDue, at, donations.StatusActive, donations.StatusPending)
-		return outcome, err
+		if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusPastDue, at, donations.StatusActive, donations.StatusPending); err != nil {
+			return "", err
+		}
+		if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil {
+			return "", err
+		}
+		if d.Status != donations.StatusActive && d.Status != donations.StatusPending && d.Status != donations.StatusPastDue ||
+			in.BillingReason == stripe.InvoiceBillingReasonSubscriptionCreate {
+			// A gift already ended hears nothing more about its payments; a first payment
+			// refused at checkout was told to the donor there, and set nothing up.
+			return outcome, nil
+		}
+		var next *time.Time
+		if in.NextPaymentAttempt > 0 {
+			t := time.Unix(in.NextPaymentAttempt, 0)
+			next = &t
+		}
+		// Once per invoice, however many times Stripe retries it.
+		return outcome, donorMail(ctx).PaymentFailed(ctx, tx, d.ID, in.ID, FromPence(in.AmountDue), at, next)
 	}
 	if in.AmountPaid <= 0 {
 		return "ignored", donations.LinkDonation(ctx, tx, d.ID, link) // a free trial or a fully discounted invoice moves no money
@@ -339,6 +370,9 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 		return "", err
 	}
 	if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusActive, at, donations.StatusPending, donations.StatusProcessing, donations.StatusPastDue); err != nil {
+		return "", err
+	}
+	if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil { // greets her in her emails
 		return "", err
 	}
 	if err := recordGift(ctx, tx, ev, d, in.ID, charge, pi, FromPence(in.AmountPaid), true, at); err != nil {
@@ -387,6 +421,13 @@ func applySubscription(ctx context.Context, tx pgx.Tx, ev event, sub *stripe.Sub
 		}
 		// A donor's or an admin's change is done once Stripe's event shows it (subscriptions.go).
 		if err := confirmSubscription(ctx, tx, ev, d, sub, at); err != nil {
+			return "", err
+		}
+	}
+	if ev.Type == "customer.subscription.deleted" && sub.CancellationDetails != nil &&
+		sub.CancellationDetails.Reason == stripe.SubscriptionCancellationDetailsReasonPaymentFailed {
+		// Stripe gave up charging the card: the donor is told, once, that the gift has ended.
+		if err := donorMail(ctx).MonthlyEnded(ctx, tx, d.ID, sub.ID, at); err != nil {
 			return "", err
 		}
 	}

@@ -101,6 +101,7 @@ func (h *Webhooks) storeAndApply(ctx context.Context, ev event, body []byte, par
 	if !h.unbounded {
 		applyCtx = withBounds(ctx, h.GiftMax)
 	}
+	applyCtx = withDonorMail(applyCtx, h.DonorMail)
 	for attempt := 0; attempt < 4; attempt++ {
 		err = h.store.InTx(ctx, func(tx pgx.Tx) error {
 			var err error

@@ -54,6 +54,13 @@
 //     the dispute fee is a cost; won, it counts again. A dispute cancels the monthly gift.
 //   - checkout.session.expired: a pending donation expires.
 //
+// The donor hears about her money by email, queued in the transaction of the fact (package
+// donations, receipts.go; Webhooks.DonorMail, nil in replay): a receipt for each new gift in
+// the ledger (one-off or each invoice.paid), a set-up confirmation with a monthly gift's
+// checkout.session.completed, a note with the first invoice.payment_failed of an invoice,
+// and one when customer.subscription.deleted says Stripe gave up (cancellation_details.reason
+// payment_failed). Each is written once per fact, however often the event is delivered.
+//
 // livemode is checked against the key's mode. Fees and net come from the charge's balance
 // transaction. Reconciliation lists Stripe's recent undelivered events (30 days), sessions,
 // invoices and charges, and applies them through the same idempotent path.

@@ -138,7 +138,7 @@ func (h *Webhooks) applyQueued(ctx context.Context, id string, minAge time.Durat
 	var claimed string
 	var attempts int32 // the claimed event's failed tries so far
 	var lag float64
-	applyCtx := withBounds(ctx, h.GiftMax)
+	applyCtx := withDonorMail(withBounds(ctx, h.GiftMax), h.DonorMail)
 	for attempt := 0; attempt < 4; attempt++ {
 		found = false
 		err = h.store.InTx(ctx, func(tx pgx.Tx) error {

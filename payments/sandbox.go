@@ -61,9 +61,46 @@ func (s *Sandbox) Session(ctx context.Context, sessionID string) (donations.Dona
 	return donations.Lookup(ctx, s.store, donations.DonationLookup{SessionID: sessionID})
 }
 
-// Pay sends the events Stripe would send for a successful payment. Every id is derived
-// from the session, so paying twice sends the same events again and records nothing new.
-func (s *Sandbox) Pay(ctx context.Context, sessionID string) error {
+// Payer is who pays on the sandbox checkout page, which asks what Stripe Checkout asks: an
+// email address (the receipt goes there) and the name on the card.
+type Payer struct{ Email, Name string }
+
+// CheckPayer tidies p (spaces trimmed, the address lower-cased) and checks it as Stripe
+// Checkout would, with a ValidationError on "email" and "name" naming each problem.
+func CheckPayer(p Payer) (Payer, error) {
+	p.Email = strings.ToLower(strings.TrimSpace(p.Email))
+	p.Name = strings.Join(strings.Fields(p.Name), " ")
+	problems := map[string]string{}
+	local, domain, ok := strings.Cut(p.Email, "@")
+	switch {
+	case p.Email == "":
+		problems["email"] = "Enter your email address: your receipt is sent there."
+	case !ok || local == "" || !strings.Contains(strings.Trim(domain, "."), ".") || strings.ContainsAny(p.Email, " \t,;<>\"()[]\\") ||
+		strings.Contains(domain, "@") || strings.Contains(domain, ".."):
+		problems["email"] = "Enter an email address such as name@example.org: your receipt is sent there."
+	case len(p.Email) > 254:
+		problems["email"] = "An email address has at most 254 characters."
+	}
+	switch {
+	case p.Name == "":
+		problems["name"] = "Enter the name on your card."
+	case len([]rune(p.Name)) > 200:
+		problems["name"] = "The name on a card has at most 200 characters."
+	}
+	if len(problems) > 0 {
+		return p, &campaigns.ValidationError{Fields: problems}
+	}
+	return p, nil
+}
+
+// Pay sends the events Stripe would send for a successful payment by p, after checking
+// p as the page's form would be checked (CheckPayer). Every id is derived from the
+// session, so paying twice sends the same events again and records nothing new.
+func (s *Sandbox) Pay(ctx context.Context, sessionID string, p Payer) error {
+	p, err := CheckPayer(p)
+	if err != nil {
+		return err
+	}
 	d, err := s.Session(ctx, sessionID)
 	if err != nil {
 		return err
@@ -90,7 +127,7 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string) error {
 	}
 	key := strings.TrimPrefix(sessionID, "cs_test_sandbox_")
 	meta := Meta{DonationID: d.ID, Campaign: a.Slug, Fundraiser: fundraiser}
-	b := EventBuilder{DonorEmail: "sandbox-donor@example.org", DonorName: "Sandbox Donor"}
+	b := EventBuilder{DonorEmail: p.Email, DonorName: p.Name}
 	pi, ch, cus := "pi_sandbox_"+key, "ch_sandbox_"+key, "cus_sandbox_"+key
 	var events [][]byte
 	if d.Monthly {

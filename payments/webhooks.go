@@ -20,6 +20,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
+	"giving/campaigns/donations"
 )
 
 // MaxWebhookBody caps what the webhook reads; Stripe's events are a few KiB.
@@ -57,6 +58,9 @@ type Webhooks struct {
 	// reason that is not transient (zero: DefaultApplyTries, DefaultApplyBackoff).
 	ApplyTries   int
 	ApplyBackoff time.Duration
+	// DonorMail writes the donor's receipts and other emails about her money, queued with
+	// each money fact (donormail.go); nil sends none (replay). Set it before Run.
+	DonorMail *donations.DonorMail
 
 	// unbounded skips the amount bound: replay applies again what was applied live under
 	// whatever GIFT_MAX held then.

@@ -304,11 +304,21 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	confirmed := d.Status != donations.StatusPending && d.Status != donations.StatusProcessing
-	w.Header().Set("Cache-Control", "no-store")
-	s.render(w, r, http.StatusOK, "thanks.html", map[string]any{
+	data := map[string]any{
 		"Title": "Thank you", "Appeal": a, "Donation": d, "Impact": impact, "Confirmed": confirmed,
 		"Progress": progress("Progress toward the appeal target", t, a.Target),
-	})
+	}
+	if d.Monthly {
+		// What happens next: the next payment, on the first payment's day of the month.
+		now := s.store.Now()
+		first, err := donations.FirstGiftAt(r.Context(), s.store, d.ID, now)
+		if err != nil {
+			return err
+		}
+		data["NextPayment"], data["PaymentDay"] = donations.UKDate(donations.NextMonthlyPayment(first, now)), donations.DayOfMonth(first)
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	s.render(w, r, http.StatusOK, "thanks.html", data)
 	return nil
 }
 

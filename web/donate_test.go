@@ -52,7 +52,7 @@ func TestSandboxGiving(t *testing.T) {
 		t.Errorf("sandbox checkout page: %q", body)
 	}
 
-	r = s.post(checkout+"/pay", nil)
+	r = s.post(checkout+"/pay", sandboxPayer)
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("pay: %d %s", r.status, r.body)
 	}
@@ -76,7 +76,7 @@ func TestSandboxGiving(t *testing.T) {
 	}
 
 	// Paying the same session again (a back button, a double click) records nothing new.
-	if r := s.post(checkout+"/pay", nil); r.status != http.StatusSeeOther {
+	if r := s.post(checkout+"/pay", sandboxPayer); r.status != http.StatusSeeOther {
 		t.Fatalf("pay again: %d", r.status)
 	}
 	if got := s.appealTotals(); got.Raised != "3.00" || got.Donations != 1 {
@@ -99,7 +99,7 @@ func TestSandboxGiving(t *testing.T) {
 	if r := s.get(checkout); !strings.Contains(text(r.doc), "£10.00 every month") {
 		t.Errorf("sandbox page for a monthly gift: %q", text(r.doc))
 	}
-	r = s.post(checkout+"/pay", nil)
+	r = s.post(checkout+"/pay", sandboxPayer)
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("pay monthly: %d %s", r.status, r.body)
 	}
@@ -502,7 +502,7 @@ func TestCancelAfterPayingAndPrivacy(t *testing.T) {
 	if got := webtest.Attr(t, back.body, "form input#last_name", "value"); got != "Lovelace" {
 		t.Errorf("cancel page lost the donor's name: last name %q", got)
 	}
-	s.post(checkout+"/pay", nil)
+	s.post(checkout+"/pay", sandboxPayer)
 	after := s.get("/donate/cancelled?donation=" + donation)
 	if after.status != http.StatusSeeOther || !strings.HasPrefix(pathOf(t, s, after.header.Get("Location")), "/thanks?session_id=") {
 		t.Fatalf("cancel link of a paid gift: %d to %q, want the thank-you page", after.status, after.header.Get("Location"))

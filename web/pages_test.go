@@ -109,7 +109,7 @@ func (p *pagesSite) give(path, tier string, set map[string]string) {
 	if r.status != http.StatusSeeOther {
 		p.t.Fatalf("donate on %s: %d %s", path, r.status, text(r.doc))
 	}
-	if r := p.post(r.header.Get("Location")+"/pay", nil); r.status != http.StatusSeeOther {
+	if r := p.post(r.header.Get("Location")+"/pay", sandboxPayer); r.status != http.StatusSeeOther {
 		p.t.Fatalf("pay: %d %s", r.status, r.body)
 	}
 }

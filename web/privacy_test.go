@@ -42,7 +42,7 @@ func (p *pagesSite) giveHidden(c *http.Client, path, amount string, pay bool) {
 	}
 	checkout := r.header.Get("Location")
 	if pay {
-		if r := p.send(c, http.MethodPost, checkout+"/pay", nil); r.status != http.StatusSeeOther {
+		if r := p.send(c, http.MethodPost, checkout+"/pay", sandboxPayer); r.status != http.StatusSeeOther {
 			p.t.Fatalf("pay: %d %s", r.status, r.body)
 		}
 	}

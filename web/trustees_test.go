@@ -174,7 +174,7 @@ func giveWithGiftAid(t *testing.T, s *site, amount, last string) {
 	if r.status != http.StatusSeeOther {
 		t.Fatalf("POST /donate £%s: %d %s", amount, r.status, text(r.doc))
 	}
-	if r := s.post(pathOf(t, s, r.header.Get("Location"))+"/pay", nil); r.status != http.StatusSeeOther {
+	if r := s.post(pathOf(t, s, r.header.Get("Location"))+"/pay", sandboxPayer); r.status != http.StatusSeeOther {
 		t.Fatalf("pay £%s: %d %s", amount, r.status, r.body)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"giving/campaigns/accounts"
 	"giving/campaigns/appeals"
 	"giving/campaigns/campaignstest"
+	"giving/campaigns/donations"
 	"giving/payments"
 	"giving/web"
 )
@@ -65,6 +66,8 @@ type siteOptions struct {
 	clock      func() time.Time
 	// users get accounts with testPassword, in this order, once the site is up.
 	users []user
+	// donorMail, when set, writes donors' receipts and other emails (nil: none, as before).
+	donorMail *donations.DonorMail
 }
 
 type user struct {
@@ -125,7 +128,9 @@ func newSite(t *testing.T, opt siteOptions) *site {
 			perMinute = 1e9 // tests post many forms from one address
 		}
 		deps.CacheTTL = -1 // every read sees the ledger as it is
-		deps.Webhooks = payments.NewWebhooks(store, []string{webhookSecret}, false, logger, payments.NewMetrics(nil))
+		hooks := payments.NewWebhooks(store, []string{webhookSecret}, false, logger, payments.NewMetrics(nil))
+		hooks.DonorMail = opt.donorMail
+		deps.Webhooks = hooks
 		deps.CheckoutPerMinute = perMinute
 		deps.Fees = opt.fees
 		deps.Limits = web.Limits{Amount: opt.limits}
@@ -757,7 +762,7 @@ func TestFundraiserPage(t *testing.T) {
 		if r.status != http.StatusSeeOther {
 			t.Fatalf("donate: %d %s", r.status, text(r.doc))
 		}
-		if r := s.post(r.header.Get("Location")+"/pay", nil); r.status != http.StatusSeeOther {
+		if r := s.post(r.header.Get("Location")+"/pay", sandboxPayer); r.status != http.StatusSeeOther {
 			t.Fatalf("pay: %d %s", r.status, r.body)
 		}
 	}

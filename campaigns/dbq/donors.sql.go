@@ -371,6 +371,129 @@ func (q *Queries) DonorLedger(ctx context.Context, donationIds []string) ([]Dono
 	return items, nil
 }
 
+const donorRecordByDonation = `-- name: DonorRecordByDonation :one
+SELECT r.id::text AS id, COALESCE(r.email, '')::text AS email, r.name, r.created_at
+FROM donors r JOIN donations d ON d.donor_id = r.id WHERE d.id = $1::uuid
+`
+
+type DonorRecordByDonationRow struct {
+	ID        string
+	Email     string
+	Name      string
+	CreatedAt time.Time
+}
+
+func (q *Queries) DonorRecordByDonation(ctx context.Context, donationID string) (DonorRecordByDonationRow, error) {
+	row := q.db.QueryRow(ctx, donorRecordByDonation, donationID)
+	var i DonorRecordByDonationRow
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const donorRecordByEmail = `-- name: DonorRecordByEmail :one
+
+SELECT id::text AS id, COALESCE(email, '')::text AS email, name, created_at FROM donors WHERE email = $1::text
+`
+
+type DonorRecordByEmailRow struct {
+	ID        string
+	Email     string
+	Name      string
+	CreatedAt time.Time
+}
+
+// ---- Donor records (campaigns/donors/records.go) ----
+func (q *Queries) DonorRecordByEmail(ctx context.Context, email string) (DonorRecordByEmailRow, error) {
+	row := q.db.QueryRow(ctx, donorRecordByEmail, email)
+	var i DonorRecordByEmailRow
+	err := row.Scan(
+		&i.ID,
+		&i.Email,
+		&i.Name,
+		&i.CreatedAt,
+	)
+	return i, err
+}
+
+const donorRecordLinks = `-- name: DonorRecordLinks :many
+SELECT d.id::text AS donation_id, COALESCE(d.gift_aid_declaration_id::text, '')::text AS declaration_id
+FROM donations d WHERE d.donor_id = $1::uuid ORDER BY d.created_at, d.id
+`
+
+type DonorRecordLinksRow struct {
+	DonationID    string
+	DeclarationID string
+}
+
+// DonorRecordLinks are the donations a record links, oldest first, with any Gift Aid
+// declaration each carries.
+func (q *Queries) DonorRecordLinks(ctx context.Context, donorID string) ([]DonorRecordLinksRow, error) {
+	rows, err := q.db.Query(ctx, donorRecordLinks, donorID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DonorRecordLinksRow
+	for rows.Next() {
+		var i DonorRecordLinksRow
+		if err := rows.Scan(&i.DonationID, &i.DeclarationID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const donorRecordsOfDonations = `-- name: DonorRecordsOfDonations :many
+SELECT r.id::text AS id, COALESCE(r.email, '')::text AS email, r.name, r.created_at, r.erased_at
+FROM donors r WHERE r.id IN (SELECT donor_id FROM donations WHERE id = ANY($1::uuid[]))
+ORDER BY r.created_at, r.id
+`
+
+type DonorRecordsOfDonationsRow struct {
+	ID        string
+	Email     string
+	Name      string
+	CreatedAt time.Time
+	ErasedAt  *time.Time
+}
+
+// DonorRecordsOfDonations are the donor records linking any of the donations, for a
+// donor's export.
+func (q *Queries) DonorRecordsOfDonations(ctx context.Context, donationIds []string) ([]DonorRecordsOfDonationsRow, error) {
+	rows, err := q.db.Query(ctx, donorRecordsOfDonations, donationIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DonorRecordsOfDonationsRow
+	for rows.Next() {
+		var i DonorRecordsOfDonationsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Email,
+			&i.Name,
+			&i.CreatedAt,
+			&i.ErasedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const dueDeclarationErasures = `-- name: DueDeclarationErasures :many
 SELECT g.id::text AS id,
     (SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d ON d.id = e.donation_id
@@ -435,6 +558,28 @@ type EraseDonationsParams struct {
 
 func (q *Queries) EraseDonations(ctx context.Context, arg EraseDonationsParams) (pgconn.CommandTag, error) {
 	return q.db.Exec(ctx, eraseDonations, arg.Now, arg.Ids)
+}
+
+const eraseDonorRecords = `-- name: EraseDonorRecords :execrows
+UPDATE donors SET email = NULL, name = '', erased_at = $1::timestamptz, updated_at = now()
+WHERE erased_at IS NULL AND (email = $2::text
+    OR id IN (SELECT donor_id FROM donations WHERE id = ANY($3::uuid[]) AND donor_id IS NOT NULL))
+`
+
+type EraseDonorRecordsParams struct {
+	Now         time.Time
+	Email       string
+	DonationIds []string
+}
+
+// EraseDonorRecords scrubs the records of a donor being erased: the one with her address
+// and every one linking a donation erased with her. The rows stay, anonymous.
+func (q *Queries) EraseDonorRecords(ctx context.Context, arg EraseDonorRecordsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, eraseDonorRecords, arg.Now, arg.Email, arg.DonationIds)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const eventsMentioning = `-- name: EventsMentioning :many
@@ -538,5 +683,22 @@ type MarkDeclarationForErasureParams struct {
 
 func (q *Queries) MarkDeclarationForErasure(ctx context.Context, arg MarkDeclarationForErasureParams) error {
 	_, err := q.db.Exec(ctx, markDeclarationForErasure, arg.Now, arg.ID)
+	return err
+}
+
+const setDonorName = `-- name: SetDonorName :exec
+UPDATE donors r SET name = $1::text, updated_at = now()
+FROM donations d WHERE d.id = $2::uuid AND r.id = d.donor_id
+    AND r.erased_at IS NULL AND r.name <> $1::text
+`
+
+type SetDonorNameParams struct {
+	Name       string
+	DonationID string
+}
+
+// SetDonorName keeps the name on the card from a checkout on the donation's donor record.
+func (q *Queries) SetDonorName(ctx context.Context, arg SetDonorNameParams) error {
+	_, err := q.db.Exec(ctx, setDonorName, arg.Name, arg.DonationID)
 	return err
 }

@@ -670,7 +670,5 @@ func londonDate(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.In(campaigns.London()).Format("2 January 2006")
+	return UKDate(*t)
 }
-
-func pounds(d decimal.Decimal) string { return "£" + d.StringFixed(2) }

@@ -21,7 +21,7 @@ func describeGift(g ManagedGift) string {
 	if g.Fundraiser != "" {
 		s += " (through " + g.Fundraiser + "'s page)"
 	}
-	return s + ", given since " + g.Since.In(campaigns.London()).Format("2 January 2006")
+	return s + ", given since " + UKDate(g.Since)
 }
 
 func linksMail(to string, links []giftLink) outbox.Mail {

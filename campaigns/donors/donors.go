@@ -118,6 +118,17 @@ type Records struct {
 	Declarations []DonorDeclaration
 	Ledger       []DonorLedgerEntry
 	Events       []StoredEvent
+	// People are the donor records (records.go) linking the donations: the name on her card.
+	People []DonorPerson
+}
+
+// DonorPerson is a donor record as held.
+type DonorPerson struct {
+	ID        string
+	Email     string // "" once erased
+	Name      string // the name on the card at her last checkout
+	CreatedAt time.Time
+	ErasedAt  *time.Time
 }
 
 // Found reports whether anything is held.
@@ -246,6 +257,14 @@ func ReadDonorRecords(ctx context.Context, tx pgx.Tx, email string, lock bool) (
 			ErasedAt: g.ErasedAt, LastGift: lastGift(g.LastGift)})
 	}
 
+	people, err := q.DonorRecordsOfDonations(ctx, donationIDs)
+	if err != nil {
+		return r, fmt.Errorf("read donor's records: %w", err)
+	}
+	for _, p := range people {
+		r.People = append(r.People, DonorPerson(p))
+	}
+
 	ledger, err := q.DonorLedger(ctx, donationIDs)
 	if err != nil {
 		return r, fmt.Errorf("read donor's ledger entries: %w", err)
@@ -301,6 +320,7 @@ type jsonDonorDoc struct {
 	Donations    []jsonDonation    `json:"donations"`
 	Declarations []jsonDeclaration `json:"gift_aid_declarations"`
 	Ledger       []jsonLedgerEntry `json:"ledger_entries"`
+	People       []jsonPerson      `json:"donor_records"`
 	Events       []jsonEvent       `json:"stripe_events"`
 }
 
@@ -349,6 +369,14 @@ type jsonDeclaration struct {
 	ErasedAt           *string `json:"erased_at"`
 }
 
+type jsonPerson struct {
+	ID        string  `json:"id"`
+	Email     string  `json:"email"`
+	Name      string  `json:"name_on_card"`
+	CreatedAt string  `json:"created_at"`
+	ErasedAt  *string `json:"erased_at"`
+}
+
 type jsonLedgerEntry struct {
 	ID            int64  `json:"id"`
 	DonationID    string `json:"donation_id"`
@@ -391,8 +419,14 @@ func WriteDonorJSON(w io.Writer, r Records) error {
 		Format: "giving donor records v1", Email: r.Email, Found: r.Found(),
 		Note: "Everything this service holds about the donor: donations found by email (and by the Stripe " +
 			"customer they carry), the Gift Aid declarations linked to them, the ledger entries of the money " +
-			"they moved, and the stored Stripe events naming their Stripe objects. Amounts are pounds sterling.",
+			"they moved, the donor records linking them (with the name on the card), and the stored Stripe " +
+			"events naming their Stripe objects. Amounts are pounds sterling.",
 		Donations: []jsonDonation{}, Declarations: []jsonDeclaration{}, Ledger: []jsonLedgerEntry{}, Events: []jsonEvent{},
+		People: []jsonPerson{},
+	}
+	for _, p := range r.People {
+		doc.People = append(doc.People, jsonPerson{ID: p.ID, Email: p.Email, Name: p.Name, CreatedAt: jsonTime(p.CreatedAt),
+			ErasedAt: jsonTimePtr(p.ErasedAt)})
 	}
 	for _, d := range r.Donations {
 		freq := "one_off"
@@ -465,6 +499,9 @@ func (r ErasureReport) Summary() string {
 	if r.MailDeleted > 0 {
 		s += fmt.Sprintf(", %d emails to the donor deleted", r.MailDeleted)
 	}
+	if r.RecordsScrubbed > 0 {
+		s += fmt.Sprintf(", %d donor records scrubbed", r.RecordsScrubbed)
+	}
 	if r.LiveMonthly > 0 {
 		s += fmt.Sprintf(", %d monthly gifts still live in Stripe", r.LiveMonthly)
 	}
@@ -487,6 +524,8 @@ func (r ErasureReport) Facts(done bool) []ErasureFact {
 		{Text: fmt.Sprintf("%s %sscrubbed (email, display name and message blanked; amounts, statuses and Stripe ids kept)",
 			plural(r.DonationsScrubbed, "donation", "donations"), verb)},
 		{Text: fmt.Sprintf("%s %sscrubbed of contact details", plural(r.EventsScrubbed, "stored Stripe event", "stored Stripe events"), verb)},
+		{Text: fmt.Sprintf("%s %sscrubbed (email and name removed; the donations stay linked as one anonymous donor)",
+			plural(r.RecordsScrubbed, "donor record", "donor records"), verb)},
 		{Text: fmt.Sprintf("%s %serased (past HMRC's retention period)", plural(r.DeclarationsErased, "Gift Aid declaration", "Gift Aid declarations"), verb)},
 	}
 	for _, k := range r.DeclarationsKept {

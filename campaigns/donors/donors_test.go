@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -167,5 +168,96 @@ func TestDonorRecordsAndErasureOfDeclarations(t *testing.T) {
 	}
 	if !slices.Contains(actions, "donor erased") || !slices.Contains(actions, "gift aid declarations erased") {
 		t.Errorf("audit log: %v", actions)
+	}
+}
+
+func TestDonorRecordLinksHerDonationsAndErasureScrubsIt(t *testing.T) {
+	t.Parallel()
+	w := campaignstest.NewGiftWorld(t)
+	ctx := context.Background()
+	now := time.Now()
+
+	// Two gifts with the same address written differently, one with Gift Aid: one person.
+	first := w.Donation(donations.NewDonation{Email: " Grace@Example.org", Amount: d("30.00"),
+		Declaration: campaignstest.Declaration("Dr", "Grace", "Hopper", "7", "EC1A 1BB")})
+	w.Gift(first, "pi_g1", "ch_g1", "pi_g1", "30.00", "0.00", now.Add(-48*time.Hour))
+	second := w.Donation(donations.NewDonation{Email: "grace@example.org", Amount: d("5.00")})
+	alan := w.Donation(donations.NewDonation{Email: "alan@example.org", Amount: d("9.00")})
+	// A donation whose email arrives later, from Stripe's event, joins her too.
+	late := w.Donation(donations.NewDonation{Amount: d("3.00")})
+	if err := w.S.InTx(ctx, func(tx pgx.Tx) error {
+		if err := donations.LinkDonation(ctx, tx, late.ID, donations.Link{Email: "GRACE@example.org"}); err != nil {
+			return err
+		}
+		return donors.NoteCardName(ctx, tx, late.ID, "  Grace   Hopper ")
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	rec, err := donors.RecordByEmail(ctx, w.S.Pool(), "grace@EXAMPLE.org ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.Email != "grace@example.org" || rec.Name != "Grace Hopper" || !slices.Equal(rec.DonationIDs, []string{first.ID, second.ID, late.ID}) ||
+		!slices.Equal(rec.DeclarationIDs, []string{first.DeclarationID}) {
+		t.Fatalf("Grace's record: %+v", rec)
+	}
+	if rec.Key() != donors.DonorHash("Grace@Example.org") || rec.Key() != first.DonorKey() {
+		t.Errorf("record key %s, donor hash %s, ledger key %s: the pseudonymous key changed", rec.Key(), donors.DonorHash("Grace@Example.org"), first.DonorKey())
+	}
+	if byGift, err := donors.RecordOfDonation(ctx, w.S.Pool(), second.ID); err != nil || byGift.ID != rec.ID {
+		t.Fatalf("record of her second gift: %+v %v", byGift, err)
+	}
+	alans, err := donors.RecordByEmail(ctx, w.S.Pool(), "alan@example.org")
+	if err != nil || alans.ID == rec.ID || !slices.Equal(alans.DonationIDs, []string{alan.ID}) {
+		t.Fatalf("Alan's record: %+v %v", alans, err)
+	}
+
+	// Her export holds her record, with the name on her card.
+	recs, err := donors.DonorRecords(ctx, w.S, "grace@example.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := donors.WriteDonorJSON(&buf, recs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"donor_records": [`, `"id": "` + rec.ID + `"`, `"name_on_card": "Grace Hopper"`} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("export lacks %s", want)
+		}
+	}
+
+	var ev noEvents
+	var rep donors.ErasureReport
+	if err := w.S.InTx(ctx, func(tx pgx.Tx) error {
+		rep, err = donors.EraseDonorTx(ctx, tx, accounts.CommandLine(), "grace@example.org", now, ev.scrub)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rep.RecordsScrubbed != 1 || !strings.Contains(rep.Summary(), "1 donor records scrubbed") {
+		t.Errorf("report: %+v %s", rep, rep.Summary())
+	}
+	// Her record no longer names her, but still holds her donations together, anonymously.
+	if _, err := donors.RecordByEmail(ctx, w.S.Pool(), "grace@example.org"); !errors.Is(err, campaigns.ErrNotFound) {
+		t.Errorf("erased donor still found by email: %v", err)
+	}
+	after, err := donors.RecordOfDonation(ctx, w.S.Pool(), first.ID)
+	if err != nil || after.ID != rec.ID || after.Email != "" || after.Name != "" || len(after.DonationIDs) != 3 {
+		t.Errorf("her record after erasure: %+v %v", after, err)
+	}
+	var held int
+	if err := w.S.Pool().QueryRow(ctx, `SELECT count(*) FROM donors WHERE email = 'grace@example.org' OR name ILIKE '%hopper%'`).Scan(&held); err != nil || held != 0 {
+		t.Errorf("%d donor rows still hold her email or name (%v)", held, err)
+	}
+	if still, err := donors.RecordByEmail(ctx, w.S.Pool(), "alan@example.org"); err != nil || still.ID != alans.ID {
+		t.Errorf("Alan's record after Grace's erasure: %+v %v", still, err)
+	}
+	// Erasing again finds nothing new to scrub; a gift given afterwards starts a new record.
+	again := w.Donation(donations.NewDonation{Email: "grace@example.org", Amount: d("7.00")})
+	fresh, err := donors.RecordByEmail(ctx, w.S.Pool(), "grace@example.org")
+	if err != nil || fresh.ID == rec.ID || !slices.Equal(fresh.DonationIDs, []string{again.ID}) {
+		t.Errorf("a new gift after erasure: %+v %v", fresh, err)
 	}
 }

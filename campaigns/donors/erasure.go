@@ -42,6 +42,7 @@ type ErasureReport struct {
 	DeclarationsErased int
 	EventsScrubbed     int
 	MailDeleted        int // outbox rows addressed to the donor
+	RecordsScrubbed    int // donor records (records.go) whose email and name were removed
 	// LiveMonthly counts monthly gifts still active in Stripe: each renewal's events bring
 	// the donor's email back until the subscription is cancelled.
 	LiveMonthly int
@@ -87,6 +88,8 @@ func DonorEmail(email string) (string, error) {
 //   - each donation: email, display name and message blanked, name hidden (the donor wall
 //     shows Anonymous); amounts, statuses, Stripe ids and the ledger are kept: they are the
 //     charity's accounts, and the ledger holds no personal data;
+//   - her donor record (records.go), and any other record linking one of those donations:
+//     email and name removed, erased_at set, the row kept;
 //   - each linked Gift Aid declaration: if HMRC still requires it (a gift it covers is
 //     within 6 years of the end of its tax year), its name and address are kept and it is
 //     marked erasure_requested_at, to be erased by EraseDueDeclarations; otherwise its
@@ -128,6 +131,10 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by accounts.User, email string
 		return rep, fmt.Errorf("erase mail to the donor: %w", err)
 	}
 	rep.MailDeleted = int(tag.RowsAffected())
+	// Her donor record goes the way of her donations' emails: scrubbed, the row kept.
+	if rep.RecordsScrubbed, err = eraseRecords(ctx, tx, email, ids, now); err != nil {
+		return rep, err
+	}
 
 	for _, g := range recs.Declarations {
 		if g.ErasedAt != nil {

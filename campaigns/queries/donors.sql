@@ -91,3 +91,38 @@ SELECT g.id::text AS id,
       WHERE d.gift_aid_declaration_id = g.id AND e.kind = 'gift') AS last_gift
 FROM gift_aid_declarations g WHERE g.erasure_requested_at IS NOT NULL AND g.erased_at IS NULL
 ORDER BY g.id FOR UPDATE OF g;
+
+-- ---- Donor records (campaigns/donors/records.go) ----
+
+-- name: DonorRecordByEmail :one
+SELECT id::text AS id, COALESCE(email, '')::text AS email, name, created_at FROM donors WHERE email = sqlc.arg(email)::text;
+
+-- name: DonorRecordByDonation :one
+SELECT r.id::text AS id, COALESCE(r.email, '')::text AS email, r.name, r.created_at
+FROM donors r JOIN donations d ON d.donor_id = r.id WHERE d.id = sqlc.arg(donation_id)::uuid;
+
+-- DonorRecordLinks are the donations a record links, oldest first, with any Gift Aid
+-- declaration each carries.
+-- name: DonorRecordLinks :many
+SELECT d.id::text AS donation_id, COALESCE(d.gift_aid_declaration_id::text, '')::text AS declaration_id
+FROM donations d WHERE d.donor_id = sqlc.arg(donor_id)::uuid ORDER BY d.created_at, d.id;
+
+-- SetDonorName keeps the name on the card from a checkout on the donation's donor record.
+-- name: SetDonorName :exec
+UPDATE donors r SET name = sqlc.arg(name)::text, updated_at = now()
+FROM donations d WHERE d.id = sqlc.arg(donation_id)::uuid AND r.id = d.donor_id
+    AND r.erased_at IS NULL AND r.name <> sqlc.arg(name)::text;
+
+-- EraseDonorRecords scrubs the records of a donor being erased: the one with her address
+-- and every one linking a donation erased with her. The rows stay, anonymous.
+-- name: EraseDonorRecords :execrows
+UPDATE donors SET email = NULL, name = '', erased_at = sqlc.arg(now)::timestamptz, updated_at = now()
+WHERE erased_at IS NULL AND (email = sqlc.arg(email)::text
+    OR id IN (SELECT donor_id FROM donations WHERE id = ANY(sqlc.arg(donation_ids)::uuid[]) AND donor_id IS NOT NULL));
+
+-- DonorRecordsOfDonations are the donor records linking any of the donations, for a
+-- donor's export.
+-- name: DonorRecordsOfDonations :many
+SELECT r.id::text AS id, COALESCE(r.email, '')::text AS email, r.name, r.created_at, r.erased_at
+FROM donors r WHERE r.id IN (SELECT donor_id FROM donations WHERE id = ANY(sqlc.arg(donation_ids)::uuid[]))
+ORDER BY r.created_at, r.id;

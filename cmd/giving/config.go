@@ -1,15 +1,21 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"giving/campaigns"
 	"giving/campaigns/accounts"
+	"giving/campaigns/donations"
 	"giving/payments"
 	"giving/web"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // config is the process configuration, from the environment names the README lists.
@@ -32,6 +38,11 @@ type config struct {
 	TrustedProxies web.TrustedProxies
 	// Require2FA is REQUIRE_2FA_FOR: the roles that must use two-factor sign-in.
 	Require2FA []accounts.Role
+	// Charity is CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL: who every
+	// receipt says the donor gave to (loadCharity). exampleCharity says one of them was
+	// missing and took ExampleCharity's value.
+	Charity        donations.Charity
+	exampleCharity bool
 }
 
 // sandbox is true when no Stripe key is set: payments go through the local sandbox gateway.
@@ -88,7 +99,7 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	// (serve fills it in once the port is known).
 	base := strings.TrimSpace(getenv("BASE_URL"))
 	if base == "" {
-		return c, c.checkStripe(nil, getenv, need.webhooks)
+		return c, c.checkStripeAndCharity(nil, getenv, need.webhooks)
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
@@ -96,7 +107,18 @@ func loadConfig(getenv func(string) string, need needs) (config, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	c.BaseURL = u
-	return c, c.checkStripe(u, getenv, need.webhooks)
+	return c, c.checkStripeAndCharity(u, getenv, need.webhooks)
+}
+
+// checkStripeAndCharity checks the Stripe settings, then the charity's (required when
+// serving real payments).
+func (c *config) checkStripeAndCharity(base *url.URL, getenv func(string) string, serving bool) error {
+	if err := c.checkStripe(base, getenv, serving); err != nil {
+		return err
+	}
+	var err error
+	c.Charity, c.exampleCharity, err = loadCharity(getenv, serving && !c.sandbox())
+	return err
 }
 
 func (c *config) checkStripe(base *url.URL, getenv func(string) string, serving bool) error {
@@ -149,4 +171,71 @@ func require2FA(v string) ([]accounts.Role, error) {
 		}
 	}
 	return roles, nil
+}
+
+// ExampleCharity is what the sandbox's receipts name when CHARITY_* are not set: plainly an
+// example, never a real charity's details.
+var ExampleCharity = donations.Charity{
+	Name:    "Example Charity (set CHARITY_NAME)",
+	Number:  "000000 (example)",
+	Address: "1 Example Street, London EC1A 1AA (example address)",
+	Email:   "hello@example.org",
+}
+
+// loadCharity reads CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL, each
+// one line. required (serving real payments) makes each compulsory; otherwise (the
+// sandbox, and other commands) a missing one takes ExampleCharity's, and example says so.
+func loadCharity(getenv func(string) string, required bool) (c donations.Charity, example bool, err error) {
+	c = ExampleCharity
+	for _, f := range []struct {
+		name, example string
+		to            *string
+	}{
+		{"CHARITY_NAME", "Freedom Trust UK", &c.Name},
+		{"CHARITY_NUMBER", "1234567", &c.Number},
+		{"CHARITY_ADDRESS", "\"1 High Street, London EC1A 1AA\"", &c.Address},
+		{"CHARITY_EMAIL", "supporters@example.org", &c.Email},
+	} {
+		v := strings.Join(strings.Fields(getenv(f.name)), " ")
+		if strings.ContainsAny(getenv(f.name), "\r\n") {
+			return c, example, fmt.Errorf("%s must be one line (e.g. %s=%s)", f.name, f.name, f.example)
+		}
+		switch {
+		case v == "" && required:
+			return c, example, fmt.Errorf("%s is not set: every donor's receipt names the charity's legal name, registered number, address and contact email (e.g. %s=%s)",
+				f.name, f.name, f.example)
+		case v == "":
+			example = true
+			continue
+		case len(v) > 200:
+			return c, example, fmt.Errorf("%s is longer than 200 characters", f.name)
+		}
+		*f.to = v
+	}
+	if at := strings.IndexByte(c.Email, '@'); at < 1 || at == len(c.Email)-1 || strings.ContainsAny(c.Email, " ,<>") {
+		return c, example, fmt.Errorf("CHARITY_EMAIL=%q is not an email address (e.g. CHARITY_EMAIL=supporters@example.org)", c.Email)
+	}
+	return c, example, nil
+}
+
+// donorMail is what the webhook applier writes donors' receipts and other emails with;
+// a monthly gift's emails carry a fresh manage link, made on the store's clock now. With a
+// Stripe key and the charity's details incomplete (a command other than serve) it is nil:
+// real donors are never sent a receipt in an example charity's name.
+func (c config) donorMail(now func() time.Time) *donations.DonorMail {
+	if c.exampleCharity && !c.sandbox() {
+		return nil
+	}
+	base := ""
+	if c.BaseURL != nil {
+		base = c.BaseURL.String()
+	}
+	return &donations.DonorMail{Charity: c.Charity, BaseURL: base,
+		ManageLink: func(ctx context.Context, tx pgx.Tx, donationID string) (string, error) {
+			link, err := donations.NewManageLink(ctx, tx, now(), base, donationID)
+			if errors.Is(err, campaigns.ErrNotFound) {
+				return "", nil // no subscription yet, or the gift has ended: the email points to the charity
+			}
+			return link, err
+		}}
 }

@@ -17,7 +17,8 @@ PostgreSQL cluster under the data directory (installing the server with apt when
 missing and you are root), listening only on a unix socket there, never on port 5432.
 Then it migrates, seeds the appeal and serves on 127.0.0.1:8080 with the sandbox payment
 gateway. Ctrl-C stops the service and the cluster; the next run reuses the data.
-A live Stripe key is refused: dev never moves real money.`, stdout)
+A live Stripe key is refused: dev never moves real money. Donors' receipts name an
+example charity unless CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL are set.`, stdout)
 	dataDir := fs.String("data", ".data", "directory for the private PostgreSQL cluster")
 	if err := parseFlags(fs, args); err != nil {
 		return err

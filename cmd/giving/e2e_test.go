@@ -86,6 +86,10 @@ func e2eGive(t *testing.T, b *e2eTab, tier, amount string, monthly bool, name st
 		b.checkA11y("sandbox-checkout")
 	}
 
+	// As on Stripe's page: the email the receipt goes to, and the name on the card.
+	b.do("type the email and the name on the card",
+		chromedp.SendKeys(chromedp.ID("email"), strings.ToLower(name)+"@example.org"),
+		chromedp.SendKeys(chromedp.ID("name"), name+" Example"))
 	b.navigate("pay on the sandbox checkout", chromedp.Click(chromedp.CSS(`form[action$="/pay"] button`)))
 	if p := b.path(); !strings.HasPrefix(p, "/thanks?session_id=") {
 		t.Fatalf("after paying: %s, want the thank-you page", p)
@@ -387,20 +391,20 @@ func e2eRubysFundraiserPage(t *testing.T, site *e2eSite, browserCtx context.Cont
 
 	// A donor asks what is held about them: the admin finds them by email, is told beside
 	// the field when the address is mistyped, and sees what erasure would do before any
-	// change (every sandbox gift is from sandbox-donor@example.org).
+	// change (Priya gave as priya@example.org).
 	admin.goTo("/admin")
 	admin.navigate("open Donor data", chromedp.Click(chromedp.CSS(`a[href="/admin/donors"]`)))
 	admin.checkA11y("admin-donors")
-	admin.do("type a mistyped email", chromedp.SendKeys(chromedp.ID("email"), "sandbox-donor.example.org"))
+	admin.do("type a mistyped email", chromedp.SendKeys(chromedp.ID("email"), "priya.example.org"))
 	admin.navigate("ask to erase it", chromedp.Click(chromedp.CSS(`button[formaction="/admin/donors/erase"]`)))
 	if got := admin.text("#email-error"); !strings.Contains(got, "name@example.org") {
 		t.Errorf("a mistyped email: the field's error reads %q", got)
 	}
 	admin.checkA11y("admin-donors-error")
 	admin.do("correct the email", chromedp.Clear(chromedp.ID("email")),
-		chromedp.SendKeys(chromedp.ID("email"), "Sandbox-Donor@example.org"))
+		chromedp.SendKeys(chromedp.ID("email"), "Priya@example.org"))
 	admin.navigate("ask to erase again", chromedp.Click(chromedp.CSS(`button[formaction="/admin/donors/erase"]`)))
-	if got := admin.text("#erasure-plan"); !strings.Contains(got, "Nothing has changed yet") || !strings.Contains(got, "donations would be scrubbed") {
+	if got := admin.text("#erasure-plan"); !strings.Contains(got, "Nothing has changed yet") || !strings.Contains(got, "1 donation would be scrubbed") {
 		t.Errorf("the erasure plan reads %q", got)
 	}
 	admin.checkA11y("admin-donors-plan")

@@ -127,6 +127,7 @@ not applied.`, stdout)
 	live, _ := payments.KeyMode(cfg.StripeKey)
 	hooks := payments.NewWebhooks(store, cfg.WebhookSecrets, live, newLogger(stderr, true), payments.NewMetrics(nil))
 	hooks.GiftMax = cfg.Money.Limits.Max
+	hooks.DonorMail = cfg.donorMail(store.Now)
 	failed := 0
 	for _, id := range ids {
 		outcome, detail, err := hooks.Retry(ctx, accounts.CommandLine(), id)

@@ -323,7 +323,9 @@ func TestDevOutboxOnlyOnALocalSite(t *testing.T) {
 func TestLiveKeyNeedsSMTP(t *testing.T) {
 	t.Parallel()
 	_, err := runCmd(t, map[string]string{"DATABASE_URL": testdb.DSN(t), "STRIPE_SECRET_KEY": "sk_live_x",
-		"STRIPE_WEBHOOK_SECRET": "whsec_x", "BASE_URL": "https://give.example.org", "LISTEN_ADDR": "127.0.0.1:0", "METRICS_ADDR": "127.0.0.1:0"}, "serve")
+		"STRIPE_WEBHOOK_SECRET": "whsec_x", "BASE_URL": "https://give.example.org", "LISTEN_ADDR": "127.0.0.1:0", "METRICS_ADDR": "127.0.0.1:0",
+		"CHARITY_NAME": "Freedom Trust UK", "CHARITY_NUMBER": "1234567", "CHARITY_ADDRESS": "1 High Street, London EC1A 1AA",
+		"CHARITY_EMAIL": "supporters@example.org"}, "serve")
 	if err == nil || !strings.Contains(err.Error(), "SMTP_URL") {
 		t.Fatalf("serve with a live key and no SMTP_URL: %v", err)
 	}

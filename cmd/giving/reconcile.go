@@ -60,6 +60,7 @@ sandbox mode, which has no Stripe account to compare with.`, stdout)
 	log := newLogger(stderr, true)
 	hooks := payments.NewWebhooks(store, cfg.WebhookSecrets, live, log, payments.NewMetrics(nil))
 	hooks.GiftMax = cfg.Money.Limits.Max
+	hooks.DonorMail = cfg.donorMail(store.Now)
 	rec := &payments.Reconciler{
 		API:      payments.NewStripeClient(key, cfg.StripeAPIBase, &http.Client{Timeout: 30 * time.Second}),
 		Store:    store,

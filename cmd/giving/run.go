@@ -69,6 +69,10 @@ Environment:
                          HMRC schedule (default 20.00; at most 1000)
   REQUIRE_2FA_FOR        roles that must use two-factor sign-in, e.g. admin,trustee (default:
                          none; anyone of those roles may still turn it on for themselves)
+  CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS, CHARITY_EMAIL
+                         the charity's legal name, registered number, postal address (one
+                         line) and contact email, on every donor's receipt; required to
+                         serve with a Stripe key (the sandbox uses plainly example values)
 `
 
 type command struct {
@@ -225,6 +229,10 @@ does not exist. Running it again changes nothing, so trustees' later edits are k
 		fmt.Fprintf(stdout, "seed: created the appeal %q with target £%s\n", appeals.DefaultAppealSlug, t.StringFixed(2))
 	} else {
 		fmt.Fprintf(stdout, "seed: the appeal %q already exists; nothing changed\n", appeals.DefaultAppealSlug)
+	}
+	if cfg.exampleCharity {
+		fmt.Fprintf(stdout, "seed: receipts name an example charity (%s, number %s) until CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL are set; serving real payments needs them\n",
+			cfg.Charity.Name, cfg.Charity.Number)
 	}
 	return nil
 }

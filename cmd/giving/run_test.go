@@ -109,6 +109,11 @@ func TestBadConfigurationStopsWithOneClearLine(t *testing.T) {
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "GIFT_AID_AGGREGATION_LIMIT": "1000.01"}, "GIFT_AID_AGGREGATION_LIMIT", ""},
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "TRUSTED_PROXIES": "10.0.0.0/8, proxy.example.org"}, "TRUSTED_PROXIES", ""},
 		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "TRUSTED_PROXIES": "10.0.0.0/33"}, "TRUSTED_PROXIES", ""},
+		// Every receipt names the charity: real payments need all four of its details.
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x"}, "CHARITY_NAME is not set", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "STRIPE_SECRET_KEY": "sk_test_x", "STRIPE_WEBHOOK_SECRET": "whsec_x",
+			"CHARITY_NAME": "Freedom Trust UK", "CHARITY_NUMBER": "1234567", "CHARITY_ADDRESS": "1 High Street, London"}, "CHARITY_EMAIL is not set", ""},
+		{map[string]string{"DATABASE_URL": testdb.DefaultURL, "CHARITY_EMAIL": "supporters at example.org"}, "CHARITY_EMAIL", ""},
 	}
 	for _, c := range cases {
 		_, err := runCmd(t, c.env, "serve")

@@ -32,7 +32,9 @@ DATABASE_URL and refuses to start on a schema older than this binary ('giving mi
 Without STRIPE_SECRET_KEY payments go through the offline sandbox gateway.
 Stops gracefully on SIGINT/SIGTERM, finishing requests in flight.
 GIFT_MIN, GIFT_MAX, CARD_FEE_PERCENT, CARD_FEE_FIXED and GIFT_AID_AGGREGATION_LIMIT set the
-gift limits, the card fee a donor may cover and the Gift Aid aggregation limit ('giving help').`, stdout)
+gift limits, the card fee a donor may cover and the Gift Aid aggregation limit ('giving help').
+CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL name the charity on every
+donor's receipt: required with a Stripe key; the sandbox uses plainly example values.`, stdout)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +81,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 	}
 	hooks := payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
 	hooks.GiftMax = cfg.Money.Limits.Max
+	hooks.DonorMail = cfg.donorMail(store.Now)
 	if d.Sandbox != nil {
 		hooks.Subscriptions = d.Sandbox
 	}

@@ -1,0 +1,31 @@
+-- The emails a donor is sent about her money (campaigns/donations/receipts.go).
+
+-- ClaimDonorMail records that the email about one fact is being queued: 1 the first time,
+-- 0 when it already was (a duplicate delivery, a redelivery under a new event id).
+-- name: ClaimDonorMail :execrows
+INSERT INTO donor_mail_facts (donation_id, kind, fact, occurred_at)
+VALUES (sqlc.arg(donation_id)::uuid, @kind, @fact, sqlc.arg(occurred_at)::timestamptz)
+ON CONFLICT DO NOTHING;
+
+-- DonorMailDetails is what a donor's email says about her donation: where the address
+-- came from (the donation, as Stripe last gave it), her name on the card, the appeal and
+-- page, and the Gift Aid declaration she agreed to, word for word.
+-- name: DonorMailDetails :one
+SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee, d.frequency = 'monthly' AS monthly,
+    a.name AS appeal_name, a.slug AS appeal_slug, a.gift_aid_rate,
+    COALESCE(f.title, '')::text AS page_title, COALESCE(f.slug, '')::text AS page_slug,
+    COALESCE(g.wording, '')::text AS gift_aid_wording, COALESCE(g.scope, '')::text AS gift_aid_scope,
+    g.declared_at AS gift_aid_declared_at, g.cancelled_at AS gift_aid_cancelled_at, COALESCE(t.impact, '')::text AS impact
+FROM donations d JOIN appeals a ON a.id = d.appeal_id
+    LEFT JOIN tiers t ON t.id = d.tier_id
+    LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
+    LEFT JOIN donors r ON r.id = d.donor_id AND r.erased_at IS NULL
+    LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
+WHERE d.id = sqlc.arg(id)::uuid;
+
+-- DonationGifts is what a donation has given so far: its gifts, as paid, in number and sum,
+-- and when the first was paid (otherwise, when none has been yet).
+-- name: DonationGifts :one
+SELECT count(*)::bigint AS gifts, COALESCE(sum(amount), 0)::numeric AS given,
+    COALESCE(min(occurred_at), sqlc.arg(otherwise)::timestamptz)::timestamptz AS first_at
+FROM ledger_entries WHERE donation_id = sqlc.arg(donation_id)::uuid AND kind = 'gift';
