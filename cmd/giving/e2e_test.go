@@ -143,27 +143,7 @@ func e2eDonorGivesTwice(t *testing.T, b *e2eTab) {
 // CSV and the HMRC Gift Aid schedule.
 func e2eTrusteeSeesTotalsAndExports(t *testing.T, site *e2eSite, b *e2eTab) {
 	const email, password = "trustee@example.org", "a long trustee passphrase"
-	site.addUser(t, email, "trustee", password)
-
-	// The dashboard asks for a log-in first.
-	b.goTo("/trustees")
-	if p := b.path(); !strings.HasPrefix(p, "/login") {
-		t.Fatalf("/trustees logged out lands on %s, want the log-in page", p)
-	}
-	b.checkA11y("login")
-	b.do("fill in the log-in form",
-		chromedp.SendKeys(chromedp.ID("email"), email),
-		chromedp.SendKeys(chromedp.ID("password"), password))
-	b.navigate("log in", chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)))
-	// REQUIRE_2FA_FOR=admin,trustee: the first log-in leads to enrolment, and nowhere else.
-	if p := b.path(); p != "/account/two-factor" {
-		t.Fatalf("after logging in: %s (%q), want the two-factor enrolment", p, b.text("main"))
-	}
-	secret := e2eEnrolTwoFactor(t, b)
-	b.navigate("continue to the dashboard", chromedp.Click(chromedp.CSS(`a[href="/trustees"]`)))
-	if p := b.path(); p != "/trustees" {
-		t.Fatalf("after enrolling: %s (%q), want the dashboard", p, b.text("main"))
-	}
+	secret := e2eTrusteeLogIn(t, site, b, email, password)
 
 	for id, want := range map[string]string{"fig-gifts": "2", "fig-gross": "£13.00", "fig-raised": "£13.00",
 		"fig-oneoff": "£3.00", "fig-monthly": "£10.00", "fig-active": "1", "fig-giftaid": "£2.50"} {
@@ -412,4 +392,32 @@ func e2eRubysFundraiserPage(t *testing.T, site *e2eSite, browserCtx context.Cont
 	if got := friend.text(".donor-wall"); !strings.Contains(got, "Priya") {
 		t.Errorf("after only a plan, the donor wall reads %q; nothing should have changed", got)
 	}
+}
+
+// e2eTrusteeLogIn adds a trustee, logs in as her from the dashboard's address and enrols
+// her in two-factor sign-in (REQUIRE_2FA_FOR), ending on the dashboard; it returns her
+// authenticator secret.
+func e2eTrusteeLogIn(t *testing.T, site *e2eSite, b *e2eTab, email, password string) string {
+	t.Helper()
+	site.addUser(t, email, "trustee", password)
+	// The dashboard asks for a log-in first.
+	b.goTo("/trustees")
+	if p := b.path(); !strings.HasPrefix(p, "/login") {
+		t.Fatalf("/trustees logged out lands on %s, want the log-in page", p)
+	}
+	b.checkA11y("login")
+	b.do("fill in the log-in form",
+		chromedp.SendKeys(chromedp.ID("email"), email),
+		chromedp.SendKeys(chromedp.ID("password"), password))
+	b.navigate("log in", chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)))
+	// REQUIRE_2FA_FOR=admin,trustee: the first log-in leads to enrolment, and nowhere else.
+	if p := b.path(); p != "/account/two-factor" {
+		t.Fatalf("after logging in: %s (%q), want the two-factor enrolment", p, b.text("main"))
+	}
+	secret := e2eEnrolTwoFactor(t, b)
+	b.navigate("continue to the dashboard", chromedp.Click(chromedp.CSS(`a[href="/trustees"]`)))
+	if p := b.path(); p != "/trustees" {
+		t.Fatalf("after enrolling: %s (%q), want the dashboard", p, b.text("main"))
+	}
+	return secret
 }
