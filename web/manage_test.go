@@ -90,6 +90,10 @@ func (m *manageSite) work() {
 func TestManageRequestAnswersTheSame(t *testing.T) {
 	t.Parallel()
 	m := newManageSite(t)
+	// Every page's footer leads a donor there: the donate form promises she can cancel any time.
+	if href := webtest.Attr(t, m.get("/").body, `footer.site a[href="/manage"]`, "href"); href != "/manage" {
+		t.Fatalf("the appeal page's footer links to %q", href)
+	}
 	p := m.get("/manage")
 	if p.status != http.StatusOK || webtest.Attr(t, p.body, `form[action="/manage"] label[for="email"] + input#email`, "type") != "email" {
 		t.Fatalf("request page: %d", p.status)
