@@ -55,8 +55,8 @@ func TestAppealFirstScreen(t *testing.T) {
 	if got := webtest.Text(t, r.body, "fieldset.toggle"); !strings.Contains(got, "Give once") || !strings.Contains(got, "Monthly") {
 		t.Errorf("the toggle reads %q", got)
 	}
-	if got := webtest.Attr(t, r.body, "form.donate", "action"); got != "/donate#donate" {
-		t.Errorf("the form posts to %q, want its own anchor /donate#donate", got)
+	if got := webtest.Attr(t, r.body, "form.donate", "action"); got != "/donate#donate-message" {
+		t.Errorf("the form posts to %q, want its own anchor /donate#donate-message", got)
 	}
 	webtest.Find(t, r.body, "section#donate > form.donate button.give[type=submit]")
 	// The promise and progress come before the form, the story after it.
@@ -108,7 +108,7 @@ func TestDonateErrorsInFormOrder(t *testing.T) {
 			t.Errorf("the error summary has no %s: it must take focus", a)
 		}
 	}
-	if got := webtest.Attr(t, r.body, "form.donate", "action"); got != "/donate#donate" {
+	if got := webtest.Attr(t, r.body, "form.donate", "action"); got != "/donate#donate-message" {
 		t.Errorf("the re-shown form posts to %q", got)
 	}
 }
