@@ -69,8 +69,11 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 // a sentence or word end.
 func firstSentence(story string, max int) string {
 	s := strings.Join(strings.Fields(story), " ")
-	if i := strings.IndexAny(s, ".!?"); i >= 0 && i < max {
-		return s[:i+1]
+	for i := 0; i < len(s) && i < max; i++ {
+		// A sentence ends at . ! or ? before a space or the end ("£2.50" does not end one).
+		if strings.IndexByte(".!?", s[i]) >= 0 && (i+1 == len(s) || s[i+1] == ' ') {
+			return s[:i+1]
+		}
 	}
 	r := []rune(s)
 	if len(r) <= max {

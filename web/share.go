@@ -161,7 +161,7 @@ func qrSVG(q *qrcode.QRCode) []byte {
 const qrPNGSize = 512
 
 // writeQR answers a QR code of address, as SVG or PNG by the path's extension.
-func writeQR(w http.ResponseWriter, r *http.Request, address, format string) error {
+func writeQR(w http.ResponseWriter, address, format string) error {
 	q, err := qrCode(address)
 	if err != nil {
 		return err
@@ -185,7 +185,7 @@ func writeQR(w http.ResponseWriter, r *http.Request, address, format string) err
 // appealQR is GET /qr.svg and /qr.png: the appeal page's QR code.
 func (s *Server) appealQR(format string) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		return writeQR(w, r, s.baseURL.JoinPath("/").String(), format)
+		return writeQR(w, s.baseURL.JoinPath("/").String(), format)
 	}
 }
 
@@ -196,7 +196,7 @@ func (s *Server) pageQR(format string) func(http.ResponseWriter, *http.Request) 
 		if err != nil {
 			return err
 		}
-		return writeQR(w, r, s.baseURL.JoinPath("/f/", fr.Slug).String(), format)
+		return writeQR(w, s.baseURL.JoinPath("/f/", fr.Slug).String(), format)
 	}
 }
 
