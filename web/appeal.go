@@ -18,8 +18,9 @@ import (
 
 // appealView is an appeal with its totals, as the public pages show it.
 type appealView struct {
-	Appeal appeals.Appeal
-	Totals ledger.Totals
+	Appeal     appeals.Appeal
+	Totals     ledger.Totals
+	Supporters []appeals.Supporter // the latest gifts, newest first
 }
 
 // totalsCache keeps public figures for at most ttl, so a burst of visitors costs one
@@ -80,12 +81,21 @@ func (s *Server) loadAppeal(ctx context.Context, slug string) (appealView, error
 		if err != nil {
 			return appealView{}, err
 		}
-		t, err := appeals.AppealTotals(ctx, s.store, a.ID)
-		if err != nil {
-			return appealView{}, err
-		}
-		return appealView{Appeal: a, Totals: t}, nil
+		return s.appealView(ctx, a)
 	})
+}
+
+// appealView reads what the public sees of an appeal: its totals and latest supporters.
+func (s *Server) appealView(ctx context.Context, a appeals.Appeal) (appealView, error) {
+	t, err := appeals.AppealTotals(ctx, s.store, a.ID)
+	if err != nil {
+		return appealView{}, err
+	}
+	list, err := appeals.RecentSupporters(ctx, s.store, a.ID, recentSupporters)
+	if err != nil {
+		return appealView{}, err
+	}
+	return appealView{Appeal: a, Totals: t, Supporters: list}, nil
 }
 
 func progress(label string, t ledger.Totals, target any) map[string]any {
@@ -121,15 +131,11 @@ func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
 // renderAppeal shows the appeal with the form as the donor left it (blank, with problems,
 // or after a cancelled payment with a notice).
 func (s *Server) renderAppeal(w http.ResponseWriter, r *http.Request, status int, v appealView, f donateForm, notice string) error {
-	list, err := appeals.RecentSupporters(r.Context(), s.store, v.Appeal.ID, recentSupporters)
-	if err != nil {
-		return err
-	}
 	a := v.Appeal
 	s.render(w, r, status, "appeal.html", map[string]any{
 		"Title": a.Name, "Description": a.Summary, "Appeal": a, "Form": s.formView(a, f, notice),
 		"Progress":   progress("Progress toward the appeal target", v.Totals, a.Target),
-		"Supporters": supportersView(s.store.Now(), list),
+		"Supporters": supportersView(s.store.Now(), v.Supporters),
 		"Share":      s.share("/", a.Name, a.Summary, "I've just supported "+a.Name+". Will you join me?"),
 	})
 	return nil

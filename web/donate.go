@@ -282,11 +282,11 @@ func (s *Server) renderDonatePage(w http.ResponseWriter, r *http.Request, status
 	if p.fundraiser != nil {
 		return s.renderFundraiserPage(w, r, status, *p.fundraiser, p.appeal, f, notice)
 	}
-	t, err := appeals.AppealTotals(r.Context(), s.store, p.appeal.ID)
+	v, err := s.appealView(r.Context(), p.appeal)
 	if err != nil {
 		return err
 	}
-	return s.renderAppeal(w, r, status, appealView{Appeal: p.appeal, Totals: t}, f, notice)
+	return s.renderAppeal(w, r, status, v, f, notice)
 }
 
 // formView is what the form template needs.

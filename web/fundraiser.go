@@ -50,7 +50,7 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 	if owner != "" {
 		by = owner + " is fundraising for"
 	}
-	description := fmt.Sprintf("%s %s. %s", by, a.Name, firstSentence(fr.Story, 160))
+	description := strings.TrimSpace(fmt.Sprintf("%s %s. %s", by, a.Name, firstSentence(fr.Story, 160)))
 	invite := "I'm supporting " + fr.Title + " for " + a.Name + ". Will you give too?"
 	if owner != "" {
 		invite = "Please support " + owner + ": " + fr.Title + ", for " + a.Name + "."
