@@ -74,7 +74,7 @@ test: sqlc-check ## the generated queries are current; all tests with -race agai
 
 .PHONY: e2e
 e2e: ## only the browser tests: the built binary in headless Chromium, with axe-core (see .ci/run)
-	go test -count=1 -timeout 5m -run '^TestE2E$$' -v ./cmd/giving
+	go test -count=1 -timeout 5m -run '^TestE2E' -v ./cmd/giving
 
 .PHONY: chaos
 chaos: ## only the fault runs (also in make test): PostgreSQL restarted, pool exhausted, service killed, two instances

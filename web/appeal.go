@@ -3,10 +3,12 @@ package web
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/shopspring/decimal"
 	"golang.org/x/sync/singleflight"
 
 	"giving/campaigns/appeals"
@@ -16,8 +18,9 @@ import (
 
 // appealView is an appeal with its totals, as the public pages show it.
 type appealView struct {
-	Appeal appeals.Appeal
-	Totals ledger.Totals
+	Appeal     appeals.Appeal
+	Totals     ledger.Totals
+	Supporters []appeals.Supporter // the latest gifts, newest first
 }
 
 // totalsCache keeps public figures for at most ttl, so a burst of visitors costs one
@@ -78,30 +81,62 @@ func (s *Server) loadAppeal(ctx context.Context, slug string) (appealView, error
 		if err != nil {
 			return appealView{}, err
 		}
-		t, err := appeals.AppealTotals(ctx, s.store, a.ID)
-		if err != nil {
-			return appealView{}, err
-		}
-		return appealView{Appeal: a, Totals: t}, nil
+		return s.appealView(ctx, a)
 	})
 }
 
-func progress(label string, t ledger.Totals, target any) map[string]any {
-	return map[string]any{"Label": label, "Raised": t.Raised(), "Target": target, "Donors": t.Donors}
+// appealView reads what the public sees of an appeal: its totals and latest supporters.
+func (s *Server) appealView(ctx context.Context, a appeals.Appeal) (appealView, error) {
+	t, err := appeals.AppealTotals(ctx, s.store, a.ID)
+	if err != nil {
+		return appealView{}, err
+	}
+	list, err := appeals.RecentSupporters(ctx, s.store, a.ID, recentSupporters)
+	if err != nil {
+		return appealView{}, err
+	}
+	return appealView{Appeal: a, Totals: t, Supporters: list}, nil
 }
 
-// appealPage is GET /: the appeal, its progress and its tiers.
+func progress(label string, t ledger.Totals, target any) map[string]any {
+	m := map[string]any{"Label": label, "Raised": t.Raised(), "Target": target, "Donors": t.Donors}
+	if d, ok := target.(decimal.Decimal); ok {
+		m["Percent"] = percentLabel(t.Raised(), d)
+	}
+	return m
+}
+
+// percentLabel is progress as a donor reads it: a first gift is never "0%".
+func percentLabel(raised, target decimal.Decimal) string {
+	if p := percent(raised, target); p > 0 || raised.Sign() <= 0 {
+		return strconv.Itoa(p) + "%"
+	}
+	return "<1%"
+}
+
+// recentSupporters is how many gifts a page lists near its top.
+const recentSupporters = 8
+
+// appealPage is GET /: the appeal's promise, progress and the donate form on the first
+// screen; its supporters and story below.
 func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
 	v, err := s.loadAppeal(r.Context(), appeals.DefaultAppealSlug)
 	if err != nil {
 		return err
 	}
 	noStore(w)
-	s.render(w, r, http.StatusOK, "appeal.html", map[string]any{
-		"Title":    v.Appeal.Name,
-		"Appeal":   v.Appeal,
-		"Form":     s.formView(v.Appeal, blankForm("")),
-		"Progress": progress("Progress toward the appeal target", v.Totals, v.Appeal.Target),
+	return s.renderAppeal(w, r, http.StatusOK, v, blankForm(""), "")
+}
+
+// renderAppeal shows the appeal with the form as the donor left it (blank, with problems,
+// or after a cancelled payment with a notice).
+func (s *Server) renderAppeal(w http.ResponseWriter, r *http.Request, status int, v appealView, f donateForm, notice string) error {
+	a := v.Appeal
+	s.render(w, r, status, "appeal.html", map[string]any{
+		"Title": a.Name, "Description": a.Summary, "Appeal": a, "Form": s.formView(a, f, notice),
+		"Progress":   progress("Progress toward the appeal target", v.Totals, a.Target),
+		"Supporters": supportersView(s.store.Now(), v.Supporters),
+		"Share":      s.share("/", a.Name, a.Summary, "I've just supported "+a.Name+". Will you join me?"),
 	})
 	return nil
 }

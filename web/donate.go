@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -163,6 +164,32 @@ func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, amount decim
 	}
 }
 
+// formOrder is the donate form's fields from top to bottom: its error summary lists
+// problems in the order the donor meets the fields.
+var formOrder = []string{"form", "tier", "amount", "frequency", "gift_aid", "scope", "title", "first_name",
+	"last_name", "house", "postcode", "display_name", "message"}
+
+// errorList is the form's problems in form order (any field not listed comes last, by name).
+func (f donateForm) errorList() []fieldError {
+	out := make([]fieldError, 0, len(f.Errors))
+	for _, k := range formOrder {
+		if msg, ok := f.Errors[k]; ok {
+			out = append(out, fieldError{ID: k, Msg: msg})
+		}
+	}
+	rest := make([]string, 0)
+	for k := range f.Errors {
+		if !slices.Contains(formOrder, k) {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		out = append(out, fieldError{ID: k, Msg: f.Errors[k]})
+	}
+	return out
+}
+
 func amountMessage(err error) string {
 	var ae *payments.AmountError
 	if errors.As(err, &ae) {
@@ -255,20 +282,20 @@ func (s *Server) renderDonatePage(w http.ResponseWriter, r *http.Request, status
 	if p.fundraiser != nil {
 		return s.renderFundraiserPage(w, r, status, *p.fundraiser, p.appeal, f, notice)
 	}
-	t, err := appeals.AppealTotals(r.Context(), s.store, p.appeal.ID)
+	v, err := s.appealView(r.Context(), p.appeal)
 	if err != nil {
 		return err
 	}
-	s.render(w, r, status, "appeal.html", map[string]any{
-		"Title": p.appeal.Name, "Appeal": p.appeal, "Form": s.formView(p.appeal, f), "Notice": notice,
-		"Progress": progress("Progress toward the appeal target", t, p.appeal.Target),
-	})
-	return nil
+	return s.renderAppeal(w, r, status, v, f, notice)
 }
 
 // formView is what the form template needs.
-func (s *Server) formView(a appeals.Appeal, f donateForm) map[string]any {
-	return map[string]any{"F": f, "Tiers": a.Tiers, "Scopes": giftaid.GiftAidScopes,
+func (s *Server) formView(a appeals.Appeal, f donateForm, notice string) map[string]any {
+	// A fresh form starts on a middle tier, so one press of Give makes a gift.
+	if f.Tier == "" && f.Amount == "" && len(f.Errors) == 0 && len(a.Tiers) > 0 {
+		f.Tier = strconv.FormatInt(a.Tiers[(len(a.Tiers)-1)/2].ID, 10)
+	}
+	return map[string]any{"F": f, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers, "Scopes": giftaid.GiftAidScopes,
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
 		"Wording": giftaid.GiftAidWording("£__", giftaid.ScopeThis)}
 }

@@ -1,7 +1,9 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 
@@ -9,12 +11,6 @@ import (
 	"giving/campaigns/pages"
 	"giving/payments"
 )
-
-type wallView struct {
-	Name    string
-	Amount  string // "" when hidden
-	Message string
-}
 
 // fundraiserPage is GET /f/{slug}: an approved page, its progress, the donate form that
 // attributes gifts to it, and its donor wall.
@@ -40,28 +36,54 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 	if err != nil {
 		return err
 	}
-	wall := make([]wallView, 0, len(entries))
-	for _, e := range entries {
-		v := wallView{Name: e.Name, Message: e.Message}
-		if e.Shown {
-			v.Amount = payments.FormatPounds(e.Amount)
-			if e.Monthly {
-				v.Amount += " a month"
-			}
-		}
-		wall = append(wall, v)
+	owner, err := pages.OwnerName(r.Context(), s.store, fr.ID)
+	if err != nil {
+		return err
 	}
 	photo, err := s.pagePhotoView(r.Context(), fr)
 	if err != nil {
 		return err
 	}
+	// "Ruby is fundraising for Fundraising for Freedom"; a page nobody signed up for (made
+	// by an admin) is "Raising money for" the appeal.
+	by := "Raising money for"
+	if owner != "" {
+		by = owner + " is fundraising for"
+	}
+	description := strings.TrimSpace(fmt.Sprintf("%s %s. %s", by, a.Name, firstSentence(fr.Story, 160)))
+	invite := "I'm supporting " + fr.Title + " for " + a.Name + ". Will you give too?"
+	if owner != "" {
+		invite = "Please support " + owner + ": " + fr.Title + ", for " + a.Name + "."
+	}
 	s.render(w, r, status, "fundraiser.html", map[string]any{
-		"Title": fr.Title, "Fundraiser": fr, "Photo": photo, "Appeal": a, "Form": s.formView(a, f), "Notice": notice, "Wall": wall,
+		"Title": fr.Title, "Description": description, "Fundraiser": fr, "Owner": owner, "By": by, "Photo": photo,
+		"Appeal": a, "Form": s.formView(a, f, notice), "Supporters": supportersView(s.store.Now(), entries),
 		"Story":    storyView(fr.Story), // paragraphs and safe links, escaped by the template (pages.go)
-		"ShareURL": s.baseURL.JoinPath("/f/", fr.Slug).String(),
+		"Share":    s.share("/f/"+fr.Slug, fr.Title, description, invite).withPhoto(s, photo, "Photo for "+fr.Title),
 		"Progress": progress("Progress toward "+fr.Title+"'s target", t, fr.Target),
 	})
 	return nil
+}
+
+// firstSentence is the start of a story for a link preview: up to max characters, cut at
+// a sentence or word end.
+func firstSentence(story string, max int) string {
+	s := strings.Join(strings.Fields(story), " ")
+	for i := 0; i < len(s) && i < max; i++ {
+		// A sentence ends at . ! or ? before a space or the end ("£2.50" does not end one).
+		if strings.IndexByte(".!?", s[i]) >= 0 && (i+1 == len(s) || s[i+1] == ' ') {
+			return s[:i+1]
+		}
+	}
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	cut := string(r[:max])
+	if i := strings.LastIndex(cut, " "); i > 0 {
+		cut = cut[:i]
+	}
+	return cut + "…"
 }
 
 // fundraiserJSON is GET /api/fundraisers/{slug}, the same contract as an appeal's.

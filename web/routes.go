@@ -17,11 +17,15 @@ func (s *Server) Handler() http.Handler {
 	r.Use(s.identify, s.metrics.instrument, middleware.Recoverer, s.securityHeaders, s.readableInput)
 	// HEAD is answered by the GET route (load balancers check health with HEAD).
 	r.Use(middleware.GetHead)
+	// Text answers are gzipped for browsers that accept it; images already compressed
+	// (PNG, JPEG, WebP photos) are sent as they are.
+	r.Use(middleware.Compress(5, "text/html", "text/css", "text/javascript", "application/json", "image/svg+xml", "text/plain"))
 
 	// Operations.
 	r.Get("/healthz", s.wrap(s.healthz))
 	r.Get("/readyz", s.wrap(s.readyz))
 	r.Get("/static/*", s.wrap(s.static))
+	r.Get("/favicon.ico", s.wrap(s.favicon))
 
 	// Stripe posts here; it is verified by signature, not by origin.
 	if s.deps.Webhooks != nil {
@@ -40,6 +44,11 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/api/fundraisers/{slug}", s.wrap(s.fundraiserJSON))
 		// A page's photo: public with the page, else only to its owner and trustees (pages.go).
 		r.Get("/f/{slug}/photo", s.wrap(s.pagePhoto))
+		// QR codes of the public pages, for posters and collection tins (share.go).
+		r.Get("/qr.svg", s.wrap(s.appealQR("svg")))
+		r.Get("/qr.png", s.wrap(s.appealQR("png")))
+		r.Get("/f/{slug}/qr.svg", s.wrap(s.pageQR("svg")))
+		r.Get("/f/{slug}/qr.png", s.wrap(s.pageQR("png")))
 
 		// Giving: the form posts here, then the donor pays at Stripe (or the sandbox).
 		r.Post("/donate", s.wrap(s.donate))

@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -131,6 +132,59 @@ func (q *Queries) AppealGiftAidRate(ctx context.Context, id int64) (decimal.Deci
 	var gift_aid_rate decimal.Decimal
 	err := row.Scan(&gift_aid_rate)
 	return gift_aid_rate, err
+}
+
+const appealWall = `-- name: AppealWall :many
+SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly, g.given_at
+FROM donations d
+CROSS JOIN LATERAL (SELECT min(e.occurred_at)::timestamptz AS given_at FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift') g
+WHERE d.appeal_id = $1::bigint AND NOT d.unmatched AND g.given_at IS NOT NULL
+ORDER BY d.created_at DESC LIMIT $2::bigint
+`
+
+type AppealWallParams struct {
+	AppealID int64
+	MaxRows  int64
+}
+
+type AppealWallRow struct {
+	DisplayName string
+	HideName    bool
+	Amount      decimal.Decimal
+	HideAmount  bool
+	Message     string
+	Monthly     bool
+	GivenAt     time.Time
+}
+
+// AppealWall lists the latest gifts to an appeal, through any of its pages, as Wall does
+// for one page; money Stripe reported for an unknown object is not a supporter's gift.
+func (q *Queries) AppealWall(ctx context.Context, arg AppealWallParams) ([]AppealWallRow, error) {
+	rows, err := q.db.Query(ctx, appealWall, arg.AppealID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AppealWallRow
+	for rows.Next() {
+		var i AppealWallRow
+		if err := rows.Scan(
+			&i.DisplayName,
+			&i.HideName,
+			&i.Amount,
+			&i.HideAmount,
+			&i.Message,
+			&i.Monthly,
+			&i.GivenAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const defaultAppeal = `-- name: DefaultAppeal :one

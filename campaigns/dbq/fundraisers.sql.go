@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -44,6 +45,18 @@ func (q *Queries) FundraiserByID(ctx context.Context, id int64) (FundraiserByIDR
 		&i.HasPhoto,
 	)
 	return i, err
+}
+
+const pageOwnerName = `-- name: PageOwnerName :one
+SELECT COALESCE((SELECT u.display_name FROM fundraisers f JOIN users u ON u.id = f.owner_id WHERE f.id = $1), '')::text AS display_name
+`
+
+// PageOwnerName is the display name of a page's owner (” for a page without one).
+func (q *Queries) PageOwnerName(ctx context.Context, fundraiserID int64) (string, error) {
+	row := q.db.QueryRow(ctx, pageOwnerName, fundraiserID)
+	var display_name string
+	err := row.Scan(&display_name)
+	return display_name, err
 }
 
 const publicFundraiser = `-- name: PublicFundraiser :one
@@ -86,9 +99,10 @@ func (q *Queries) PublicFundraiser(ctx context.Context, slug string) (PublicFund
 }
 
 const wall = `-- name: Wall :many
-SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly
+SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly, g.given_at
 FROM donations d
-WHERE d.fundraiser_id = $1::bigint AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift')
+CROSS JOIN LATERAL (SELECT min(e.occurred_at)::timestamptz AS given_at FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift') g
+WHERE d.fundraiser_id = $1::bigint AND g.given_at IS NOT NULL
 ORDER BY d.created_at DESC LIMIT $2::bigint
 `
 
@@ -104,9 +118,11 @@ type WallRow struct {
 	HideAmount  bool
 	Message     string
 	Monthly     bool
+	GivenAt     time.Time
 }
 
 // Wall lists the gifts that reached a page, newest first: only donations with money in the ledger.
+// given_at is when the first payment of the gift reached the ledger.
 func (q *Queries) Wall(ctx context.Context, arg WallParams) ([]WallRow, error) {
 	rows, err := q.db.Query(ctx, wall, arg.FundraiserID, arg.MaxRows)
 	if err != nil {
@@ -123,6 +139,7 @@ func (q *Queries) Wall(ctx context.Context, arg WallParams) ([]WallRow, error) {
 			&i.HideAmount,
 			&i.Message,
 			&i.Monthly,
+			&i.GivenAt,
 		); err != nil {
 			return nil, err
 		}

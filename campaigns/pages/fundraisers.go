@@ -9,6 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
+	"giving/campaigns/appeals"
 	"giving/campaigns/dbq"
 	"giving/campaigns/ledger"
 )
@@ -73,14 +74,8 @@ func FundraiserTotals(ctx context.Context, s *campaigns.Store, id int64) (ledger
 }
 
 // WallEntry is one gift on a fundraiser page's donor wall, with the donor's privacy
-// choices already applied: nothing hidden ever leaves this function.
-type WallEntry struct {
-	Name    string          // the display name, or "Anonymous"
-	Amount  decimal.Decimal // zero when the donor chose not to show it
-	Shown   bool            // whether Amount may be shown
-	Message string
-	Monthly bool
-}
+// choices already applied, as on the appeal's list of supporters.
+type WallEntry = appeals.Supporter
 
 // Wall lists the gifts that reached a page, newest first. Only donations with money in
 // the ledger appear: a pending or failed attempt is not a gift.
@@ -89,17 +84,15 @@ func Wall(ctx context.Context, s *campaigns.Store, fundraiserID int64, limit int
 	if err != nil {
 		return nil, fmt.Errorf("read donor wall: %w", err)
 	}
-	out := make([]WallEntry, 0, len(rows))
-	for _, r := range rows {
-		w := WallEntry{Name: r.DisplayName, Amount: r.Amount, Message: r.Message, Monthly: r.Monthly}
-		if r.HideName || r.DisplayName == "" {
-			w.Name = "Anonymous"
-		}
-		w.Shown = !r.HideAmount
-		if r.HideAmount {
-			w.Amount = decimal.Zero
-		}
-		out = append(out, w)
+	return appeals.SupportersFromRows(rows), nil
+}
+
+// OwnerName is the display name of the page's owner, "" for a page nobody signed up for
+// (made by an admin or the seed).
+func OwnerName(ctx context.Context, s *campaigns.Store, fundraiserID int64) (string, error) {
+	name, err := dbq.New(s.Pool()).PageOwnerName(ctx, fundraiserID)
+	if err != nil {
+		return "", fmt.Errorf("read page owner name: %w", err)
 	}
-	return out, nil
+	return name, nil
 }

@@ -29,3 +29,12 @@ VALUES (@appeal_id, @amount, @title, @impact, @position) ON CONFLICT (appeal_id,
 -- AppealGiftAidRate is the Gift Aid rate of an appeal (tax reclaimed per pound given).
 -- name: AppealGiftAidRate :one
 SELECT gift_aid_rate FROM appeals WHERE id = @id;
+
+-- AppealWall lists the latest gifts to an appeal, through any of its pages, as Wall does
+-- for one page; money Stripe reported for an unknown object is not a supporter's gift.
+-- name: AppealWall :many
+SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly, g.given_at
+FROM donations d
+CROSS JOIN LATERAL (SELECT min(e.occurred_at)::timestamptz AS given_at FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift') g
+WHERE d.appeal_id = sqlc.arg(appeal_id)::bigint AND NOT d.unmatched AND g.given_at IS NOT NULL
+ORDER BY d.created_at DESC LIMIT sqlc.arg(max_rows)::bigint;

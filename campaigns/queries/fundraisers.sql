@@ -13,8 +13,14 @@ SELECT id, appeal_id, slug, title, story, target, status, COALESCE(owner_id, 0):
 FROM fundraisers WHERE id = @id;
 
 -- Wall lists the gifts that reached a page, newest first: only donations with money in the ledger.
+-- given_at is when the first payment of the gift reached the ledger.
 -- name: Wall :many
-SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly
+SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly, g.given_at
 FROM donations d
-WHERE d.fundraiser_id = sqlc.arg(fundraiser_id)::bigint AND EXISTS (SELECT 1 FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift')
+CROSS JOIN LATERAL (SELECT min(e.occurred_at)::timestamptz AS given_at FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift') g
+WHERE d.fundraiser_id = sqlc.arg(fundraiser_id)::bigint AND g.given_at IS NOT NULL
 ORDER BY d.created_at DESC LIMIT sqlc.arg(max_rows)::bigint;
+
+-- PageOwnerName is the display name of a page's owner ('' for a page without one).
+-- name: PageOwnerName :one
+SELECT COALESCE((SELECT u.display_name FROM fundraisers f JOIN users u ON u.id = f.owner_id WHERE f.id = @fundraiser_id), '')::text AS display_name;

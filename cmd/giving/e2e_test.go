@@ -52,6 +52,8 @@ func e2eGive(t *testing.T, b *e2eTab, tier, amount string, monthly bool, name st
 		frequency = "monthly"
 	}
 	b.do("choose how often", chromedp.Click(chromedp.CSS(`input[name=frequency][value=`+frequency+`]`)),
+		// The name to show sits with the message and the card fee, folded under the amounts.
+		chromedp.Click(chromedp.CSS(`details.extras > summary`)),
 		chromedp.SendKeys(chromedp.ID("display_name"), name))
 	if ga != nil {
 		b.do("add Gift Aid",
@@ -232,10 +234,11 @@ func e2eEnrolTwoFactor(t *testing.T, b *e2eTab) string {
 	return secret
 }
 
-// A donor who uses only the keyboard: Tab to the amount, Enter to submit, read the error,
-// correct it and reach the checkout.
+// A donor who uses only the keyboard: Tab to the amounts, arrow to "Other", Tab to the
+// amount, Enter to submit, read the error, correct it and reach the checkout.
 func e2eKeyboardOnlyDonation(t *testing.T, b *e2eTab) {
 	b.goTo("/")
+	e2eChooseOtherByKeyboard(t, b)
 	b.tabTo("amount")
 	resp := b.navigate("submit a wrong amount with Enter",
 		chromedp.KeyEvent("12.345"), chromedp.KeyEvent(kb.Enter))

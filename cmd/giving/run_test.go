@@ -187,7 +187,7 @@ func TestMigrateSeedServe(t *testing.T) {
 		t.Errorf("appeal page: %d", code)
 	}
 	var tiers []string
-	for _, n := range webtest.Find(t, page, "form fieldset#tier label.choice strong") {
+	for _, n := range webtest.Find(t, page, "form fieldset#tier label.tile strong") {
 		tiers = append(tiers, webtest.NodeText(n))
 	}
 	if !slices.Contains(tiers, "£3.00") || !slices.Contains(tiers, "£2,000.00") {
