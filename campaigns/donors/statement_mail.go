@@ -159,9 +159,11 @@ func statementMailText(m *donations.DonorMail, st Statement, manage string) stri
 			fmt.Fprintf(&b, "  %s  %s, %s, %s (%s)\n", donations.UKDate(l.At), l.What(), l.To(), donations.Pounds(l.Amount), ga)
 		}
 	}
-	b.WriteString("\nWhere a gift has Gift Aid, you made a declaration that covers it, so we can claim 25p from HMRC for every £1 you gave. " +
-		"You must pay at least as much Income Tax or Capital Gains Tax in the tax year as all the charities you support claim on your gifts. " +
-		"If you pay tax at a higher rate, you can claim back the difference on your Self Assessment tax return.\n")
+	if !st.GiftAidable.IsZero() {
+		b.WriteString("\nWhere a gift has Gift Aid, you made a declaration that covers it, so we can claim 25p from HMRC for every £1 you gave. " +
+			"You must pay at least as much Income Tax or Capital Gains Tax in the tax year as all the charities you support claim on your gifts. " +
+			"If you pay tax at a higher rate, you can claim back the difference on your Self Assessment tax return.\n")
+	}
 	if m.Charity.Email != "" {
 		fmt.Fprintf(&b, "\nIf anything here looks wrong, write to us at %s.\n", m.Charity.Email)
 	}
@@ -178,7 +180,10 @@ func statementTotals(st Statement) string {
 	if !st.Disputed.IsZero() {
 		rows = append(rows, [2]string{"Taken back by your bank", "-" + donations.Pounds(st.Disputed)})
 	}
-	rows = append(rows, [2]string{"Total given", donations.Pounds(st.Net)}, [2]string{"With Gift Aid", donations.Pounds(st.GiftAidable)})
+	rows = append(rows, [2]string{"Total given", donations.Pounds(st.Net)})
+	if !st.GiftAidable.IsZero() {
+		rows = append(rows, [2]string{"With Gift Aid", donations.Pounds(st.GiftAidable)})
+	}
 	var b strings.Builder
 	for _, r := range rows {
 		fmt.Fprintf(&b, "  %-24s %s\n", r[0]+":", r[1])

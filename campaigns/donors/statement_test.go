@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
@@ -152,4 +153,106 @@ func rubyTitle(t *testing.T, w statementWorld) string {
 		t.Fatal(err)
 	}
 	return title
+}
+
+// outboxMail is every queued email, oldest first: to, subject and body.
+func outboxMail(t *testing.T, s *campaigns.Store) [][3]string {
+	t.Helper()
+	rows, err := s.Pool().Query(context.Background(), `SELECT to_address, subject, body FROM mail_outbox ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out [][3]string
+	for rows.Next() {
+		var m [3]string
+		if err := rows.Scan(&m[0], &m[1], &m[2]); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func TestStatementEmailsGoOutOnceFromSixthApril(t *testing.T) {
+	t.Parallel()
+	w := newStatementWorld(t)
+	ctx := context.Background()
+	lon := campaigns.London()
+	clock := campaignstest.NewClock(time.Date(2026, 4, 5, 23, 30, 0, 0, lon))
+	s := w.S.WithClock(clock.Now)
+	m := &donations.DonorMail{Charity: donations.Charity{Name: "Fundraising for Freedom", Number: "1234567", Address: "1 High Street, London, N1 1AA", Email: "hello@example.org"},
+		BaseURL: "https://give.example.org/",
+		ManageLink: func(ctx context.Context, tx pgx.Tx, donationID string) (string, error) {
+			return donations.NewManageLink(ctx, tx, s.Now(), "https://give.example.org/", donationID)
+		}}
+
+	// 5 April: the tax year has not ended.
+	if n, err := donors.SendStatementMails(ctx, s, m); err != nil || n != 0 {
+		t.Fatalf("on 5 April: %d emails, %v; want none", n, err)
+	}
+	if got := outboxMail(t, s); len(got) != 0 {
+		t.Fatalf("on 5 April the outbox holds %v", got)
+	}
+
+	// 6 April: one email to each donor who gave in 2025-26.
+	clock.Advance(time.Hour)
+	if n, err := donors.SendStatementMails(ctx, s, m); err != nil || n != 2 {
+		t.Fatalf("on 6 April: %d emails, %v; want 2", n, err)
+	}
+	mails := outboxMail(t, s)
+	if len(mails) != 2 {
+		t.Fatalf("outbox: %v", mails)
+	}
+	byTo := map[string][3]string{}
+	for _, mail := range mails {
+		byTo[mail[0]] = mail
+	}
+	ada, grace := byTo["ada@example.org"], byTo["grace@example.org"]
+	for _, mail := range [][3]string{ada, grace} {
+		if mail[1] != "Your statement of gifts for the tax year 2025 to 2026" {
+			t.Errorf("subject to %s: %q", mail[0], mail[1])
+		}
+	}
+	for _, want := range []string{"6 April 2025 to 5 April 2026", "Given:                   £55.00 (4 gifts)", "Refunded to you:         -£5.00",
+		"Total given:             £50.00", "With Gift Aid:           £30.00", "https://give.example.org/manage/", "/statement/2025.pdf\n",
+		"registered charity number 1234567"} {
+		if !strings.Contains(ada[2], want) {
+			t.Errorf("Ada's email does not say %q:\n%s", want, ada[2])
+		}
+	}
+	for _, want := range []string{"This email is your statement", "Given:                   £40.00 (1 gift)", "Total given:             £40.00",
+		"1 August 2025  Gift, " + w.Appeal.Name + ", £40.00 (no Gift Aid)"} {
+		if !strings.Contains(grace[2], want) {
+			t.Errorf("Grace's email does not say %q:\n%s", want, grace[2])
+		}
+	}
+	if strings.Contains(grace[2], "/manage/") || strings.Contains(grace[2], "Gift Aid,") {
+		t.Errorf("a one-off donor without Gift Aid was sent a manage link, or told about Gift Aid:\n%s", grace[2])
+	}
+
+	// Again that day, and later in April: nothing more.
+	for _, later := range []time.Duration{time.Minute, 10 * 24 * time.Hour} {
+		clock.Advance(later)
+		if n, err := donors.SendStatementMails(ctx, s, m); err != nil || n != 0 {
+			t.Fatalf("%s later: %d emails, %v; want none", later, n, err)
+		}
+	}
+	if got := outboxMail(t, s); len(got) != 2 {
+		t.Fatalf("the outbox holds %d emails, want 2", len(got))
+	}
+}
+
+func TestStatementEmailsWaitForAprilNotAutumn(t *testing.T) {
+	t.Parallel()
+	w := newStatementWorld(t)
+	ctx := context.Background()
+	// A service first started in May 2026 does not write about 2025-26, nor in the next
+	// March about anything.
+	for _, at := range []time.Time{time.Date(2026, 5, 1, 0, 0, 0, 0, campaigns.London()), time.Date(2027, 3, 20, 12, 0, 0, 0, campaigns.London())} {
+		s := w.S.WithClock(func() time.Time { return at })
+		if n, err := donors.SendStatementMails(ctx, s, &donations.DonorMail{}); err != nil || n != 0 {
+			t.Fatalf("at %s: %d emails, %v; want none", at, n, err)
+		}
+	}
 }
