@@ -62,6 +62,8 @@ func (s *Server) statementPDF(w http.ResponseWriter, r *http.Request) error {
 type statementLink struct {
 	Year int    // the year it starts in, as in the URL
 	Name string // "2025 to 2026"
+	// SoFar: the tax year has not ended, so its statement is of the gifts until today.
+	SoFar bool
 }
 
 // statementYears are the (at most two) latest tax years in which the giver of donationID
@@ -76,8 +78,9 @@ func (s *Server) statementYears(ctx context.Context, donationID string) ([]state
 	}
 	years, err := donors.StatementYears(ctx, s.store, rec.ID)
 	var links []statementLink
+	current := donors.TaxYearOf(s.store.Now())
 	for _, y := range years[:min(len(years), 2)] {
-		links = append(links, statementLink{Year: y, Name: donors.TaxYearName(y)})
+		links = append(links, statementLink{Year: y, Name: donors.TaxYearName(y), SoFar: y == current})
 	}
 	return links, err
 }

@@ -21,9 +21,10 @@ import (
 // of the last two, each a PDF behind her link only.
 func TestStatementDownloadFromTheManagePage(t *testing.T) {
 	t.Parallel()
-	m := newManageSite(t)
-	ctx := context.Background()
 	lon := campaigns.London()
+	now := time.Date(2026, 6, 1, 12, 0, 0, 0, lon) // in the tax year 2026 to 2027
+	m := newManageSite(t, func() time.Time { return now })
+	ctx := context.Background()
 	for i, at := range []time.Time{time.Date(2023, 6, 1, 9, 0, 0, 0, lon), time.Date(2024, 6, 1, 9, 0, 0, 0, lon), time.Date(2026, 4, 5, 23, 30, 0, 0, time.UTC)} {
 		ref := "in_statement_" + string(rune('a'+i))
 		e := ledger.Entry{AppealID: m.gift.AppealID, DonationID: m.gift.ID, Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: ref,
@@ -32,12 +33,12 @@ func TestStatementDownloadFromTheManagePage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	link := m.link(time.Now())
+	link := m.link(now)
 	page := m.get(link)
 	if page.status != http.StatusOK {
 		t.Fatalf("manage page: %d", page.status)
 	}
-	if got := webtest.Text(t, page.body, "section.statements ul"); got != "Tax year 2026 to 2027 (PDF) Tax year 2024 to 2025 (PDF)" {
+	if got := webtest.Text(t, page.body, "section.statements ul"); got != "Tax year 2026 to 2027, so far (PDF) Tax year 2024 to 2025 (PDF)" {
 		t.Fatalf("statements offered: %q", got)
 	}
 	href := webtest.Attr(t, page.body, "section.statements li a", "href")
@@ -58,11 +59,11 @@ func TestStatementDownloadFromTheManagePage(t *testing.T) {
 	if p := m.get("/manage/" + strings.Repeat("Q", 43) + "/statement/2026.pdf"); p.status != http.StatusNotFound {
 		t.Errorf("forged link: %d", p.status)
 	}
-	expired := m.link(time.Now().Add(-donations.ManageLinkLifetime - time.Minute))
+	expired := m.link(now.Add(-donations.ManageLinkLifetime - time.Minute))
 	if p := m.get(expired + "/statement/2026.pdf"); p.status != http.StatusGone || strings.HasPrefix(p.body, "%PDF") {
 		t.Errorf("expired link: %d", p.status)
 	}
-	for _, year := range []string{"2999", "1999", "next", "-1"} {
+	for _, year := range []string{"2027", "1999", "next", "-1"} {
 		if p := m.get(link + "/statement/" + year + ".pdf"); p.status != http.StatusNotFound {
 			t.Errorf("year %s: %d", year, p.status)
 		}
