@@ -8,12 +8,15 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
 	"giving/campaigns/campaignstest"
 	"giving/campaigns/donations"
 	"giving/campaigns/donors"
+	"giving/campaigns/outbox"
+	"giving/campaigns/testwait"
 )
 
 func TestTaxYearOfAtItsBoundaries(t *testing.T) {
@@ -255,4 +258,25 @@ func TestStatementEmailsWaitForAprilNotAutumn(t *testing.T) {
 			t.Fatalf("at %s: %d emails, %v; want none", at, n, err)
 		}
 	}
+}
+
+// The service's job client runs the statement job on start (and hourly): on 6 April it
+// queues the emails, each with its send job, as SendStatementMails does when called.
+func TestStatementMailsRunAsAPeriodicJob(t *testing.T) {
+	t.Parallel()
+	w := newStatementWorld(t)
+	at := time.Date(2026, 4, 6, 9, 0, 0, 0, campaigns.London())
+	s := w.S.WithClock(func() time.Time { return at })
+	workers := river.NewWorkers()
+	periodic := donors.StatementMails(workers, s, &donations.DonorMail{Charity: donations.Charity{Name: "Fundraising for Freedom"}})
+	river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[outbox.MailJob]) error { return nil })) // mail is not sent here
+	jobs, err := s.NewJobClient(s.Pool(), nil, workers, periodic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jobs.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = jobs.Stop(context.Background()) })
+	testwait.Eventually(t, "a statement email to each of the two donors", func() bool { return len(outboxMail(t, s)) == 2 })
 }
