@@ -156,7 +156,11 @@ func statementMailText(m *donations.DonorMail, st Statement, manage string) stri
 			if l.GiftAid {
 				ga = "Gift Aid"
 			}
-			fmt.Fprintf(&b, "  %s  %s, %s, %s (%s)\n", donations.UKDate(l.At), l.What(), l.To(), donations.Pounds(l.Amount), ga)
+			if l.Kind == LineGift {
+				fmt.Fprintf(&b, "  %s: %s of %s to %s (%s)\n", donations.UKDate(l.At), l.What(), donations.Pounds(l.Amount), l.To(), ga)
+			} else { // a refund, or money her bank took back or returned
+				fmt.Fprintf(&b, "  %s: %s, %s (your gift to %s; %s)\n", donations.UKDate(l.At), l.What(), donations.Pounds(l.Amount), l.To(), ga)
+			}
 		}
 	}
 	if !st.GiftAidable.IsZero() {

@@ -225,7 +225,7 @@ func TestStatementEmailsGoOutOnceFromSixthApril(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"This email is your statement", "Given:                   £40.00 (1 gift)", "Total given:             £40.00",
-		"1 August 2025  Gift, " + w.Appeal.Name + ", £40.00 (no Gift Aid)"} {
+		"  1 August 2025: Gift of £40.00 to " + w.Appeal.Name + " (no Gift Aid)\n"} {
 		if !strings.Contains(grace[2], want) {
 			t.Errorf("Grace's email does not say %q:\n%s", want, grace[2])
 		}
