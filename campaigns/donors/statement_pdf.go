@@ -116,7 +116,10 @@ func (st Statement) PDF(c donations.Charity, now time.Time) ([]byte, error) {
 	}
 	p.Ln(5)
 
-	// The totals: each a sum of the lines above.
+	// The totals: each a sum of the lines above, kept together.
+	if p.GetY() > 297-margin-36 {
+		p.AddPage()
+	}
 	total := func(label, amount string, bold bool) {
 		style := ""
 		if bold {
@@ -137,7 +140,10 @@ func (st Statement) PDF(c donations.Charity, now time.Time) ([]byte, error) {
 	total("Of which Gift Aid can be claimed on", donations.Pounds(st.GiftAidable), false)
 	p.Ln(6)
 
-	// What Gift Aid means for her.
+	// What Gift Aid means for her, kept together.
+	if p.GetY() > 297-margin-62 {
+		p.AddPage()
+	}
 	p.SetFont(font, "B", 10)
 	p.CellFormat(width, 6, "About Gift Aid", "", 1, "L", false, 0, "")
 	p.SetFont(font, "", 9)
