@@ -97,6 +97,9 @@ func (s *Server) renderManageGift(w http.ResponseWriter, r *http.Request, status
 		"Paused": g.Paused(now), "Waiting": g.Waiting(), "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
 		"Asked": manageAsked[r.URL.Query().Get("asked")], "CardSaved": r.URL.Query().Get("card") == "saved",
 		"CanCard": s.manager() != nil}
+	if data["Statements"], err = s.statementYears(r.Context(), g.ID); err != nil { // statement.go
+		return err
+	}
 	if c := g.Waiting(); c != nil {
 		data["Asked"] = "" // the waiting change is shown instead
 	}

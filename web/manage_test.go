@@ -27,9 +27,14 @@ type manageSite struct {
 	gift donations.Donation
 }
 
-func newManageSite(t *testing.T) *manageSite {
+// clock, when given, is the site's time.
+func newManageSite(t *testing.T, clock ...func() time.Time) *manageSite {
 	t.Helper()
-	s := newSite(t, siteOptions{users: []user{adminUser}})
+	opt := siteOptions{users: []user{adminUser}}
+	if len(clock) > 0 {
+		opt.clock = clock[0]
+	}
+	s := newSite(t, opt)
 	ctx := context.Background()
 	a, err := appeals.AppealBySlug(ctx, s.store, appeals.DefaultAppealSlug)
 	if err != nil {

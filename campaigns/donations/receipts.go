@@ -440,3 +440,9 @@ func FirstGiftAt(ctx context.Context, s *campaigns.Store, donationID string, oth
 	}
 	return g.FirstAt, nil
 }
+
+// Pounds writes an amount as a donor reads it, as every email to her does: "£1,250.00".
+func Pounds(d decimal.Decimal) string { return pounds(d) }
+
+// SignOff is the end every email to a donor shares: thanks, and who the charity is.
+func (m *DonorMail) SignOff() string { return m.signOff() }

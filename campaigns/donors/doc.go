@@ -4,6 +4,10 @@
 // erasure of her personal data (erasure.go), keeping what the charity's accounts and HMRC
 // require. Export and erasure are audited in the transaction that does them.
 //
+// Her annual statement per UK tax year (statement.go: every gift, refund and its Gift Aid,
+// totals from the ledger; statement_pdf.go the PDF) is downloaded from her manage link, and
+// emailed each April by a periodic job, once per donor and year (statement_mail.go).
+//
 // The emails a donor is sent about her money (receipts and the rest) are written in
 // package donations (receipts.go), beside the donation they are about.
 package donors

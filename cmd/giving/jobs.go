@@ -12,6 +12,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/donations"
+	"giving/campaigns/donors"
 	"giving/campaigns/outbox"
 	"giving/payments"
 	"giving/web"
@@ -23,9 +24,9 @@ const jobsMaxConns = 5
 
 // startJobs starts this instance's River client, which works the background jobs: mail
 // (mail.go), the cancellation at Stripe of disputed monthly gifts, the question to Stripe
-// about a refused webhook (is its event real?), and the pruning of sent mail. Jobs live in
-// PostgreSQL, so any instance works them and one that stops leaves the rest waiting
-// durably. stop lets the jobs in hand finish (up to 30 s).
+// about a refused webhook (is its event real?), the pruning of sent mail, and each April
+// the donors' statement emails. Jobs live in PostgreSQL, so any instance works them and
+// one that stops leaves the rest waiting durably. stop lets the jobs in hand finish (up to 30 s).
 func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer, deps web.Deps) (stop func(), err error) {
 	workers := river.NewWorkers()
 	mail, err := mailWorker(cfg, deps.DevOutbox, store, log, reg)
@@ -53,7 +54,11 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 	if err != nil {
 		return nil, fmt.Errorf("background jobs: open a pool: %w", err)
 	}
-	client, err := store.NewJobClient(jobsPool, log.With("component", "jobs"), workers, outbox.Prune(workers, store))
+	periodic := []*river.PeriodicJob{outbox.Prune(workers, store)}
+	if dm := cfg.donorMail(store.Now); dm != nil { // each April, donors' statements for the tax year just ended
+		periodic = append(periodic, donors.StatementMails(workers, store, dm))
+	}
+	client, err := store.NewJobClient(jobsPool, log.With("component", "jobs"), workers, periodic...)
 	if err != nil {
 		jobsPool.Close()
 		return nil, err
