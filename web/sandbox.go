@@ -84,7 +84,12 @@ func (s *Server) sandboxMonthly(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	if what, ok := sandboxSent[q.Get("sent")]; ok {
-		data["Sent"], data["SentGift"] = what, q.Get("gift")
+		data["Sent"] = what
+		for _, g := range data["Gifts"].([]payments.SandboxMonth) {
+			if g.ID == q.Get("gift") {
+				data["SentFor"] = payments.FormatPounds(g.Amount) + " a month from " + g.Email
+			}
+		}
 	}
 	s.render(w, r, http.StatusOK, "sandbox_monthly.html", data)
 	return nil

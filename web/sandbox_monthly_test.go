@@ -111,6 +111,12 @@ func TestSandboxMonthlyPagePlaysPaymentsFailuresAndStripeGivingUp(t *testing.T) 
 	if webtest.Attr(t, page.body, gift+` form[action="/sandbox/monthly/`+id+`/fail"] input[name="month"]`, "value") != "2" {
 		t.Error("the fail form does not carry month 2")
 	}
+	if webtest.Count(t, page.body, gift+` form[action="/sandbox/monthly/`+id+`/give-up"] button[disabled]`) != 1 {
+		t.Error("Stripe can give up on a gift whose payment has not failed")
+	}
+	if webtest.Attr(t, page.body, "aside.sandbox-banner a", "href") != "/sandbox/monthly" {
+		t.Error("the sandbox banner does not link to the monthly page")
+	}
 	if mails(receipt) != 1 || figure("#fig-failed") != "0" {
 		t.Fatalf("after checkout: %d receipts, %s failed", mails(receipt), figure("#fig-failed"))
 	}
@@ -137,7 +143,7 @@ func TestSandboxMonthlyPagePlaysPaymentsFailuresAndStripeGivingUp(t *testing.T) 
 		t.Fatalf("after a failed payment: %d emails, %s failed on the dashboard", mails(failedMail), figure("#fig-failed"))
 	}
 	done := s.get(pathOf(t, s, r.header.Get("Location")))
-	if got := webtest.Text(t, done.body, "#sent"); !strings.Contains(got, "Sent invoice.payment_failed") {
+	if got := webtest.Text(t, done.body, "#sent"); !strings.Contains(got, "£10.00 a month from ada@example.org: Sent invoice.payment_failed") {
 		t.Errorf("after fail the page says %q", got)
 	}
 	if got := webtest.Text(t, done.body, gift+" .state"); !strings.Contains(got, "Past due: month 2’s payment has failed once") {
