@@ -41,6 +41,17 @@ type SandboxMonth struct {
 // DueOn is the day month's payment is due, as "5 January 2027".
 func (m SandboxMonth) DueOn() string { return donations.UKDate(m.Due) }
 
+// Paused says the donor has paused the gift: Stripe takes nothing until PausedUntil.
+func (m SandboxMonth) Paused() bool { return m.PausedUntil != nil }
+
+// PausedOn is the day a paused gift resumes, as "5 March 2027".
+func (m SandboxMonth) PausedOn() string {
+	if m.PausedUntil == nil {
+		return ""
+	}
+	return donations.UKDate(*m.PausedUntil)
+}
+
 // PastDue says the month's payment has failed and Stripe is still trying.
 func (m SandboxMonth) PastDue() bool { return m.Status == donations.StatusPastDue }
 
@@ -65,7 +76,7 @@ func (s *Sandbox) MonthlyGifts(ctx context.Context) ([]SandboxMonth, error) {
 			return nil, err
 		}
 		if m.Month > 0 {
-			m.AdminMonthlyGift = g
+			m.AdminMonthlyGift.ID, m.Amount, m.Email, m.Since, m.Waiting = g.ID, g.Amount, g.Email, g.Since, g.Waiting
 			out = append(out, m)
 		}
 	}
@@ -88,6 +99,13 @@ func (s *Sandbox) month(ctx context.Context, donationID string) (SandboxMonth, d
 	}
 	m := SandboxMonth{Month: int(paid.Gifts) + 1, Due: dueDate(paid.FirstAt, int(paid.Gifts)+1), first: paid.FirstAt}
 	m.AdminMonthlyGift.Status = d.Status
+	g, err := donations.Managed(ctx, s.store.Pool(), d.ID)
+	if err != nil {
+		return SandboxMonth{}, d, err
+	}
+	if g.Paused(now) {
+		m.PausedUntil = g.PausedUntil
+	}
 	if m.Failed, err = s.failures(ctx, invoiceOf(d, m.Month)); err != nil {
 		return SandboxMonth{}, d, err
 	}
@@ -140,8 +158,12 @@ func (s *Sandbox) PlayMonth(ctx context.Context, donationID, action string, mont
 	}
 	refuse := func(msg string) error { return &campaigns.ValidationError{Fields: map[string]string{"form": msg}} }
 	switch {
-	case d.Status != donations.StatusActive && d.Status != donations.StatusPastDue:
+	case d.Status == donations.StatusCancelled || d.Status == donations.StatusExpired:
 		return refuse("This monthly gift has ended: Stripe takes no more payments for it.")
+	case d.Status != donations.StatusActive && d.Status != donations.StatusPastDue:
+		return refuse(fmt.Sprintf("This monthly gift is %s, not running: Stripe takes no payment for it.", strings.ReplaceAll(d.Status, "_", " ")))
+	case m.PausedUntil != nil:
+		return refuse("This monthly gift is paused until " + m.PausedOn() + ": Stripe takes no payment while it is paused.")
 	case month != m.Month:
 		return refuse(fmt.Sprintf("This page was out of date: month %d's payment has been taken already, and month %d is next. Nothing was sent.", month, m.Month))
 	case action == MonthGiveUp && !m.PastDue():

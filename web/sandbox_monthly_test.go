@@ -7,7 +7,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"giving/campaigns/donations"
 	"giving/web/webtest"
 )
 
@@ -248,7 +250,45 @@ func TestSandboxMonthlyPageOnlyInTheSandbox(t *testing.T) {
 	if r.status != http.StatusForbidden {
 		t.Fatalf("a cross-site post: %d", r.status)
 	}
-	if r := s.post("/sandbox/monthly/00000000-0000-0000-0000-000000000000/fail", url.Values{"month": {"2"}}); r.status != http.StatusNotFound {
-		t.Fatalf("an unknown gift: %d", r.status)
+	for _, gift := range []string{"00000000-0000-0000-0000-000000000000", "not-a-gift"} {
+		if r := s.post("/sandbox/monthly/"+gift+"/fail", url.Values{"month": {"2"}}); r.status != http.StatusNotFound {
+			t.Errorf("an unknown gift %q: %d", gift, r.status)
+		}
+	}
+}
+
+// A gift the donor has paused takes no payment: the page says so with its buttons off, and
+// a press sends nothing.
+func TestSandboxMonthlyPausedGiftTakesNoPayment(t *testing.T) {
+	t.Parallel()
+	s := newSite(t, siteOptions{donorMail: receiptMail})
+	checkout := give(t, s, map[string]string{"tier": "custom", "amount": "10", "frequency": "monthly"})
+	if r := s.post(checkout+"/pay", url.Values{"email": {"ada@example.org"}, "name": {"Ada Lovelace"}}); r.status != http.StatusSeeOther {
+		t.Fatalf("pay: %d", r.status)
+	}
+	d, err := donations.Lookup(context.Background(), s.store, donations.DonationLookup{SessionID: strings.TrimPrefix(checkout, "/sandbox/checkout/")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &manageSite{site: s, gift: d}
+	if p := m.post(m.link(time.Now())+"/pause", url.Values{"after": {"0"}, "months": {"1"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("pause: %d", p.status)
+	}
+	m.work()
+	gift := "#gift-" + d.ID
+	page := s.get("/sandbox/monthly")
+	if got := webtest.Text(t, page.body, gift+" .state"); !strings.Contains(got, "Paused by the donor until") {
+		t.Fatalf("state of a paused gift: %q", got)
+	}
+	if n := webtest.Count(t, page.body, gift+" button[disabled]"); n != 3 {
+		t.Errorf("%d of 3 buttons off for a paused gift", n)
+	}
+	seen := len(s.eventsSince(0))
+	r := s.post("/sandbox/monthly/"+d.ID+"/fail", url.Values{"month": {"2"}})
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(webtest.Text(t, r.body, gift+" .field-error"), "paused until") {
+		t.Fatalf("fail a paused gift: %d", r.status)
+	}
+	if n := len(s.eventsSince(seen)); n != 0 {
+		t.Fatalf("%d events sent for a paused gift", n)
 	}
 }
