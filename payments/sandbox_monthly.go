@@ -164,8 +164,10 @@ func (s *Sandbox) PlayMonth(ctx context.Context, donationID, action string, mont
 		return refuse(fmt.Sprintf("This monthly gift is %s, not running: Stripe takes no payment for it.", strings.ReplaceAll(d.Status, "_", " ")))
 	case m.PausedUntil != nil:
 		return refuse("This monthly gift is paused until " + m.PausedOn() + ": Stripe takes no payment while it is paused.")
-	case month != m.Month:
-		return refuse(fmt.Sprintf("This page was out of date: month %d's payment has been taken already, and month %d is next. Nothing was sent.", month, m.Month))
+	case month < m.Month:
+		return refuse(fmt.Sprintf("This page was out of date: month %d’s payment has been taken already, and month %d’s is next.", month, m.Month))
+	case month > m.Month:
+		return refuse(fmt.Sprintf("Month %d’s payment is next: take it, or fail it, before month %d’s.", m.Month, month))
 	case action == MonthGiveUp && !m.PastDue():
 		return refuse("Stripe gives up only after a payment has failed: fail this month's payment first.")
 	}

@@ -181,8 +181,12 @@ func TestSandboxMonthlyPagePlaysPaymentsFailuresAndStripeGivingUp(t *testing.T) 
 
 	// A page from before that payment, pressed again, sends nothing: 422 beside the gift.
 	r = play("pay", "2")
-	if r.status != http.StatusUnprocessableEntity || !strings.Contains(webtest.Text(t, r.body, gift+" .field-error"), "month 3 is next") {
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(webtest.Text(t, r.body, gift+" .field-error"), "month 3’s is next") {
 		t.Fatalf("a stale page: %d", r.status)
+	}
+	r = play("pay", "4")
+	if r.status != http.StatusUnprocessableEntity || !strings.Contains(webtest.Text(t, r.body, gift+" .field-error"), "Month 3’s payment is next") {
+		t.Fatalf("a month ahead: %d", r.status)
 	}
 	// Stripe gives up only on a gift whose payment failed.
 	r = play("give-up", "3")
