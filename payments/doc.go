@@ -72,7 +72,11 @@
 // own webhook endpoint, so the same code path runs as in production. It is plainly marked as
 // a sandbox and refuses to run when a live key is set. It also makes a monthly gift's
 // changes (subscriptions_sandbox.go), answering each with the subscription event Stripe
-// would send, and stands in for Checkout in setup mode at /sandbox/setup/{session}.
+// would send, and stands in for Checkout in setup mode at /sandbox/setup/{session}. Its
+// monthly page (/sandbox/monthly, sandbox_monthly.go) plays a gift's later months: the next
+// payment taken (invoice.paid, charge.succeeded), failed (invoice.payment_failed with
+// attempt_count and next_payment_attempt) or given up on (the last failure, then
+// customer.subscription.deleted for payment_failed).
 //
 // # Changes to a monthly gift
 //

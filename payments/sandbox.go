@@ -105,28 +105,11 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string, p Payer) error {
 	if err != nil {
 		return err
 	}
-	a, err := appeals.AppealByID(ctx, s.store, d.AppealID)
-	if err != nil {
-		return err
-	}
-	fundraiser := ""
-	if d.FundraiserID != 0 {
-		f, err := pages.FundraiserByID(ctx, s.store, d.FundraiserID)
-		if err != nil {
-			return fmt.Errorf("sandbox: fundraiser: %w", err)
-		}
-		fundraiser = f.Slug
-	}
-	pence, err := ToPence(d.Total())
-	if err != nil {
-		return err
-	}
-	fee, err := ToPence(s.fees.Fee(d.Total()))
+	meta, pence, fee, err := s.money(ctx, d)
 	if err != nil {
 		return err
 	}
 	key := strings.TrimPrefix(sessionID, "cs_test_sandbox_")
-	meta := Meta{DonationID: d.ID, Campaign: a.Slug, Fundraiser: fundraiser}
 	b := EventBuilder{DonorEmail: p.Email, DonorName: p.Name}
 	pi, ch, cus := "pi_sandbox_"+key, "ch_sandbox_"+key, "cus_sandbox_"+key
 	var events [][]byte
@@ -151,8 +134,32 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string, p Payer) error {
 	return nil
 }
 
-// CancelSubscription stands in for Stripe's: the sandbox's monthly gifts are charged once
-// and never renewed, so there is nothing further to stop.
+// money is what every event about d carries: its metadata (appeal and fundraiser page by
+// slug, as the checkout set them), its amount and Stripe's fee on it, in pence.
+func (s *Sandbox) money(ctx context.Context, d donations.Donation) (m Meta, pence, fee int64, err error) {
+	a, err := appeals.AppealByID(ctx, s.store, d.AppealID)
+	if err != nil {
+		return m, 0, 0, err
+	}
+	m = Meta{DonationID: d.ID, Campaign: a.Slug}
+	if d.FundraiserID != 0 {
+		f, err := pages.FundraiserByID(ctx, s.store, d.FundraiserID)
+		if err != nil {
+			return m, 0, 0, fmt.Errorf("sandbox: fundraiser: %w", err)
+		}
+		m.Fundraiser = f.Slug
+	}
+	if pence, err = ToPence(d.Total()); err != nil {
+		return m, 0, 0, err
+	}
+	if fee, err = ToPence(s.fees.Fee(d.Total())); err != nil {
+		return m, 0, 0, err
+	}
+	return m, pence, fee, nil
+}
+
+// CancelSubscription stands in for Stripe's: the sandbox renews a monthly gift only when
+// its monthly page is asked to (sandbox_monthly.go), so there is nothing further to stop.
 func (s *Sandbox) CancelSubscription(context.Context, string, string, int) error { return nil }
 
 // deliver posts one signed event to the service's own webhook endpoint, as Stripe would.

@@ -58,6 +58,9 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/sandbox/checkout/{session}", s.wrap(s.sandboxCheckout))
 			r.Post("/sandbox/checkout/{session}/pay", s.wrap(s.sandboxPay))
 			r.Post("/sandbox/checkout/{session}/decline", s.wrap(s.sandboxDecline))
+			// A development page: play a monthly gift's next month as Stripe would (sandbox.go).
+			r.Get("/sandbox/monthly", s.wrap(s.sandboxMonthly))
+			r.Post("/sandbox/monthly/{donation}/{action}", s.wrap(s.sandboxMonth))
 		}
 
 		// A donor manages her monthly gift through an emailed link, with no account (manage.go).
