@@ -32,3 +32,14 @@ CREATE TRIGGER donations_declaration_donor AFTER INSERT OR UPDATE OF donor_id, g
     FOR EACH ROW EXECUTE FUNCTION declarations_link_donor();
 
 CREATE INDEX gift_aid_declarations_donor ON gift_aid_declarations (donor_id) WHERE donor_id IS NOT NULL;
+
+-- The donor is sent a confirmation of each declaration she makes, once, when its donation is
+-- first paid (campaigns/donations/receipts.go): its fact is the donation's one declaration.
+ALTER TABLE donor_mail_facts DROP CONSTRAINT donor_mail_facts_kind_check;
+ALTER TABLE donor_mail_facts ADD CONSTRAINT donor_mail_facts_kind_check
+    CHECK (kind IN ('receipt', 'monthly_set_up', 'payment_failed', 'monthly_ended', 'gift_aid_declared'));
+-- Declarations of donations already paid were never confirmed, and must not be now (a later
+-- monthly payment would otherwise send one): they count as confirmed.
+INSERT INTO donor_mail_facts (donation_id, kind, fact, occurred_at)
+SELECT id, 'gift_aid_declared', 'declaration', updated_at FROM donations
+WHERE gift_aid_declaration_id IS NOT NULL AND status NOT IN ('pending', 'processing');
