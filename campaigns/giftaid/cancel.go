@@ -45,6 +45,9 @@ type Cancellation struct {
 	Actor  audit.Actor
 	// ByDonor: the donor asked herself (the manage page); else an admin did.
 	ByDonor bool
+	// Charity names the charity in the email (campaigns.CharityName when blank), and
+	// SignOff ends it (the sign-off every donor email shares; a plain one when blank).
+	Charity, SignOff string
 }
 
 // DonorActor is the donor, acting through her manage link, in the audit log.
@@ -91,27 +94,35 @@ func CancelDeclarations(ctx context.Context, s *campaigns.Store, c Cancellation)
 			return err
 		}
 		return outbox.QueueMail(ctx, tx, outbox.Mail{To: rows[0].Email, Subject: "Your Gift Aid declaration is cancelled",
-			Body: cancellationBody(rows[0].Name, c.From, c.ByDonor)})
+			Body: cancellationBody(rows[0].Name, c)})
 	})
 	return n, err
 }
 
 // cancellationBody is the confirmation the donor reads.
-func cancellationBody(name string, from time.Time, byDonor bool) string {
+func cancellationBody(name string, c Cancellation) string {
+	charity := c.Charity
+	if charity == "" {
+		charity = campaigns.CharityName
+	}
 	var b strings.Builder
-	if first := strings.Fields(name); len(first) > 0 {
-		fmt.Fprintf(&b, "Dear %s,\n\n", first[0])
+	if name = strings.TrimSpace(name); name != "" {
+		fmt.Fprintf(&b, "Dear %s,\n\n", name)
 	} else {
 		b.WriteString("Hello,\n\n")
 	}
 	asked := "As you asked, we"
-	if !byDonor {
+	if !c.ByDonor {
 		asked = "We"
 	}
 	fmt.Fprintf(&b, "%s have cancelled your Gift Aid declaration to %s from %s. We will not claim Gift Aid on any gift you make from that date.\n\n",
-		asked, campaigns.CharityName, from.In(campaigns.London()).Format("2 January 2006"))
+		asked, charity, c.From.In(campaigns.London()).Format("2 January 2006"))
 	b.WriteString("Gift Aid already claimed on your earlier gifts is not affected. We keep a record of your declaration and of its cancellation, as HMRC requires.\n\n")
-	b.WriteString("If you did not ask for this, or you would like to Gift Aid your gifts again, reply to this email, or tick the Gift Aid box the next time you give.\n\n")
-	fmt.Fprintf(&b, "Thank you for your support,\n%s\n", campaigns.CharityName)
+	b.WriteString("If you did not ask for this, or you would like to Gift Aid your gifts again, reply to this email, or tick the Gift Aid box the next time you give.\n")
+	if c.SignOff != "" {
+		b.WriteString(c.SignOff)
+	} else {
+		fmt.Fprintf(&b, "\nWith our thanks,\n%s\n", charity)
+	}
 	return b.String()
 }
