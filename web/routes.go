@@ -65,8 +65,8 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/manage", s.wrap(s.manageRequest))
 		r.Get("/manage/{token}", s.wrap(s.managePage))
 		r.Post("/manage/{token}/{action}", s.wrap(s.manageChange))
-		r.Post("/manage/{token}/giftaid/cancel", s.wrap(s.manageCancelGiftAid)) // her Gift Aid declaration (manage.go)
-		r.Get("/manage/{token}/statement/{year}.pdf", s.wrap(s.statementPDF))   // her tax year's statement (statement.go)
+		r.Post("/manage/{token}/giftaid/cancel", s.wrap(s.manageCancelGiftAid))
+		r.Get("/manage/{token}/statement/{year}.pdf", s.wrap(s.statementPDF)) // her tax year's statement (statement.go)
 		if s.deps.Sandbox != nil {
 			r.Get("/sandbox/setup/{session}", s.wrap(s.sandboxSetupPage))
 			r.Post("/sandbox/setup/{session}/save", s.wrap(s.sandboxSaveCard))
