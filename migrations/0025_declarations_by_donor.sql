@@ -19,7 +19,9 @@ UPDATE gift_aid_declarations SET effective_from = CASE WHEN scope = 'this_future
 ALTER TABLE gift_aid_declarations ALTER COLUMN effective_from SET NOT NULL;
 
 -- A new declaration's donor is its donation's (a donation learns its donor from its email,
--- migrations/0021), so no path that links a declaration can forget it.
+-- migrations/0021, often only when Stripe reports it), so no path that links a declaration
+-- can forget it. UPDATE OF lists email: a column set by a BEFORE trigger (donor_id, from the
+-- email) does not fire a column trigger on its own.
 CREATE FUNCTION declarations_link_donor() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.gift_aid_declaration_id IS NOT NULL AND NEW.donor_id IS NOT NULL THEN
@@ -28,7 +30,7 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
-CREATE TRIGGER donations_declaration_donor AFTER INSERT OR UPDATE OF donor_id, gift_aid_declaration_id ON donations
+CREATE TRIGGER donations_declaration_donor AFTER INSERT OR UPDATE OF email, donor_id, gift_aid_declaration_id ON donations
     FOR EACH ROW EXECUTE FUNCTION declarations_link_donor();
 
 CREATE INDEX gift_aid_declarations_donor ON gift_aid_declarations (donor_id) WHERE donor_id IS NOT NULL;

@@ -187,3 +187,18 @@ func TestTwoDeclarationsClaimAGiftOnce(t *testing.T) {
 		t.Errorf("claim total %s over %d entries, want 80.00 over 3", cl.Total, len(cl.Entries))
 	}
 }
+
+// A declaration made on the donate form before the donor's email is known (Stripe reports
+// it with the payment) becomes hers when the email arrives, and covers her later gifts.
+func TestDeclarationFindsItsDonorWhenTheEmailArrives(t *testing.T) {
+	t.Parallel()
+	w := newDonorWorld(t)
+	first, _ := w.give("", "10.00", giftaid.ScopeThisAndFuture, false, campaignstest.UTC(2026, 1, 10, 10, 0), "pi_first")
+	if _, err := w.S.Pool().Exec(context.Background(), `UPDATE donations SET email = 'Lu@example.org' WHERE id = $1::uuid`, first.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, later := w.give("lu@example.org", "25.00", "", false, campaignstest.UTC(2026, 2, 10, 10, 0), "pi_later")
+	if c := mustClaim(t, w, campaignstest.UTC(2026, 3, 1, 9, 0)); !claimed(c)[later] {
+		t.Error("her later gift is not covered by the declaration made before her email was known")
+	}
+}
