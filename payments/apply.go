@@ -542,7 +542,7 @@ func applyRefund(ctx context.Context, tx pgx.Tx, ev event, ch *stripe.Charge, d 
 			return err
 		}
 	}
-	if id != 0 && eligible && gift.Claimed {
+	if id != 0 && gift.Claimed { // a claimed gift was Gift Aid-able, whatever its gift_aid_base
 		return queueAdjustment(ctx, tx, d, id, gift, delta, fmt.Sprintf("Refund of £%s on %s of a gift already claimed", FormatAmount(delta), at.Format("02/01/06")))
 	}
 	return nil
@@ -620,7 +620,7 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 			return err
 		}
 		id, err := ledger.RecordID(ctx, tx, entry(ledger.KindDisputeLost, amount.Neg(), FromPence(fee)))
-		if err != nil || id == 0 || !gift.GiftAidEligible() || !gift.Claimed {
+		if err != nil || id == 0 || !gift.Claimed {
 			return err
 		}
 		return queueAdjustment(ctx, tx, d, id, gift, amount, fmt.Sprintf("Dispute lost on %s: £%s of a gift already claimed", at.Format("02/01/06"), FormatAmount(amount)))

@@ -116,10 +116,11 @@ func TestMonthlyReceiptOncePerPaymentThoughDeliveredThreeTimesAndReplayed(t *tes
 	w.noDifference() // replay rebuilds the ledger from every stored event: it must write to nobody
 
 	mail := w.mailTo("ada@example.org")
-	receipts, setUp := withSubject(mail, "Your receipt: "), withSubject(mail, "Your monthly gift of £10.00")
-	if len(mail) != 2 || len(receipts) != 1 || len(setUp) != 1 {
-		t.Fatalf("%d emails to Ada (%d receipts, %d set-up confirmations), want one of each: %+v", len(mail), len(receipts), len(setUp), mail)
+	receipts, setUp, declared := withSubject(mail, "Your receipt: "), withSubject(mail, "Your monthly gift of £10.00"), withSubject(mail, "Your Gift Aid declaration to ")
+	if len(mail) != 3 || len(receipts) != 1 || len(setUp) != 1 || len(declared) != 1 {
+		t.Fatalf("%d emails to Ada (%d receipts, %d set-up confirmations, %d declaration confirmations), want one of each: %+v", len(mail), len(receipts), len(setUp), len(declared), mail)
 	}
+	reads(t, declared[0], []string{"You can also cancel it from the link that manages your monthly gift."})
 	r := receipts[0]
 	t.Logf("%s\n\n%s", r.Subject, r.Body)
 	if r.Subject != "Your receipt: £10.00 monthly gift to Fundraising for Freedom, 1 April 2026" {
@@ -166,6 +167,9 @@ func TestMonthlyReceiptOncePerPaymentThoughDeliveredThreeTimesAndReplayed(t *tes
 	if len(receipts) != 2 || !strings.Contains(receipts[1].Subject, "1 May 2026") || !strings.Contains(receipts[1].Body, "  Reference:        in_2\n") {
 		t.Fatalf("after May's payment: %+v", receipts)
 	}
+	if n := len(withSubject(w.mailTo("ada@example.org"), "Your Gift Aid declaration to ")); n != 1 {
+		t.Errorf("after May's payment %d declaration confirmations, want still 1", n)
+	}
 }
 
 func TestOneOffReceiptSaysWhatWasGivenAndWhere(t *testing.T) {
@@ -179,11 +183,27 @@ func TestOneOffReceiptSaysWhatWasGivenAndWhere(t *testing.T) {
 	w.send(grace.CheckoutSessionCompleted("cs_g", "pi_g", "cus_g", 4080, "paid", meta(w, d)))
 	w.noDifference()
 
-	mail := w.mailTo("Grace@Example.org")
-	if len(mail) != 1 {
-		t.Fatalf("%d emails to Grace, want one receipt: %+v", len(mail), mail)
+	all := w.mailTo("Grace@Example.org")
+	mail := withSubject(all, "Your receipt")
+	if len(mail) != 1 || len(all) != 2 {
+		t.Fatalf("%d emails to Grace, want one receipt and one Gift Aid confirmation: %+v", len(all), all)
 	}
 	r := mail[0]
+	// Her declaration is confirmed once, however often the payment is reported.
+	decl := withSubject(all, "Your Gift Aid declaration to Freedom Trust UK")
+	if len(decl) != 1 {
+		t.Fatalf("%d declaration confirmations, want 1", len(decl))
+	}
+	t.Logf("%s\n\n%s", decl[0].Subject, decl[0].Body)
+	reads(t, decl[0], []string{
+		"Dear Grace Hopper,",
+		"This confirms the Gift Aid declaration you made to Freedom Trust UK on ",
+		"It covers your gift of £40.00 and every gift you make to us from ",
+		"For every £1 it covers, we can claim 25p from HMRC, at no cost to you.",
+		"I want\n  to Gift Aid my donation of £40.00 and any donations I make in the\n  future",
+		"Please tell us if you want to cancel this declaration",
+		"registered charity number 1234567",
+	}, "monthly")
 	t.Logf("%s\n\n%s", r.Subject, r.Body)
 	if r.Subject != "Your receipt: £40.80 to Fundraising for Freedom" {
 		t.Errorf("subject %q", r.Subject)

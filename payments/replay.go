@@ -65,7 +65,7 @@ func ReplayEvents(ctx context.Context, live *pgxpool.Pool, liveMode bool) (Repla
 	err = pgx.BeginTxFunc(ctx, live, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(snap pgx.Tx) error {
 		// What donors asked for (their donations and declarations, and who they are) is the starting point;
 		// everything money did afterwards must come from the events.
-		for _, table := range []string{"appeals", "tiers", "fundraisers", "gift_aid_declarations", "donors"} {
+		for _, table := range []string{"appeals", "tiers", "fundraisers", "donors", "gift_aid_declarations"} {
 			if err := copyTable(ctx, snap, scratch, table, ""); err != nil {
 				return err
 			}

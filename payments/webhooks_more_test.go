@@ -150,6 +150,28 @@ func TestRefundOfAClaimedGiftQueuesAnAdjustment(t *testing.T) {
 	}
 }
 
+// A gift recorded without Gift Aid (its donation carried no declaration) can still be
+// claimed, under another declaration of its donor; refunded after that claim, it queues the
+// adjustment like any claimed gift.
+func TestRefundOfAGiftClaimedUnderTheDonorsDeclarationQueuesAnAdjustment(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1)
+	d := w.donation("40.00", false, false, 0)
+	w.send(b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 4000, "paid", meta(w, d)))
+	ctx := context.Background()
+	// The claim that took it (giftaid.MakeClaim, under a "this and future" declaration the
+	// donor made with another gift).
+	if _, err := w.pool().Exec(ctx, `WITH c AS (INSERT INTO gift_aid_claims (total) VALUES (40) RETURNING id)
+		INSERT INTO gift_aid_claim_items (ledger_entry_id, claim_id) SELECT e.id, c.id FROM ledger_entries e, c WHERE e.kind = 'gift' AND e.gift_aid_base = 0`); err != nil {
+		t.Fatal(err)
+	}
+	w.send(b.ChargeRefunded("ch_1", "pi_1", 4000, 4000, payments.Meta{}))
+	var tax string
+	if err := w.pool().QueryRow(ctx, `SELECT tax_amount::text FROM gift_aid_adjustments`).Scan(&tax); err != nil || tax != "10.00" {
+		t.Fatalf("adjustment %q (%v), want 10.00 for the refunded claimed gift", tax, err)
+	}
+}
+
 type fakeBalance map[string]int64
 
 func (f fakeBalance) Fee(_ context.Context, id string) (int64, error) { return f[id], nil }

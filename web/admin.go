@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/shopspring/decimal"
@@ -13,6 +14,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/appeals"
 	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/pages"
 	"giving/payments"
 )
@@ -31,6 +33,7 @@ var adminDone = map[string]string{
 	"offline-rejected": "The offline money is rejected: it does not count.",
 	"offline-reversed": "The offline money is reversed: it no longer counts, and the fundraiser sees why.",
 	"monthly-cancel":   "The cancellation is asked of Stripe: the gift shows as cancelled once Stripe confirms it, and the donor is emailed.",
+	"giftaid-cancel":   "The Gift Aid declaration is cancelled from that date, and the donor is emailed a confirmation. Gifts already claimed are not affected.",
 }
 
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) error {
@@ -75,8 +78,17 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
+	// A donor's Gift Aid declarations in force, found the same way, to cancel (cancel.go).
+	giftAidEmail := strings.TrimSpace(r.PostFormValue("giftaid_email"))
+	var declarations []giftaid.InForce
+	if giftAidEmail != "" {
+		if declarations, err = giftaid.DeclarationsInForce(r.Context(), s.store, giftAidEmail); err != nil {
+			return err
+		}
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	s.render(w, r, status, "admin.html", map[string]any{"Title": "Manage the appeal", "User": u, "Appeal": a,
+	s.render(w, r, status, "admin.html", map[string]any{"GiftAidEmail": giftAidEmail, "Declarations": declarations,
+		"Today": s.store.Now().In(campaigns.London()).Format(time.DateOnly), "Title": "Manage the appeal", "User": u, "Appeal": a,
 		"Tiers": tiers, "Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided,
 		"Monthly": monthly, "MonthlyEmail": monthlyEmail})
 	return nil
@@ -211,4 +223,30 @@ func (s *Server) adminCancelMonthly(w http.ResponseWriter, r *http.Request) erro
 			map[string]string{"reason-" + id: reason}, "")
 	}
 	return s.adminResult(w, r, err, "monthly-cancel")
+}
+
+// adminCancelGiftAid cancels a donor's Gift Aid declarations from a date, for a donor who
+// asked the office (or no longer pays enough tax), with the reason; the donor's address is
+// posted, never in a URL. Audited, and the donor emailed, in the same transaction.
+func (s *Server) adminCancelGiftAid(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	from := s.store.Now()
+	kept := map[string]string{"giftaid_reason": r.PostFormValue("reason"), "giftaid_from": r.PostFormValue("from")}
+	if v := strings.TrimSpace(r.PostFormValue("from")); v != "" {
+		day, err := time.ParseInLocation(time.DateOnly, v, campaigns.London())
+		if err != nil {
+			return s.renderAdmin(w, r, http.StatusUnprocessableEntity, map[string]string{"giftaid_from": "Enter the date as a day, month and year"}, kept, "")
+		}
+		from = day
+	}
+	_, err := giftaid.CancelDeclarations(r.Context(), s.store, giftaid.Cancellation{Email: r.PostFormValue("giftaid_email"), From: from,
+		Reason: r.PostFormValue("reason"), Actor: u, Charity: s.charity().Name, SignOff: s.donorSignOff()})
+	var ve *campaigns.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		return s.renderAdmin(w, r, http.StatusUnprocessableEntity, map[string]string{"giftaid_reason": ve.Fields["reason"]}, kept, "")
+	case errors.Is(err, campaigns.ErrNotFound):
+		return s.renderAdmin(w, r, http.StatusConflict, map[string]string{"giftaid_email": "No Gift Aid declaration in force from that date for this address"}, kept, "")
+	}
+	return s.adminResult(w, r, err, "giftaid-cancel")
 }

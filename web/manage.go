@@ -11,6 +11,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/donations"
+	"giving/campaigns/giftaid"
 	"giving/payments"
 )
 
@@ -100,6 +101,19 @@ func (s *Server) renderManageGift(w http.ResponseWriter, r *http.Request, status
 	if data["Statements"], err = s.statementYears(r.Context(), g.ID); err != nil { // statement.go
 		return err
 	}
+	// Her Gift Aid declarations in force, which she may cancel here (manageCancelGiftAid).
+	d, err := donations.Lookup(r.Context(), s.store, donations.DonationLookup{ID: g.ID})
+	if err != nil {
+		return err
+	}
+	if d.Email != "" {
+		in, err := giftaid.DeclarationsInForce(r.Context(), s.store, d.Email)
+		if err != nil {
+			return err
+		}
+		data["GiftAid"] = len(in) > 0
+	}
+	data["GiftAidCancelled"] = r.URL.Query().Get("giftaid") == "cancelled"
 	if c := g.Waiting(); c != nil {
 		data["Asked"] = "" // the waiting change is shown instead
 	}
@@ -227,4 +241,44 @@ func (s *Server) sandboxSaveCard(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
 	return nil
+}
+
+// manageCancelGiftAid: POST /manage/{token}/giftaid/cancel. The donor cancels her Gift Aid
+// declarations from now: audited, and confirmed to her by email, in one transaction.
+func (s *Server) manageCancelGiftAid(w http.ResponseWriter, r *http.Request) error {
+	if err := parseSmallForm(w, r); err != nil {
+		return err
+	}
+	token := chi.URLParam(r, "token")
+	g, err := donations.ManageLinkGift(r.Context(), s.store, token)
+	if errors.Is(err, donations.ErrLinkExpired) {
+		s.renderManage(w, r, http.StatusGone, "manage_expired.html", map[string]any{"Ended": errors.Is(err, donations.ErrGiftEnded), "Refused": true})
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	d, err := donations.Lookup(r.Context(), s.store, donations.DonationLookup{ID: g.ID})
+	if err != nil {
+		return err
+	}
+	_, err = giftaid.CancelDeclarations(r.Context(), s.store, giftaid.Cancellation{Email: d.Email, ByDonor: true,
+		Actor: giftaid.DonorActor{}, Charity: s.charity().Name, SignOff: s.donorSignOff()})
+	if errors.Is(err, campaigns.ErrNotFound) || d.Email == "" {
+		return s.renderManageGift(w, r, http.StatusConflict, nil, nil, "You have no Gift Aid declaration in force with us, so there was nothing to cancel.")
+	}
+	if err != nil {
+		return err
+	}
+	http.Redirect(w, r, "/manage/"+token+"?giftaid=cancelled", http.StatusSeeOther)
+	return nil
+}
+
+// donorSignOff ends an email to a donor the way every other one ends, when the service
+// sends donor emails.
+func (s *Server) donorSignOff() string {
+	if h, ok := s.deps.Webhooks.(*payments.Webhooks); ok && h.DonorMail != nil {
+		return h.DonorMail.SignOff()
+	}
+	return ""
 }

@@ -68,6 +68,7 @@ func (s *Server) Handler() http.Handler {
 		r.Post("/manage", s.wrap(s.manageRequest))
 		r.Get("/manage/{token}", s.wrap(s.managePage))
 		r.Post("/manage/{token}/{action}", s.wrap(s.manageChange))
+		r.Post("/manage/{token}/giftaid/cancel", s.wrap(s.manageCancelGiftAid))
 		r.Get("/manage/{token}/statement/{year}.pdf", s.wrap(s.statementPDF)) // her tax year's statement (statement.go)
 		if s.deps.Sandbox != nil {
 			r.Get("/sandbox/setup/{session}", s.wrap(s.sandboxSetupPage))
@@ -139,6 +140,8 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/unmatched/{id}/resolve", s.wrap(s.adminResolve))
 			r.Post("/admin/monthly", s.wrap(s.adminPage)) // find an address's monthly gifts
 			r.Post("/admin/monthly/{id}/cancel", s.wrap(s.adminCancelMonthly))
+			r.Post("/admin/giftaid", s.wrap(s.adminPage)) // find an address's Gift Aid declarations
+			r.Post("/admin/giftaid/cancel", s.wrap(s.adminCancelGiftAid))
 			// A donor's data rights (UK GDPR), as 'giving donor export|erase' (donors.go):
 			// the email is posted, never put in a URL; erasing shows the plan until confirmed.
 			r.Get("/admin/donors", s.wrap(s.donorsPage))

@@ -45,7 +45,16 @@ SELECT e.id, e.appeal_id, a.gift_aid_rate, (e.amount + r.returned)::numeric AS n
 FROM ledger_entries e
 JOIN appeals a ON a.id = e.appeal_id
 JOIN donations d ON d.id = e.donation_id
-JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
+JOIN LATERAL (
+    SELECT x.id, x.title, x.first_name, x.last_name, x.house, x.postcode
+    FROM gift_aid_declarations x
+    WHERE (x.cancelled_at IS NULL OR e.occurred_at < x.cancelled_at)
+      AND (x.id = d.gift_aid_declaration_id
+        OR (d.donor_id IS NOT NULL AND x.donor_id = d.donor_id
+            AND x.scope IN ('this_and_future', 'this_future_and_past') AND e.occurred_at >= x.effective_from))
+    ORDER BY x.id IS NOT DISTINCT FROM d.gift_aid_declaration_id DESC, x.declared_at DESC, x.id
+    LIMIT 1
+) g ON true
 CROSS JOIN LATERAL (
     SELECT COALESCE(sum(x.amount) FILTER (WHERE x.kind IN ('refund', 'dispute_lost')), 0) AS returned,
            COALESCE(sum(x.amount) FILTER (WHERE x.kind IN ('dispute_hold', 'dispute_release')), 0) < 0 AS open_dispute,
@@ -55,8 +64,7 @@ CROSS JOIN LATERAL (
       AND ((e.payment_intent IS NOT NULL AND x.payment_intent = e.payment_intent)
         OR (e.charge_id IS NOT NULL AND x.charge_id = e.charge_id))
 ) r
-WHERE e.kind = 'gift' AND e.gift_aid_base > 0 AND NOT d.unmatched
-  AND (g.cancelled_at IS NULL OR e.occurred_at < g.cancelled_at)
+WHERE e.kind = 'gift' AND e.source = 'stripe' AND NOT d.unmatched
   AND ($1::timestamptz IS NULL OR e.occurred_at < $1)
   AND NOT EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id)
 ORDER BY e.occurred_at, e.id
@@ -80,11 +88,17 @@ type ClaimableGiftsRow struct {
 }
 
 // Gift Aid claims (campaigns/giftaid/claims.go).
-// ClaimableGifts finds the gifts a claim may include: a ledger gift the ledger marked as
-// Gift Aid-able (never offline or unmatched money), of a donation whose declaration was
-// not cancelled on or before the gift, and not already in a claim. Refunds and disputes on
-// the same charge or payment intent are netted; an open dispute keeps the gift back until
-// it is decided.
+// ClaimableGifts finds the gifts a claim may include: a ledger gift of Stripe money (never
+// offline takings or unmatched money), not already in a claim, that a Gift Aid declaration
+// in force at the moment the gift was made covers (campaigns/giftaid/doc.go): the
+// declaration its own donation carries, or a "this and future" / "this, future and past four
+// years" declaration of the same donor effective on the gift's date; a declaration covers
+// nothing from its cancellation date. It reads the declarations as they are now, not the
+// ledger's gift_aid_base (what was known when the gift was recorded), so a later declaration
+// that reaches back takes in the earlier gifts. One declaration is chosen per gift (its own
+// donation's first, else the latest made), so a gift two declarations cover is claimed once;
+// its name and address fill the row. Refunds and disputes on the same charge or payment
+// intent are netted; an open dispute keeps the gift back until it is decided.
 func (q *Queries) ClaimableGifts(ctx context.Context, upto *time.Time) ([]ClaimableGiftsRow, error) {
 	rows, err := q.db.Query(ctx, claimableGifts, upto)
 	if err != nil {

@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -55,8 +56,13 @@ func (q *Queries) DonationByFormToken(ctx context.Context, formToken string) (st
 }
 
 const insertDeclaration = `-- name: InsertDeclaration :one
-INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id::text
+INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording,
+    declared_at, effective_from)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+    $9::timestamptz,
+    CASE WHEN $6::text = 'this_future_and_past'
+        THEN (($9::timestamptz AT TIME ZONE 'Europe/London') - interval '4 years') AT TIME ZONE 'Europe/London'
+        ELSE $9::timestamptz END) RETURNING id::text
 `
 
 type InsertDeclarationParams struct {
@@ -68,8 +74,10 @@ type InsertDeclarationParams struct {
 	Scope          string
 	WordingVersion string
 	Wording        string
+	DeclaredAt     time.Time
 }
 
+// effective_from: the start of the gifts it covers, four years back for "the past four years".
 func (q *Queries) InsertDeclaration(ctx context.Context, arg InsertDeclarationParams) (string, error) {
 	row := q.db.QueryRow(ctx, insertDeclaration,
 		arg.Title,
@@ -80,6 +88,7 @@ func (q *Queries) InsertDeclaration(ctx context.Context, arg InsertDeclarationPa
 		arg.Scope,
 		arg.WordingVersion,
 		arg.Wording,
+		arg.DeclaredAt,
 	)
 	var id string
 	err := row.Scan(&id)

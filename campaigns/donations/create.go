@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -39,14 +40,14 @@ func Create(ctx context.Context, s *campaigns.Store, n NewDonation) (Donation, e
 	var d Donation
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		d, err = create(ctx, tx, n)
+		d, err = create(ctx, tx, n, s.Now())
 		return err
 	})
 	return d, err
 }
 
-// create is Create inside tx.
-func create(ctx context.Context, tx pgx.Tx, n NewDonation) (Donation, error) {
+// create is Create inside tx; now dates the declaration (the store's clock).
+func create(ctx context.Context, tx pgx.Tx, n NewDonation, now time.Time) (Donation, error) {
 	if n.FormToken != "" {
 		// Serialise submissions of one form so the second sees the first's donation.
 		if err := dbq.New(tx).LockFormToken(ctx, n.FormToken); err != nil {
@@ -67,7 +68,7 @@ func create(ctx context.Context, tx pgx.Tx, n NewDonation) (Donation, error) {
 	if g := n.Declaration; g != nil {
 		id, err := dbq.New(tx).InsertDeclaration(ctx, dbq.InsertDeclarationParams{Title: g.Title, FirstName: g.FirstName,
 			LastName: g.LastName, House: g.House, Postcode: g.Postcode, Scope: g.Scope, WordingVersion: g.WordingVersion,
-			Wording: g.Wording})
+			Wording: g.Wording, DeclaredAt: now})
 		if err != nil {
 			return Donation{}, fmt.Errorf("store gift aid declaration: %w", err)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
+	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 	"giving/campaigns/outbox"
 )
@@ -49,19 +50,76 @@ type DonorMail struct {
 
 // The kinds of donor email, as donor_mail_facts names them.
 const (
-	mailReceipt       = "receipt"
-	mailMonthlySetUp  = "monthly_set_up"
-	mailPaymentFailed = "payment_failed"
-	mailMonthlyEnded  = "monthly_ended"
+	mailReceipt         = "receipt"
+	mailMonthlySetUp    = "monthly_set_up"
+	mailPaymentFailed   = "payment_failed"
+	mailMonthlyEnded    = "monthly_ended"
+	mailGiftAidDeclared = "gift_aid_declared"
 )
 
 // Receipt queues the receipt for a gift just recorded: amount paid on the donation at
 // at, the money having moved through object (its payment intent or invoice). Call it
 // only for a ledger entry that is new.
+// With the first receipt of a donation that carries a Gift Aid declaration, it queues the
+// confirmation of the declaration, once.
 func (m *DonorMail) Receipt(ctx context.Context, tx pgx.Tx, donationID, object string, amount decimal.Decimal, at time.Time) error {
-	return m.send(ctx, tx, donationID, mailReceipt, object, at, func(v view) (string, string, error) {
+	if err := m.send(ctx, tx, donationID, mailReceipt, object, at, func(v view) (string, string, error) {
 		return m.receipt(ctx, tx, donationID, v, object, amount, at)
+	}); err != nil {
+		return err
+	}
+	return m.giftAidDeclared(ctx, tx, donationID, at)
+}
+
+// giftAidDeclared queues the confirmation of the declaration made with the donation, once
+// (its fact is the donation's one declaration), if it is still in force.
+func (m *DonorMail) giftAidDeclared(ctx context.Context, tx pgx.Tx, donationID string, at time.Time) error {
+	if m == nil || donationID == "" {
+		return nil
+	}
+	v, err := dbq.New(tx).DonorMailDetails(ctx, donationID)
+	if err != nil {
+		return fmt.Errorf("%s email: read donation: %w", mailGiftAidDeclared, err)
+	}
+	if !covered(v, at) {
+		return nil
+	}
+	return m.send(ctx, tx, donationID, mailGiftAidDeclared, "declaration", at, func(v view) (string, string, error) {
+		return "Your Gift Aid declaration to " + m.charityName(), m.declarationBody(v), nil
 	})
+}
+
+// charityName is who the declaration is made to.
+func (m *DonorMail) charityName() string {
+	if m.Charity.Name != "" {
+		return m.Charity.Name
+	}
+	return campaigns.CharityName
+}
+
+// declarationBody confirms the declaration, what it covers and how to cancel it.
+func (m *DonorMail) declarationBody(v view) string {
+	var b strings.Builder
+	b.WriteString(greeting(v))
+	on := UKDate(*v.GiftAidDeclaredAt)
+	fmt.Fprintf(&b, "Thank you for choosing Gift Aid. This confirms the Gift Aid declaration you made to %s on %s. ", m.charityName(), on)
+	switch v.GiftAidScope {
+	case giftaid.ScopeThisAndFuture:
+		fmt.Fprintf(&b, "It covers your gift of %s and every gift you make to us from %s until you cancel it.", pounds(v.Amount), on)
+	case giftaid.ScopeThisFutureAndPast:
+		fmt.Fprintf(&b, "It covers your gift of %s, every gift you make to us from %s until you cancel it, and the gifts you made to us in the four years before that date.", pounds(v.Amount), on)
+	default:
+		fmt.Fprintf(&b, "It covers your gift of %s only.", pounds(v.Amount))
+	}
+	fmt.Fprintf(&b, " For every £1 it covers, we can claim %sp from HMRC, at no cost to you.\n\n", v.GiftAidRate.Mul(decimal.NewFromInt(100)).StringFixed(0))
+	fmt.Fprintf(&b, "Your declaration, word for word:\n\n%s\n", quote(v.GiftAidWording))
+	b.WriteString("Please tell us if you want to cancel this declaration, change your name or home address, or no longer pay enough Income Tax or Capital Gains Tax: reply to this email.")
+	if v.Monthly {
+		b.WriteString(" You can also cancel it from the link that manages your monthly gift.")
+	}
+	b.WriteString("\n")
+	b.WriteString(m.signOff())
+	return b.String()
 }
 
 // MonthlySetUp queues the confirmation that a monthly gift is set up, once per

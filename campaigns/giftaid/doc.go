@@ -1,5 +1,5 @@
-// Package giftaid is Gift Aid: the declaration a donor makes (declarations.go), how long
-// it is kept (retention.go), claims to HMRC with their schedule (claims.go), and the
+// Package giftaid is Gift Aid: the declaration a donor makes (declarations.go), its
+// cancellation (cancel.go), how long it is kept (retention.go), claims to HMRC with their schedule (claims.go), and the
 // adjustments a refund of a claimed gift queues for the next claim (adjustments.go).
 //
 // # HMRC's rules, as this package applies them
@@ -15,6 +15,25 @@
 //     have paid enough Income Tax or Capital Gains Tax to cover it. Declarations, cancelled ones
 //     too, are kept for six years after the end of the accounting period of the last gift they
 //     cover (retention.go; campaigns/donors erases them afterwards).
+//   - A declaration belongs to its donor (the donor record, one per email), with its scope
+//     and effective dates. "This gift" covers only the donation it was made with. "This and
+//     future gifts" covers every gift of hers from the declaration's date, whatever donation
+//     carried it (monthly payments too). "This, future and the past four years" also covers
+//     her gifts in the four years before that date. A donation with no email has no donor:
+//     its declaration covers its own gifts only.
+//   - A declaration is cancelled from a date (cancel.go), by the donor on her manage page or
+//     by an admin with a reason, audited, and the donor is sent a confirmation; gifts on or
+//     after the date are not claimed, gifts already claimed stay claimed, and the cancelled
+//     declaration is kept with its dates. The donor is sent a confirmation of each
+//     declaration she makes when its donation is paid.
+//   - A claim decides cover from the declarations as they stand when it is made, not from
+//     the ledger's gift_aid_base: that records whether the donation's own declaration covered
+//     the gift when it was recorded, so a gift recorded without Gift Aid becomes claimable
+//     when a later declaration reaches back to it. The dashboard's "Gift Aid claimable" is
+//     the gift_aid_base figure (Gift Aid as recorded), so it can be below what the next claim
+//     takes; the claim preview is the figure to rely on. A gift two declarations cover is
+//     claimed once, under one of them (its own donation's first, else the latest made). A
+//     refund of any claimed gift queues an adjustment.
 //   - The tax is computed on a total and rounded down to the penny once, never per gift
 //     (ledger.GiftAidTax). A claim may include gifts of the last four years.
 //   - The claim schedule (claims.go) is HMRC's Charities Online spreadsheet: Title (at most 4

@@ -8,8 +8,14 @@ SELECT pg_advisory_xact_lock(hashtextextended(sqlc.arg(form_token)::text, 1));
 SELECT id::text FROM donations WHERE form_token = sqlc.arg(form_token)::text;
 
 -- name: InsertDeclaration :one
-INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording)
-VALUES (@title, @first_name, @last_name, @house, @postcode, @scope, @wording_version, @wording) RETURNING id::text;
+-- effective_from: the start of the gifts it covers, four years back for "the past four years".
+INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording,
+    declared_at, effective_from)
+VALUES (@title, @first_name, @last_name, @house, @postcode, @scope, @wording_version, @wording,
+    sqlc.arg(declared_at)::timestamptz,
+    CASE WHEN @scope::text = 'this_future_and_past'
+        THEN ((sqlc.arg(declared_at)::timestamptz AT TIME ZONE 'Europe/London') - interval '4 years') AT TIME ZONE 'Europe/London'
+        ELSE sqlc.arg(declared_at)::timestamptz END) RETURNING id::text;
 
 -- name: InsertDonation :one
 INSERT INTO donations (appeal_id, fundraiser_id, tier_id, amount, cover_fee, frequency,
