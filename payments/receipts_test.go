@@ -359,3 +359,27 @@ func TestEmailsWithoutAManageLinkPointToTheCharity(t *testing.T) {
 		t.Errorf("%d emails with no DonorMail", n)
 	}
 }
+
+// A later gift with no declaration of its own is still covered by her "future"
+// declaration, and its receipt says so; her declaration is confirmed only once.
+func TestReceiptCountsTheDonorsOwnEarlierDeclaration(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 1, withMail(nil))
+	first := w.giftAidDonation("40.00", "0.00", false, 0)
+	now := time.Now()
+	grace := payments.EventBuilder{DonorEmail: "grace@example.org", DonorName: "Grace Hopper", Now: func() time.Time { return now.Add(time.Hour) }}
+	w.send(grace.CheckoutSessionCompleted("cs_g1", "pi_g1", "cus_g", 4000, "paid", meta(w, first)))
+	second := w.donation("20.00", false, false, 0)
+	w.send(grace.CheckoutSessionCompleted("cs_g2", "pi_g2", "cus_g", 2000, "paid", meta(w, second)))
+	w.noDifference()
+
+	all := w.mailTo("grace@example.org")
+	receipts := withSubject(all, "Your receipt: £20.00")
+	if len(receipts) != 1 {
+		t.Fatalf("%d receipts for the second gift among %+v", len(receipts), all)
+	}
+	reads(t, receipts[0], []string{"  Gift Aid:         Yes. Thanks to your declaration we can claim £5.00 more from HMRC on this gift"}, "Not claimed")
+	if n := len(withSubject(all, "Your Gift Aid declaration")); n != 1 {
+		t.Errorf("%d declaration confirmations, want 1", n)
+	}
+}

@@ -26,7 +26,9 @@ const donorDeclarations = `-- name: DonorDeclarations :many
 SELECT g.id::text AS id, g.title, g.first_name, g.last_name, g.house, g.postcode, g.scope,
     g.wording_version, g.wording, g.declared_at, g.cancelled_at, g.erasure_requested_at, g.erased_at,
     (SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d2 ON d2.id = e.donation_id
-      WHERE d2.gift_aid_declaration_id = g.id AND e.kind = 'gift') AS last_gift
+      WHERE e.kind = 'gift' AND (d2.gift_aid_declaration_id = g.id
+        OR (g.scope <> 'this' AND d2.donor_id = g.donor_id AND e.occurred_at >= g.effective_from
+            AND (g.cancelled_at IS NULL OR e.occurred_at < g.cancelled_at)))) AS last_gift
 FROM gift_aid_declarations g WHERE g.id = ANY($1::uuid[]) ORDER BY g.declared_at, g.id
 `
 
@@ -86,7 +88,9 @@ const donorDeclarationsForUpdate = `-- name: DonorDeclarationsForUpdate :many
 SELECT g.id::text AS id, g.title, g.first_name, g.last_name, g.house, g.postcode, g.scope,
     g.wording_version, g.wording, g.declared_at, g.cancelled_at, g.erasure_requested_at, g.erased_at,
     (SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d2 ON d2.id = e.donation_id
-      WHERE d2.gift_aid_declaration_id = g.id AND e.kind = 'gift') AS last_gift
+      WHERE e.kind = 'gift' AND (d2.gift_aid_declaration_id = g.id
+        OR (g.scope <> 'this' AND d2.donor_id = g.donor_id AND e.occurred_at >= g.effective_from
+            AND (g.cancelled_at IS NULL OR e.occurred_at < g.cancelled_at)))) AS last_gift
 FROM gift_aid_declarations g WHERE g.id = ANY($1::uuid[]) ORDER BY g.declared_at, g.id FOR UPDATE OF g
 `
 
@@ -497,7 +501,9 @@ func (q *Queries) DonorRecordsOfDonations(ctx context.Context, donationIds []str
 const dueDeclarationErasures = `-- name: DueDeclarationErasures :many
 SELECT g.id::text AS id,
     (SELECT max(e.occurred_at) FROM ledger_entries e JOIN donations d ON d.id = e.donation_id
-      WHERE d.gift_aid_declaration_id = g.id AND e.kind = 'gift') AS last_gift
+      WHERE e.kind = 'gift' AND (d.gift_aid_declaration_id = g.id
+        OR (g.scope <> 'this' AND d.donor_id = g.donor_id AND e.occurred_at >= g.effective_from
+            AND (g.cancelled_at IS NULL OR e.occurred_at < g.cancelled_at)))) AS last_gift
 FROM gift_aid_declarations g WHERE g.erasure_requested_at IS NOT NULL AND g.erased_at IS NULL
 ORDER BY g.id FOR UPDATE OF g
 `
@@ -507,7 +513,10 @@ type DueDeclarationErasuresRow struct {
 	LastGift interface{}
 }
 
-// last_gift comes back untyped from sqlc (a scalar subquery): lastGift reads it.
+// last_gift comes back untyped from sqlc (a scalar subquery): lastGift reads it. It is the
+// last gift the declaration covers (campaigns/giftaid/doc.go): its own donation's, and for a
+// "future" or "past four years" declaration every gift of its donor while it was in force,
+// so a declaration is kept six years after the last gift it could have been claimed on.
 // DueDeclarationErasures are the declarations whose erasure was asked for and not yet
 // done, with their last gift, locked.
 func (q *Queries) DueDeclarationErasures(ctx context.Context) ([]DueDeclarationErasuresRow, error) {

@@ -73,38 +73,50 @@ SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee,
     a.name AS appeal_name, a.slug AS appeal_slug, a.gift_aid_rate,
     COALESCE(f.title, '')::text AS page_title, COALESCE(f.slug, '')::text AS page_slug,
     COALESCE(g.wording, '')::text AS gift_aid_wording, COALESCE(g.scope, '')::text AS gift_aid_scope,
-    g.declared_at AS gift_aid_declared_at, g.cancelled_at AS gift_aid_cancelled_at, COALESCE(t.impact, '')::text AS impact
+    g.declared_at AS gift_aid_declared_at, g.cancelled_at AS gift_aid_cancelled_at, COALESCE(t.impact, '')::text AS impact,
+    -- another declaration of hers ("future", "past four years") in force at the gift's time
+    -- covers it too (campaigns/giftaid/doc.go), though its donation carried none
+    EXISTS (SELECT 1 FROM gift_aid_declarations o
+        WHERE o.donor_id = d.donor_id AND o.scope <> 'this' AND o.id IS DISTINCT FROM d.gift_aid_declaration_id
+          AND o.effective_from <= $1::timestamptz
+          AND (o.cancelled_at IS NULL OR o.cancelled_at > $1::timestamptz))::boolean AS other_declaration_covers
 FROM donations d JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
     LEFT JOIN donors r ON r.id = d.donor_id AND r.erased_at IS NULL
     LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
-WHERE d.id = $1::uuid
+WHERE d.id = $2::uuid
 `
 
+type DonorMailDetailsParams struct {
+	At time.Time
+	ID string
+}
+
 type DonorMailDetailsRow struct {
-	Email              string
-	DonorName          string
-	Amount             decimal.Decimal
-	CoverFee           decimal.Decimal
-	Monthly            bool
-	AppealName         string
-	AppealSlug         string
-	GiftAidRate        decimal.Decimal
-	PageTitle          string
-	PageSlug           string
-	GiftAidWording     string
-	GiftAidScope       string
-	GiftAidDeclaredAt  *time.Time
-	GiftAidCancelledAt *time.Time
-	Impact             string
+	Email                  string
+	DonorName              string
+	Amount                 decimal.Decimal
+	CoverFee               decimal.Decimal
+	Monthly                bool
+	AppealName             string
+	AppealSlug             string
+	GiftAidRate            decimal.Decimal
+	PageTitle              string
+	PageSlug               string
+	GiftAidWording         string
+	GiftAidScope           string
+	GiftAidDeclaredAt      *time.Time
+	GiftAidCancelledAt     *time.Time
+	Impact                 string
+	OtherDeclarationCovers bool
 }
 
 // DonorMailDetails is what a donor's email says about her donation: where the address
 // came from (the donation, as Stripe last gave it), her name on the card, the appeal and
 // page, and the Gift Aid declaration she agreed to, word for word.
-func (q *Queries) DonorMailDetails(ctx context.Context, id string) (DonorMailDetailsRow, error) {
-	row := q.db.QueryRow(ctx, donorMailDetails, id)
+func (q *Queries) DonorMailDetails(ctx context.Context, arg DonorMailDetailsParams) (DonorMailDetailsRow, error) {
+	row := q.db.QueryRow(ctx, donorMailDetails, arg.At, arg.ID)
 	var i DonorMailDetailsRow
 	err := row.Scan(
 		&i.Email,
@@ -122,6 +134,7 @@ func (q *Queries) DonorMailDetails(ctx context.Context, id string) (DonorMailDet
 		&i.GiftAidDeclaredAt,
 		&i.GiftAidCancelledAt,
 		&i.Impact,
+		&i.OtherDeclarationCovers,
 	)
 	return i, err
 }

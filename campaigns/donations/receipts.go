@@ -77,7 +77,7 @@ func (m *DonorMail) giftAidDeclared(ctx context.Context, tx pgx.Tx, donationID s
 	if m == nil || donationID == "" {
 		return nil
 	}
-	v, err := dbq.New(tx).DonorMailDetails(ctx, donationID)
+	v, err := dbq.New(tx).DonorMailDetails(ctx, dbq.DonorMailDetailsParams{ID: donationID, At: at})
 	if err != nil {
 		return fmt.Errorf("%s email: read donation: %w", mailGiftAidDeclared, err)
 	}
@@ -158,7 +158,7 @@ func (m *DonorMail) send(ctx context.Context, tx pgx.Tx, donationID, kind, fact 
 		return nil
 	}
 	q := dbq.New(tx)
-	v, err := q.DonorMailDetails(ctx, donationID)
+	v, err := q.DonorMailDetails(ctx, dbq.DonorMailDetailsParams{ID: donationID, At: at})
 	if err != nil {
 		return fmt.Errorf("%s email: read donation: %w", kind, err)
 	}
@@ -385,7 +385,7 @@ func covered(v view, at time.Time) bool {
 // giftAidStatus is the receipt's Gift Aid line for a gift of amount at at.
 func giftAidStatus(v view, amount decimal.Decimal, at time.Time) string {
 	switch {
-	case covered(v, at):
+	case covered(v, at) || v.OtherDeclarationCovers:
 		return fmt.Sprintf("Yes. Thanks to your declaration we can claim %s more from HMRC on this gift, at no cost to you.",
 			pounds(ledger.GiftAidTax(amount, v.GiftAidRate)))
 	case v.GiftAidCancelledAt != nil:
@@ -396,7 +396,7 @@ func giftAidStatus(v view, amount decimal.Decimal, at time.Time) string {
 }
 
 func setUpGiftAid(v view, at time.Time) string {
-	if covered(v, at) {
+	if covered(v, at) || v.OtherDeclarationCovers {
 		return "Yes, on every payment while your declaration stands (we quote it on each receipt)"
 	}
 	return "Not claimed"

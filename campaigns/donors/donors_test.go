@@ -261,3 +261,44 @@ func TestDonorRecordLinksHerDonationsAndErasureScrubsIt(t *testing.T) {
 		t.Errorf("a new gift after erasure: %+v %v", fresh, err)
 	}
 }
+
+// A "future" declaration made eight years ago covers a gift of two years ago that came on
+// another donation of hers: HMRC needs it kept six years after that gift, not after the
+// gift that carried it. Erasure keeps it; a "this gift only" declaration of the same age
+// is erased.
+func TestErasureKeepsADeclarationForTheLastGiftItCovers(t *testing.T) {
+	t.Parallel()
+	w := campaignstest.NewGiftWorld(t)
+	ctx := context.Background()
+	now := time.Now()
+	future := w.Donation(donations.NewDonation{Email: "mary@example.org", Amount: d("10.00"),
+		Declaration: campaignstest.Declaration("", "Mary", "Seacole", "14", "SE1 7EH")})
+	onlyThis := campaignstest.Declaration("", "Mary", "Seacole", "14", "SE1 7EH")
+	onlyThis.Scope = giftaid.ScopeThis
+	single := w.Donation(donations.NewDonation{Email: "mary@example.org", Amount: d("5.00"), Declaration: onlyThis})
+	eightYearsAgo := now.AddDate(-8, 0, 0)
+	if _, err := w.S.Pool().Exec(ctx, `UPDATE gift_aid_declarations SET declared_at = $2, effective_from = $2 WHERE id = ANY($1::uuid[])`,
+		[]string{future.DeclarationID, single.DeclarationID}, eightYearsAgo); err != nil {
+		t.Fatal(err)
+	}
+	w.Gift(future, "pi_m1", "ch_m1", "pi_m1", "10.00", "0.00", eightYearsAgo.Add(time.Hour))
+	w.Gift(single, "pi_m2", "ch_m2", "pi_m2", "5.00", "0.00", eightYearsAgo.Add(2*time.Hour))
+	later := w.Donation(donations.NewDonation{Email: "Mary@example.org", Amount: d("20.00")})
+	w.Gift(later, "pi_m3", "ch_m3", "pi_m3", "20.00", "0.00", now.AddDate(-2, 0, 0))
+
+	var ev noEvents
+	var rep donors.ErasureReport
+	if err := w.S.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		rep, err = donors.EraseDonorTx(ctx, tx, accounts.CommandLine(), "mary@example.org", now, ev.scrub)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if rep.DeclarationsErased != 1 || len(rep.DeclarationsKept) != 1 || rep.DeclarationsKept[0].ID != future.DeclarationID {
+		t.Fatalf("report %+v: want the future declaration kept and the single-gift one erased", rep)
+	}
+	if want := giftaid.GiftAidKeepUntil(now.AddDate(-2, 0, 0)); !rep.DeclarationsKept[0].KeepUntil.Equal(want) {
+		t.Errorf("kept until %s, want %s (six years after the last gift it covers)", rep.DeclarationsKept[0].KeepUntil, want)
+	}
+}

@@ -15,7 +15,13 @@ SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee,
     a.name AS appeal_name, a.slug AS appeal_slug, a.gift_aid_rate,
     COALESCE(f.title, '')::text AS page_title, COALESCE(f.slug, '')::text AS page_slug,
     COALESCE(g.wording, '')::text AS gift_aid_wording, COALESCE(g.scope, '')::text AS gift_aid_scope,
-    g.declared_at AS gift_aid_declared_at, g.cancelled_at AS gift_aid_cancelled_at, COALESCE(t.impact, '')::text AS impact
+    g.declared_at AS gift_aid_declared_at, g.cancelled_at AS gift_aid_cancelled_at, COALESCE(t.impact, '')::text AS impact,
+    -- another declaration of hers ("future", "past four years") in force at the gift's time
+    -- covers it too (campaigns/giftaid/doc.go), though its donation carried none
+    EXISTS (SELECT 1 FROM gift_aid_declarations o
+        WHERE o.donor_id = d.donor_id AND o.scope <> 'this' AND o.id IS DISTINCT FROM d.gift_aid_declaration_id
+          AND o.effective_from <= sqlc.arg(at)::timestamptz
+          AND (o.cancelled_at IS NULL OR o.cancelled_at > sqlc.arg(at)::timestamptz))::boolean AS other_declaration_covers
 FROM donations d JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
