@@ -196,6 +196,16 @@ type MonthFigures struct {
 	Net     decimal.Decimal
 }
 
+// Label is the month as a person reads it: "Jan 2026" (the month itself if it is not
+// in the "2006-01" form).
+func (m MonthFigures) Label() string {
+	t, err := time.Parse("2006-01", m.Month)
+	if err != nil {
+		return m.Month
+	}
+	return t.Format("Jan 2006")
+}
+
 // UnmatchedFigures are the period's gifts that came with no donation this service created
 // (flagged for review) or with no donation at all.
 type UnmatchedFigures struct {
