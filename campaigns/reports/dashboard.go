@@ -15,6 +15,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/dbq"
 	"giving/campaigns/ledger"
+	"giving/campaigns/pages"
 )
 
 // Period is a half-open span of time [From, To) for the trustee dashboard. Both ends are
@@ -195,6 +196,10 @@ type MonthFigures struct {
 	Raised  decimal.Decimal
 	Net     decimal.Decimal
 }
+
+// StatusLabel is the page's status as a person reads it ("Waiting for approval", not
+// "pending").
+func (f FundraiserFigures) StatusLabel() string { return pages.StatusLabel(f.Status) }
 
 // Label is the month as a person reads it: "Jan 2026" (the month itself if it is not
 // in the "2006-01" form).
