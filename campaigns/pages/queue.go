@@ -75,7 +75,7 @@ It is not public until an admin approves it. Preview it exactly as supporters wi
 %s/f/%s
 
 Approve or hide it at the top of Manage the appeal:
-%s/admin
+%s/admin#queue-h
 
 The fundraiser is emailed when you approve it.
 `, who, title, site, slug, site)
@@ -103,8 +103,8 @@ Your page is live: %[3]s/f/%[4]s
 "%[2]s" is approved: anyone can now see it and give on it. Share that link with friends, family and colleagues: every gift made there counts toward your target. You can follow your gifts, thank your supporters and edit your story at:
 %[3]s/fundraise
 
-Thank you for fundraising for us.
-`, hello, p.Title, site, p.Slug)
+Thank you for raising money for %[5]s.
+`, hello, p.Title, site, p.Slug, campaigns.CharityName)
 	return outbox.QueueMail(ctx, tx, outbox.Mail{To: p.OwnerEmail, Subject: oneLine("Your page is live: " + p.Title), Body: body})
 }
 
