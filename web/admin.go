@@ -28,6 +28,8 @@ var adminDone = map[string]string{
 	"appeal":           "The appeal is saved.",
 	"tier":             "The tier is saved.",
 	"page":             "The fundraiser page's status is saved.",
+	"approved":         "The page is approved: it is live, and its fundraiser is emailed the link.",
+	"hidden":           "The page is hidden: only trustees and admins can see it.",
 	"unmatched":        "The payment is marked as reviewed.",
 	"offline-verified": "The offline money is verified: it now counts in the totals.",
 	"offline-rejected": "The offline money is rejected: it does not count.",
@@ -49,6 +51,11 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 		return err
 	}
 	list, err := s.adminPageList(r, a.ID)
+	if err != nil {
+		return err
+	}
+	// The approval queue, at the top: pages waiting, the longest waiting first.
+	waiting, err := pages.PagesWaiting(r.Context(), s.store, a.ID, adminPagesPer)
 	if err != nil {
 		return err
 	}
@@ -90,7 +97,7 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	s.render(w, r, status, "admin.html", map[string]any{"GiftAidEmail": giftAidEmail, "Declarations": declarations,
 		"Today": s.store.Now().In(campaigns.London()).Format(time.DateOnly), "Title": "Manage the appeal", "User": u, "Appeal": a,
 		"Tiers": tiers, "Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided,
-		"Monthly": monthly, "MonthlyEmail": monthlyEmail})
+		"Monthly": monthly, "MonthlyEmail": monthlyEmail, "Waiting": waiting})
 	return nil
 }
 
@@ -192,7 +199,12 @@ func (s *Server) adminFundraiserStatus(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return campaigns.ErrNotFound
 	}
-	err = pages.SetFundraiserStatus(r.Context(), s.store, u, id, strings.TrimSpace(r.PostFormValue("status")))
+	err = pages.SetFundraiserStatus(r.Context(), s.store, u, id, strings.TrimSpace(r.PostFormValue("status")), s.site(r))
+	// From the queue, back to the queue, saying what happened.
+	if q := r.PostFormValue("from"); q == "queue" && err == nil {
+		http.Redirect(w, r, "/admin?done="+map[string]string{"approved": "approved", "hidden": "hidden"}[r.PostFormValue("status")]+"#queue-h", http.StatusSeeOther)
+		return nil
+	}
 	// Back to the stretch of the list the admin was on.
 	if n, perr := strconv.Atoi(r.PostFormValue("pages")); err == nil && perr == nil && n > 1 {
 		http.Redirect(w, r, fmt.Sprintf("/admin?done=page&pages=%d#pages-h", n), http.StatusSeeOther)

@@ -16,11 +16,16 @@ type Bar struct {
 	Value decimal.Decimal
 }
 
+// chartColour is the charity's purple (--accent in static/style.css), set on every bar as
+// an attribute too, so a chart keeps its colour wherever its SVG is shown.
+const chartColour = "#6b2d8f"
+
 // barChart draws a horizontal bar chart as inline SVG on the server: no scripts, no CDN.
 // The chart is an image with a text alternative; the same figures are always in a table
-// beside it, which is what screen readers and spreadsheets use.
+// beside it, which is what screen readers and spreadsheets use. It is drawn 480 units
+// wide, so that scaled to a phone's width its text stays readable (style.css sizes it).
 func barChart(title string, bars []Bar) template.HTML {
-	const width, rowH, labelW, valueW = 640, 28, 170, 110
+	const width, rowH, labelW, valueW = 480, 28, 130, 100
 	max := decimal.Zero
 	for _, b := range bars {
 		if b.Value.GreaterThan(max) {
@@ -49,7 +54,7 @@ func barChart(title string, bars []Bar) template.HTML {
 			}
 		}
 		fmt.Fprintf(&sb, `<text x="%d" y="%d" text-anchor="end" class="chart-label">%s</text>`, labelW-8, y+18, template.HTMLEscapeString(b.Label))
-		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%d" height="%d" class="chart-bar"/>`, labelW, y+4, w, rowH-10)
+		fmt.Fprintf(&sb, `<rect x="%d" y="%d" width="%d" height="%d" class="chart-bar" fill="%s"/>`, labelW, y+4, w, rowH-10, chartColour)
 		fmt.Fprintf(&sb, `<text x="%d" y="%d" class="chart-value">%s</text>`, labelW+int(w)+6, y+18, payments.FormatPounds(b.Value))
 	}
 	sb.WriteString(`</svg>`)

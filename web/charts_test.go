@@ -5,6 +5,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"giving/campaigns/reports"
 	"giving/web/webtest"
 )
 
@@ -30,7 +31,7 @@ func TestBarChartEscapesAndScales(t *testing.T) {
 		t.Errorf("chart aria-labelledby %q, but its title is #%s", labelledBy, id)
 	}
 	values, bars := webtest.Find(t, svg, "svg.chart text.chart-value"), webtest.Find(t, svg, "svg.chart rect.chart-bar")
-	for i, want := range []struct{ value, width string }{{"£1,000.00", "360"}, {"£250.00", "90"}, {"£0.01", "1"}} {
+	for i, want := range []struct{ value, width string }{{"£1,000.00", "250"}, {"£250.00", "62"}, {"£0.01", "1"}} {
 		if len(values) != 3 || len(bars) != 3 {
 			t.Fatalf("%d values and %d bars, want 3 of each:\n%s", len(values), len(bars), svg)
 		}
@@ -43,5 +44,21 @@ func TestBarChartEscapesAndScales(t *testing.T) {
 	}
 	if got := webtest.Text(t, string(barChart("Empty", nil)), "svg.chart text.chart-empty"); got != "Nothing in this period" {
 		t.Errorf("empty chart says %q", got)
+	}
+}
+
+// Months read as people say them, and every bar carries the charity's colour.
+func TestChartMonthsAndColour(t *testing.T) {
+	t.Parallel()
+	for month, want := range map[string]string{"2026-01": "Jan 2026", "2025-12": "Dec 2025", "odd": "odd"} {
+		if got := (reports.MonthFigures{Month: month}).Label(); got != want {
+			t.Errorf("month %s reads %q, want %q", month, got, want)
+		}
+	}
+	svg := string(barChart("Raised by month", []Bar{{Label: "Jan 2026", Value: decimal.RequireFromString("10")}, {Label: "Feb 2026", Value: decimal.Zero}}))
+	for _, bar := range webtest.Find(t, svg, "rect.chart-bar") {
+		if fill, _ := webtest.NodeAttr(bar, "fill"); fill != chartColour || chartColour != "#6b2d8f" {
+			t.Errorf("a bar's fill is %q, want the charity's purple:\n%s", fill, svg)
+		}
 	}
 }

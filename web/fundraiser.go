@@ -1,21 +1,29 @@
 package web
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
 
+	"giving/campaigns"
 	"giving/campaigns/appeals"
 	"giving/campaigns/pages"
 	"giving/payments"
 )
 
 // fundraiserPage is GET /f/{slug}: an approved page, its progress, the donate form that
-// attributes gifts to it, and its donor wall.
+// attributes gifts to it, and its donor wall. A page not yet public (waiting for approval,
+// or hidden) is shown only to trustees and admins, as a preview: exactly as supporters will
+// see it, under a banner saying it is not public, and kept out of search engines; to
+// anyone else it does not exist.
 func (s *Server) fundraiserPage(w http.ResponseWriter, r *http.Request) error {
 	fr, err := pages.PublicFundraiser(r.Context(), s.store, chi.URLParam(r, "slug"))
+	if u, ok := currentUser(r); ok && errors.Is(err, campaigns.ErrNotFound) {
+		fr, err = pages.PreviewFundraiser(r.Context(), s.store, u, chi.URLParam(r, "slug"))
+	}
 	if err != nil {
 		return err
 	}
@@ -55,7 +63,12 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 	if owner != "" {
 		invite = "Please support " + owner + ": " + fr.Title + ", for " + a.Name + "."
 	}
-	s.render(w, r, status, "fundraiser.html", map[string]any{
+	preview := ""
+	if fr.Status != "approved" {
+		preview = pages.StatusLabel(fr.Status)
+		w.Header().Set("X-Robots-Tag", "noindex, nofollow")
+	}
+	s.render(w, r, status, "fundraiser.html", map[string]any{"Preview": preview,
 		"Title": fr.Title, "Description": description, "Fundraiser": fr, "Owner": owner, "By": by, "Photo": photo,
 		"Appeal": a, "Form": s.formView(a, f, notice), "Supporters": supportersView(s.store.Now(), entries),
 		"Story":    storyView(fr.Story), // paragraphs and safe links, escaped by the template (pages.go)

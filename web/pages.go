@@ -362,7 +362,7 @@ func (s *Server) createPage(w http.ResponseWriter, r *http.Request) error {
 		// The other fields are checked too, so every problem shows at once.
 		return s.renderPageForm(w, r, http.StatusUnprocessableEntity, nil, f, validate(ve, e).Fields, nil, nil)
 	}
-	_, err = pages.CreatePage(r.Context(), s.store, fundraiser(r), a.ID, e)
+	_, err = pages.CreatePage(r.Context(), s.store, fundraiser(r), a.ID, e, s.site(r))
 	var dve *campaigns.ValidationError
 	if errors.As(err, &dve) {
 		return s.renderPageForm(w, r, http.StatusUnprocessableEntity, nil, f, dve.Fields, nil, nil)

@@ -81,7 +81,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	}
 	months := make([]Bar, 0, len(d.ByMonth))
 	for _, m := range d.ByMonth {
-		months = append(months, Bar{Label: m.Month, Value: m.Raised})
+		months = append(months, Bar{Label: m.Label(), Value: m.Raised})
 	}
 	tiers := make([]Bar, 0, len(d.ByTier))
 	for _, t := range d.ByTier {

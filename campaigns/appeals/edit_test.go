@@ -51,10 +51,10 @@ func TestAdminActionsAreAuditedAndForbiddenToTrustees(t *testing.T) {
 		t.Fatalf("a second £2,000 tier: %v", err)
 	}
 	fr := campaignstest.AddFundraiser(t, s, a.ID, "ruby")
-	if err := pages.SetFundraiserStatus(ctx, s, trustee, fr, "hidden"); !errors.Is(err, campaigns.ErrForbidden) {
+	if err := pages.SetFundraiserStatus(ctx, s, trustee, fr, "hidden", ""); !errors.Is(err, campaigns.ErrForbidden) {
 		t.Fatalf("a trustee hid a page: %v", err)
 	}
-	if err := pages.SetFundraiserStatus(ctx, s, admin, fr, "hidden"); err != nil {
+	if err := pages.SetFundraiserStatus(ctx, s, admin, fr, "hidden", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pages.PublicFundraiser(ctx, s, "ruby"); !errors.Is(err, campaigns.ErrNotFound) {

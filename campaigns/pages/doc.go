@@ -1,8 +1,11 @@
 // Package pages is fundraisers' own pages: the page and its address (pages.go), its photo
 // (photo.go: checked, stripped and resized copies), the public page and its wall of gifts
 // (fundraisers.go), offline money a fundraiser collected and an admin verifies, rejects or
-// reverses (offline.go), and her thank-you notes to donors (thanks.go).
+// reverses (offline.go), her thank-you notes to donors (thanks.go), and the admins' approval
+// queue with its preview and emails (queue.go).
 //
 // A fundraiser reads and changes only her own pages; another's page looks exactly like one
-// that does not exist. A new page is pending until an admin approves it.
+// that does not exist. A new page is pending until an admin approves it: every admin is
+// emailed when it starts waiting, and its fundraiser when it goes live, each in the
+// transaction of the change. Trustees and admins may preview a page that is not public.
 package pages

@@ -219,7 +219,7 @@ func mayRunPages(by accounts.User) error {
 // CreatePage makes a pending page owned by the fundraiser by, on the appeal. With no slug,
 // one is suggested from the title (the first free one). A taken slug is refused with a
 // free suggestion.
-func CreatePage(ctx context.Context, s *campaigns.Store, by accounts.User, appealID int64, e PageEdit) (Fundraiser, error) {
+func CreatePage(ctx context.Context, s *campaigns.Store, by accounts.User, appealID int64, e PageEdit, site string) (Fundraiser, error) {
 	if err := mayRunPages(by); err != nil {
 		return Fundraiser{}, err
 	}
@@ -265,6 +265,10 @@ func CreatePage(ctx context.Context, s *campaigns.Store, by accounts.User, appea
 			}
 		}
 		if err := audit.Write(ctx, tx, by, "fundraiser page created", fmt.Sprintf("fundraiser %d /f/%s", id, slug)); err != nil {
+			return err
+		}
+		// A new page waits for an admin: every admin is told (queue.go).
+		if err := mailAdminsWaiting(ctx, tx, site, by.DisplayName, by.Email, e.Title, slug); err != nil {
 			return err
 		}
 		f, err = pageByID(ctx, tx, id)
@@ -410,16 +414,29 @@ func PageGifts(ctx context.Context, s *campaigns.Store, by accounts.User, limit 
 
 // Offline takings: money a fundraiser collected herself.
 
-// SetFundraiserStatus approves or hides a fundraiser page.
-func SetFundraiserStatus(ctx context.Context, s *campaigns.Store, by accounts.User, id int64, status string) error {
+// SetFundraiserStatus approves or hides a fundraiser page. When a page goes live, its
+// fundraiser is emailed the link (once: approving a live page again changes nothing); site
+// is the site's address for that link.
+func SetFundraiserStatus(ctx context.Context, s *campaigns.Store, by accounts.User, id int64, status, site string) error {
 	if status != "approved" && status != "hidden" && status != "pending" {
 		return &campaigns.ValidationError{Fields: map[string]string{"status": "Choose approve or hide"}}
 	}
 	return accounts.AdminTx(ctx, s, by, func(tx pgx.Tx) (string, string, error) {
-		tag, err := dbq.New(tx).SetFundraiserStatus(ctx, dbq.SetFundraiserStatusParams{ID: id, Status: status})
-		if err == nil && tag.RowsAffected() == 0 {
+		old, err := dbq.New(tx).LockPageStatus(ctx, id)
+		if errors.Is(err, pgx.ErrNoRows) {
 			err = fmt.Errorf("fundraiser %d: %w", id, campaigns.ErrNotFound)
 		}
-		return "fundraiser page " + status, fmt.Sprintf("fundraiser %d", id), err
+		if err != nil {
+			return "", "", err
+		}
+		if _, err := dbq.New(tx).SetFundraiserStatus(ctx, dbq.SetFundraiserStatusParams{ID: id, Status: status}); err != nil {
+			return "", "", err
+		}
+		if status == "approved" && old.Status != "approved" {
+			if err := mailOwnerLive(ctx, tx, site, old); err != nil {
+				return "", "", err
+			}
+		}
+		return "fundraiser page " + status, fmt.Sprintf("fundraiser %d /f/%s (%s): %s -> %s", id, old.Slug, old.Title, old.Status, status), nil
 	})
 }

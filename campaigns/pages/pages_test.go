@@ -123,7 +123,7 @@ func TestPagesBelongToTheirFundraiser(t *testing.T) {
 	admin := campaignstest.AddUser(t, s, "admin@example.org", accounts.RoleAdmin)
 	d := decimal.RequireFromString
 
-	p, err := pages.CreatePage(ctx, s, ruby, a.ID, pages.PageEdit{Title: "Ruby's Run", Story: "10k", Target: d("750")})
+	p, err := pages.CreatePage(ctx, s, ruby, a.ID, pages.PageEdit{Title: "Ruby's Run", Story: "10k", Target: d("750")}, "http://giving.test")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,11 +131,11 @@ func TestPagesBelongToTheirFundraiser(t *testing.T) {
 		t.Fatalf("new page %+v, want pending rubys-run owned by Ruby", p)
 	}
 	// The same title again gets the next free address; a taken address is refused with one.
-	p2, err := pages.CreatePage(ctx, s, ruby, a.ID, pages.PageEdit{Title: "Ruby's Run", Target: d("1")})
+	p2, err := pages.CreatePage(ctx, s, ruby, a.ID, pages.PageEdit{Title: "Ruby's Run", Target: d("1")}, "http://giving.test")
 	if err != nil || p2.Slug != "rubys-run-2" {
 		t.Fatalf("second page: %+v %v, want rubys-run-2", p2, err)
 	}
-	_, err = pages.CreatePage(ctx, s, sam, a.ID, pages.PageEdit{Title: "Sam", Target: d("10"), Slug: "rubys-run"})
+	_, err = pages.CreatePage(ctx, s, sam, a.ID, pages.PageEdit{Title: "Sam", Target: d("10"), Slug: "rubys-run"}, "http://giving.test")
 	if msg := fieldErr(err, "slug"); !strings.Contains(msg, "rubys-run-3") {
 		t.Errorf("taken slug: %v, want a suggestion of rubys-run-3", err)
 	}
@@ -152,16 +152,16 @@ func TestPagesBelongToTheirFundraiser(t *testing.T) {
 		{"slug", pages.PageEdit{Title: "T", Target: d("10"), Slug: "-ruby-"}},
 		{"slug", pages.PageEdit{Title: "T", Target: d("10"), Slug: strings.Repeat("a", 61)}},
 	} {
-		if _, err := pages.CreatePage(ctx, s, sam, a.ID, tc.edit); fieldErr(err, tc.field) == "" {
+		if _, err := pages.CreatePage(ctx, s, sam, a.ID, tc.edit, "http://giving.test"); fieldErr(err, tc.field) == "" {
 			t.Errorf("%+v: %v, want a problem with %s", tc.edit, err, tc.field)
 		}
 	}
 	for _, target := range []string{"1", "1000000"} {
-		if _, err := pages.CreatePage(ctx, s, sam, a.ID, pages.PageEdit{Title: "Sam " + target, Target: d(target)}); err != nil {
+		if _, err := pages.CreatePage(ctx, s, sam, a.ID, pages.PageEdit{Title: "Sam " + target, Target: d(target)}, "http://giving.test"); err != nil {
 			t.Errorf("target %s refused: %v", target, err)
 		}
 	}
-	if _, err := pages.CreatePage(ctx, s, admin, a.ID, pages.PageEdit{Title: "Admin", Target: d("10")}); !errors.Is(err, campaigns.ErrForbidden) {
+	if _, err := pages.CreatePage(ctx, s, admin, a.ID, pages.PageEdit{Title: "Admin", Target: d("10")}, "http://giving.test"); !errors.Is(err, campaigns.ErrForbidden) {
 		t.Errorf("an admin creating a fundraiser page: %v, want forbidden", err)
 	}
 
@@ -177,7 +177,7 @@ func TestPagesBelongToTheirFundraiser(t *testing.T) {
 	}
 
 	// Approved, then edited: it stays approved, and its address no longer changes.
-	if err := pages.SetFundraiserStatus(ctx, s, admin, p.ID, "approved"); err != nil {
+	if err := pages.SetFundraiserStatus(ctx, s, admin, p.ID, "approved", "http://giving.test"); err != nil {
 		t.Fatal(err)
 	}
 	p, err = pages.UpdatePage(ctx, s, ruby, p.ID, pages.PageEdit{Title: "Ruby's Big Run", Story: "20k now", Target: d("1500")})
@@ -200,7 +200,7 @@ func offlineWorld(t *testing.T) (s *campaigns.Store, a appeals.Appeal, p pages.F
 	ruby = campaignstest.AddUser(t, s, "ruby@example.org", accounts.RoleFundraiser)
 	admin = campaignstest.AddUser(t, s, "admin@example.org", accounts.RoleAdmin)
 	trustee = campaignstest.AddUser(t, s, "trustee@example.org", accounts.RoleTrustee)
-	p, err := pages.CreatePage(context.Background(), s, ruby, a.ID, pages.PageEdit{Title: "Ruby's Run", Target: decimal.RequireFromString("500")})
+	p, err := pages.CreatePage(context.Background(), s, ruby, a.ID, pages.PageEdit{Title: "Ruby's Run", Target: decimal.RequireFromString("500")}, "http://giving.test")
 	if err != nil {
 		t.Fatal(err)
 	}

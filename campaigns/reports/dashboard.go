@@ -15,6 +15,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/dbq"
 	"giving/campaigns/ledger"
+	"giving/campaigns/pages"
 )
 
 // Period is a half-open span of time [From, To) for the trustee dashboard. Both ends are
@@ -194,6 +195,20 @@ type MonthFigures struct {
 	Fees    decimal.Decimal
 	Raised  decimal.Decimal
 	Net     decimal.Decimal
+}
+
+// StatusLabel is the page's status as a person reads it ("Waiting for approval", not
+// "pending").
+func (f FundraiserFigures) StatusLabel() string { return pages.StatusLabel(f.Status) }
+
+// Label is the month as a person reads it: "Jan 2026" (the month itself if it is not
+// in the "2006-01" form).
+func (m MonthFigures) Label() string {
+	t, err := time.Parse("2006-01", m.Month)
+	if err != nil {
+		return m.Month
+	}
+	return t.Format("Jan 2006")
 }
 
 // UnmatchedFigures are the period's gifts that came with no donation this service created

@@ -1,0 +1,134 @@
+package main
+
+// The trustees' and admins' desk in a real browser: no page under /trustees or /admin
+// scrolls sideways on a phone, the approval queue previews a waiting page, and the
+// dashboard is screenshotted at a laptop's and a phone's size for a treasurer's look.
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
+)
+
+// e2eDeskPaths are the trustee and admin pages a phone must fit.
+var e2eDeskPaths = []string{"/trustees", "/trustees/gift-aid", "/trustees/reconcile", "/trustees/audit", "/admin", "/admin/donors"}
+
+// e2eSideways lists what sticks out past the right edge of the screen, "" when the page
+// fits: the document is no wider than the window.
+const e2eSideways = `(() => {
+  const d = document.documentElement;
+  if (d.scrollWidth <= d.clientWidth) return "";
+  const out = [];
+  document.querySelectorAll("main *").forEach(e => {
+    const r = e.getBoundingClientRect();
+    if (r.right > d.clientWidth + 1 && out.length < 8) out.push(e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") + (e.className && e.className.baseVal === undefined ? "." + e.className : "") + " to " + Math.round(r.right) + "px");
+  });
+  return "scrollWidth " + d.scrollWidth + " > clientWidth " + d.clientWidth + ": " + out.join("; ");
+})()`
+
+// TestE2EDesk: two gifts and a page waiting, then an admin goes through every trustee and
+// admin page at 390x844 and 1280x800.
+func TestE2EDesk(t *testing.T) {
+	chromium := e2eTools(t)
+	site := e2eStart(t)
+	browserCtx := e2eBrowser(t, chromium)
+	e2eAddPage(t, site, "Ruby", "ruby-runs-10k", "Ruby runs the 10k", "I am running my first 10k for women rebuilding their lives after modern slavery.")
+	e2eAddPage(t, site, "Samantha", "sam-swims-the-solent", "Samantha swims the Solent for Freedom", "Three miles of cold water.")
+	e2eDeskSQL(t, site, `UPDATE fundraisers SET status = 'pending' WHERE slug = 'sam-swims-the-solent'`)
+
+	donor := e2eNewTab(t, browserCtx, site, "donor")
+	donor.goTo("/")
+	e2eGive(t, donor, "£40.00", "", false, "Alice", nil, false)
+	donor.goTo("/f/ruby-runs-10k")
+	e2eGive(t, donor, "", "25", true, "Bea", nil, false)
+	if r := donor.goTo("/f/sam-swims-the-solent"); r == nil || r.Status != 404 {
+		t.Errorf("a visitor opens the waiting page: %v, want 404", r)
+	}
+
+	const email, password = "admin@example.org", "a long admin passphrase"
+	site.addUser(t, email, "admin", password)
+	b := e2eNewTab(t, browserCtx, site, "admin")
+	b.goTo("/login")
+	b.do("fill in the log-in form", chromedp.SendKeys(chromedp.ID("email"), email), chromedp.SendKeys(chromedp.ID("password"), password))
+	b.navigate("log in", chromedp.Click(chromedp.CSS(`form.login button[type=submit]`)))
+	if p := b.path(); p != "/account/two-factor" {
+		t.Fatalf("after logging in: %s, want the two-factor enrolment", p)
+	}
+	e2eEnrolTwoFactor(t, b)
+
+	for _, vp := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{{"phone", 390, 844, true}, {"desktop", 1280, 800, false}} {
+		t.Run(vp.name, func(t *testing.T) {
+			b.t = t
+			opts := []chromedp.EmulateViewportOption{}
+			if vp.mobile {
+				opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+			}
+			b.do("size the window", chromedp.EmulateViewport(vp.width, vp.height, opts...))
+			for _, path := range e2eDeskPaths {
+				if r := b.goTo(path); r == nil || r.Status != 200 {
+					t.Fatalf("%s: %v, want 200", path, r)
+				}
+				if wide := e2eRun(b, "measure "+path, chromedp.Evaluate[string](e2eSideways)); wide != "" {
+					t.Errorf("%s at %dx%d scrolls sideways: %s", path, vp.width, vp.height, wide)
+				}
+				name := strings.ReplaceAll(path, "/", "-")
+				if path == "/trustees" {
+					name = "-dashboard"
+				}
+				b.checkA11y(vp.name + name)
+			}
+			b.goTo("/trustees")
+			if got := b.text("#by-month tbody th"); !strings.HasSuffix(got, " 2026") && !strings.HasSuffix(got, " 2027") {
+				t.Errorf("the dashboard's first month reads %q, want a month like Jan 2026", got)
+			}
+			fill := e2eRun(b, "read a bar's colour", chromedp.Evaluate[string](`getComputedStyle(document.querySelector("svg.chart rect.chart-bar")).fill`))
+			if fill != "rgb(107, 45, 143)" {
+				t.Errorf("the chart's bars are %q, want the charity's purple", fill)
+			}
+			b.do("scroll to the month chart", chromedp.ScrollIntoView("svg.chart"))
+			b.firstScreen("month-chart")
+
+			// The queue: the waiting page, previewed as supporters will see it.
+			b.goTo("/admin")
+			if got := b.text(".queue-item .queue-title strong"); got != "Samantha swims the Solent for Freedom" {
+				t.Errorf("the queue's first page is %q", got)
+			}
+			b.checkA11y(vp.name + "-admin")
+			b.navigate("preview", chromedp.Click(chromedp.CSS(`.queue-item a.button`)))
+			if got := b.text("#preview-banner"); !strings.HasPrefix(got, "Preview: not public yet.") {
+				t.Errorf("the preview's banner reads %q", got)
+			}
+			if wide := e2eRun(b, "measure the preview", chromedp.Evaluate[string](e2eSideways)); wide != "" {
+				t.Errorf("the preview at %dx%d scrolls sideways: %s", vp.width, vp.height, wide)
+			}
+			b.screenshot(vp.name + "-preview")
+		})
+	}
+}
+
+// e2eDeskSQL runs one statement on the site's database.
+func e2eDeskSQL(t *testing.T, site *e2eSite, sql string, args ...any) {
+	t.Helper()
+	var dsn string
+	for _, kv := range site.env {
+		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
+			dsn = v
+		}
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+		t.Fatal(err)
+	}
+}
