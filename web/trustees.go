@@ -79,9 +79,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	months := make([]Bar, 0, len(d.ByMonth))
-	for _, m := range d.ByMonth {
-		months = append(months, Bar{Label: m.Label(), Value: m.Raised})
+	// Long quiet stretches are one row in the table and no bars in the chart.
+	monthRows := reports.FoldMonths(d.ByMonth)
+	months := make([]Bar, 0, len(monthRows))
+	for _, m := range monthRows {
+		if !m.Quiet {
+			months = append(months, Bar{Label: m.Label(), Value: m.Raised})
+		}
 	}
 	tiers := make([]Bar, 0, len(d.ByTier))
 	for _, t := range d.ByTier {
@@ -101,6 +105,9 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	}
 	data["D"] = d
 	data["Cancels"] = cancels
+	data["MonthRows"] = monthRows
+	data["PeriodText"] = p.From.In(campaigns.London()).Format("2 Jan 2006") + " to " +
+		p.To.In(campaigns.London()).AddDate(0, 0, -1).Format("2 Jan 2006")
 	data["MonthChart"] = barChart("Raised by month", months)
 	data["TierChart"] = barChart("Gifts by tier", tiers)
 	data["Unreviewed"] = unmatched

@@ -508,3 +508,62 @@ func fillMonthlyChanges(ctx context.Context, q *dbq.Queries, dash *Dashboard, no
 	dash.AmountsRaised, dash.AmountsLowered = changes.Up, changes.Down
 	return nil
 }
+
+// Quiet reports a month with no money moving at all: no gifts, refunds, disputes or fees.
+func (m MonthFigures) Quiet() bool {
+	return m.Gifts == 0 && m.Gross.IsZero() && m.Refunds.IsZero() && m.Fees.IsZero() && m.Raised.IsZero() && m.Net.IsZero()
+}
+
+// MinQuietRun is the shortest run of quiet months the month table folds into one row: one
+// or two quiet months read fine as rows of zeros, a long quiet stretch does not.
+const MinQuietRun = 3
+
+// MonthRow is one row of the dashboard's month table: a month with its figures, or a run
+// of at least MinQuietRun quiet months folded into one (Quiet, Months the run's length).
+type MonthRow struct {
+	MonthFigures
+	Quiet   bool
+	Months  int
+	through string // the run's last month, "2006-01"
+}
+
+// Label is the row as a person reads it: "Jan 2026", or for a folded run "Feb–Oct 2026"
+// ("Nov 2025–Feb 2026" across a year end).
+func (r MonthRow) Label() string {
+	if !r.Quiet {
+		return r.MonthFigures.Label()
+	}
+	first, ferr := time.Parse("2006-01", r.Month)
+	last, lerr := time.Parse("2006-01", r.through)
+	if ferr != nil || lerr != nil {
+		return r.Month + "–" + r.through
+	}
+	if first.Year() == last.Year() {
+		return first.Format("Jan") + "–" + last.Format("Jan 2006")
+	}
+	return first.Format("Jan 2006") + "–" + last.Format("Jan 2006")
+}
+
+// FoldMonths is the months as table rows, oldest first, each run of MinQuietRun or more
+// quiet months folded into one row.
+func FoldMonths(months []MonthFigures) []MonthRow {
+	var rows []MonthRow
+	for i := 0; i < len(months); {
+		j := i
+		for j < len(months) && months[j].Quiet() {
+			j++
+		}
+		if j-i >= MinQuietRun {
+			rows = append(rows, MonthRow{MonthFigures: months[i], Quiet: true, Months: j - i, through: months[j-1].Month})
+			i = j
+			continue
+		}
+		if j == i {
+			j = i + 1
+		}
+		for ; i < j; i++ {
+			rows = append(rows, MonthRow{MonthFigures: months[i], Months: 1, through: months[i].Month})
+		}
+	}
+	return rows
+}
