@@ -79,6 +79,14 @@ func TestDashboardCardsAndQuietMonths(t *testing.T) {
 			t.Errorf("card %s reads %q, want %q", id, got, want)
 		}
 	}
+	seen := map[string]bool{}
+	for _, n := range webtest.Find(t, p.body, "[id]") {
+		id, _ := webtest.NodeAttr(n, "id")
+		if seen[id] {
+			t.Errorf("two elements with id %s: a figure moved into a card must leave its old place", id)
+		}
+		seen[id] = true
+	}
 	for _, want := range []string{"Gift Aid claimable, as recorded with each gift", "Active monthly donors now"} {
 		found := false
 		for _, n := range webtest.Find(t, p.body, "li.card .card-label") {
