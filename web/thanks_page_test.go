@@ -54,7 +54,7 @@ func TestThanksAfterAGiftOnHerPageIsAboutHerPage(t *testing.T) {
 	if got := webtest.Text(t, page.body, ".thanks .notice"); !strings.Contains(got, "on Ruby's page for Fundraising for Freedom has been received") {
 		t.Errorf("notice %q, want her page named", got)
 	}
-	if got := webtest.Text(t, page.body, "#page-thanks-h"); got != "Your gift helps Ruby reach the target" {
+	if got := webtest.Text(t, page.body, "#page-thanks-h"); got != "Your gift brings Ruby closer to £500.00" {
 		t.Errorf("page heading %q", got)
 	}
 	// Her page's progress: £15 of £500, not the appeal's £55.
