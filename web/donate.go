@@ -335,6 +335,11 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 		"Title": "Thank you", "Appeal": a, "Donation": d, "Impact": impact, "Confirmed": confirmed,
 		"Progress": progress("Progress toward the appeal target", t, a.Target),
 	}
+	if d.FundraiserID != 0 {
+		if err := s.thanksForPage(r, d.FundraiserID, a, data); err != nil {
+			return err
+		}
+	}
 	if d.Monthly {
 		// What happens next: the next payment, on the first payment's day of the month.
 		now := s.store.Now()
@@ -346,6 +351,34 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	s.render(w, r, http.StatusOK, "thanks.html", data)
+	return nil
+}
+
+// thanksForPage makes the thank-you page for a gift made on a fundraiser's page about her
+// page: its progress instead of the appeal's, a link back to it and its share links. A
+// page no longer public (hidden since the gift) keeps the appeal's thank-you page.
+func (s *Server) thanksForPage(r *http.Request, fundraiserID int64, a appeals.Appeal, data map[string]any) error {
+	ctx := r.Context()
+	fr, err := pages.FundraiserByID(ctx, s.store, fundraiserID)
+	if err != nil || fr.Status != "approved" {
+		return err
+	}
+	t, err := pages.FundraiserTotals(ctx, s.store, fr.ID)
+	if err != nil {
+		return err
+	}
+	owner, err := pages.OwnerName(ctx, s.store, fr.ID)
+	if err != nil {
+		return err
+	}
+	photo, err := s.pagePhotoView(ctx, fr)
+	if err != nil {
+		return err
+	}
+	_, description, invite := pageWords(fr, a, owner)
+	data["Page"], data["Owner"] = fr, owner
+	data["Share"] = s.pageShare(fr, description, invite, photo)
+	data["Progress"] = progress("Progress toward "+fr.Title+"'s target", t, fr.Target)
 	return nil
 }
 

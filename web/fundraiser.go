@@ -52,30 +52,45 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 	if err != nil {
 		return err
 	}
-	// "Ruby is fundraising for Fundraising for Freedom"; a page nobody signed up for (made
-	// by an admin) is "Raising money for" the appeal.
-	by := "Raising money for"
-	if owner != "" {
-		by = owner + " is fundraising for"
-	}
-	description := strings.TrimSpace(fmt.Sprintf("%s %s. %s", by, a.Name, firstSentence(fr.Story, 160)))
-	invite := "I'm supporting " + fr.Title + " for " + a.Name + ". Will you give too?"
-	if owner != "" {
-		invite = "Please support " + owner + ": " + fr.Title + ", for " + a.Name + "."
+	by, description, invite := pageWords(fr, a, owner)
+	moderate, err := s.pageMessages(r, fr.ID)
+	if err != nil {
+		return err
 	}
 	preview := ""
 	if fr.Status != "approved" {
 		preview = pages.StatusLabel(fr.Status)
 		w.Header().Set("X-Robots-Tag", "noindex, nofollow")
 	}
-	s.render(w, r, status, "fundraiser.html", map[string]any{"Preview": preview,
+	s.render(w, r, status, "fundraiser.html", map[string]any{"Preview": preview, "Moderate": moderate, "Done": r.URL.Query().Get("done"),
 		"Title": fr.Title, "Description": description, "Fundraiser": fr, "Owner": owner, "By": by, "Photo": photo,
 		"Appeal": a, "Form": s.formView(a, f, notice), "Supporters": supportersView(s.store.Now(), entries),
 		"Story":    storyView(fr.Story), // paragraphs and safe links, escaped by the template (pages.go)
-		"Share":    s.share("/f/"+fr.Slug, fr.Title, description, invite).withPhoto(s, photo, "Photo for "+fr.Title),
+		"Share":    s.pageShare(fr, description, invite, photo),
 		"Progress": progress("Progress toward "+fr.Title+"'s target", t, fr.Target),
 	})
 	return nil
+}
+
+// pageWords are how a page introduces itself: "Ruby is fundraising for Fundraising for
+// Freedom" (a page nobody signed up for, made by an admin, is "Raising money for" the
+// appeal), its link preview's description, and the words a donor sends a friend with it.
+func pageWords(fr pages.Fundraiser, a appeals.Appeal, owner string) (by, description, invite string) {
+	by = "Raising money for"
+	if owner != "" {
+		by = owner + " is fundraising for"
+	}
+	description = strings.TrimSpace(fmt.Sprintf("%s %s. %s", by, a.Name, firstSentence(fr.Story, 160)))
+	invite = "I'm supporting " + fr.Title + " for " + a.Name + ". Will you give too?"
+	if owner != "" {
+		invite = "Please support " + owner + ": " + fr.Title + ", for " + a.Name + "."
+	}
+	return by, description, invite
+}
+
+// pageShare is a fundraiser page's share links, its photo (if any) the preview picture.
+func (s *Server) pageShare(fr pages.Fundraiser, description, invite string, photo *photoView) shareView {
+	return s.share("/f/"+fr.Slug, fr.Title, description, invite).withPhoto(s, photo, "Photo for "+fr.Title)
 }
 
 // firstSentence is the start of a story for a link preview: up to max characters, cut at

@@ -177,7 +177,9 @@ func (s *Server) renderDashboard(w http.ResponseWriter, r *http.Request, status 
 	}
 	notice := map[string]string{"created": "Your page is saved. It will be public once the charity has approved it.",
 		"saved": "Your changes are saved.", "offline": "Thank you: the charity will check the money and then add it to your total.",
-		"thanked": "Your thank-you note is on its way."}[r.URL.Query().Get("done")]
+		"thanked": "Your thank-you note is on its way.",
+		"hidden":  "The message is hidden from your page and the appeal's list of supporters.",
+		"shown":   "The message is shown again."}[r.URL.Query().Get("done")]
 	noStore(w)
 	s.render(w, r, status, "fundraise_dashboard.html", map[string]any{"Title": "Your fundraising", "User": u,
 		"Pages": rows, "Gifts": giftRows, "Offline": offline, "Notice": notice,

@@ -116,6 +116,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/fundraise/{id}/edit", s.wrap(s.updatePage))
 			r.Post("/fundraise/{id}/offline", s.wrap(s.submitOffline))
 			r.Post("/fundraise/gifts/{donation}/thank", s.wrap(s.thankGift))
+			r.Post("/fundraise/gifts/{donation}/message", s.wrap(s.hideMessage))
 		})
 
 		// Trustees read everything and export; every export is audited.
@@ -126,6 +127,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/trustees/gift-aid", s.wrap(s.giftAidPage))
 			r.Post("/trustees/gift-aid/claim", s.wrap(s.makeClaim))
 			r.Get("/trustees/reconcile", s.wrap(s.reconcilePage))
+			r.Post("/trustees/messages/{donation}", s.wrap(s.hideMessage))
 		})
 		// Admins also change the appeal, its tiers and pages; every change is audited.
 		r.Group(func(r chi.Router) {

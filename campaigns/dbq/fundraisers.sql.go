@@ -99,7 +99,7 @@ func (q *Queries) PublicFundraiser(ctx context.Context, slug string) (PublicFund
 }
 
 const wall = `-- name: Wall :many
-SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly, g.given_at
+SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, (CASE WHEN d.message_hidden_at IS NULL THEN d.message ELSE '' END)::text AS message, d.frequency = 'monthly' AS monthly, g.given_at
 FROM donations d
 CROSS JOIN LATERAL (SELECT min(e.occurred_at)::timestamptz AS given_at FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift') g
 WHERE d.fundraiser_id = $1::bigint AND g.given_at IS NOT NULL

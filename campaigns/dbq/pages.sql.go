@@ -363,6 +363,7 @@ func (q *Queries) OwnPageByID(ctx context.Context, arg OwnPageByIDParams) (OwnPa
 const ownPageGifts = `-- name: OwnPageGifts :many
 SELECT d.id::text AS donation_id, f.id AS page_id, f.title AS page_title, d.display_name, d.hide_name, d.amount, d.hide_amount,
     d.message, (d.frequency = 'monthly')::boolean AS monthly, g.at::timestamptz AS given_at,
+    (d.message_hidden_at IS NOT NULL)::boolean AS message_hidden,
     (t.donation_id IS NOT NULL)::boolean AS thanked, (d.email <> '')::boolean AS reachable
 FROM fundraisers f
 JOIN donations d ON d.fundraiser_id = f.id
@@ -379,18 +380,19 @@ type OwnPageGiftsParams struct {
 }
 
 type OwnPageGiftsRow struct {
-	DonationID  string
-	PageID      int64
-	PageTitle   string
-	DisplayName string
-	HideName    bool
-	Amount      decimal.Decimal
-	HideAmount  bool
-	Message     string
-	Monthly     bool
-	GivenAt     time.Time
-	Thanked     bool
-	Reachable   bool
+	DonationID    string
+	PageID        int64
+	PageTitle     string
+	DisplayName   string
+	HideName      bool
+	Amount        decimal.Decimal
+	HideAmount    bool
+	Message       string
+	Monthly       bool
+	GivenAt       time.Time
+	MessageHidden bool
+	Thanked       bool
+	Reachable     bool
 }
 
 // OwnPageGifts is every gift that reached one of her pages, newest first.
@@ -414,6 +416,7 @@ func (q *Queries) OwnPageGifts(ctx context.Context, arg OwnPageGiftsParams) ([]O
 			&i.Message,
 			&i.Monthly,
 			&i.GivenAt,
+			&i.MessageHidden,
 			&i.Thanked,
 			&i.Reachable,
 		); err != nil {

@@ -2,7 +2,9 @@
 // (photo.go: checked, stripped and resized copies), the public page and its wall of gifts
 // (fundraisers.go), offline money a fundraiser collected and an admin verifies, rejects or
 // reverses (offline.go), her thank-you notes to donors (thanks.go), and the admins' approval
-// queue with its preview and emails (queue.go).
+// queue with its preview and emails (queue.go), and hiding a supporter's message from the
+// public walls (messages.go: by the page's owner, a trustee or an admin; the message is
+// kept for the records and can be shown again; each change audited in its transaction).
 //
 // A fundraiser reads and changes only her own pages; another's page looks exactly like one
 // that does not exist. A new page is pending until an admin approves it: every admin is

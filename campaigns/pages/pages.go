@@ -380,6 +380,7 @@ type PageGift struct {
 	Amount     decimal.Decimal // zero when the donor chose not to show it
 	Shown      bool
 	Message    string
+	Hidden     bool // the message is hidden from the public walls (SetMessageHidden)
 	Monthly    bool
 	At         time.Time
 	Thanked    bool
@@ -398,7 +399,7 @@ func PageGifts(ctx context.Context, s *campaigns.Store, by accounts.User, limit 
 	gifts := make([]PageGift, 0, len(rows))
 	for _, r := range rows {
 		g := PageGift{DonationID: r.DonationID, PageID: r.PageID, PageTitle: r.PageTitle, Name: r.DisplayName,
-			Amount: r.Amount, Message: r.Message, Monthly: r.Monthly, At: r.GivenAt, Thanked: r.Thanked}
+			Amount: r.Amount, Message: r.Message, Hidden: r.MessageHidden, Monthly: r.Monthly, At: r.GivenAt, Thanked: r.Thanked}
 		if r.HideName || strings.TrimSpace(g.Name) == "" {
 			g.Name = "Anonymous"
 		}

@@ -33,7 +33,7 @@ SELECT gift_aid_rate FROM appeals WHERE id = @id;
 -- AppealWall lists the latest gifts to an appeal, through any of its pages, as Wall does
 -- for one page; money Stripe reported for an unknown object is not a supporter's gift.
 -- name: AppealWall :many
-SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly, g.given_at
+SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, (CASE WHEN d.message_hidden_at IS NULL THEN d.message ELSE '' END)::text AS message, d.frequency = 'monthly' AS monthly, g.given_at
 FROM donations d
 CROSS JOIN LATERAL (SELECT min(e.occurred_at)::timestamptz AS given_at FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift') g
 WHERE d.appeal_id = sqlc.arg(appeal_id)::bigint AND NOT d.unmatched AND g.given_at IS NOT NULL

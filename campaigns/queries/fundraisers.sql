@@ -15,7 +15,7 @@ FROM fundraisers WHERE id = @id;
 -- Wall lists the gifts that reached a page, newest first: only donations with money in the ledger.
 -- given_at is when the first payment of the gift reached the ledger.
 -- name: Wall :many
-SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, d.message, d.frequency = 'monthly' AS monthly, g.given_at
+SELECT d.display_name, d.hide_name, d.amount, d.hide_amount, (CASE WHEN d.message_hidden_at IS NULL THEN d.message ELSE '' END)::text AS message, d.frequency = 'monthly' AS monthly, g.given_at
 FROM donations d
 CROSS JOIN LATERAL (SELECT min(e.occurred_at)::timestamptz AS given_at FROM ledger_entries e WHERE e.donation_id = d.id AND e.kind = 'gift') g
 WHERE d.fundraiser_id = sqlc.arg(fundraiser_id)::bigint AND g.given_at IS NOT NULL

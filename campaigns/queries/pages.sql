@@ -51,6 +51,7 @@ WHERE fundraiser_id = @fundraiser_id;
 -- name: OwnPageGifts :many
 SELECT d.id::text AS donation_id, f.id AS page_id, f.title AS page_title, d.display_name, d.hide_name, d.amount, d.hide_amount,
     d.message, (d.frequency = 'monthly')::boolean AS monthly, g.at::timestamptz AS given_at,
+    (d.message_hidden_at IS NOT NULL)::boolean AS message_hidden,
     (t.donation_id IS NOT NULL)::boolean AS thanked, (d.email <> '')::boolean AS reachable
 FROM fundraisers f
 JOIN donations d ON d.fundraiser_id = f.id
