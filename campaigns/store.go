@@ -55,6 +55,18 @@ func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
 	return pgx.BeginFunc(ctx, s.pool, fn)
 }
 
+// InTxValue is InTx for a function that also returns a value: fn runs in one transaction,
+// committed when it returns no error, and its value is returned either way.
+func InTxValue[T any](ctx context.Context, s *Store, fn func(tx pgx.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		v, err = fn(tx)
+		return err
+	})
+	return v, err
+}
+
 // PoolOptions tunes OpenPool.
 type PoolOptions struct {
 	MaxConns int32

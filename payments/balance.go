@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"giving/campaigns"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -103,10 +104,8 @@ func (h *Webhooks) storeAndApply(ctx context.Context, ev event, body []byte, par
 	}
 	applyCtx = withDonorMail(applyCtx, h.DonorMail)
 	for attempt := 0; attempt < 4; attempt++ {
-		err = h.store.InTx(ctx, func(tx pgx.Tx) error {
-			var err error
-			outcome, err = receive(applyCtx, tx, ev, body, parseErr, h)
-			return err
+		outcome, err = campaigns.InTxValue(ctx, h.store, func(tx pgx.Tx) (string, error) {
+			return receive(applyCtx, tx, ev, body, parseErr, h)
 		})
 		if !retryable(err) {
 			break

@@ -26,11 +26,8 @@ import (
 // log. Amounts, statuses, Stripe ids, the ledger and every total are unchanged, and
 // 'giving replay' still rebuilds the same totals from the scrubbed events.
 func EraseDonor(ctx context.Context, store *campaigns.Store, by accounts.User, email string, now time.Time) (donors.ErasureReport, error) {
-	var rep donors.ErasureReport
-	err := store.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		rep, err = donors.EraseDonorTx(ctx, tx, by, email, now, ScrubEvents)
-		return err
+	rep, err := campaigns.InTxValue(ctx, store, func(tx pgx.Tx) (donors.ErasureReport, error) {
+		return donors.EraseDonorTx(ctx, tx, by, email, now, ScrubEvents)
 	})
 	if err != nil {
 		return rep, fmt.Errorf("erase donor: %w", err)

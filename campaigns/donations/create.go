@@ -37,13 +37,7 @@ type NewDonation struct {
 // Create stores the donation and any Gift Aid declaration together, before the
 // donor is sent to pay: nothing half-written.
 func Create(ctx context.Context, s *campaigns.Store, n NewDonation) (Donation, error) {
-	var d Donation
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		d, err = create(ctx, tx, n, s.Now())
-		return err
-	})
-	return d, err
+	return campaigns.InTxValue(ctx, s, func(tx pgx.Tx) (Donation, error) { return create(ctx, tx, n, s.Now()) })
 }
 
 // create is Create inside tx; now dates the declaration (the store's clock).

@@ -299,11 +299,5 @@ func FindGift(ctx context.Context, tx pgx.Tx, paymentIntent, chargeID string) (G
 
 // Lookup reads one donation outside any other transaction.
 func Lookup(ctx context.Context, s *campaigns.Store, l DonationLookup) (Donation, error) {
-	var d Donation
-	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var err error
-		d, err = FindDonation(ctx, tx, l)
-		return err
-	})
-	return d, err
+	return campaigns.InTxValue(ctx, s, func(tx pgx.Tx) (Donation, error) { return FindDonation(ctx, tx, l) })
 }

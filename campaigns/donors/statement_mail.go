@@ -79,11 +79,8 @@ func SendStatementMails(ctx context.Context, s *campaigns.Store, m *donations.Do
 			return sent, nil
 		}
 		for _, id := range due {
-			var queued bool
-			err := s.InTx(ctx, func(tx pgx.Tx) error {
-				var err error
-				queued, err = sendStatementMail(ctx, tx, m, s.Now(), id, year)
-				return err
+			queued, err := campaigns.InTxValue(ctx, s, func(tx pgx.Tx) (bool, error) {
+				return sendStatementMail(ctx, tx, m, s.Now(), id, year)
 			})
 			if err != nil {
 				return sent, err
