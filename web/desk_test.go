@@ -149,7 +149,7 @@ func TestDashboardMonthLabels(t *testing.T) {
 		t.Fatalf("dashboard: %d", r.status)
 	}
 	months := webtest.Find(t, r.body, "#by-month tbody th")
-	labels := webtest.Find(t, r.body, "svg.chart text.chart-label")
+	labels := webtest.Find(t, r.body, `svg.chart[aria-labelledby="c-raised-by-month-t"] text.chart-label`)
 	if len(months) != 2 || webtest.NodeText(months[0]) != "Jan 2026" || webtest.NodeText(months[1]) != "Feb 2026" {
 		t.Errorf("the month table reads %d rows, want Jan 2026 and Feb 2026", len(months))
 	}

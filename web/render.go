@@ -66,6 +66,7 @@ func loadViews() (*views, error) {
 		},
 		"percent": percent,
 		"pct":     pct,
+		"pctOf":   pctOf,
 		"date":    func(t time.Time) string { return t.In(campaigns.London()).Format("02/01/2006") },
 		"charity": func() string { return campaigns.CharityName },
 		"errFor": func(errs map[string]string, field string) *fieldError {

@@ -110,6 +110,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		p.To.In(campaigns.London()).AddDate(0, 0, -1).Format("2 Jan 2006")
 	data["MonthChart"] = barChart("Raised by month", months)
 	data["TierChart"] = barChart("Gifts by tier", tiers)
+	deskDashboard(data, d)
 	data["Unreviewed"] = unmatched
 	data["Query"] = "from=" + form["from"] + "&to=" + form["to"]
 	w.Header().Set("Cache-Control", "private, no-store")

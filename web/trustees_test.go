@@ -103,7 +103,7 @@ func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
 			t.Errorf("%s = %q, want %q", id, got, want)
 		}
 	}
-	if webtest.Text(t, p.body, "main svg.chart[role=img] > title") != "Raised by month" {
+	if webtest.Text(t, p.body, `main svg.chart[role=img][aria-labelledby="c-raised-by-month-t"] > title`) != "Raised by month" {
 		t.Error("no server-drawn chart on the dashboard")
 	}
 	if bad := a.send(trustee, http.MethodGet, "/trustees?from=2026-13-01&to=x", nil); bad.status != http.StatusUnprocessableEntity ||

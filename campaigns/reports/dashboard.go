@@ -151,6 +151,13 @@ type Dashboard struct {
 
 	Unmatched UnmatchedFigures
 	Progress  Progress
+
+	// RaisedBefore is what the appeal raised before the period; Cumulative its running
+	// total at the end of each month of the period (health.go).
+	RaisedBefore decimal.Decimal
+	Cumulative   []CumulativePoint
+	// Health is monthly giving month by month, the churn rate and the income forecast.
+	Health Health
 }
 
 // FrequencyFigures are the gifts of one frequency (one-off or monthly) in the period.
@@ -461,7 +468,14 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Tim
 
 	dash.Progress = Progress{Target: appealRow.Target, Raised: progress.Raised(),
 		Percent: percentOf(progress.Raised(), appealRow.Target)}
-	return nil
+
+	before, err := q.RaisedBefore(ctx, dbq.RaisedBeforeParams{AppealID: id, Before: pgtype.Date{Time: p.From.In(campaigns.London()), Valid: true}})
+	if err != nil {
+		return err
+	}
+	dash.RaisedBefore, dash.Cumulative = before, cumulative(before, dash.ByMonth)
+	dash.Health, err = readHealth(ctx, q, id, p, now)
+	return err
 }
 
 // CompareDashboardSummary recomputes the dashboard's summary from the ledger and reports an
