@@ -296,13 +296,16 @@ func (s *Server) logoutEverywhere(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
-// auditPage: GET /trustees/audit, the most recent entries of the audit log.
+// auditPage: GET /trustees/audit?who=&what=, the most recent entries of the audit log,
+// filtered by who acted and what they did, naming things as people know them.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) error {
-	entries, err := audit.Log(r.Context(), s.store.Pool(), 200)
+	f := audit.Filter{Actor: strings.TrimSpace(r.URL.Query().Get("who")), Action: strings.TrimSpace(r.URL.Query().Get("what"))}
+	entries, choices, err := audit.ReadLog(r.Context(), s.store.Pool(), f, 200)
 	if err != nil {
 		return err
 	}
 	u, _ := currentUser(r)
-	s.render(w, r, http.StatusOK, "audit.html", map[string]any{"Title": "Audit log", "User": u, "Entries": entries})
+	s.render(w, r, http.StatusOK, "audit.html", map[string]any{"Title": "Audit log", "User": u, "Entries": entries,
+		"Filter": f, "Choices": choices})
 	return nil
 }
