@@ -128,6 +128,13 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/trustees/gift-aid/claim", s.wrap(s.makeClaim))
 			r.Get("/trustees/reconcile", s.wrap(s.reconcilePage))
 			r.Post("/trustees/messages/{donation}", s.wrap(s.hideMessage))
+			// Payouts broken down and matched to the ledger, and their Xero statement (payouts.go).
+			r.Get("/trustees/payouts", s.wrap(s.payoutsPage))
+			r.Get("/trustees/payouts/xero.csv", s.wrap(s.payoutsXero))
+			r.Post("/trustees/payouts/fetch", s.wrap(s.payoutsFetch))
+			if s.sandbox {
+				r.Post("/trustees/payouts/sandbox", s.wrap(s.payoutsSandbox))
+			}
 		})
 		// Admins also change the appeal, its tiers and pages; every change is audited.
 		r.Group(func(r chi.Router) {

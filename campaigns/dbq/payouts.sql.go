@@ -160,12 +160,15 @@ func (q *Queries) InsertPayoutLine(ctx context.Context, arg InsertPayoutLinePara
 
 const payoutLines = `-- name: PayoutLines :many
 SELECT l.txn_id, l.payout_id, l.type, l.source_ref, l.charge_id, l.description, l.amount, l.fee, l.created_at,
-    COALESCE(m.entries, 0)::bigint AS matched_entries, COALESCE(m.appeal, '')::text AS appeal
+    (CASE WHEN l.ledger_entry_id IS NOT NULL THEN 1 ELSE COALESCE(m.entries, 0) END)::bigint AS matched_entries,
+    COALESCE(sa.name, m.appeal, '')::text AS appeal
 FROM payout_lines l
+LEFT JOIN ledger_entries se ON se.id = l.ledger_entry_id
+LEFT JOIN appeals sa ON sa.id = se.appeal_id
 LEFT JOIN LATERAL (
     SELECT count(*) AS entries, min(a.name) AS appeal
     FROM ledger_entries e JOIN appeals a ON a.id = e.appeal_id
-    WHERE e.source = 'stripe' AND e.charge_id = l.charge_id AND l.charge_id <> ''
+    WHERE l.ledger_entry_id IS NULL AND e.source = 'stripe' AND e.charge_id = l.charge_id AND l.charge_id <> ''
       AND ((l.type = 'charge' AND e.kind = 'gift') OR (l.type = 'refund' AND e.kind = 'refund')
         OR (l.type = 'dispute' AND e.kind IN ('dispute_hold', 'dispute_release')))
 ) m ON true
@@ -187,9 +190,10 @@ type PayoutLinesRow struct {
 	Appeal         string
 }
 
-// PayoutLines lists a payout's lines with the ledger entries each matches: a charge its
-// gift, a refund the refunds of its charge, a dispute the dispute's hold or release. The
-// appeal named is the fund the money belongs to (” when nothing matched).
+// PayoutLines lists a payout's lines with the ledger entries each matches: a sandbox line
+// the entry it was made from; otherwise, by its charge, a charge its gift, a refund the
+// refunds of its charge, a dispute the dispute's hold or release. The appeal named is the
+// fund the money belongs to (” when nothing matched).
 func (q *Queries) PayoutLines(ctx context.Context, payoutIds []string) ([]PayoutLinesRow, error) {
 	rows, err := q.db.Query(ctx, payoutLines, payoutIds)
 	if err != nil {
