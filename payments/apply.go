@@ -138,10 +138,14 @@ func lockPayment(ctx context.Context, tx pgx.Tx, paymentIntent string) error {
 	if paymentIntent == "" || ctx.Value(lockedPayment{}) == paymentIntent {
 		return nil // receive took it with its first statement
 	}
+	if batch, ok := ctx.Value(lockedPayment{}).(map[string]bool); ok && batch[paymentIntent] {
+		return nil // a batch took it with the others (queue.go)
+	}
 	return dbq.New(tx).LockPayment(ctx, paymentIntent)
 }
 
-// lockedPayment is the context key for the payment intent whose lock a transaction holds.
+// lockedPayment is the context key for the payment intent whose lock a transaction holds
+// (a set of them, map[string]bool, in a batch).
 type lockedPayment struct{}
 
 // paymentOf peeks at the payment intent an event's object names (sessions, invoices,
@@ -483,7 +487,7 @@ func applyDeferred(ctx context.Context, tx pgx.Tx, payloads [][]byte) error {
 			continue // cannot happen: only parsed events are deferred
 		}
 		var outcome string
-		err = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error {
+		err = ledger.Savepoint(ctx, tx, func(sp pgx.Tx) error {
 			var err error
 			outcome, _, err = apply(ctx, sp, ev)
 			return err

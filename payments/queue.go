@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"giving/campaigns/accounts"
 	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
+	"giving/campaigns/ledger"
 )
 
 // Appliers is how many goroutines Run uses to apply the events left queued.
@@ -110,16 +112,153 @@ func (h *Webhooks) Drain(ctx context.Context) (int, error) {
 func (h *Webhooks) drain(ctx context.Context, minAge time.Duration) (int, error) {
 	n := 0
 	for ctx.Err() == nil {
-		_, found, err := h.applyQueued(ctx, "", minAge)
-		if err != nil || !found {
+		k, err := h.applyBatch(ctx, minAge)
+		n += k
+		if err != nil || k == 0 {
 			return n, err
 		}
-		n++
-		if n%64 == 0 {
+		if k == BatchSize {
 			h.poke() // share a long queue with the other appliers
 		}
 	}
 	return n, ctx.Err()
+}
+
+// BatchSize is the most queued events one applier's transaction applies.
+const BatchSize = 64
+
+// claimedEvent is one event of a batch: as claimed, and what applying it did.
+type claimedEvent struct {
+	id       string
+	attempts int32
+	ev       event
+	outcome  string
+}
+
+// applyBatch claims up to BatchSize queued events (each at least minAge old, none another
+// transaction holds or waiting for a later try), applies them in order and records their
+// outcomes, all in one transaction, and returns how many it claimed (0: none left).
+//
+// Every promise of applying one event at a time holds. The payment locks of all the
+// batch's events are taken first, sorted, and the totals, distinct donors and dashboard
+// summary rows are written once, at the end, each sorted by key (ledger.Batch): two
+// batches, or a batch and a lone event, never wait for each other in a cycle. A refund or
+// dispute that arrives before its gift waits as "deferred" (stored at once, inside the
+// batch) and is applied by whichever transaction records the gift, in this batch or a
+// later one. When an event cannot be applied the transaction is rolled back and each
+// event of the batch is applied on its own (applyQueued), so the one at fault is set aside
+// with its reason and the others are applied all the same; a deadlock or serialization
+// failure is tried again; a database out of reach leaves them all queued.
+func (h *Webhooks) applyBatch(ctx context.Context, minAge time.Duration) (int, error) {
+	applyCtx := withDonorMail(withBounds(ctx, h.GiftMax), h.DonorMail)
+	var batch []claimedEvent
+	var lags []float64
+	var err error
+	for attempt := 0; attempt < 4; attempt++ {
+		batch, lags = nil, nil
+		err = h.store.InTx(ctx, func(tx pgx.Tx) error {
+			var err error
+			batch, lags, err = h.applyClaimed(applyCtx, tx, minAge)
+			return err
+		})
+		if !retryable(err) {
+			break
+		}
+		h.metrics.Retries.Inc()
+		select {
+		case <-ctx.Done():
+			return 0, err
+		case <-time.After(time.Duration(attempt+1) * 10 * time.Millisecond):
+		}
+	}
+	switch {
+	case err == nil:
+	case len(batch) == 0 || (transient(ctx, err) && !retryable(err)):
+		return 0, err
+	default:
+		// One event spoiled the batch (or the batch kept meeting deadlocks): each on its own.
+		for _, c := range batch {
+			if _, _, err := h.applyQueued(ctx, c.id, 0); err != nil {
+				return 0, err
+			}
+		}
+		return len(batch), nil
+	}
+	for _, lag := range lags {
+		h.metrics.ApplyLag.Observe(lag)
+	}
+	for _, c := range batch {
+		h.metrics.Applied.WithLabelValues(c.outcome).Inc()
+		if c.outcome == "applied" || c.outcome == "deferred" || c.outcome == "unmatched" {
+			h.learnFee(ctx, c.ev)
+		}
+	}
+	return len(batch), nil
+}
+
+// applyClaimed is applyBatch's transaction. It returns the events it claimed even when
+// applying one of them fails, and how long each waited since it was received.
+func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Duration) ([]claimedEvent, []float64, error) {
+	q := dbq.New(tx)
+	rows, err := q.ClaimQueuedEvents(ctx, dbq.ClaimQueuedEventsParams{MinAge: minAge, Now: h.store.Now(), N: BatchSize})
+	if err != nil || len(rows) == 0 {
+		return nil, nil, err
+	}
+	batch := make([]claimedEvent, len(rows))
+	locked := map[string]bool{}
+	for i, r := range rows {
+		batch[i] = claimedEvent{id: r.ID, attempts: r.Attempts}
+	}
+	for i, r := range rows {
+		ev, err := parseEvent(r.Payload)
+		if err != nil {
+			return batch, nil, badEvent("stored event %s no longer parses: %v", r.ID, err)
+		}
+		batch[i].ev = ev
+		if pi := paymentOf(ev); pi != "" {
+			locked[pi] = true
+		}
+	}
+	pis := make([]string, 0, len(locked))
+	for pi := range locked {
+		pis = append(pis, pi)
+	}
+	slices.Sort(pis)
+	if err := q.LockPayments(ctx, pis); err != nil {
+		return batch, nil, err
+	}
+	ctx, gathered, err := ledger.BeginBatch(context.WithValue(ctx, lockedPayment{}, locked), tx)
+	if err != nil {
+		return batch, nil, err
+	}
+	ids := make([]string, 0, len(batch))
+	outcomes := make([]string, 0, len(batch))
+	var lags []float64
+	for i := range batch {
+		c := &batch[i]
+		var deferKey string
+		if c.outcome, deferKey, err = apply(ctx, tx, c.ev); err != nil {
+			return batch, nil, fmt.Errorf("event %s: %w", c.id, err)
+		}
+		if c.outcome != "deferred" {
+			ids, outcomes = append(ids, c.id), append(outcomes, c.outcome)
+			continue
+		}
+		// Stored as waiting at once: a gift later in the batch looks for it.
+		lag, err := q.MarkQueuedEventDone(ctx, dbq.MarkQueuedEventDoneParams{ID: c.id, Outcome: c.outcome, DeferKey: deferKey})
+		if err != nil {
+			return batch, nil, err
+		}
+		lags = append(lags, lag)
+	}
+	if err := gathered.Flush(ctx, tx); err != nil {
+		return batch, nil, err
+	}
+	done, err := q.MarkQueuedEventsDone(ctx, dbq.MarkQueuedEventsDoneParams{Ids: ids, Outcomes: outcomes})
+	if err != nil {
+		return batch, nil, err
+	}
+	return batch, append(lags, done...), nil
 }
 
 // applyQueued claims one queued event (id, or the oldest at least minAge old that no one

@@ -38,9 +38,9 @@ func (s *Server) Handler() http.Handler {
 		r.Use(s.session) // sessions live in PostgreSQL; no cookie, no database work
 		// With REQUIRE_2FA_FOR, an account of those roles enrols before anything else.
 		r.Use(s.requireTwoFactor)
-		r.Get("/", s.wrap(s.appealPage))
+		r.Get("/", s.wrap(s.cachedPage(s.appealPage))) // rendered once a second for the public (pagecache.go)
 		r.Get("/api/campaigns/{slug}", s.wrap(s.campaignJSON))
-		r.Get("/f/{slug}", s.wrap(s.fundraiserPage))
+		r.Get("/f/{slug}", s.wrap(s.cachedPage(s.fundraiserPage)))
 		r.Get("/api/fundraisers/{slug}", s.wrap(s.fundraiserJSON))
 		// A page's photo: public with the page, else only to its owner and trustees (pages.go).
 		r.Get("/f/{slug}/photo", s.wrap(s.pagePhoto))

@@ -65,6 +65,7 @@ type Server struct {
 	baseURL *url.URL
 	sandbox bool
 	cache   *totalsCache
+	pages   *pageCache // the public pages as rendered (pagecache.go)
 	limiter *limiter
 	proxies TrustedProxies
 	deps    Deps
@@ -101,7 +102,7 @@ func New(d Deps) (*Server, error) {
 		perMinute = 10
 	}
 	return &Server{store: d.Store, log: d.Log, metrics: m, views: v, baseURL: d.BaseURL,
-		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl, d.Store.Now), limiter: newLimiter(perMinute, 5, d.Store.Now), proxies: d.TrustedProxies, deps: d, auth: newAuth(d)}, nil
+		sandbox: d.Sandbox != nil, cache: newTotalsCache(ttl, d.Store.Now), pages: newPageCache(ttl, d.Store.Now), limiter: newLimiter(perMinute, 5, d.Store.Now), proxies: d.TrustedProxies, deps: d, auth: newAuth(d)}, nil
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {

@@ -12,6 +12,102 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+const addSummary = `-- name: AddSummary :exec
+INSERT INTO ledger_summary AS s (appeal_id, grain, starts, dim, dim_id, frequency, kind, shard,
+    amount, fee, gift_aid_base, claimed, entries)
+SELECT v.appeal_id, v.grain, v.starts, v.dim, v.dim_id, v.frequency, v.kind, v.shard,
+       sum(v.amount), sum(v.fee), sum(v.gift_aid_base), sum(v.claimed), count(*)
+FROM ledger_summary_source v
+WHERE v.entry_id = ANY($1::bigint[])
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+ON CONFLICT (appeal_id, grain, starts, dim, dim_id, frequency, kind, shard) DO UPDATE SET
+    amount = s.amount + EXCLUDED.amount,
+    fee = s.fee + EXCLUDED.fee,
+    gift_aid_base = s.gift_aid_base + EXCLUDED.gift_aid_base,
+    claimed = s.claimed + EXCLUDED.claimed,
+    entries = s.entries + EXCLUDED.entries
+`
+
+// AddSummary adds a batch's entries to the dashboard summary (migration 0004), in key order.
+func (q *Queries) AddSummary(ctx context.Context, entryIds []int64) error {
+	_, err := q.db.Exec(ctx, addSummary, entryIds)
+	return err
+}
+
+const addTotals = `-- name: AddTotals :exec
+WITH new_donors AS (
+    INSERT INTO total_donors (scope, scope_id, donor_key)
+    SELECT ($12::text[])[i], ($13::bigint[])[i], ($14::text[])[i]
+    FROM generate_subscripts($12::text[], 1) AS i
+    ORDER BY i
+    ON CONFLICT DO NOTHING
+    RETURNING scope, scope_id
+), counts AS (
+    SELECT scope, scope_id, count(*) AS n FROM new_donors GROUP BY scope, scope_id
+)
+INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees, gift_aid_base, gifts, donors)
+SELECT r.scope, r.scope_id, r.shard, r.gross, r.refunded, r.disputed, r.lost, r.fees, r.gift_aid_base, r.gifts,
+    CASE WHEN r.donors_here THEN COALESCE((SELECT c.n FROM counts c WHERE c.scope = r.scope AND c.scope_id = r.scope_id), 0) ELSE 0 END
+FROM (
+    SELECT i, ($1::text[])[i] AS scope, ($2::bigint[])[i] AS scope_id, ($3::smallint[])[i] AS shard,
+        ($4::numeric[])[i] AS gross, ($5::numeric[])[i] AS refunded, ($6::numeric[])[i] AS disputed,
+        ($7::numeric[])[i] AS lost, ($8::numeric[])[i] AS fees, ($9::numeric[])[i] AS gift_aid_base,
+        ($10::bigint[])[i] AS gifts, ($11::boolean[])[i] AS donors_here
+    FROM generate_subscripts($1::text[], 1) AS i
+) r
+ORDER BY r.i
+ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
+    gross = t.gross + EXCLUDED.gross,
+    refunded = t.refunded + EXCLUDED.refunded,
+    disputed = t.disputed + EXCLUDED.disputed,
+    lost = t.lost + EXCLUDED.lost,
+    fees = t.fees + EXCLUDED.fees,
+    gift_aid_base = t.gift_aid_base + EXCLUDED.gift_aid_base,
+    gifts = t.gifts + EXCLUDED.gifts,
+    donors = t.donors + EXCLUDED.donors
+`
+
+type AddTotalsParams struct {
+	Scopes        []string
+	ScopeIds      []int64
+	Shards        []int16
+	Gross         []decimal.Decimal
+	Refunded      []decimal.Decimal
+	Disputed      []decimal.Decimal
+	Lost          []decimal.Decimal
+	Fees          []decimal.Decimal
+	GiftAidBases  []decimal.Decimal
+	Gifts         []int64
+	DonorsHere    []bool
+	DonorScopes   []string
+	DonorScopeIds []int64
+	DonorKeys     []string
+}
+
+// AddTotals adds a batch's sums to the totals rows, given sorted by (scope, scope_id, shard),
+// after counting its donors new to each scope (given sorted by scope, scope_id, key), in
+// that order: the new donors of a scope are added to its row flagged donors_here.
+func (q *Queries) AddTotals(ctx context.Context, arg AddTotalsParams) error {
+	_, err := q.db.Exec(ctx, addTotals,
+		arg.Scopes,
+		arg.ScopeIds,
+		arg.Shards,
+		arg.Gross,
+		arg.Refunded,
+		arg.Disputed,
+		arg.Lost,
+		arg.Fees,
+		arg.GiftAidBases,
+		arg.Gifts,
+		arg.DonorsHere,
+		arg.DonorScopes,
+		arg.DonorScopeIds,
+		arg.DonorKeys,
+	)
+	return err
+}
+
 const allTotals = `-- name: AllTotals :many
 SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost),
     sum(fees), sum(gift_aid_base), sum(gifts), sum(donors)]::numeric[] AS sums FROM totals GROUP BY scope, scope_id
@@ -109,6 +205,61 @@ func (q *Queries) CompareTotals(ctx context.Context) ([]CompareTotalsRow, error)
 		return nil, err
 	}
 	return items, nil
+}
+
+const insertEntry = `-- name: InsertEntry :one
+INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
+    charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
+VALUES ($1, NULLIF($2::bigint, 0), NULLIF($3::text, '')::uuid, $4, $5, $6, $7,
+    NULLIF($8::text, ''), $9, $10, $11,
+    $12, $13, $14, NULLIF($15::text, ''), NULLIF($16::text, ''))
+ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
+RETURNING id
+`
+
+type InsertEntryParams struct {
+	AppealID      int64
+	FundraiserID  int64
+	DonationID    string
+	Kind          string
+	Source        string
+	SourceRef     string
+	Seq           string
+	ChargeID      string
+	Amount        decimal.Decimal
+	Fee           decimal.Decimal
+	GiftAidBase   decimal.Decimal
+	Frequency     string
+	DonorKey      string
+	OccurredAt    time.Time
+	EventID       string
+	PaymentIntent string
+}
+
+// InsertEntry inserts a ledger entry and nothing else; its id, or no row for a duplicate
+// (same source reference, kind and seq).
+func (q *Queries) InsertEntry(ctx context.Context, arg InsertEntryParams) (int64, error) {
+	row := q.db.QueryRow(ctx, insertEntry,
+		arg.AppealID,
+		arg.FundraiserID,
+		arg.DonationID,
+		arg.Kind,
+		arg.Source,
+		arg.SourceRef,
+		arg.Seq,
+		arg.ChargeID,
+		arg.Amount,
+		arg.Fee,
+		arg.GiftAidBase,
+		arg.Frequency,
+		arg.DonorKey,
+		arg.OccurredAt,
+		arg.EventID,
+		arg.PaymentIntent,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
 }
 
 const readTotals = `-- name: ReadTotals :one
@@ -362,4 +513,19 @@ func (q *Queries) StripeGiftsBetween(ctx context.Context, arg StripeGiftsBetween
 		return nil, err
 	}
 	return items, nil
+}
+
+const summaryByBatch = `-- name: SummaryByBatch :exec
+
+SELECT set_config('giving.summary_by_batch', 'on', true)
+`
+
+// Batches (payments/queue.go) write a ledger entry alone and add up what it moves; the
+// batch writes the totals, the distinct donors and the dashboard summary once, at its end,
+// in key order, so two batches never wait for each other's rows in a cycle.
+// SummaryByBatch tells the summary trigger (migration 0028) that this transaction writes
+// the summary rows of its entries itself (AddSummary).
+func (q *Queries) SummaryByBatch(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, summaryByBatch)
+	return err
 }

@@ -109,6 +109,18 @@ func (q *Queries) LockPaymentCheckStored(ctx context.Context, arg LockPaymentChe
 	return stored, err
 }
 
+const lockPayments = `-- name: LockPayments :exec
+SELECT count(pg_advisory_xact_lock(hashtextextended(p, 0)))
+FROM unnest($1::text[]) WITH ORDINALITY AS l (p, n)
+`
+
+// LockPayments takes the locks of every payment intent a batch's events name, in the
+// order given (sorted: two batches never wait for each other in a cycle).
+func (q *Queries) LockPayments(ctx context.Context, paymentIntents []string) error {
+	_, err := q.db.Exec(ctx, lockPayments, paymentIntents)
+	return err
+}
+
 const markDeferredEventDone = `-- name: MarkDeferredEventDone :exec
 UPDATE stripe_events SET outcome = $1, detail = $2,
     applied_at = CASE WHEN $1 IN ('applied', 'unmatched', 'ignored') THEN now() END WHERE id = $3

@@ -63,6 +63,48 @@ func (q *Queries) ClaimQueuedEvent(ctx context.Context, id string) (ClaimQueuedE
 	return i, err
 }
 
+const claimQueuedEvents = `-- name: ClaimQueuedEvents :many
+SELECT id, payload, attempts FROM stripe_events
+WHERE outcome = 'queued' AND received_at <= now() - $1::interval
+    AND (next_attempt_at IS NULL OR next_attempt_at <= $2::timestamptz)
+ORDER BY received_at LIMIT $3::integer
+FOR UPDATE SKIP LOCKED
+`
+
+type ClaimQueuedEventsParams struct {
+	MinAge time.Duration
+	Now    time.Time
+	N      int32
+}
+
+type ClaimQueuedEventsRow struct {
+	ID       string
+	Payload  []byte
+	Attempts int32
+}
+
+// ClaimQueuedEvents locks up to n queued events for one batch (payments/queue.go), as
+// ClaimOldestQueuedEvent does one, oldest first.
+func (q *Queries) ClaimQueuedEvents(ctx context.Context, arg ClaimQueuedEventsParams) ([]ClaimQueuedEventsRow, error) {
+	rows, err := q.db.Query(ctx, claimQueuedEvents, arg.MinAge, arg.Now, arg.N)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ClaimQueuedEventsRow
+	for rows.Next() {
+		var i ClaimQueuedEventsRow
+		if err := rows.Scan(&i.ID, &i.Payload, &i.Attempts); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const eventOutcome = `-- name: EventOutcome :one
 SELECT outcome, detail FROM stripe_events WHERE id = $1
 `
@@ -152,6 +194,41 @@ func (q *Queries) MarkQueuedEventDone(ctx context.Context, arg MarkQueuedEventDo
 	var lag_seconds float64
 	err := row.Scan(&lag_seconds)
 	return lag_seconds, err
+}
+
+const markQueuedEventsDone = `-- name: MarkQueuedEventsDone :many
+UPDATE stripe_events e SET outcome = d.outcome, defer_key = NULL, detail = '', next_attempt_at = NULL,
+    applied_at = CASE WHEN d.outcome IN ('applied', 'unmatched', 'ignored') THEN now() END
+FROM (SELECT ($1::text[])[i] AS id, ($2::text[])[i] AS outcome FROM generate_subscripts($1::text[], 1) AS i) d
+WHERE e.id = d.id
+RETURNING extract(epoch FROM clock_timestamp() - e.received_at)::float8 AS lag_seconds
+`
+
+type MarkQueuedEventsDoneParams struct {
+	Ids      []string
+	Outcomes []string
+}
+
+// MarkQueuedEventsDone stores what applying each event of a batch did (as
+// MarkQueuedEventDone) and returns how long each waited since it was received, in seconds.
+func (q *Queries) MarkQueuedEventsDone(ctx context.Context, arg MarkQueuedEventsDoneParams) ([]float64, error) {
+	rows, err := q.db.Query(ctx, markQueuedEventsDone, arg.Ids, arg.Outcomes)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []float64
+	for rows.Next() {
+		var lag_seconds float64
+		if err := rows.Scan(&lag_seconds); err != nil {
+			return nil, err
+		}
+		items = append(items, lag_seconds)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const requeueEvent = `-- name: RequeueEvent :exec

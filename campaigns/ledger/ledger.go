@@ -152,15 +152,23 @@ func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
 		freq = "monthly"
 	}
 	d := e.delta()
-	// One statement (queries/ledger.sql): the entry and, only if it is new, every total it moves.
-	id, err := dbq.New(tx).RecordEntry(ctx, dbq.RecordEntryParams{
+	p := dbq.RecordEntryParams{
 		AppealID: e.AppealID, FundraiserID: e.FundraiserID, DonationID: e.DonationID, Kind: string(e.Kind),
 		Source: e.Source, SourceRef: e.SourceRef, Seq: e.Seq, ChargeID: e.ChargeID, Amount: e.Amount, Fee: e.Fee,
 		GiftAidBase: e.GiftAidBase, Frequency: freq, DonorKey: e.DonorKey, OccurredAt: e.OccurredAt,
 		EventID: e.EventID, PaymentIntent: e.PaymentIntent,
 		Shard: e.shard(), Gross: d.gross, Refunded: d.refunded, Disputed: d.disputed, Lost: d.lost, Fees: d.fees,
 		TotalGiftAidBase: d.giftAidBase, Gifts: d.gifts,
-	})
+	}
+	var id int64
+	var err error
+	if b := batchOf(ctx); b != nil {
+		// In a batch (batch.go): the entry now, what it moves at the batch's end.
+		id, err = b.record(ctx, tx, p, e)
+	} else {
+		// One statement (queries/ledger.sql): the entry and, only if it is new, every total it moves.
+		id, err = dbq.New(tx).RecordEntry(ctx, p)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("record %s %s %s: %w", e.Kind, e.Source, e.SourceRef, err)
 	}

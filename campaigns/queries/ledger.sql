@@ -105,3 +105,75 @@ WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= @since::timestamptz
 -- name: AllTotals :many
 SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost),
     sum(fees), sum(gift_aid_base), sum(gifts), sum(donors)]::numeric[] AS sums FROM totals GROUP BY scope, scope_id;
+
+-- Batches (payments/queue.go) write a ledger entry alone and add up what it moves; the
+-- batch writes the totals, the distinct donors and the dashboard summary once, at its end,
+-- in key order, so two batches never wait for each other's rows in a cycle.
+
+-- SummaryByBatch tells the summary trigger (migration 0028) that this transaction writes
+-- the summary rows of its entries itself (AddSummary).
+-- name: SummaryByBatch :exec
+SELECT set_config('giving.summary_by_batch', 'on', true);
+
+-- InsertEntry inserts a ledger entry and nothing else; its id, or no row for a duplicate
+-- (same source reference, kind and seq).
+-- name: InsertEntry :one
+INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
+    charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
+VALUES (@appeal_id, NULLIF(@fundraiser_id::bigint, 0), NULLIF(@donation_id::text, '')::uuid, @kind, @source, @source_ref, @seq,
+    NULLIF(@charge_id::text, ''), @amount, @fee, @gift_aid_base,
+    @frequency, @donor_key, @occurred_at, NULLIF(@event_id::text, ''), NULLIF(@payment_intent::text, ''))
+ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
+RETURNING id;
+
+-- AddTotals adds a batch's sums to the totals rows, given sorted by (scope, scope_id, shard),
+-- after counting its donors new to each scope (given sorted by scope, scope_id, key), in
+-- that order: the new donors of a scope are added to its row flagged donors_here.
+-- name: AddTotals :exec
+WITH new_donors AS (
+    INSERT INTO total_donors (scope, scope_id, donor_key)
+    SELECT (@donor_scopes::text[])[i], (@donor_scope_ids::bigint[])[i], (@donor_keys::text[])[i]
+    FROM generate_subscripts(@donor_scopes::text[], 1) AS i
+    ORDER BY i
+    ON CONFLICT DO NOTHING
+    RETURNING scope, scope_id
+), counts AS (
+    SELECT scope, scope_id, count(*) AS n FROM new_donors GROUP BY scope, scope_id
+)
+INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees, gift_aid_base, gifts, donors)
+SELECT r.scope, r.scope_id, r.shard, r.gross, r.refunded, r.disputed, r.lost, r.fees, r.gift_aid_base, r.gifts,
+    CASE WHEN r.donors_here THEN COALESCE((SELECT c.n FROM counts c WHERE c.scope = r.scope AND c.scope_id = r.scope_id), 0) ELSE 0 END
+FROM (
+    SELECT i, (@scopes::text[])[i] AS scope, (@scope_ids::bigint[])[i] AS scope_id, (@shards::smallint[])[i] AS shard,
+        (@gross::numeric[])[i] AS gross, (@refunded::numeric[])[i] AS refunded, (@disputed::numeric[])[i] AS disputed,
+        (@lost::numeric[])[i] AS lost, (@fees::numeric[])[i] AS fees, (@gift_aid_bases::numeric[])[i] AS gift_aid_base,
+        (@gifts::bigint[])[i] AS gifts, (@donors_here::boolean[])[i] AS donors_here
+    FROM generate_subscripts(@scopes::text[], 1) AS i
+) r
+ORDER BY r.i
+ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
+    gross = t.gross + EXCLUDED.gross,
+    refunded = t.refunded + EXCLUDED.refunded,
+    disputed = t.disputed + EXCLUDED.disputed,
+    lost = t.lost + EXCLUDED.lost,
+    fees = t.fees + EXCLUDED.fees,
+    gift_aid_base = t.gift_aid_base + EXCLUDED.gift_aid_base,
+    gifts = t.gifts + EXCLUDED.gifts,
+    donors = t.donors + EXCLUDED.donors;
+
+-- AddSummary adds a batch's entries to the dashboard summary (migration 0004), in key order.
+-- name: AddSummary :exec
+INSERT INTO ledger_summary AS s (appeal_id, grain, starts, dim, dim_id, frequency, kind, shard,
+    amount, fee, gift_aid_base, claimed, entries)
+SELECT v.appeal_id, v.grain, v.starts, v.dim, v.dim_id, v.frequency, v.kind, v.shard,
+       sum(v.amount), sum(v.fee), sum(v.gift_aid_base), sum(v.claimed), count(*)
+FROM ledger_summary_source v
+WHERE v.entry_id = ANY(@entry_ids::bigint[])
+GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+ORDER BY 1, 2, 3, 4, 5, 6, 7, 8
+ON CONFLICT (appeal_id, grain, starts, dim, dim_id, frequency, kind, shard) DO UPDATE SET
+    amount = s.amount + EXCLUDED.amount,
+    fee = s.fee + EXCLUDED.fee,
+    gift_aid_base = s.gift_aid_base + EXCLUDED.gift_aid_base,
+    claimed = s.claimed + EXCLUDED.claimed,
+    entries = s.entries + EXCLUDED.entries;

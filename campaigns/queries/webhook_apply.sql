@@ -30,3 +30,9 @@ ORDER BY created, received_at;
 UPDATE stripe_events SET outcome = @outcome, detail = @detail,
     applied_at = CASE WHEN @outcome IN ('applied', 'unmatched', 'ignored') THEN now() END WHERE id = @id;
 
+
+-- LockPayments takes the locks of every payment intent a batch's events name, in the
+-- order given (sorted: two batches never wait for each other in a cycle).
+-- name: LockPayments :exec
+SELECT count(pg_advisory_xact_lock(hashtextextended(p, 0)))
+FROM unnest(@payment_intents::text[]) WITH ORDINALITY AS l (p, n);

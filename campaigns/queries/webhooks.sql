@@ -64,3 +64,21 @@ SELECT outcome, detail FROM stripe_events WHERE id = @id;
 -- ScrubEventPayload replaces a stored event's payload with its scrubbed copy (erasure).
 -- name: ScrubEventPayload :exec
 UPDATE stripe_events SET payload = @payload WHERE id = @id;
+
+-- ClaimQueuedEvents locks up to n queued events for one batch (payments/queue.go), as
+-- ClaimOldestQueuedEvent does one, oldest first.
+-- name: ClaimQueuedEvents :many
+SELECT id, payload, attempts FROM stripe_events
+WHERE outcome = 'queued' AND received_at <= now() - @min_age::interval
+    AND (next_attempt_at IS NULL OR next_attempt_at <= @now::timestamptz)
+ORDER BY received_at LIMIT @n::integer
+FOR UPDATE SKIP LOCKED;
+
+-- MarkQueuedEventsDone stores what applying each event of a batch did (as
+-- MarkQueuedEventDone) and returns how long each waited since it was received, in seconds.
+-- name: MarkQueuedEventsDone :many
+UPDATE stripe_events e SET outcome = d.outcome, defer_key = NULL, detail = '', next_attempt_at = NULL,
+    applied_at = CASE WHEN d.outcome IN ('applied', 'unmatched', 'ignored') THEN now() END
+FROM (SELECT (@ids::text[])[i] AS id, (@outcomes::text[])[i] AS outcome FROM generate_subscripts(@ids::text[], 1) AS i) d
+WHERE e.id = d.id
+RETURNING extract(epoch FROM clock_timestamp() - e.received_at)::float8 AS lag_seconds;
