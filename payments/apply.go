@@ -247,18 +247,33 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	case s.Mode == stripe.CheckoutSessionModeSubscription:
 		// The money arrives with each invoice.paid; here only the link and the status.
 		if ev.Type == "checkout.session.completed" {
-			if _, err := update(donations.StatusActive, donations.StatusPending, donations.StatusProcessing); err != nil {
+			// A Direct Debit's first payment is still on its way (unpaid): processing
+			// until invoice.paid, and never back from a later state.
+			status, from := donations.StatusActive, []string{donations.StatusPending, donations.StatusProcessing}
+			if asyncUnpaid(s) {
+				status, from = donations.StatusProcessing, []string{donations.StatusPending}
+			}
+			if _, err := update(status, from...); err != nil {
 				return "", err
 			}
 			// Once per subscription, however often the event comes.
 			return outcome, donorMail(ctx).MonthlySetUp(ctx, tx, d.ID, idOf(s.Subscription), at)
 		}
+		if ev.Type == "checkout.session.async_payment_failed" {
+			// The bank refused the first Direct Debit: nothing was given, nothing set up.
+			return update(donations.StatusFailed, donations.StatusPending, donations.StatusProcessing, donations.StatusPastDue)
+		}
 		return update("")
 	case ev.Type == "checkout.session.async_payment_failed":
 		return update(donations.StatusFailed, donations.StatusPending, donations.StatusProcessing)
 	case s.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid:
-		// An async method (Bacs, a bank transfer): no money yet.
-		return update(donations.StatusProcessing, donations.StatusPending)
+		// An async method (Bacs, a bank transfer): no money yet. The donor is told, once,
+		// that her Direct Debit is set up and when it is collected.
+		changed, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusProcessing, at, donations.StatusPending)
+		if err == nil && changed && ev.Type == "checkout.session.completed" {
+			err = donorMail(ctx).DirectDebitSetUp(ctx, tx, d.ID, firstNonEmpty(pi, s.ID), at)
+		}
+		return outcome, err
 	}
 	if err := checkGBP(s.Currency); err != nil {
 		return "", err
@@ -347,7 +362,7 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	}
 	if ev.Type == "invoice.payment_failed" {
 		// Stripe retries the card; the gift is past due, not cancelled.
-		if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusPastDue, at, donations.StatusActive, donations.StatusPending); err != nil {
+		if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusPastDue, at, donations.StatusActive, donations.StatusPending, donations.StatusProcessing); err != nil {
 			return "", err
 		}
 		if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil {
@@ -605,7 +620,8 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 	} else if _, err := donations.SetStatus(ctx, tx, d.ID, donations.StatusDisputed, at, donations.StatusPaid, donations.StatusRefunded); err != nil {
 		return err
 	}
-	if ev.Type != "charge.dispute.closed" {
+	// A Bacs dispute (an indemnity claim) is final from the start: Stripe opens it lost.
+	if ev.Type != "charge.dispute.closed" && dp.Status != stripe.DisputeStatusLost {
 		return nil
 	}
 	switch dp.Status {
@@ -624,8 +640,14 @@ func applyDispute(ctx context.Context, tx pgx.Tx, ev event, dp *stripe.Dispute, 
 			return err
 		}
 		id, err := ledger.RecordID(ctx, tx, entry(ledger.KindDisputeLost, amount.Neg(), FromPence(fee)))
-		if err != nil || id == 0 || !gift.Claimed {
+		if err != nil || id == 0 {
 			return err
+		}
+		if err := tellIndemnityClaim(ctx, tx, ev, dp, d, gift, amount, at); err != nil {
+			return err
+		}
+		if !gift.Claimed {
+			return nil
 		}
 		return queueAdjustment(ctx, tx, d, id, gift, amount, fmt.Sprintf("Dispute lost on %s: £%s of a gift already claimed", at.Format("02/01/06"), FormatAmount(amount)))
 	}

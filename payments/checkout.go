@@ -23,6 +23,9 @@ type CheckoutRequest struct {
 	SuccessURL    string // from BASE_URL; must contain {CHECKOUT_SESSION_ID}
 	CancelURL     string
 	CustomerEmail string // optional
+	// PaymentMethod is the one way to pay the donor chose on the donate form, among those
+	// the charity offers: "card" or "bacs_debit" (Direct Debit); "" means card.
+	PaymentMethod string
 }
 
 // CheckoutSession is where the donor goes to pay.
@@ -78,6 +81,15 @@ func SessionParams(r CheckoutRequest) (*stripe.CheckoutSessionParams, error) {
 		LineItems:         []*stripe.CheckoutSessionLineItemParams{{PriceData: price, Quantity: stripe.Int64(1)}},
 	}
 	p.Metadata = meta()
+	// Exactly the method the donor chose, so the fee she may have covered is that method's
+	// and nothing depends on what is switched on in Stripe's Dashboard. Stripe's Bacs
+	// mandate emails (the Direct Debit Guarantee and the advance notice the scheme
+	// requires) stay on: nothing here turns them off.
+	method := r.PaymentMethod
+	if method == "" {
+		method = string(stripe.PaymentMethodTypeCard)
+	}
+	p.PaymentMethodTypes = []*string{stripe.String(method)}
 	if r.CustomerEmail != "" {
 		p.CustomerEmail = stripe.String(r.CustomerEmail)
 	}
@@ -114,6 +126,11 @@ func (r CheckoutRequest) validate() error {
 	}
 	if len(missing) > 0 {
 		return fmt.Errorf("checkout request: missing %s", strings.Join(missing, ", "))
+	}
+	switch r.PaymentMethod {
+	case "", string(stripe.PaymentMethodTypeCard), string(stripe.PaymentMethodTypeBACSDebit):
+	default:
+		return fmt.Errorf("checkout request: payment method %q is neither card nor bacs_debit", r.PaymentMethod)
 	}
 	// Without the placeholder the thank-you page cannot tell which session it is for.
 	if !strings.Contains(r.SuccessURL, "{CHECKOUT_SESSION_ID}") {

@@ -250,6 +250,7 @@ func TestCreateSessionSendsExactParameters(t *testing.T) {
 		"metadata[donation_id]":                         testDonationID,
 		"metadata[campaign]":                            "fundraising-for-freedom",
 		"metadata[fundraiser]":                          "ruby-runs",
+		"payment_method_types[0]":                       "card",
 	}
 	with := func(extra map[string]string) map[string]string {
 		m := maps.Clone(common)

@@ -122,6 +122,9 @@ type EventBuilder struct {
 	Now        func() time.Time // clock for "created" and periods; nil means time.Now
 	DonorEmail string           // donor email in customer_details / billing_details; "" means "donor@example.com"
 	DonorName  string           // donor name; "" means "Sandbox Donor"
+	// Method is the sessions' one payment method type: "" means "card", "bacs_debit" a
+	// Direct Debit.
+	Method string
 
 	eventID string
 }
@@ -293,7 +296,7 @@ func (b EventBuilder) session(sessionID, mode, status, paymentStatus, paymentInt
 		"payment_method_collection":            nil,
 		"payment_method_configuration_details": nil,
 		"payment_method_options":               obj{},
-		"payment_method_types":                 []any{"card"},
+		"payment_method_types":                 []any{firstNonEmpty(b.Method, "card")},
 		"payment_status":                       paymentStatus,
 		"phone_number_collection":              obj{"enabled": false},
 		"recovered_from":                       nil,
@@ -358,6 +361,21 @@ func (b EventBuilder) CheckoutSubscriptionCompleted(sessionID, subscriptionID, c
 	s := b.session(sessionID, "subscription", "complete", "paid",
 		"", orID(subscriptionID, "sub_"), orID(customerID, "cus_"), amountPence, m)
 	return b.event("checkout.session.completed", s)
+}
+
+// DirectDebitSubscriptionSession builds one of a monthly session's events when it is paid
+// by Bacs Direct Debit (payment_method_types ["bacs_debit"]): typ
+// "checkout.session.completed" (payment_status "unpaid": the first payment is on its way),
+// "checkout.session.async_payment_succeeded" ("paid") or "checkout.session.async_payment_failed"
+// ("unpaid"). The money itself arrives with invoice.paid.
+func (b EventBuilder) DirectDebitSubscriptionSession(typ, sessionID, subscriptionID, customerID string, amountPence int64, m Meta) []byte {
+	ps := "unpaid"
+	if typ == "checkout.session.async_payment_succeeded" {
+		ps = "paid"
+	}
+	b.Method = "bacs_debit"
+	s := b.session(sessionID, "subscription", "complete", ps, "", orID(subscriptionID, "sub_"), orID(customerID, "cus_"), amountPence, m)
+	return b.event(typ, s)
 }
 
 // ---- Prices, subscriptions, invoices ----
@@ -813,6 +831,17 @@ func (b EventBuilder) dispute(disputeID, chargeID, paymentIntentID string, amoun
 // ids only, never the donation metadata.
 func (b EventBuilder) DisputeCreated(disputeID, chargeID, paymentIntentID string, amountPence int64) []byte {
 	return b.event("charge.dispute.created", b.dispute(disputeID, chargeID, paymentIntentID, amountPence, "needs_response"))
+}
+
+// DisputeIndemnityClaim builds charge.dispute.created for a Bacs Direct Debit payment the
+// donor's bank took back (an indemnity claim): final from the start, so status "lost", with
+// the withdrawal and Stripe's fee in balance_transactions, and no card details.
+func (b EventBuilder) DisputeIndemnityClaim(disputeID, chargeID, paymentIntentID string, amountPence, feePence int64) []byte {
+	d := b.dispute(disputeID, chargeID, paymentIntentID, amountPence, "lost")
+	d["reason"] = "debit_not_authorized"
+	d["payment_method_details"] = nil
+	d["balance_transactions"] = []any{balanceTransaction(b.now(), d["id"].(string), -amountPence, feePence, "Dispute fee", "adjustment", "dispute")}
+	return b.event("charge.dispute.created", d)
 }
 
 // DisputeClosed builds charge.dispute.closed with status "won" or "lost".

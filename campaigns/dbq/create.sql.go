@@ -97,9 +97,10 @@ func (q *Queries) InsertDeclaration(ctx context.Context, arg InsertDeclarationPa
 
 const insertDonation = `-- name: InsertDonation :one
 INSERT INTO donations (appeal_id, fundraiser_id, tier_id, amount, cover_fee, frequency,
-    display_name, message, hide_name, hide_amount, email, gift_aid_declaration_id, form_token)
+    display_name, message, hide_name, hide_amount, email, gift_aid_declaration_id, form_token, payment_method)
 VALUES ($1, NULLIF($2::bigint, 0), NULLIF($3::bigint, 0), $4, $5, $6,
-    $7, $8, $9, $10, $11, $12::text::uuid, NULLIF($13::text, ''))
+    $7, $8, $9, $10, $11, $12::text::uuid, NULLIF($13::text, ''),
+    $14::text)
 RETURNING id::text
 `
 
@@ -117,6 +118,7 @@ type InsertDonationParams struct {
 	Email         string
 	DeclarationID *string
 	FormToken     string
+	PaymentMethod string
 }
 
 func (q *Queries) InsertDonation(ctx context.Context, arg InsertDonationParams) (string, error) {
@@ -134,6 +136,7 @@ func (q *Queries) InsertDonation(ctx context.Context, arg InsertDonationParams) 
 		arg.Email,
 		arg.DeclarationID,
 		arg.FormToken,
+		arg.PaymentMethod,
 	)
 	var id string
 	err := row.Scan(&id)

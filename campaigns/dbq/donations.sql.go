@@ -402,7 +402,8 @@ func (q *Queries) DonationBySubscriptionForUpdate(ctx context.Context, subscript
 }
 
 const findGift = `-- name: FindGift :one
-SELECT e.id, e.amount, e.gift_aid_base, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id) AS claimed
+SELECT e.id, e.amount, e.gift_aid_base, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id) AS claimed,
+    e.occurred_at
 FROM ledger_entries e WHERE e.kind = 'gift'
   AND ((e.payment_intent = $1::text AND $1::text <> '')
     OR (e.charge_id = $2::text AND $2::text <> ''))
@@ -419,6 +420,7 @@ type FindGiftRow struct {
 	Amount      decimal.Decimal
 	GiftAidBase decimal.Decimal
 	Claimed     bool
+	OccurredAt  time.Time
 }
 
 // FindGift returns the gift recorded for a payment intent or a charge.
@@ -430,6 +432,7 @@ func (q *Queries) FindGift(ctx context.Context, arg FindGiftParams) (FindGiftRow
 		&i.Amount,
 		&i.GiftAidBase,
 		&i.Claimed,
+		&i.OccurredAt,
 	)
 	return i, err
 }

@@ -79,7 +79,8 @@ SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee,
     EXISTS (SELECT 1 FROM gift_aid_declarations o
         WHERE o.donor_id = d.donor_id AND o.scope <> 'this' AND o.id IS DISTINCT FROM d.gift_aid_declaration_id
           AND o.effective_from <= $1::timestamptz
-          AND (o.cancelled_at IS NULL OR o.cancelled_at > $1::timestamptz))::boolean AS other_declaration_covers
+          AND (o.cancelled_at IS NULL OR o.cancelled_at > $1::timestamptz))::boolean AS other_declaration_covers,
+    d.payment_method
 FROM donations d JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
@@ -110,6 +111,7 @@ type DonorMailDetailsRow struct {
 	GiftAidCancelledAt     *time.Time
 	Impact                 string
 	OtherDeclarationCovers bool
+	PaymentMethod          string
 }
 
 // DonorMailDetails is what a donor's email says about her donation: where the address
@@ -135,6 +137,7 @@ func (q *Queries) DonorMailDetails(ctx context.Context, arg DonorMailDetailsPara
 		&i.GiftAidCancelledAt,
 		&i.Impact,
 		&i.OtherDeclarationCovers,
+		&i.PaymentMethod,
 	)
 	return i, err
 }

@@ -29,6 +29,8 @@ type NewDonation struct {
 	HideAmount   bool
 	Email        string
 	Declaration  *giftaid.Declaration
+	// PaymentMethod is how the donor chose to pay: MethodCard, MethodBacs, or "" (not asked).
+	PaymentMethod string
 	// FormToken is the donate form's one-time token; a second submission of the same form
 	// returns the first donation instead of creating another.
 	FormToken string
@@ -75,7 +77,7 @@ func create(ctx context.Context, tx pgx.Tx, n NewDonation, now time.Time) (Donat
 	id, err := dbq.New(tx).InsertDonation(ctx, dbq.InsertDonationParams{AppealID: n.AppealID, FundraiserID: n.FundraiserID,
 		TierID: n.TierID, Amount: n.Amount, CoverFee: n.CoverFee, Frequency: freq, DisplayName: n.DisplayName,
 		Message: n.Message, HideName: n.HideName, HideAmount: n.HideAmount, Email: n.Email, DeclarationID: declID,
-		FormToken: n.FormToken})
+		FormToken: n.FormToken, PaymentMethod: n.PaymentMethod})
 	if err != nil {
 		return Donation{}, fmt.Errorf("store donation: %w", err)
 	}

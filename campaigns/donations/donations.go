@@ -283,6 +283,7 @@ type GiftEntry struct {
 	// GiftAidBase is positive when Gift Aid covered the gift when it was paid; its refunds
 	// and disputes follow the gift, whatever has happened to the declaration since.
 	GiftAidBase decimal.Decimal
+	At          time.Time // when the gift arrived
 }
 
 // GiftAidEligible reports whether the gift counted toward Gift Aid.
@@ -294,7 +295,7 @@ func FindGift(ctx context.Context, tx pgx.Tx, paymentIntent, chargeID string) (G
 	if errors.Is(err, pgx.ErrNoRows) {
 		return GiftEntry{}, fmt.Errorf("gift: %w", campaigns.ErrNotFound)
 	}
-	return GiftEntry{ID: r.ID, Amount: r.Amount, GiftAidBase: r.GiftAidBase, Claimed: r.Claimed}, err
+	return GiftEntry{ID: r.ID, Amount: r.Amount, GiftAidBase: r.GiftAidBase, Claimed: r.Claimed, At: r.OccurredAt}, err
 }
 
 // Lookup reads one donation outside any other transaction.

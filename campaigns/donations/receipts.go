@@ -248,11 +248,26 @@ func (m *DonorMail) monthlySetUp(ctx context.Context, tx pgx.Tx, donationID stri
 		{"Next payment", UKDate(NextMonthlyPayment(first, first))},
 		{"Gift Aid", setUpGiftAid(v, at)},
 	}
+	dd := v.PaymentMethod == MethodBacs && gifts.Gifts == 0
+	if dd {
+		// The money has not moved yet: a Direct Debit is collected days after it is set up.
+		collect := FirstCollection(at)
+		rows = [][2]string{
+			{"Amount", pounds(amount) + " each month, by Direct Debit"},
+			{"First payment", "collected around " + UKDate(collect)},
+			{"Then", "each month on about the same day"},
+			{"Gift Aid", setUpGiftAid(v, at)},
+		}
+		fmt.Fprintf(&b, "Your Direct Debit is set up; the first payment is collected around %s.\n\n", UKDate(collect))
+	}
 	if v.PageTitle != "" {
 		rows = append(rows[:1], append([][2]string{{"Fundraiser page", v.PageTitle + " (" + m.link("f", v.PageSlug) + ")"}}, rows[1:]...)...)
 	}
 	b.WriteString(table(rows))
 	b.WriteString("\nYou will get a receipt by email for every payment, so you always know what has been taken and when.\n\n")
+	if dd {
+		b.WriteString(directDebitGuarantee + "\n")
+	}
 	manage, err := m.manageLine(ctx, tx, donationID, "You can change the amount, pause or cancel at any time, and nothing more is taken once you cancel.", "To do any of these")
 	if err != nil {
 		return "", "", err

@@ -19,9 +19,10 @@ VALUES (@title, @first_name, @last_name, @house, @postcode, @scope, @wording_ver
 
 -- name: InsertDonation :one
 INSERT INTO donations (appeal_id, fundraiser_id, tier_id, amount, cover_fee, frequency,
-    display_name, message, hide_name, hide_amount, email, gift_aid_declaration_id, form_token)
+    display_name, message, hide_name, hide_amount, email, gift_aid_declaration_id, form_token, payment_method)
 VALUES (@appeal_id, NULLIF(sqlc.arg(fundraiser_id)::bigint, 0), NULLIF(sqlc.arg(tier_id)::bigint, 0), @amount, @cover_fee, @frequency,
-    @display_name, @message, @hide_name, @hide_amount, @email, sqlc.narg(declaration_id)::text::uuid, NULLIF(sqlc.arg(form_token)::text, ''))
+    @display_name, @message, @hide_name, @hide_amount, @email, sqlc.narg(declaration_id)::text::uuid, NULLIF(sqlc.arg(form_token)::text, ''),
+    sqlc.arg(payment_method)::text)
 RETURNING id::text;
 
 -- name: SetCheckoutSession :exec

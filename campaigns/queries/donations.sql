@@ -115,7 +115,8 @@ SELECT COALESCE(-sum(amount), 0)::numeric AS refunded FROM ledger_entries WHERE 
 
 -- FindGift returns the gift recorded for a payment intent or a charge.
 -- name: FindGift :one
-SELECT e.id, e.amount, e.gift_aid_base, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id) AS claimed
+SELECT e.id, e.amount, e.gift_aid_base, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id) AS claimed,
+    e.occurred_at
 FROM ledger_entries e WHERE e.kind = 'gift'
   AND ((e.payment_intent = sqlc.arg(payment_intent)::text AND sqlc.arg(payment_intent)::text <> '')
     OR (e.charge_id = sqlc.arg(charge_id)::text AND sqlc.arg(charge_id)::text <> ''))

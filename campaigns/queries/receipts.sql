@@ -21,7 +21,8 @@ SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee,
     EXISTS (SELECT 1 FROM gift_aid_declarations o
         WHERE o.donor_id = d.donor_id AND o.scope <> 'this' AND o.id IS DISTINCT FROM d.gift_aid_declaration_id
           AND o.effective_from <= sqlc.arg(at)::timestamptz
-          AND (o.cancelled_at IS NULL OR o.cancelled_at > sqlc.arg(at)::timestamptz))::boolean AS other_declaration_covers
+          AND (o.cancelled_at IS NULL OR o.cancelled_at > sqlc.arg(at)::timestamptz))::boolean AS other_declaration_covers,
+    d.payment_method
 FROM donations d JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
