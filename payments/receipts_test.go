@@ -84,7 +84,7 @@ func (w *world) giftAidDonation(amount, coverFee string, monthly bool, fundraise
 		Amount: decimal.RequireFromString(amount), CoverFee: decimal.RequireFromString(coverFee), Monthly: monthly,
 		Declaration: &giftaid.Declaration{FirstName: "Ada", LastName: "Lovelace", House: "12", Postcode: "SW1A 1AA",
 			Scope: giftaid.ScopeThisAndFuture, WordingVersion: giftaid.GiftAidWordingVersion,
-			Wording: giftaid.GiftAidWording("£"+amount, giftaid.ScopeThisAndFuture)}})
+			Wording: giftaid.Wording("Freedom Trust UK", giftaid.ScopeThisAndFuture)}})
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -120,7 +120,8 @@ func TestMonthlyReceiptOncePerPaymentThoughDeliveredThreeTimesAndReplayed(t *tes
 	if len(mail) != 3 || len(receipts) != 1 || len(setUp) != 1 || len(declared) != 1 {
 		t.Fatalf("%d emails to Ada (%d receipts, %d set-up confirmations, %d declaration confirmations), want one of each: %+v", len(mail), len(receipts), len(setUp), len(declared), mail)
 	}
-	reads(t, declared[0], []string{"You can also cancel it from the link that manages your monthly gift."})
+	reads(t, declared[0], []string{"To cancel your declaration, reply to this email saying \"cancel my Gift Aid declaration\"",
+		"You can also cancel it from the link that manages your monthly gift."})
 	r := receipts[0]
 	t.Logf("%s\n\n%s", r.Subject, r.Body)
 	if r.Subject != "Your receipt: £10.00 monthly gift to Fundraising for Freedom, 1 April 2026" {
@@ -141,7 +142,7 @@ func TestMonthlyReceiptOncePerPaymentThoughDeliveredThreeTimesAndReplayed(t *tes
 		"Freedom Trust UK, registered charity number 1234567\n1 High Street, London EC1A 1AA\nsupporters@example.org\n",
 	})
 	// The declaration is quoted word for word, only re-wrapped.
-	if got := strings.Join(strings.Fields(r.Body), " "); !strings.Contains(got, giftaid.GiftAidWording("£10.00", giftaid.ScopeThisAndFuture)) {
+	if got := strings.Join(strings.Fields(r.Body), " "); !strings.Contains(got, giftaid.Wording("Freedom Trust UK", giftaid.ScopeThisAndFuture)) {
 		t.Error("the receipt does not quote the whole declaration the donor agreed to")
 	}
 

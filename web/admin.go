@@ -36,6 +36,8 @@ var adminDone = map[string]string{
 	"offline-reversed": "The offline money is reversed: it no longer counts, and the fundraiser sees why.",
 	"monthly-cancel":   "The cancellation is asked of Stripe: the gift shows as cancelled once Stripe confirms it, and the donor is emailed.",
 	"giftaid-cancel":   "The Gift Aid declaration is cancelled from that date, and the donor is emailed a confirmation. Gifts already claimed are not affected.",
+	"sponsored":        "The sponsored event is checked: its gifts are marked sponsored on the Gift Aid schedule.",
+	"not-sponsored":    "The page is no longer marked a sponsored event.",
 }
 
 func (s *Server) adminPage(w http.ResponseWriter, r *http.Request) error {
@@ -93,11 +95,16 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 			return err
 		}
 	}
+	// Pages their fundraisers marked sponsored events, for an admin to check (sponsored.go).
+	sponsored, err := pages.SponsoredWaiting(r.Context(), s.store)
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, status, "admin.html", map[string]any{"GiftAidEmail": giftAidEmail, "Declarations": declarations,
 		"Today": s.store.Now().In(campaigns.London()).Format(time.DateOnly), "Title": "Manage the appeal", "User": u, "Appeal": a,
 		"Tiers": tiers, "Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided,
-		"Monthly": monthly, "MonthlyEmail": monthlyEmail, "Waiting": waiting})
+		"Monthly": monthly, "MonthlyEmail": monthlyEmail, "Waiting": waiting, "Sponsored": sponsored})
 	return nil
 }
 
@@ -211,6 +218,26 @@ func (s *Server) adminFundraiserStatus(w http.ResponseWriter, r *http.Request) e
 		return nil
 	}
 	return s.adminResult(w, r, err, "page")
+}
+
+// adminSponsored is POST /admin/fundraisers/{id}/sponsored: an admin checks a page its
+// fundraiser marked a sponsored event (decision "approve"), or takes the mark off.
+func (s *Server) adminSponsored(w http.ResponseWriter, r *http.Request) error {
+	u, _ := currentUser(r)
+	id, err := strconv.ParseInt(chi.URLParam(r, "id"), 10, 64)
+	if err != nil {
+		return campaigns.ErrNotFound
+	}
+	approve := r.PostFormValue("decision") == "approve"
+	if err := pages.CheckSponsoredEvent(r.Context(), s.store, u, id, approve); err != nil {
+		return err
+	}
+	done := "not-sponsored"
+	if approve {
+		done = "sponsored"
+	}
+	http.Redirect(w, r, "/admin?done="+done+"#sponsored-h", http.StatusSeeOther)
+	return nil
 }
 
 func (s *Server) adminResolve(w http.ResponseWriter, r *http.Request) error {

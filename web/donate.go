@@ -12,8 +12,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/shopspring/decimal"
-
 	"giving/campaigns"
 	"giving/campaigns/appeals"
 	"giving/campaigns/donations"
@@ -42,7 +40,13 @@ type donateForm struct {
 	House       string
 	Postcode    string
 	Scope       string
-	Errors      map[string]string
+	// Overseas: she lives outside the UK, and Address is her whole home address (HMRC's
+	// schedule takes it in the house field, with the postcode "X").
+	Overseas bool
+	Address  string
+	// OwnMoney: a page's owner giving on her own page confirms the money is her own.
+	OwnMoney bool
+	Errors   map[string]string
 }
 
 func newToken() string {
@@ -62,7 +66,7 @@ func parseDonateForm(r *http.Request) donateForm {
 		Frequency: v("frequency"), DisplayName: v("display_name"), Message: v("message"),
 		HideName: on("hide_name"), HideAmount: on("hide_amount"), CoverFee: on("cover_fee"), GiftAid: on("gift_aid"),
 		Title: v("title"), FirstName: v("first_name"), LastName: v("last_name"), House: v("house"),
-		Postcode: v("postcode"), Scope: v("scope")}
+		Postcode: v("postcode"), Scope: v("scope"), Overseas: on("overseas"), Address: v("address"), OwnMoney: on("own_money")}
 	if len(f.Token) != 32 {
 		f.Token = newToken()
 	}
@@ -78,7 +82,7 @@ func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
 // validate decides the donation from the form. The amount comes from the chosen tier or
 // the typed amount, parsed here; anything else the browser sent about price is ignored.
-func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, fees payments.FeeSchedule) (donations.NewDonation, error) {
+func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, fees payments.FeeSchedule, ga giftAidBox) (donations.NewDonation, error) {
 	ve := &campaigns.ValidationError{}
 	n := donations.NewDonation{AppealID: a.ID, FundraiserID: fundraiserID, FormToken: f.Token}
 	switch {
@@ -122,18 +126,29 @@ func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, 
 		n.CoverFee = fees.Cover(n.Amount)
 	}
 	if f.GiftAid {
-		f.validateGiftAid(ve, n.Amount)
+		f.validateGiftAid(ve, ga)
 		if len(ve.Fields) == 0 {
+			house, postcode := f.House, f.Postcode
+			if f.Overseas {
+				house, postcode = f.Address, giftaid.OverseasPostcode
+			}
+			// The wording stored is the wording the form showed, from the same function.
 			n.Declaration = &giftaid.Declaration{Title: f.Title, FirstName: f.FirstName, LastName: f.LastName,
-				House: f.House, Postcode: f.Postcode, Scope: f.Scope, WordingVersion: giftaid.GiftAidWordingVersion,
-				Wording: giftaid.GiftAidWording(payments.FormatPounds(n.Amount), f.Scope)}
+				House: house, Postcode: postcode, Scope: f.Scope, WordingVersion: giftaid.GiftAidWordingVersion,
+				Wording: giftaid.Wording(ga.Charity, f.Scope), OwnMoneyConfirmed: ga.Owner && f.OwnMoney}
 		}
 	}
 	f.Errors = ve.Fields
 	return n, ve.OrNil()
 }
 
-func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, amount decimal.Decimal) {
+func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, ga giftAidBox) {
+	switch {
+	case ga.OwnerBarred:
+		ve.Add("gift_aid", "The charity is paying your costs for this sponsored event, so HMRC does not allow Gift Aid on your own sponsorship. Untick Gift Aid to give without it.")
+	case ga.Owner && !f.OwnMoney:
+		ve.Add("own_money", "This is your own page: tick the box to confirm this gift is your own money, not money you collected from others, or untick Gift Aid.")
+	}
 	if tooLong(f.Title, 4) {
 		ve.Add("title", "Use 4 characters or fewer, like Ms or Dr")
 	}
@@ -147,15 +162,23 @@ func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, amount decim
 	} else if tooLong(f.LastName, 35) {
 		ve.Add("last_name", "Use 35 characters or fewer")
 	}
-	if f.House == "" {
+	switch {
+	case f.Overseas && f.Address == "":
+		ve.Add("address", "Enter your full home address: HMRC needs it for Gift Aid")
+	case f.Overseas && tooLong(f.Address, 40):
+		ve.Add("address", "HMRC's claim form takes 40 characters: shorten it, like 12 Rue de la Paix, Paris, France")
+	case f.Overseas:
+	case f.House == "":
 		ve.Add("house", "Enter your house name or number: HMRC needs your home address for Gift Aid")
-	} else if tooLong(f.House, 40) {
+	case tooLong(f.House, 40):
 		ve.Add("house", "Use 40 characters or fewer")
 	}
-	if pc, ok := giftaid.NormalisePostcode(f.Postcode); !ok {
-		ve.Add("postcode", "Enter a UK postcode, like SW1A 1AA")
-	} else {
-		f.Postcode = pc
+	if !f.Overseas {
+		if pc, ok := giftaid.NormalisePostcode(f.Postcode); !ok {
+			ve.Add("postcode", "Enter a UK postcode, like SW1A 1AA, or tick \"I live outside the UK\"")
+		} else {
+			f.Postcode = pc
+		}
 	}
 	switch f.Scope {
 	case giftaid.ScopeThis, giftaid.ScopeThisAndFuture, giftaid.ScopeThisFutureAndPast:
@@ -166,8 +189,8 @@ func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, amount decim
 
 // formOrder is the donate form's fields from top to bottom: its error summary lists
 // problems in the order the donor meets the fields.
-var formOrder = []string{"form", "tier", "amount", "frequency", "gift_aid", "scope", "title", "first_name",
-	"last_name", "house", "postcode", "display_name", "message"}
+var formOrder = []string{"form", "tier", "amount", "frequency", "gift_aid", "own_money", "scope", "title", "first_name",
+	"last_name", "house", "postcode", "address", "display_name", "message"}
 
 // errorList is the form's problems in form order (any field not listed comes last, by name).
 func (f donateForm) errorList() []fieldError {
@@ -210,7 +233,11 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, s.deps.Fees)
+	ga, err := s.giftAidBox(r, page.fundraiser)
+	if err != nil {
+		return err
+	}
+	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, s.deps.Fees, ga)
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		return s.renderDonatePage(w, r, http.StatusUnprocessableEntity, page, f, "")
@@ -289,15 +316,45 @@ func (s *Server) renderDonatePage(w http.ResponseWriter, r *http.Request, status
 	return s.renderAppeal(w, r, status, v, f, notice)
 }
 
-// formView is what the form template needs.
-func (s *Server) formView(a appeals.Appeal, f donateForm, notice string) map[string]any {
+// giftAidBox is what the Gift Aid box says and asks: the declaration names the charity
+// (CHARITY_NAME), and on a fundraiser's page it is for the donor's own money only.
+type giftAidBox struct {
+	Charity string
+	OnPage  bool // a fundraiser's page
+	// Owner: the page's owner, logged in, is giving on it: she confirms the money is her
+	// own. OwnerBarred: her page is a sponsored event and the charity pays her costs, so
+	// her own sponsorship cannot have Gift Aid (HMRC).
+	Owner, OwnerBarred bool
+	Sponsored          bool // a sponsored event an admin checked
+}
+
+func (s *Server) giftAidBox(r *http.Request, fr *pages.Fundraiser) (giftAidBox, error) {
+	ga := giftAidBox{Charity: s.charity().Name}
+	if fr == nil {
+		return ga, nil
+	}
+	sp, err := pages.PageSponsorship(r.Context(), s.store, fr.ID)
+	if err != nil {
+		return ga, err
+	}
+	u, in := currentUser(r)
+	ga.OnPage, ga.Sponsored = true, sp.Approved()
+	ga.Owner = in && fr.OwnerID != 0 && u.ID == fr.OwnerID
+	ga.OwnerBarred = ga.Owner && sp.Marked() && sp.CharityPaysCosts
+	return ga, nil
+}
+
+// formView is what the form template needs; ga is the Gift Aid box's (giftAidBox).
+func (s *Server) formView(a appeals.Appeal, f donateForm, notice string, ga giftAidBox) map[string]any {
 	// A fresh form starts on a middle tier, so one press of Give makes a gift.
 	if f.Tier == "" && f.Amount == "" && len(f.Errors) == 0 && len(a.Tiers) > 0 {
 		f.Tier = strconv.FormatInt(a.Tiers[(len(a.Tiers)-1)/2].ID, 10)
 	}
-	return map[string]any{"F": f, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers, "Scopes": giftaid.GiftAidScopes,
+	return map[string]any{"F": f, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers,
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
-		"Wording": giftaid.GiftAidWording("£__", giftaid.ScopeThis)}
+		// The declaration as shown, from the functions that make the wording stored.
+		"GiftAid": ga, "Scopes": giftaid.Scopes(ga.Charity), "Terms": giftaid.DeclarationTerms(ga.Charity),
+		"GiftAidPence": a.GiftAidRate.Shift(2).StringFixed(0)}
 }
 
 // thanks is the success page. It records nothing: money is recorded from webhooks only.

@@ -27,7 +27,7 @@ func (m *manageSite) declare() {
 	}
 	if _, err := donations.Create(ctx, m.store, donations.NewDonation{AppealID: a.ID, Amount: decimal.RequireFromString("10.00"), Email: "ada@example.org",
 		Declaration: &giftaid.Declaration{FirstName: "Ada", LastName: "Lovelace", House: "12", Postcode: "N1 9GU", Scope: giftaid.ScopeThisAndFuture,
-			WordingVersion: giftaid.GiftAidWordingVersion, Wording: giftaid.GiftAidWording("£10.00", giftaid.ScopeThisAndFuture)}}); err != nil {
+			WordingVersion: giftaid.GiftAidWordingVersion, Wording: giftaid.Wording("Freedom Trust UK", giftaid.ScopeThisAndFuture)}}); err != nil {
 		m.t.Fatal(err)
 	}
 }

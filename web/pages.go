@@ -33,7 +33,8 @@ const maxPageBody = pages.MaxPhotoBytes + 3<<20
 
 // pageForm is the page form as the fundraiser typed it.
 type pageForm struct {
-	Title, Story, Target, Slug string
+	Title, Story, Target, Slug  string
+	Sponsored, CharityPaysCosts bool // a sponsored event (campaigns/pages/sponsored.go)
 }
 
 // storySeg is a run of a story's text, or a link; the template escapes both.
@@ -207,6 +208,11 @@ func (s *Server) renderPageForm(w http.ResponseWriter, r *http.Request, status i
 		}
 		data["Photo"] = photo
 		data["Story"] = storyView(page.Story)
+		sp, err := pages.PageSponsorship(r.Context(), s.store, page.ID)
+		if err != nil {
+			return err
+		}
+		data["Sponsorship"] = sp
 		if offline == nil {
 			offline = url.Values{"kind": {"cash"}, "date": {s.store.Now().In(campaigns.London()).Format(time.DateOnly)}}
 		}
@@ -233,8 +239,16 @@ func (s *Server) editPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return s.renderPageForm(w, r, http.StatusOK, &p, pageForm{Title: p.Title, Story: p.Story,
-		Target: p.Target.StringFixed(2), Slug: p.Slug}, nil, nil, nil)
+	return s.renderPageForm(w, r, http.StatusOK, &p, s.savedPageForm(r, p), nil, nil, nil)
+}
+
+// savedPageForm is the page form as the page is saved.
+func (s *Server) savedPageForm(r *http.Request, p pages.Fundraiser) pageForm {
+	f := pageForm{Title: p.Title, Story: p.Story, Target: p.Target.StringFixed(2), Slug: p.Slug}
+	if sp, err := pages.PageSponsorship(r.Context(), s.store, p.ID); err == nil {
+		f.Sponsored, f.CharityPaysCosts = sp.Marked(), sp.CharityPaysCosts
+	}
+	return f
 }
 
 // readPageForm parses the page form (multipart when it carries a photo) and checks the
@@ -272,8 +286,8 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, pages.PageE
 		}
 	}
 	f := pageForm{Title: r.PostFormValue("title"), Story: r.PostFormValue("story"), Target: r.PostFormValue("target"),
-		Slug: r.PostFormValue("slug")}
-	e := pages.PageEdit{Title: f.Title, Story: f.Story, Slug: f.Slug}
+		Slug: r.PostFormValue("slug"), Sponsored: r.PostFormValue("sponsored") != "", CharityPaysCosts: r.PostFormValue("charity_pays_costs") != ""}
+	e := pages.PageEdit{Title: f.Title, Story: f.Story, Slug: f.Slug, Sponsored: f.Sponsored, CharityPaysCosts: f.CharityPaysCosts}
 	if t, err := payments.ParseAmount(f.Target); err != nil {
 		ve.Add("target", "Enter a target between £1 and £1,000,000 in pounds and pence, like 500 or 500.00.")
 	} else {
@@ -401,7 +415,7 @@ func (s *Server) updatePage(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	if errors.Is(err, errTooLarge) {
-		f = pageForm{Title: p.Title, Story: p.Story, Target: p.Target.StringFixed(2), Slug: p.Slug}
+		f = s.savedPageForm(r, p)
 		return s.renderPageForm(w, r, http.StatusRequestEntityTooLarge, &p, f, map[string]string{"photo": "The photo must be 5 MB or smaller."}, nil, nil)
 	}
 	var fve *campaigns.ValidationError

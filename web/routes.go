@@ -143,6 +143,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/appeal", s.wrap(s.adminSaveAppeal))
 			r.Post("/admin/tiers/{id}", s.wrap(s.adminSaveTier))
 			r.Post("/admin/fundraisers/{id}/status", s.wrap(s.adminFundraiserStatus))
+			r.Post("/admin/fundraisers/{id}/sponsored", s.wrap(s.adminSponsored))
 			r.Post("/admin/offline/{id}/verify", s.wrap(s.adminVerifyOffline))
 			r.Post("/admin/offline/{id}/reject", s.wrap(s.adminRejectOffline))
 			r.Post("/admin/offline/{id}/reverse", s.wrap(s.adminReverseOffline))

@@ -43,7 +43,7 @@ func UTC(y int, m time.Month, day, h, min int) time.Time {
 func Declaration(title, first, last, house, postcode string) *giftaid.Declaration {
 	return &giftaid.Declaration{Title: title, FirstName: first, LastName: last, House: house, Postcode: postcode,
 		Scope: giftaid.ScopeThisAndFuture, WordingVersion: giftaid.GiftAidWordingVersion,
-		Wording: giftaid.GiftAidWording("£10.00", giftaid.ScopeThisAndFuture)}
+		Wording: giftaid.Wording("Freedom Trust UK", giftaid.ScopeThisAndFuture)}
 }
 
 // Donation creates n and gives it a fixed id, so the golden files do not change from run

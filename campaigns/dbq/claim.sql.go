@@ -41,10 +41,12 @@ const claimableGifts = `-- name: ClaimableGifts :many
 SELECT e.id, e.appeal_id, a.gift_aid_rate, (e.amount + r.returned)::numeric AS net, e.occurred_at,
        e.frequency = 'monthly' AS monthly,
        g.id::text AS declaration_id, g.title, g.first_name, g.last_name, g.house, g.postcode,
-       r.ids::bigint[] AS related, r.open_dispute::boolean AS open_dispute
+       r.ids::bigint[] AS related, r.open_dispute::boolean AS open_dispute,
+       COALESCE(f.sponsored_event = 'approved', false)::boolean AS sponsored
 FROM ledger_entries e
 JOIN appeals a ON a.id = e.appeal_id
 JOIN donations d ON d.id = e.donation_id
+LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
 JOIN LATERAL (
     SELECT x.id, x.title, x.first_name, x.last_name, x.house, x.postcode
     FROM gift_aid_declarations x
@@ -85,6 +87,7 @@ type ClaimableGiftsRow struct {
 	Postcode      string
 	Related       []int64
 	OpenDispute   bool
+	Sponsored     bool
 }
 
 // Gift Aid claims (campaigns/giftaid/claims.go).
@@ -97,7 +100,8 @@ type ClaimableGiftsRow struct {
 // ledger's gift_aid_base (what was known when the gift was recorded), so a later declaration
 // that reaches back takes in the earlier gifts. One declaration is chosen per gift (its own
 // donation's first, else the latest made), so a gift two declarations cover is claimed once;
-// its name and address fill the row. Refunds and disputes on the same charge or payment
+// its name and address fill the row. A gift made on a fundraiser page an admin checked as a
+// sponsored event is a sponsored gift. Refunds and disputes on the same charge or payment
 // intent are netted; an open dispute keeps the gift back until it is decided.
 func (q *Queries) ClaimableGifts(ctx context.Context, upto *time.Time) ([]ClaimableGiftsRow, error) {
 	rows, err := q.db.Query(ctx, claimableGifts, upto)
@@ -123,6 +127,7 @@ func (q *Queries) ClaimableGifts(ctx context.Context, upto *time.Time) ([]Claima
 			&i.Postcode,
 			&i.Related,
 			&i.OpenDispute,
+			&i.Sponsored,
 		); err != nil {
 			return nil, err
 		}

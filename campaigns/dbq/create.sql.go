@@ -13,19 +13,20 @@ import (
 )
 
 const declarationByID = `-- name: DeclarationByID :one
-SELECT title, first_name, last_name, house, postcode, scope, wording_version, wording
+SELECT title, first_name, last_name, house, postcode, scope, wording_version, wording, own_money_confirmed
 FROM gift_aid_declarations WHERE id = $1::uuid
 `
 
 type DeclarationByIDRow struct {
-	Title          string
-	FirstName      string
-	LastName       string
-	House          string
-	Postcode       string
-	Scope          string
-	WordingVersion string
-	Wording        string
+	Title             string
+	FirstName         string
+	LastName          string
+	House             string
+	Postcode          string
+	Scope             string
+	WordingVersion    string
+	Wording           string
+	OwnMoneyConfirmed bool
 }
 
 func (q *Queries) DeclarationByID(ctx context.Context, id string) (DeclarationByIDRow, error) {
@@ -40,6 +41,7 @@ func (q *Queries) DeclarationByID(ctx context.Context, id string) (DeclarationBy
 		&i.Scope,
 		&i.WordingVersion,
 		&i.Wording,
+		&i.OwnMoneyConfirmed,
 	)
 	return i, err
 }
@@ -57,24 +59,25 @@ func (q *Queries) DonationByFormToken(ctx context.Context, formToken string) (st
 
 const insertDeclaration = `-- name: InsertDeclaration :one
 INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording,
-    declared_at, effective_from)
+    own_money_confirmed, declared_at, effective_from)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
-    $9::timestamptz,
+    $9, $10::timestamptz,
     CASE WHEN $6::text = 'this_future_and_past'
-        THEN (($9::timestamptz AT TIME ZONE 'Europe/London') - interval '4 years') AT TIME ZONE 'Europe/London'
-        ELSE $9::timestamptz END) RETURNING id::text
+        THEN (($10::timestamptz AT TIME ZONE 'Europe/London') - interval '4 years') AT TIME ZONE 'Europe/London'
+        ELSE $10::timestamptz END) RETURNING id::text
 `
 
 type InsertDeclarationParams struct {
-	Title          string
-	FirstName      string
-	LastName       string
-	House          string
-	Postcode       string
-	Scope          string
-	WordingVersion string
-	Wording        string
-	DeclaredAt     time.Time
+	Title             string
+	FirstName         string
+	LastName          string
+	House             string
+	Postcode          string
+	Scope             string
+	WordingVersion    string
+	Wording           string
+	OwnMoneyConfirmed bool
+	DeclaredAt        time.Time
 }
 
 // effective_from: the start of the gifts it covers, four years back for "the past four years".
@@ -88,6 +91,7 @@ func (q *Queries) InsertDeclaration(ctx context.Context, arg InsertDeclarationPa
 		arg.Scope,
 		arg.WordingVersion,
 		arg.Wording,
+		arg.OwnMoneyConfirmed,
 		arg.DeclaredAt,
 	)
 	var id string

@@ -64,7 +64,7 @@ func create(ctx context.Context, tx pgx.Tx, n NewDonation, now time.Time) (Donat
 	if g := n.Declaration; g != nil {
 		id, err := dbq.New(tx).InsertDeclaration(ctx, dbq.InsertDeclarationParams{Title: g.Title, FirstName: g.FirstName,
 			LastName: g.LastName, House: g.House, Postcode: g.Postcode, Scope: g.Scope, WordingVersion: g.WordingVersion,
-			Wording: g.Wording, DeclaredAt: now})
+			Wording: g.Wording, OwnMoneyConfirmed: g.OwnMoneyConfirmed, DeclaredAt: now})
 		if err != nil {
 			return Donation{}, fmt.Errorf("store gift aid declaration: %w", err)
 		}

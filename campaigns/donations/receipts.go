@@ -113,11 +113,15 @@ func (m *DonorMail) declarationBody(v view) string {
 	}
 	fmt.Fprintf(&b, " For every £1 it covers, we can claim %sp from HMRC, at no cost to you.\n\n", v.GiftAidRate.Mul(decimal.NewFromInt(100)).StringFixed(0))
 	fmt.Fprintf(&b, "Your declaration, word for word:\n\n%s\n", quote(v.GiftAidWording))
-	b.WriteString("Please tell us if you want to cancel this declaration, change your name or home address, or no longer pay enough Income Tax or Capital Gains Tax: reply to this email.")
+	b.WriteString("To cancel your declaration, reply to this email saying \"cancel my Gift Aid declaration\"")
+	if m.Charity.Email != "" {
+		fmt.Fprintf(&b, " (or write to us at %s)", m.Charity.Email)
+	}
+	b.WriteString(": we will cancel it from the day you ask and write to confirm.")
 	if v.Monthly {
 		b.WriteString(" You can also cancel it from the link that manages your monthly gift.")
 	}
-	b.WriteString("\n")
+	b.WriteString(" Please tell us too if you change your name or home address, or no longer pay enough Income Tax or Capital Gains Tax.\n")
 	b.WriteString(m.signOff())
 	return b.String()
 }

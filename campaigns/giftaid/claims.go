@@ -116,7 +116,7 @@ type claimGift struct {
 	id, appealID                        int64
 	rate, net                           decimal.Decimal
 	at                                  time.Time
-	monthly                             bool
+	monthly, sponsored                  bool
 	declaration                         string
 	title, first, last, house, postcode string
 	related                             []int64 // refunds and disputes netted
@@ -140,7 +140,7 @@ func claimableGifts(ctx context.Context, db campaigns.DB, upto time.Time) ([]cla
 		}
 		out = append(out, claimGift{id: r.ID, appealID: r.AppealID, rate: r.GiftAidRate, net: r.Net, at: r.OccurredAt,
 			monthly: r.Monthly, declaration: r.DeclarationID, title: r.Title, first: r.FirstName, last: r.LastName,
-			house: r.House, postcode: r.Postcode, related: r.Related})
+			house: r.House, postcode: r.Postcode, related: r.Related, sponsored: r.Sponsored})
 	}
 	return out, nil
 }
@@ -161,7 +161,10 @@ func withinTimeLimit(gifts []claimGift, now time.Time) (kept []claimGift, late i
 
 // buildClaim lays eligible gifts out as schedule rows. Gifts above the aggregation limit
 // get a named row, a donor's monthly gifts sharing one; gifts at or under it are summed,
-// oldest first, into aggregated rows of at most £1,000.
+// oldest first, into aggregated rows of at most £1,000. A sponsored gift (a page an admin
+// checked as a sponsored event) always gets a named row marked Sponsored: HMRC's schedule
+// takes "Yes" in that column only on a row with the donor's name, never an aggregate. A
+// donor living outside the UK has the postcode "X" and her full address in the house field.
 func buildClaim(gifts []claimGift, limit decimal.Decimal) Claim {
 	var c Claim
 	named := map[string]*ClaimRow{}
@@ -177,21 +180,23 @@ func buildClaim(gifts []claimGift, limit decimal.Decimal) Claim {
 		} else {
 			byAppeal[g.appealID] = &appealSum{g.net, g.rate}
 		}
-		if g.net.LessThanOrEqual(limit) {
+		if g.net.LessThanOrEqual(limit) && !g.sponsored {
 			small = append(small, g)
 			continue
 		}
 		key := fmt.Sprintf("gift:%d", g.id)
 		if g.monthly {
-			key = "monthly:" + g.declaration
+			key = fmt.Sprintf("monthly:%s:%v", g.declaration, g.sponsored)
 		}
 		r := named[key]
 		if r == nil {
-			r = &ClaimRow{}
+			r = &ClaimRow{Sponsored: g.sponsored}
 			named[key] = r
 			order = append(order, key)
 			if pc, ok := NormalisePostcode(g.postcode); ok {
 				r.Postcode = pc
+			} else if strings.TrimSpace(g.postcode) == OverseasPostcode {
+				r.Postcode = OverseasPostcode
 			} else {
 				r.Postcode = strings.ToUpper(strings.TrimSpace(g.postcode))
 				c.Warnings = append(c.Warnings, fmt.Sprintf("gift %d: the declaration's postcode is not a UK postcode", g.id))

@@ -26,14 +26,30 @@ func TestNormalisePostcode(t *testing.T) {
 	}
 }
 
+// Each scope has its own sentence naming the charity (not the appeal), and the stored
+// wording is that sentence and the terms, exactly as the form shows them.
 func TestGiftAidWordingFollowsScope(t *testing.T) {
 	t.Parallel()
-	this := giftaid.GiftAidWording("£10.00", giftaid.ScopeThis)
-	past := giftaid.GiftAidWording("£10.00", giftaid.ScopeThisFutureAndPast)
-	if !strings.Contains(this, "I want to Gift Aid my donation of £10.00 to Fundraising for Freedom.") {
-		t.Errorf("wording for this gift: %s", this)
+	const charity = "Freedom Trust UK"
+	seen := map[string]bool{}
+	for _, c := range giftaid.Scopes(charity) {
+		if seen[c.Sentence] || !strings.HasSuffix(c.Sentence, " to Freedom Trust UK.") {
+			t.Errorf("scope %s: sentence %q, want its own, naming the charity", c.Value, c.Sentence)
+		}
+		seen[c.Sentence] = true
+		if got, want := giftaid.Wording(charity, c.Value), c.Sentence+" "+giftaid.DeclarationTerms(charity); got != want {
+			t.Errorf("scope %s: wording %q, want the sentence then the terms %q", c.Value, got, want)
+		}
 	}
-	if !strings.Contains(past, "in the future or have made in the past 4 years") || !strings.Contains(past, "UK taxpayer") {
-		t.Errorf("wording for past and future gifts: %s", past)
+	past := giftaid.Wording(charity, giftaid.ScopeThisFutureAndPast)
+	for _, want := range []string{"in the future or have made in the past 4 years", "I am a UK taxpayer",
+		"it is my responsibility to pay any difference", "I will tell Freedom Trust UK if I want to cancel this declaration",
+		"change my name or home address", "no longer pay sufficient tax", "Self Assessment tax return"} {
+		if !strings.Contains(past, want) {
+			t.Errorf("wording lacks %q: %s", want, past)
+		}
+	}
+	if strings.Contains(past, "Fundraising for Freedom") {
+		t.Errorf("the declaration names the appeal, not the charity: %s", past)
 	}
 }

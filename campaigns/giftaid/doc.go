@@ -15,6 +15,16 @@
 //     have paid enough Income Tax or Capital Gains Tax to cover it. Declarations, cancelled ones
 //     too, are kept for six years after the end of the accounting period of the last gift they
 //     cover (retention.go; campaigns/donors erases them afterwards).
+//   - The wording stored is the wording shown, byte for byte, with its version
+//     (declarations.go): the donate form renders the chosen scope's sentence (Scopes) and
+//     the terms (DeclarationTerms) from the functions whose join (Wording) is stored. It
+//     names the charity (CHARITY_NAME), never the appeal.
+//   - A donor living outside the UK has the postcode "X" (OverseasPostcode) and her whole
+//     address in the house field, as HMRC's schedule takes it.
+//   - Sponsorship (campaigns/pages/sponsored.go): gifts on a page an admin checked as a
+//     sponsored event say "Yes" in the schedule's "Sponsored event" column and are never
+//     aggregated. If the charity pays the participant's costs, she and people connected with
+//     her cannot Gift Aid their sponsorship of her.
 //   - A declaration belongs to its donor (the donor record, one per email), with its scope
 //     and effective dates. "This gift" covers only the donation it was made with. "This and
 //     future gifts" covers every gift of hers from the declaration's date, whatever donation

@@ -4,7 +4,8 @@
 // reverses (offline.go), her thank-you notes to donors (thanks.go), and the admins' approval
 // queue with its preview and emails (queue.go), and hiding a supporter's message from the
 // public walls (messages.go: by the page's owner, a trustee or an admin; the message is
-// kept for the records and can be shown again; each change audited in its transaction).
+// kept for the records and can be shown again; each change audited in its transaction), and
+// sponsored events (sponsored.go: marked by the fundraiser, checked by an admin).
 //
 // A fundraiser reads and changes only her own pages; another's page looks exactly like one
 // that does not exist. A new page is pending until an admin approves it: every admin is

@@ -61,6 +61,9 @@ type PageEdit struct {
 	Target decimal.Decimal // zero when the form's text did not parse
 	Slug   string          // "" on a new page: suggested from the title
 	Photo  *Photo          // nil keeps the current photo
+	// Sponsored marks the page a sponsored event, and CharityPaysCosts says the charity
+	// pays her event costs (sponsored.go); an admin checks it.
+	Sponsored, CharityPaysCosts bool
 }
 
 func (e *PageEdit) normalise() {
@@ -264,7 +267,11 @@ func CreatePage(ctx context.Context, s *campaigns.Store, by accounts.User, appea
 				return err
 			}
 		}
-		if err := audit.Write(ctx, tx, by, "fundraiser page created", fmt.Sprintf("fundraiser %d /f/%s", id, slug)); err != nil {
+		sponsored, err := setOwnSponsorship(ctx, tx, by, id, e)
+		if err != nil {
+			return err
+		}
+		if err := audit.Write(ctx, tx, by, "fundraiser page created", fmt.Sprintf("fundraiser %d /f/%s, %s", id, slug, sponsored)); err != nil {
 			return err
 		}
 		// A new page waits for an admin: every admin is told (queue.go).
@@ -319,6 +326,11 @@ func UpdatePage(ctx context.Context, s *campaigns.Store, by accounts.User, id in
 		if e.Photo != nil {
 			detail += ", new photo"
 		}
+		sponsored, err := setOwnSponsorship(ctx, tx, by, id, e)
+		if err != nil {
+			return err
+		}
+		detail += ", " + sponsored
 		if err := audit.Write(ctx, tx, by, "fundraiser page edited", detail); err != nil {
 			return err
 		}

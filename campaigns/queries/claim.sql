@@ -9,16 +9,19 @@
 -- ledger's gift_aid_base (what was known when the gift was recorded), so a later declaration
 -- that reaches back takes in the earlier gifts. One declaration is chosen per gift (its own
 -- donation's first, else the latest made), so a gift two declarations cover is claimed once;
--- its name and address fill the row. Refunds and disputes on the same charge or payment
+-- its name and address fill the row. A gift made on a fundraiser page an admin checked as a
+-- sponsored event is a sponsored gift. Refunds and disputes on the same charge or payment
 -- intent are netted; an open dispute keeps the gift back until it is decided.
 -- name: ClaimableGifts :many
 SELECT e.id, e.appeal_id, a.gift_aid_rate, (e.amount + r.returned)::numeric AS net, e.occurred_at,
        e.frequency = 'monthly' AS monthly,
        g.id::text AS declaration_id, g.title, g.first_name, g.last_name, g.house, g.postcode,
-       r.ids::bigint[] AS related, r.open_dispute::boolean AS open_dispute
+       r.ids::bigint[] AS related, r.open_dispute::boolean AS open_dispute,
+       COALESCE(f.sponsored_event = 'approved', false)::boolean AS sponsored
 FROM ledger_entries e
 JOIN appeals a ON a.id = e.appeal_id
 JOIN donations d ON d.id = e.donation_id
+LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
 JOIN LATERAL (
     SELECT x.id, x.title, x.first_name, x.last_name, x.house, x.postcode
     FROM gift_aid_declarations x

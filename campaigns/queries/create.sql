@@ -10,9 +10,9 @@ SELECT id::text FROM donations WHERE form_token = sqlc.arg(form_token)::text;
 -- name: InsertDeclaration :one
 -- effective_from: the start of the gifts it covers, four years back for "the past four years".
 INSERT INTO gift_aid_declarations (title, first_name, last_name, house, postcode, scope, wording_version, wording,
-    declared_at, effective_from)
+    own_money_confirmed, declared_at, effective_from)
 VALUES (@title, @first_name, @last_name, @house, @postcode, @scope, @wording_version, @wording,
-    sqlc.arg(declared_at)::timestamptz,
+    @own_money_confirmed, sqlc.arg(declared_at)::timestamptz,
     CASE WHEN @scope::text = 'this_future_and_past'
         THEN ((sqlc.arg(declared_at)::timestamptz AT TIME ZONE 'Europe/London') - interval '4 years') AT TIME ZONE 'Europe/London'
         ELSE sqlc.arg(declared_at)::timestamptz END) RETURNING id::text;
@@ -29,5 +29,5 @@ RETURNING id::text;
 UPDATE donations SET checkout_session_id = sqlc.arg(session_id)::text, updated_at = now() WHERE id = sqlc.arg(id)::uuid;
 
 -- name: DeclarationByID :one
-SELECT title, first_name, last_name, house, postcode, scope, wording_version, wording
+SELECT title, first_name, last_name, house, postcode, scope, wording_version, wording, own_money_confirmed
 FROM gift_aid_declarations WHERE id = sqlc.arg(id)::uuid;

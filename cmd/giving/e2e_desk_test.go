@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
-	"github.com/jackc/pgx/v5"
 )
 
 // e2eDeskPaths are the trustee and admin pages a phone must fit.
@@ -116,19 +115,7 @@ func TestE2EDesk(t *testing.T) {
 // e2eDeskSQL runs one statement on the site's database.
 func e2eDeskSQL(t *testing.T, site *e2eSite, sql string, args ...any) {
 	t.Helper()
-	var dsn string
-	for _, kv := range site.env {
-		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
-			dsn = v
-		}
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, sql, args...); err != nil {
+	if _, err := e2eConnect(t, site).Exec(context.Background(), sql, args...); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -14,7 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
-	"github.com/jackc/pgx/v5"
 )
 
 // TestE2EFirstScreen opens / and a fundraiser's page at 390x844 and 1280x800.
@@ -125,19 +124,7 @@ func e2eChooseOtherByKeyboard(t *testing.T, b *e2eTab) {
 // name, straight in the site's database (Ruby's own way there is TestE2E's).
 func e2eAddPage(t *testing.T, site *e2eSite, owner, slug, title, story string) {
 	t.Helper()
-	var dsn string
-	for _, kv := range site.env {
-		if v, ok := strings.CutPrefix(kv, "DATABASE_URL="); ok {
-			dsn = v
-		}
-	}
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, `WITH u AS (INSERT INTO users (email, password_hash, role, display_name)
+	if _, err := e2eConnect(t, site).Exec(context.Background(), `WITH u AS (INSERT INTO users (email, password_hash, role, display_name)
 			VALUES (lower($1) || '@example.org', 'not a hash', 'fundraiser', $1) RETURNING id)
 		INSERT INTO fundraisers (appeal_id, slug, title, story, target, status, owner_id)
 		SELECT a.id, $2, $3, $4, 500, 'approved', u.id FROM appeals a, u WHERE a.is_default`, owner, slug, title, story); err != nil {
