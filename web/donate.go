@@ -17,6 +17,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/appeals"
 	"giving/campaigns/donations"
+	"giving/campaigns/donors"
 	"giving/campaigns/giftaid"
 	"giving/campaigns/pages"
 	"giving/payments"
@@ -42,6 +43,7 @@ type donateForm struct {
 	House       string
 	Postcode    string
 	Scope       string
+	Consent     consentForm // the marketing consent fieldset (charity.go)
 	Errors      map[string]string
 }
 
@@ -62,7 +64,7 @@ func parseDonateForm(r *http.Request) donateForm {
 		Frequency: v("frequency"), DisplayName: v("display_name"), Message: v("message"),
 		HideName: on("hide_name"), HideAmount: on("hide_amount"), CoverFee: on("cover_fee"), GiftAid: on("gift_aid"),
 		Title: v("title"), FirstName: v("first_name"), LastName: v("last_name"), House: v("house"),
-		Postcode: v("postcode"), Scope: v("scope")}
+		Postcode: v("postcode"), Scope: v("scope"), Consent: parseConsent(r)}
 	if len(f.Token) != 32 {
 		f.Token = newToken()
 	}
@@ -167,7 +169,7 @@ func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, amount decim
 // formOrder is the donate form's fields from top to bottom: its error summary lists
 // problems in the order the donor meets the fields.
 var formOrder = []string{"form", "tier", "amount", "frequency", "gift_aid", "scope", "title", "first_name",
-	"last_name", "house", "postcode", "display_name", "message"}
+	"last_name", "house", "postcode", "consent_address", "consent_phone_number", "display_name", "message"}
 
 // errorList is the form's problems in form order (any field not listed comes last, by name).
 func (f donateForm) errorList() []fieldError {
@@ -211,8 +213,12 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, s.deps.Fees)
+	if f.Errors == nil {
+		f.Errors = map[string]string{}
+	}
+	consents := f.Consent.answers(s.consentMode(r.Context()), s.deps.Charity.Name, f.Errors)
 	var ve *campaigns.ValidationError
-	if errors.As(err, &ve) {
+	if errors.As(err, &ve) || len(f.Errors) > 0 {
 		return s.renderDonatePage(w, r, http.StatusUnprocessableEntity, page, f, "")
 	}
 	// The limit is on checkout sessions: a donor correcting a form (422 above) spends
@@ -225,7 +231,7 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	giver := s.giverSecret(w, r)
-	d, err := donations.Create(r.Context(), s.store, n)
+	d, err := donors.CreateDonation(r.Context(), s.store, n, consents) // with her marketing answers
 	if err != nil {
 		release()
 		return err
@@ -290,14 +296,14 @@ func (s *Server) renderDonatePage(w http.ResponseWriter, r *http.Request, status
 }
 
 // formView is what the form template needs.
-func (s *Server) formView(a appeals.Appeal, f donateForm, notice string) map[string]any {
+func (s *Server) formView(ctx context.Context, a appeals.Appeal, f donateForm, notice string) map[string]any {
 	// A fresh form starts on a middle tier, so one press of Give makes a gift.
 	if f.Tier == "" && f.Amount == "" && len(f.Errors) == 0 && len(a.Tiers) > 0 {
 		f.Tier = strconv.FormatInt(a.Tiers[(len(a.Tiers)-1)/2].ID, 10)
 	}
 	return map[string]any{"F": f, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers, "Scopes": giftaid.GiftAidScopes,
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
-		"Wording": giftaid.GiftAidWording("£__", giftaid.ScopeThis)}
+		"Wording": giftaid.GiftAidWording("£__", giftaid.ScopeThis), "Consent": s.consentView(ctx)}
 }
 
 // thanks is the success page. It records nothing: money is recorded from webhooks only.
