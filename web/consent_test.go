@@ -158,6 +158,21 @@ func TestConsentedContactsLeaveOutWithdrawnAndErasedDonors(t *testing.T) {
 	if got := rows[1][6]; got != "Yes, please email me about "+s.charityName()+"'s work, news and appeals." {
 		t.Errorf("Ada agreed to %q", got)
 	}
+	// Her answer, with its words, is in her data export; Bea's withdrawal in hers.
+	for email, want := range map[string]string{"ada@example.org": `"answer": "yes"`, "bea@example.org": `"wording": "Stop emails about our work"`} {
+		recs, err := donors.DonorRecords(context.Background(), s.store, email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc strings.Builder
+		if err := donors.WriteDonorJSON(&doc, recs); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(doc.String(), `"marketing_consents": [`) || !strings.Contains(doc.String(), want) ||
+			!strings.Contains(doc.String(), `"wording": "Yes, please email me about `+s.charityName()+`'s work, news and appeals."`) {
+			t.Errorf("%s's data export lacks her marketing answers (%s):\n%s", email, want, doc.String())
+		}
+	}
 	if rows := consentedCSV(t, s, trustee, "post"); len(rows) != 1 {
 		t.Errorf("nobody ticked post, but the list has %q", rows)
 	}
