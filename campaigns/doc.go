@@ -11,8 +11,9 @@
 //	appeals    the appeal, its tiers and target, the first-run seed
 //	donations  a donor's gift: created before payment, its status, unmatched money
 //	pages      fundraiser pages, photos, offline money, thank-you notes
-//	donors     a donor's data: export and erasure
-//	reports    the dashboard, the gifts export, backlogs
+//	donors     a donor's data: export and erasure, marketing consent and its withdrawal
+//	charity    the charity's privacy, contact and complaints pages; the consent mode
+//	reports    the dashboard, the gifts export, the consented-contacts list, backlogs
 //
 // A package depends only on packages above it in this list (and on this one, and dbq,
 // the queries sqlc generates from queries/*.sql). payments translates Stripe's events

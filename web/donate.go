@@ -15,6 +15,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/appeals"
 	"giving/campaigns/donations"
+	"giving/campaigns/donors"
 	"giving/campaigns/giftaid"
 	"giving/campaigns/pages"
 	"giving/payments"
@@ -46,6 +47,7 @@ type donateForm struct {
 	Address  string
 	// OwnMoney: a page's owner giving on her own page confirms the money is her own.
 	OwnMoney bool
+	Consent  consentForm // the marketing consent fieldset (charity.go)
 	Errors   map[string]string
 }
 
@@ -66,7 +68,8 @@ func parseDonateForm(r *http.Request) donateForm {
 		Frequency: v("frequency"), DisplayName: v("display_name"), Message: v("message"),
 		HideName: on("hide_name"), HideAmount: on("hide_amount"), CoverFee: on("cover_fee"), GiftAid: on("gift_aid"),
 		Title: v("title"), FirstName: v("first_name"), LastName: v("last_name"), House: v("house"),
-		Postcode: v("postcode"), Scope: v("scope"), Overseas: on("overseas"), Address: v("address"), OwnMoney: on("own_money")}
+		Postcode: v("postcode"), Scope: v("scope"), Overseas: on("overseas"), Address: v("address"), OwnMoney: on("own_money"),
+		Consent: parseConsent(r)}
 	if len(f.Token) != 32 {
 		f.Token = newToken()
 	}
@@ -190,7 +193,7 @@ func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, ga giftAidBo
 // formOrder is the donate form's fields from top to bottom: its error summary lists
 // problems in the order the donor meets the fields.
 var formOrder = []string{"form", "tier", "amount", "frequency", "gift_aid", "own_money", "scope", "title", "first_name",
-	"last_name", "house", "postcode", "address", "display_name", "message"}
+	"last_name", "house", "postcode", "address", "consent_address", "consent_phone_number", "display_name", "message"}
 
 // errorList is the form's problems in form order (any field not listed comes last, by name).
 func (f donateForm) errorList() []fieldError {
@@ -238,8 +241,12 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, s.deps.Fees, ga)
+	if f.Errors == nil {
+		f.Errors = map[string]string{}
+	}
+	consents := f.Consent.answers(s.consentMode(r.Context()), s.deps.Charity.Name, f.Errors)
 	var ve *campaigns.ValidationError
-	if errors.As(err, &ve) {
+	if errors.As(err, &ve) || len(f.Errors) > 0 {
 		return s.renderDonatePage(w, r, http.StatusUnprocessableEntity, page, f, "")
 	}
 	// The limit is on checkout sessions: a donor correcting a form (422 above) spends
@@ -252,7 +259,7 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	giver := s.giverSecret(w, r)
-	d, err := donations.Create(r.Context(), s.store, n)
+	d, err := donors.CreateDonation(r.Context(), s.store, n, consents) // with her marketing answers
 	if err != nil {
 		release()
 		return err
@@ -345,7 +352,7 @@ func (s *Server) giftAidBox(r *http.Request, fr *pages.Fundraiser) (giftAidBox, 
 }
 
 // formView is what the form template needs; ga is the Gift Aid box's (giftAidBox).
-func (s *Server) formView(a appeals.Appeal, f donateForm, notice string, ga giftAidBox) map[string]any {
+func (s *Server) formView(ctx context.Context, a appeals.Appeal, f donateForm, notice string, ga giftAidBox) map[string]any {
 	// A fresh form starts on a middle tier, so one press of Give makes a gift.
 	if f.Tier == "" && f.Amount == "" && len(f.Errors) == 0 && len(a.Tiers) > 0 {
 		f.Tier = strconv.FormatInt(a.Tiers[(len(a.Tiers)-1)/2].ID, 10)
@@ -354,7 +361,7 @@ func (s *Server) formView(a appeals.Appeal, f donateForm, notice string, ga gift
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
 		// The declaration as shown, from the functions that make the wording stored.
 		"GiftAid": ga, "Scopes": giftaid.Scopes(ga.Charity), "Terms": giftaid.DeclarationTerms(ga.Charity),
-		"GiftAidPence": a.GiftAidRate.Shift(2).StringFixed(0)}
+		"GiftAidPence": a.GiftAidRate.Shift(2).StringFixed(0), "Consent": s.consentView(ctx)}
 }
 
 // thanks is the success page. It records nothing: money is recorded from webhooks only.

@@ -133,6 +133,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, page
 		data = map[string]any{}
 	}
 	data["Sandbox"] = s.sandbox
+	data["Charity"] = s.deps.Charity // the footer of every page
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.log.Error("render page", "page", page, "err", err)

@@ -75,6 +75,14 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/sandbox/setup/{session}/save", s.wrap(s.sandboxSaveCard))
 		}
 
+		// The charity's own pages, and the link in every email to stop hearing from us
+		// (charity.go): opening it changes nothing, its button does.
+		r.Get("/privacy", s.wrap(s.charityPage("privacy")))
+		r.Get("/contact", s.wrap(s.charityPage("contact")))
+		r.Get("/complaints", s.wrap(s.charityPage("complaints")))
+		r.Get("/preferences/{token}", s.wrap(s.preferencesPage))
+		r.Post("/preferences/{token}", s.wrap(s.withdraw))
+
 		// Accounts: trustees and admins log in; every log-in and log-out is audited.
 		r.Get("/login", s.wrap(s.loginPage))
 		r.Post("/login", s.wrap(s.login))
@@ -135,6 +143,7 @@ func (s *Server) Handler() http.Handler {
 			if s.sandbox {
 				r.Post("/trustees/payouts/sandbox", s.wrap(s.payoutsSandbox))
 			}
+			r.Get("/trustees/export/consented-{channel}.csv", s.wrap(s.exportConsented)) // charity.go
 		})
 		// Admins also change the appeal, its tiers and pages; every change is audited.
 		r.Group(func(r chi.Router) {
@@ -157,6 +166,9 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/admin/donors", s.wrap(s.donorsPage))
 			r.Post("/admin/donors/export", s.wrap(s.exportDonor))
 			r.Post("/admin/donors/erase", s.wrap(s.eraseDonor))
+			// The charity's pages and how the donate form asks for consent (charity.go).
+			r.Get("/admin/charity", s.wrap(s.adminCharityPage))
+			r.Post("/admin/charity", s.wrap(s.adminSaveCharity))
 		})
 	})
 

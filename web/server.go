@@ -16,6 +16,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/accounts"
+	"giving/campaigns/donations"
 	"giving/campaigns/giftaid"
 	"giving/migrations"
 	"giving/payments"
@@ -54,6 +55,9 @@ type Deps struct {
 	// Require2FA lists the roles that must enrol in two-factor sign-in (REQUIRE_2FA_FOR)
 	// before doing anything else once logged in (twofactor.go).
 	Require2FA []accounts.Role
+	// Charity is CHARITY_NAME, CHARITY_NUMBER, CHARITY_ADDRESS and CHARITY_EMAIL: the footer
+	// of every page, the charity's own pages and the consent wording name it (charity.go).
+	Charity donations.Charity
 }
 
 // Server holds the handlers' dependencies.
@@ -96,6 +100,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.AggregationLimit.IsZero() {
 		d.AggregationLimit = giftaid.DefaultAggregationLimit
+	}
+	if d.Charity.Name == "" {
+		d.Charity.Name = campaigns.CharityName
 	}
 	perMinute := d.CheckoutPerMinute
 	if perMinute == 0 {

@@ -50,9 +50,9 @@ func (q *Queries) MailRetry(ctx context.Context, arg MailRetryParams) error {
 
 const mailSent = `-- name: MailSent :exec
 UPDATE mail_outbox SET status = 'sent', sent_at = $1::timestamptz, delivered_via = $2, attempts = $3,
-    last_error = '', body = CASE WHEN $4::boolean THEN body ELSE '' END,
-    html = CASE WHEN $4::boolean THEN html ELSE '' END
-WHERE id = $5 AND status = 'queued'
+    last_error = '', body = CASE WHEN $4::boolean THEN $5::text ELSE '' END,
+    html = CASE WHEN $4::boolean THEN $6::text ELSE '' END
+WHERE id = $7 AND status = 'queued'
 `
 
 type MailSentParams struct {
@@ -60,17 +60,22 @@ type MailSentParams struct {
 	Via      string
 	Attempt  int32
 	KeepBody bool
+	SentBody string
+	SentHtml string
 	ID       int64
 }
 
 // The outcomes touch a row only while it is queued: a late duplicate attempt (a rescued job
 // whose first worker was only slow) cannot undo what the other recorded.
+// A kept row keeps the message as sent, footer included (MailWorker.Footer).
 func (q *Queries) MailSent(ctx context.Context, arg MailSentParams) error {
 	_, err := q.db.Exec(ctx, mailSent,
 		arg.Now,
 		arg.Via,
 		arg.Attempt,
 		arg.KeepBody,
+		arg.SentBody,
+		arg.SentHtml,
 		arg.ID,
 	)
 	return err

@@ -92,3 +92,9 @@ func SetCheckoutSession(ctx context.Context, s *campaigns.Store, donationID, ses
 	}
 	return nil
 }
+
+// CreateTx is Create inside the caller's transaction, dated now: campaigns/donors stores the
+// donor's marketing answers with the donation (donors.CreateDonation).
+func CreateTx(ctx context.Context, tx pgx.Tx, n NewDonation, now time.Time) (Donation, error) {
+	return create(ctx, tx, n, now)
+}

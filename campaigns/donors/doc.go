@@ -8,6 +8,10 @@
 // totals from the ledger; statement_pdf.go the PDF) is downloaded from her manage link, and
 // emailed each April by a periodic job, once per donor and year (statement_mail.go).
 //
+// Her marketing consent (consent.go): each answer of the donate form's consent fieldset
+// with its exact words, version and time, withdrawals through the signed link at the foot
+// of every email (MailFooter), and the consented-contacts list trustees download.
+//
 // The emails a donor is sent about her money (receipts and the rest) are written in
 // package donations (receipts.go), beside the donation they are about.
 package donors

@@ -120,6 +120,8 @@ type Records struct {
 	Events       []StoredEvent
 	// People are the donor records (records.go) linking the donations: the name on her card.
 	People []DonorPerson
+	// Consents are her marketing answers (consent.go), with the words she was shown.
+	Consents []Consent
 }
 
 // DonorPerson is a donor record as held.
@@ -265,6 +267,14 @@ func ReadDonorRecords(ctx context.Context, tx pgx.Tx, email string, lock bool) (
 		r.People = append(r.People, DonorPerson(p))
 	}
 
+	consents, err := q.DonorConsentsOfDonations(ctx, donationIDs)
+	if err != nil {
+		return r, fmt.Errorf("read donor's marketing consents: %w", err)
+	}
+	for _, c := range consents {
+		r.Consents = append(r.Consents, Consent(c))
+	}
+
 	ledger, err := q.DonorLedger(ctx, donationIDs)
 	if err != nil {
 		return r, fmt.Errorf("read donor's ledger entries: %w", err)
@@ -321,7 +331,19 @@ type jsonDonorDoc struct {
 	Declarations []jsonDeclaration `json:"gift_aid_declarations"`
 	Ledger       []jsonLedgerEntry `json:"ledger_entries"`
 	People       []jsonPerson      `json:"donor_records"`
+	Consents     []jsonConsent     `json:"marketing_consents"`
 	Events       []jsonEvent       `json:"stripe_events"`
+}
+
+type jsonConsent struct {
+	DonationID     string `json:"donation_id,omitempty"`
+	Channel        string `json:"channel"`
+	Answer         string `json:"answer"`
+	Mode           string `json:"asked_as"`
+	Wording        string `json:"wording"`
+	WordingVersion string `json:"wording_version"`
+	Contact        string `json:"contact_detail"`
+	AnsweredAt     string `json:"answered_at"`
 }
 
 type jsonDonation struct {
@@ -419,10 +441,19 @@ func WriteDonorJSON(w io.Writer, r Records) error {
 		Format: "giving donor records v1", Email: r.Email, Found: r.Found(),
 		Note: "Everything this service holds about the donor: donations found by email (and by the Stripe " +
 			"customer they carry), the Gift Aid declarations linked to them, the ledger entries of the money " +
-			"they moved, the donor records linking them (with the name on the card), and the stored Stripe " +
+			"they moved, the donor records linking them (with the name on the card), her marketing answers " +
+			"with the words she was shown, and the stored Stripe " +
 			"events naming their Stripe objects. Amounts are pounds sterling.",
 		Donations: []jsonDonation{}, Declarations: []jsonDeclaration{}, Ledger: []jsonLedgerEntry{}, Events: []jsonEvent{},
-		People: []jsonPerson{},
+		People: []jsonPerson{}, Consents: []jsonConsent{},
+	}
+	for _, c := range r.Consents {
+		answer := "no"
+		if c.Granted {
+			answer = "yes"
+		}
+		doc.Consents = append(doc.Consents, jsonConsent{DonationID: c.DonationID, Channel: c.Channel, Answer: answer, Mode: c.Mode,
+			Wording: c.Wording, WordingVersion: c.WordingVersion, Contact: c.Contact, AnsweredAt: jsonTime(c.AnsweredAt)})
 	}
 	for _, p := range r.People {
 		doc.People = append(doc.People, jsonPerson{ID: p.ID, Email: p.Email, Name: p.Name, CreatedAt: jsonTime(p.CreatedAt),

@@ -131,6 +131,11 @@ func EraseDonorTx(ctx context.Context, tx pgx.Tx, by accounts.User, email string
 		return rep, fmt.Errorf("erase mail to the donor: %w", err)
 	}
 	rep.MailDeleted = int(tag.RowsAffected())
+	// The postal address or phone number given with a marketing yes goes too; her answers
+	// stay, with no one to contact (the consented-contacts list leaves erased donors out).
+	if _, err := q.EraseConsentContacts(ctx, ids); err != nil {
+		return rep, fmt.Errorf("erase marketing contact details: %w", err)
+	}
 	// Her donor record goes the way of her donations' emails: scrubbed, the row kept.
 	if rep.RecordsScrubbed, err = eraseRecords(ctx, tx, email, ids, now); err != nil {
 		return rep, err

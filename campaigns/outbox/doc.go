@@ -9,4 +9,8 @@
 // paragraphs at blank lines, line breaks kept, addresses as links, the charity's name at the
 // foot, inline styles only, nothing remote, the reader's colours). A caller writes text that
 // reads well on its own; it gets the HTML part for free.
+//
+// MailWorker.Footer, when set, ends every message as it is sent (WithFooter): the
+// charity's legal name, number and address, and a donor's link to stop emails about its
+// work (campaigns/donors.MailFooter, wired by cmd/giving).
 package outbox

@@ -120,3 +120,34 @@ func linkify(line string) string {
 	b.WriteString(html.EscapeString(line[last:]))
 	return b.String()
 }
+
+// WithFooter ends m with foot (plain text, a line each): after a "--" line in the text
+// part, and as a small paragraph at the foot of the HTML part (before the end of its
+// article, where RenderHTML puts the charity's name), each address a link. An empty foot
+// changes nothing.
+func WithFooter(m Mail, foot string) Mail {
+	foot = strings.TrimSpace(foot)
+	if foot == "" {
+		return m
+	}
+	m.Body = strings.TrimRight(m.Body, " \t\r\n") + "\n\n--\n" + foot + "\n"
+	var b strings.Builder
+	b.WriteString(`<p style="margin:8px 0 0 0;font-size:13px;line-height:1.4;">`)
+	for i, line := range strings.Split(foot, "\n") {
+		if i > 0 {
+			b.WriteString("<br>\n")
+		}
+		b.WriteString(linkify(strings.TrimSpace(line)))
+	}
+	b.WriteString("</p>\n")
+	at := strings.LastIndex(m.HTML, "</div>")
+	if at < 0 {
+		at = strings.LastIndex(m.HTML, "</body>")
+	}
+	if at < 0 {
+		m.HTML += b.String()
+	} else {
+		m.HTML = m.HTML[:at] + b.String() + m.HTML[at:]
+	}
+	return m
+}

@@ -110,3 +110,22 @@ func TestQueueMailStoresBothParts(t *testing.T) {
 		t.Errorf("rendered HTML: %q", r.html)
 	}
 }
+
+// The footer ends both parts: after a "--" line in the text, and inside the HTML article,
+// its address a link.
+func TestWithFooter(t *testing.T) {
+	m := outbox.Mail{To: "ada@example.org", Subject: "Your receipt", Body: "Hello Ada,\n\nThank you.\n"}
+	m.HTML = outbox.RenderHTML(m.Subject, m.Body)
+	foot := "Freedom Trust UK, registered charity number 1234567.\nStop emails about our work: https://give.example.org/preferences/abc.def"
+	got := outbox.WithFooter(m, foot)
+	if want := "Hello Ada,\n\nThank you.\n\n--\n" + foot + "\n"; got.Body != want {
+		t.Errorf("text part:\n%q\nwant\n%q", got.Body, want)
+	}
+	if !strings.Contains(got.HTML, `<a href="https://give.example.org/preferences/abc.def"`) ||
+		strings.Index(got.HTML, "Freedom Trust UK") > strings.LastIndex(got.HTML, "</div>") {
+		t.Errorf("HTML part lacks the footer inside its article:\n%s", got.HTML)
+	}
+	if same := outbox.WithFooter(m, " "); same != m {
+		t.Error("an empty footer changed the message")
+	}
+}

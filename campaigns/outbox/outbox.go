@@ -88,10 +88,15 @@ type MailWorker struct {
 	Local bool
 	// Observe, if set, counts each send's outcome: "sent", "retry" or "failed".
 	Observe func(outcome string)
+	// Footer, if set, is the text every message ends with, for its recipient: the
+	// charity's legal name, number and address, and for a donor the link to stop emails
+	// about the charity's work (cmd/giving). It is added when the message is sent, so it
+	// reflects the recipient as she is then; a kept row keeps the message as sent.
+	Footer func(ctx context.Context, to string) (string, error)
 }
 
-// sentRetention is how long sent rows are kept (for support questions) before pruning.
-const sentRetention = 30 * 24 * time.Hour
+// SentRetention is how long sent rows are kept (for support questions) before pruning.
+const SentRetention = 30 * 24 * time.Hour
 
 // Timeout bounds one send; the SMTP sender bounds itself at 30 seconds.
 func (w *MailWorker) Timeout(*river.Job[MailJob]) time.Duration { return time.Minute }
@@ -116,6 +121,13 @@ func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailJob]) error {
 	if m.HTML == "" { // queued before the outbox kept an HTML part
 		m.HTML = RenderHTML(m.Subject, m.Body)
 	}
+	if w.Footer != nil {
+		foot, err := w.Footer(ctx, m.To)
+		if err != nil {
+			return fmt.Errorf("mail %d footer: %w", row.ID, err)
+		}
+		m = WithFooter(m, foot)
+	}
 	start := w.Store.Now()
 	sendErr := w.Sender.SendMail(ctx, m)
 	// The outcome is recorded even when shutdown began during the send, so it is not sent twice.
@@ -131,7 +143,8 @@ func (w *MailWorker) Work(ctx context.Context, job *river.Job[MailJob]) error {
 			via = "local outbox"
 		}
 		outcome = "sent"
-		err = q.MailSent(keep, dbq.MailSentParams{Now: now, Via: via, Attempt: attempt, KeepBody: w.Local, ID: row.ID})
+		err = q.MailSent(keep, dbq.MailSentParams{Now: now, Via: via, Attempt: attempt, KeepBody: w.Local,
+			SentBody: m.Body, SentHtml: m.HTML, ID: row.ID})
 		log.Info("mail sent", "via", via)
 	case errors.Is(sendErr, ErrPermanent):
 		outcome = "failed"
@@ -181,7 +194,7 @@ type PruneMailWorker struct {
 }
 
 func (w *PruneMailWorker) Work(ctx context.Context, _ *river.Job[PruneMailJob]) error {
-	return dbq.New(w.Store.Pool()).PruneSentMail(ctx, dbq.PruneSentMailParams{Now: w.Store.Now(), KeptFor: sentRetention})
+	return dbq.New(w.Store.Pool()).PruneSentMail(ctx, dbq.PruneSentMailParams{Now: w.Store.Now(), KeptFor: SentRetention})
 }
 
 func truncate(s string, n int) string {

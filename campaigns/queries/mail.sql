@@ -13,10 +13,11 @@ SELECT id, to_address, subject, body, html FROM mail_outbox WHERE id = @id AND s
 
 -- The outcomes touch a row only while it is queued: a late duplicate attempt (a rescued job
 -- whose first worker was only slow) cannot undo what the other recorded.
+-- A kept row keeps the message as sent, footer included (MailWorker.Footer).
 -- name: MailSent :exec
 UPDATE mail_outbox SET status = 'sent', sent_at = sqlc.arg(now)::timestamptz, delivered_via = @via, attempts = @attempt,
-    last_error = '', body = CASE WHEN @keep_body::boolean THEN body ELSE '' END,
-    html = CASE WHEN @keep_body::boolean THEN html ELSE '' END
+    last_error = '', body = CASE WHEN @keep_body::boolean THEN @sent_body::text ELSE '' END,
+    html = CASE WHEN @keep_body::boolean THEN @sent_html::text ELSE '' END
 WHERE id = @id AND status = 'queued';
 
 -- name: MailFailed :exec

@@ -33,6 +33,7 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 	if err != nil {
 		return nil, err
 	}
+	mail.Footer = donors.MailFooter(cfg.Charity, deps.BaseURL.String(), store) // the charity, and a donor's link to stop
 	river.AddWorker(workers, mail)
 	river.AddWorker(workers, &donations.ManageLinksWorker{Store: store}) // manage links asked for by email
 	if hooks, ok := deps.Webhooks.(*payments.Webhooks); ok {

@@ -163,6 +163,7 @@ func serve(ctx context.Context, cfg config, lns listeners, store *campaigns.Stor
 	deps.DevOutbox = devOutbox(cfg, ln.Addr())
 	deps.TrustedProxies = cfg.TrustedProxies
 	deps.Require2FA = cfg.Require2FA
+	deps.Charity = cfg.Charity
 	deps.Fees, deps.Limits.Amount, deps.AggregationLimit = cfg.Money.Fees, cfg.Money.Limits, cfg.Money.AggregationLimit
 	site, err := web.New(deps)
 	if err != nil {
