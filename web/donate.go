@@ -315,7 +315,10 @@ func (s *Server) formView(a appeals.Appeal, f donateForm, notice string) map[str
 	if f.Fundraiser == "" && !a.IsDefault {
 		f.Appeal = a.Slug
 	}
-	return map[string]any{"F": f, "Surplus": a.SurplusStatement, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers, "Scopes": giftaid.GiftAidScopes,
+	// The appeal's "if we raise more than we need" statement, under the Give button; it is
+	// introduced unless it says so itself.
+	label := !strings.HasPrefix(strings.ToLower(a.SurplusStatement), "if we raise more")
+	return map[string]any{"F": f, "Surplus": a.SurplusStatement, "SurplusLabel": label, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers, "Scopes": giftaid.GiftAidScopes,
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
 		"Wording": giftaid.GiftAidWording("£__", giftaid.ScopeThis)}
 }
