@@ -20,15 +20,20 @@ var emergencyAppeal = map[string]string{"slug": "winter-emergency", "name": "Win
 	"fund_restricted": "restricted", "story": "Shelters are full this winter.",
 	"surplus_statement": "If we raise more than we need, the rest goes to our safe houses."}
 
-// openEmergencyAppeal creates the second appeal as an admin does, with one £25 tier, and
-// returns its id.
-func (p *pagesSite) openEmergencyAppeal(admin *http.Client) int64 {
-	p.t.Helper()
+// emergencyForm is the new-appeal form filled in for emergencyAppeal.
+func emergencyForm() url.Values {
 	form := url.Values{}
 	for k, v := range emergencyAppeal {
 		form.Set(k, v)
 	}
-	r := p.send(admin, http.MethodPost, "/admin/appeals", form)
+	return form
+}
+
+// openEmergencyAppeal creates the second appeal as an admin does, with one £25 tier, and
+// returns its id.
+func (p *pagesSite) openEmergencyAppeal(admin *http.Client) int64 {
+	p.t.Helper()
+	r := p.send(admin, http.MethodPost, "/admin/appeals", emergencyForm())
 	if r.status != http.StatusSeeOther {
 		p.t.Fatalf("create the appeal: %d %s", r.status, text(r.doc))
 	}
@@ -170,10 +175,7 @@ func TestTwoAppealsKeepTheirOwnMoney(t *testing.T) {
 	}
 
 	// The fund is fixed once money has arrived; the reason stands beside the field.
-	form := url.Values{}
-	for k, v := range emergencyAppeal {
-		form.Set(k, v)
-	}
+	form := emergencyForm()
 	form.Set("fund_code", "GENERAL")
 	if r := p.send(admin, http.MethodPost, fmt.Sprintf("/admin/appeals/%d", id), form); r.status != http.StatusUnprocessableEntity ||
 		!strings.Contains(webtest.Text(t, r.body, "#fund_code-error"), "can't change") {
@@ -232,10 +234,7 @@ func TestAppealNeedsItsSurplusStatement(t *testing.T) {
 	t.Parallel()
 	p := newPagesSite(t)
 	admin := p.as("admin@example.org")
-	form := url.Values{}
-	for k, v := range emergencyAppeal {
-		form.Set(k, v)
-	}
+	form := emergencyForm()
 	form.Set("surplus_statement", "   ")
 	r := p.send(admin, http.MethodPost, "/admin/appeals", form)
 	if r.status != http.StatusUnprocessableEntity {

@@ -86,11 +86,8 @@ func UpdateAppeal(ctx context.Context, s *campaigns.Store, by accounts.User, id 
 	}
 	return accounts.AdminTx(ctx, s, by, func(tx pgx.Tx) (string, string, error) {
 		q := dbq.New(tx)
-		old, err := q.LockAppeal(ctx, id)
+		old, err := lockAppeal(ctx, q, id)
 		if err != nil {
-			if errors.Is(err, pgx.ErrNoRows) {
-				return "", "", fmt.Errorf("appeal %d: %w", id, campaigns.ErrNotFound)
-			}
 			return "", "", err
 		}
 		err = q.UpdateAppeal(ctx, dbq.UpdateAppealParams{ID: id, Name: e.Name, Summary: e.Summary, Story: e.Story,
@@ -101,6 +98,15 @@ func UpdateAppeal(ctx context.Context, s *campaigns.Store, by accounts.User, id 
 		}
 		return "appeal edited", detail, fundFixed(err)
 	})
+}
+
+// lockAppeal locks appeal id for a change, returning what its audit row names.
+func lockAppeal(ctx context.Context, q *dbq.Queries, id int64) (dbq.LockAppealRow, error) {
+	old, err := q.LockAppeal(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return old, fmt.Errorf("appeal %d: %w", id, campaigns.ErrNotFound)
+	}
+	return old, err
 }
 
 // NewAppeal is a new appeal: its address (/a/{slug}) and everything an edit may change.
@@ -143,10 +149,7 @@ var appealSlug = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 func SetAppealOpen(ctx context.Context, s *campaigns.Store, by accounts.User, id int64, open bool) error {
 	return accounts.AdminTx(ctx, s, by, func(tx pgx.Tx) (string, string, error) {
 		q := dbq.New(tx)
-		old, err := q.LockAppeal(ctx, id)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return "", "", fmt.Errorf("appeal %d: %w", id, campaigns.ErrNotFound)
-		}
+		old, err := lockAppeal(ctx, q, id)
 		if err != nil {
 			return "", "", err
 		}

@@ -31,10 +31,7 @@ func SavePhoto(ctx context.Context, s *campaigns.Store, by accounts.User, appeal
 	}
 	return accounts.AdminTx(ctx, s, by, func(tx pgx.Tx) (string, string, error) {
 		q := dbq.New(tx)
-		old, err := q.LockAppeal(ctx, appealID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return "", "", fmt.Errorf("appeal %d: %w", appealID, campaigns.ErrNotFound)
-		}
+		old, err := lockAppeal(ctx, q, appealID)
 		if err != nil {
 			return "", "", err
 		}
