@@ -12,21 +12,19 @@ import (
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
-	"giving/campaigns/appeals"
 	"giving/campaigns/donations"
 	"giving/campaigns/giftaid"
 	"giving/campaigns/pages"
 	"giving/payments"
 )
 
-// The admin page: the appeal's wording and target, its tiers, fundraiser pages and unmatched
-// money. Every change is checked again in the domain and written to the audit log there.
+// The admin page: fundraiser pages, offline and unmatched money, monthly gifts and Gift Aid
+// declarations (appeals and their tiers have their own pages, appeals.go). Every change is
+// checked again in the domain and written to the audit log there.
 
 // adminDone is what the page says after each kind of change (?done=), so an admin knows the
 // save went through; an unknown value says nothing.
 var adminDone = map[string]string{
-	"appeal":           "The appeal is saved.",
-	"tier":             "The tier is saved.",
 	"page":             "The fundraiser page's status is saved.",
 	"approved":         "The page is approved: it is live, and its fundraiser is emailed the link.",
 	"hidden":           "The page is hidden: only trustees and admins can see it.",
@@ -65,11 +63,6 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
-	// Inactive tiers are listed too, so they can be brought back.
-	tiers, err := appeals.AllTiers(r.Context(), s.store, a.ID)
-	if err != nil {
-		return err
-	}
 	// Offline money fundraisers entered, waiting to be verified or rejected, and the most
 	// recently verified, which may be reversed (pages.go).
 	offline, err := pages.PendingOffline(r.Context(), s.store, 200)
@@ -103,7 +96,7 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, status, "admin.html", map[string]any{"GiftAidEmail": giftAidEmail, "Declarations": declarations,
 		"Today": s.store.Now().In(campaigns.London()).Format(time.DateOnly), "Title": "Manage the appeal", "User": u, "Appeal": a,
-		"Tiers": tiers, "Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided,
+		"Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided,
 		"Monthly": monthly, "MonthlyEmail": monthlyEmail, "Waiting": waiting, "Sponsored": sponsored})
 	return nil
 }
@@ -168,36 +161,6 @@ func money(s string) decimal.Decimal {
 		return decimal.Zero // validation in the domain names the field
 	}
 	return d
-}
-
-func (s *Server) adminSaveAppeal(w http.ResponseWriter, r *http.Request) error {
-	u, _ := currentUser(r)
-	a, err := s.defaultAppeal(r)
-	if err != nil {
-		return err
-	}
-	err = appeals.UpdateAppeal(r.Context(), s.store, u, a.ID, appeals.AppealEdit{Name: r.PostFormValue("name"),
-		Summary: r.PostFormValue("summary"), Story: r.PostFormValue("story"), Target: money(r.PostFormValue("target"))})
-	s.cache.forget("appeal:" + a.Slug)
-	return s.adminResult(w, r, err, "appeal")
-}
-
-func (s *Server) adminSaveTier(w http.ResponseWriter, r *http.Request) error {
-	u, _ := currentUser(r)
-	a, err := s.defaultAppeal(r)
-	if err != nil {
-		return err
-	}
-	id := int64(0)
-	if p := chi.URLParam(r, "id"); p != "new" {
-		if id, err = strconv.ParseInt(p, 10, 64); err != nil {
-			return campaigns.ErrNotFound
-		}
-	}
-	err = appeals.SaveTier(r.Context(), s.store, u, a.ID, id, appeals.TierEdit{Amount: money(r.PostFormValue("amount")),
-		Title: r.PostFormValue("title"), Impact: r.PostFormValue("impact"), Active: r.PostFormValue("active") != ""})
-	s.cache.forget("appeal:" + a.Slug)
-	return s.adminResult(w, r, err, "tier")
 }
 
 func (s *Server) adminFundraiserStatus(w http.ResponseWriter, r *http.Request) error {

@@ -132,11 +132,18 @@ func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
 // or after a cancelled payment with a notice).
 func (s *Server) renderAppeal(w http.ResponseWriter, r *http.Request, status int, v appealView, f donateForm, notice string) error {
 	a := v.Appeal
+	photo, err := s.appealPhotoView(r.Context(), a)
+	if err != nil {
+		return err
+	}
+	if !a.Open {
+		notice = closedMessage(a)
+	}
 	s.render(w, r, status, "appeal.html", map[string]any{
 		"Title": a.Name, "Description": a.Summary, "Appeal": a, "Form": s.formView(r.Context(), a, f, notice, giftAidBox{Charity: s.charity().Name}),
 		"Progress":   progress("Progress toward the appeal target", v.Totals, a.Target),
-		"Supporters": supportersView(s.store.Now(), v.Supporters),
-		"Share":      s.share("/", a.Name, a.Summary, "I've just supported "+a.Name+". Will you join me?"),
+		"Supporters": supportersView(s.store.Now(), v.Supporters), "Photo": photo,
+		"Share": s.share(a.Path(), a.Name, a.Summary, "I've just supported "+a.Name+". Will you join me?"),
 	})
 	return nil
 }
@@ -166,7 +173,7 @@ func (s *Server) campaignJSON(w http.ResponseWriter, r *http.Request) error {
 		Slug: v.Appeal.Slug, Name: v.Appeal.Name, Currency: v.Appeal.Currency,
 		Target: payments.FormatAmount(v.Appeal.Target), Raised: payments.FormatAmount(v.Totals.Raised()),
 		GiftAid: payments.FormatAmount(v.Totals.GiftAid()), Donations: v.Totals.Gifts, Donors: v.Totals.Donors,
-		Percent: percent(v.Totals.Raised(), v.Appeal.Target), URL: s.baseURL.JoinPath("/").String(),
+		Percent: percent(v.Totals.Raised(), v.Appeal.Target), URL: s.baseURL.JoinPath(v.Appeal.Path()).String(),
 	})
 	return nil
 }

@@ -26,6 +26,7 @@ import (
 type donateForm struct {
 	Token       string
 	Fundraiser  string // page slug, "" for the appeal itself
+	Appeal      string // the appeal's slug when it is not the default appeal and no page is named
 	Tier        string // a tier id, or "custom"
 	Amount      string
 	Frequency   string
@@ -64,7 +65,7 @@ func blankForm(fundraiser string) donateForm {
 func parseDonateForm(r *http.Request) donateForm {
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	on := func(k string) bool { return r.PostFormValue(k) != "" }
-	f := donateForm{Token: v("token"), Fundraiser: v("fundraiser"), Tier: v("tier"), Amount: v("amount"),
+	f := donateForm{Token: v("token"), Fundraiser: v("fundraiser"), Appeal: v("appeal"), Tier: v("tier"), Amount: v("amount"),
 		Frequency: v("frequency"), DisplayName: v("display_name"), Message: v("message"),
 		HideName: on("hide_name"), HideAmount: on("hide_amount"), CoverFee: on("cover_fee"), GiftAid: on("gift_aid"),
 		Title: v("title"), FirstName: v("first_name"), LastName: v("last_name"), House: v("house"),
@@ -196,22 +197,26 @@ var formOrder = []string{"form", "tier", "amount", "frequency", "gift_aid", "own
 	"last_name", "house", "postcode", "address", "consent_address", "consent_phone_number", "display_name", "message"}
 
 // errorList is the form's problems in form order (any field not listed comes last, by name).
-func (f donateForm) errorList() []fieldError {
-	out := make([]fieldError, 0, len(f.Errors))
-	for _, k := range formOrder {
-		if msg, ok := f.Errors[k]; ok {
+func (f donateForm) errorList() []fieldError { return orderedErrors(f.Errors, formOrder) }
+
+// orderedErrors lists a form's problems in the order of its fields (order), then any
+// others by name.
+func orderedErrors(errs map[string]string, order []string) []fieldError {
+	out := make([]fieldError, 0, len(errs))
+	for _, k := range order {
+		if msg, ok := errs[k]; ok {
 			out = append(out, fieldError{ID: k, Msg: msg})
 		}
 	}
 	rest := make([]string, 0)
-	for k := range f.Errors {
-		if !slices.Contains(formOrder, k) {
+	for k := range errs {
+		if !slices.Contains(order, k) {
 			rest = append(rest, k)
 		}
 	}
 	slices.Sort(rest)
 	for _, k := range rest {
-		out = append(out, fieldError{ID: k, Msg: f.Errors[k]})
+		out = append(out, fieldError{ID: k, Msg: errs[k]})
 	}
 	return out
 }
@@ -232,7 +237,7 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		return &campaigns.ValidationError{Fields: map[string]string{"form": "The form could not be read; please try again"}}
 	}
 	f := parseDonateForm(r)
-	page, err := s.donationTarget(r.Context(), f.Fundraiser)
+	page, err := s.donationTarget(r.Context(), f.Fundraiser, f.Appeal)
 	if err != nil {
 		return err
 	}
@@ -245,6 +250,11 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		f.Errors = map[string]string{}
 	}
 	consents := f.Consent.answers(s.consentMode(r.Context()), s.deps.Charity.Name, f.Errors)
+	if !page.appeal.Open {
+		// A closed appeal takes no gifts, through its own page or a fundraiser's.
+		f.Errors = map[string]string{"tier": closedMessage(page.appeal)}
+		err = &campaigns.ValidationError{Fields: f.Errors}
+	}
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) || len(f.Errors) > 0 {
 		return s.renderDonatePage(w, r, http.StatusUnprocessableEntity, page, f, "")
@@ -298,9 +308,14 @@ type donationPage struct {
 	fundraiser     *pages.Fundraiser
 }
 
-func (s *Server) donationTarget(ctx context.Context, fundraiserSlug string) (donationPage, error) {
+// donationTarget is the page a form names: a fundraiser page, else an appeal by its slug,
+// else the default appeal.
+func (s *Server) donationTarget(ctx context.Context, fundraiserSlug, appealSlug string) (donationPage, error) {
 	if fundraiserSlug == "" {
-		a, err := appeals.AppealBySlug(ctx, s.store, appeals.DefaultAppealSlug)
+		if appealSlug == "" {
+			appealSlug = appeals.DefaultAppealSlug
+		}
+		a, err := appeals.AppealBySlug(ctx, s.store, appealSlug)
 		return donationPage{appeal: a}, err
 	}
 	fr, err := pages.PublicFundraiser(ctx, s.store, fundraiserSlug)
@@ -353,11 +368,19 @@ func (s *Server) giftAidBox(r *http.Request, fr *pages.Fundraiser) (giftAidBox, 
 
 // formView is what the form template needs; ga is the Gift Aid box's (giftAidBox).
 func (s *Server) formView(ctx context.Context, a appeals.Appeal, f donateForm, notice string, ga giftAidBox) map[string]any {
-	// A fresh form starts on a middle tier, so one press of Give makes a gift.
+	// A fresh form starts on the admin's chosen tier (else a middle one), so one press of
+	// Give makes a gift.
 	if f.Tier == "" && f.Amount == "" && len(f.Errors) == 0 && len(a.Tiers) > 0 {
-		f.Tier = strconv.FormatInt(a.Tiers[(len(a.Tiers)-1)/2].ID, 10)
+		f.Tier = strconv.FormatInt(a.PreselectedTier(), 10)
 	}
-	return map[string]any{"F": f, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers,
+	// The form posts back to the appeal it is on.
+	if f.Fundraiser == "" && !a.IsDefault {
+		f.Appeal = a.Slug
+	}
+	// The appeal's "if we raise more than we need" statement, under the Give button; it is
+	// introduced unless it says so itself.
+	label := !strings.HasPrefix(strings.ToLower(a.SurplusStatement), "if we raise more")
+	return map[string]any{"F": f, "Surplus": a.SurplusStatement, "SurplusLabel": label, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers,
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
 		// The declaration as shown, from the functions that make the wording stored.
 		"GiftAid": ga, "Scopes": giftaid.Scopes(ga.Charity), "Terms": giftaid.DeclarationTerms(ga.Charity),

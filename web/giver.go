@@ -88,7 +88,7 @@ func (s *Server) anyonesThanks(w http.ResponseWriter, r *http.Request) error {
 // anyonesCancelled is the cancelled page for a browser that did not make the donation
 // named: the appeal with a fresh form, and nothing of anyone's choices.
 func (s *Server) anyonesCancelled(w http.ResponseWriter, r *http.Request) error {
-	p, err := s.donationTarget(r.Context(), "")
+	p, err := s.donationTarget(r.Context(), "", "")
 	if err != nil {
 		return err
 	}

@@ -57,7 +57,7 @@ func TestUnreadableTextIsRefusedAtTheDoor(t *testing.T) {
 			return p.send(ruby, http.MethodPost, "/login", url.Values{"email": {"ruby@example.org\x00"}, "password": {"x"}})
 		}, http.StatusBadRequest, "retype it"},
 		{"NUL in an admin's note", func() response {
-			return p.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {"Appeal\x00"}, "summary": {"s"}, "story": {"s"}, "target": {"100"}})
+			return p.send(admin, http.MethodPost, "/admin/appeals/1", url.Values{"name": {"Appeal\x00"}, "summary": {"s"}, "story": {"s"}, "target": {"100"}})
 		}, http.StatusBadRequest, "retype it"},
 		{"a page's title, multipart", func() response {
 			return p.upload(ruby, "/fundraise/new", map[string]string{"title": "Ruby\x00's run", "story": "A story long enough.", "target": "500"}, "", nil)

@@ -98,14 +98,18 @@ func (s *Server) pagePhotoView(ctx context.Context, f pages.Fundraiser) (*photoV
 	if err != nil || len(sizes) == 0 {
 		return nil, err
 	}
-	src := "/f/" + url.PathEscape(f.Slug) + "/photo"
+	return newPhotoView("/f/"+url.PathEscape(f.Slug)+"/photo", sizes), nil
+}
+
+// newPhotoView is the <img> of the copies at src (sizes narrowest first, at least one).
+func newPhotoView(src string, sizes []pages.PhotoSize) *photoView {
 	widest := sizes[len(sizes)-1]
 	set := make([]string, 0, len(sizes))
 	for _, c := range sizes[:len(sizes)-1] {
 		set = append(set, fmt.Sprintf("%s?w=%d %dw", src, c.Width, c.Width))
 	}
 	set = append(set, fmt.Sprintf("%s %dw", src, widest.Width))
-	return &photoView{Src: src, Srcset: strings.Join(set, ", "), Width: widest.Width, Height: widest.Height}, nil
+	return &photoView{Src: src, Srcset: strings.Join(set, ", "), Width: widest.Width, Height: widest.Height}
 }
 
 // fundraiser returns the logged-in user; the routes let only fundraisers through.
@@ -293,35 +297,48 @@ func readPageForm(w http.ResponseWriter, r *http.Request) (pageForm, pages.PageE
 	} else {
 		e.Target = t
 	}
-	if r.MultipartForm != nil {
-		file, _, err := r.FormFile("photo")
-		switch {
-		case errors.Is(err, http.ErrMissingFile):
-		case err != nil:
-			ve.Add("photo", "The photo could not be read. Please choose it again.")
-		default:
-			defer file.Close()
-			b, err := io.ReadAll(io.LimitReader(file, pages.MaxPhotoBytes+1))
-			if err != nil {
-				return f, e, nil, fmt.Errorf("read photo: %w", err)
-			}
-			if len(b) > 0 {
-				// Decoded and resized with at most a few others at once, and given up
-				// when the fundraiser leaves (campaigns.CheckPhoto).
-				p, err := pages.CheckPhoto(r.Context(), b)
-				var pve *campaigns.ValidationError
-				switch {
-				case errors.As(err, &pve):
-					ve.Add("photo", pve.Fields["photo"])
-				case err != nil:
-					return f, e, nil, err
-				default:
-					e.Photo = &p
-				}
-			}
-		}
+	photo, err := readPhotoField(r, ve)
+	if err != nil {
+		return f, e, nil, err
 	}
+	e.Photo = photo
 	return f, e, ve, nil
+}
+
+// readPhotoField reads and checks the photo field of a multipart form (nil when none was
+// chosen); a problem with it is added to ve beside the field.
+func readPhotoField(r *http.Request, ve *campaigns.ValidationError) (*pages.Photo, error) {
+	if r.MultipartForm == nil {
+		return nil, nil
+	}
+	file, _, err := r.FormFile("photo")
+	switch {
+	case errors.Is(err, http.ErrMissingFile):
+		return nil, nil
+	case err != nil:
+		ve.Add("photo", "The photo could not be read. Please choose it again.")
+		return nil, nil
+	}
+	defer file.Close()
+	b, err := io.ReadAll(io.LimitReader(file, pages.MaxPhotoBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read photo: %w", err)
+	}
+	if len(b) == 0 {
+		return nil, nil
+	}
+	// Decoded and resized with at most a few others at once, and given up when the
+	// uploader leaves (pages.CheckPhoto).
+	p, err := pages.CheckPhoto(r.Context(), b)
+	var pve *campaigns.ValidationError
+	switch {
+	case errors.As(err, &pve):
+		ve.Add("photo", pve.Fields["photo"])
+		return nil, nil
+	case err != nil:
+		return nil, err
+	}
+	return &p, nil
 }
 
 // errTooLarge is a page form whose body is beyond maxPageBody.
@@ -503,6 +520,13 @@ func (s *Server) pagePhoto(w http.ResponseWriter, r *http.Request) error {
 			return fmt.Errorf("photo of unpublished page %d: %w", f.ID, campaigns.ErrNotFound)
 		}
 	}
+	return servePhoto(w, r, p, public)
+}
+
+// servePhoto sends a stored photo copy (a page's or an appeal's): as the type it was made
+// as, never sniffed, cached by ETag; public ones for a short while, so a hidden page's
+// photo stops being served soon.
+func servePhoto(w http.ResponseWriter, r *http.Request, p pages.Photo, public bool) error {
 	h := w.Header()
 	h.Set("Content-Type", p.ContentType)
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -524,7 +548,7 @@ func (s *Server) pagePhoto(w http.ResponseWriter, r *http.Request) error {
 	if r.Method == http.MethodHead {
 		return nil
 	}
-	_, err = w.Write(p.Data)
+	_, err := w.Write(p.Data)
 	return err
 }
 

@@ -40,6 +40,9 @@ func (s *Server) Handler() http.Handler {
 		r.Use(s.requireTwoFactor)
 		r.Get("/", s.wrap(s.cachedPage(s.appealPage))) // rendered once a second for the public (pagecache.go)
 		r.Get("/api/campaigns/{slug}", s.wrap(s.campaignJSON))
+		// Every other appeal at its own address, with its photo (appeals.go).
+		r.Get("/a/{slug}", s.wrap(s.cachedPage(s.otherAppealPage)))
+		r.Get("/a/{slug}/photo", s.wrap(s.appealPhoto))
 		r.Get("/f/{slug}", s.wrap(s.cachedPage(s.fundraiserPage)))
 		r.Get("/api/fundraisers/{slug}", s.wrap(s.fundraiserJSON))
 		// A page's photo: public with the page, else only to its owner and trustees (pages.go).
@@ -149,8 +152,15 @@ func (s *Server) Handler() http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(s.requireRole(accounts.RoleAdmin))
 			r.Get("/admin", s.wrap(s.adminPage))
-			r.Post("/admin/appeal", s.wrap(s.adminSaveAppeal))
-			r.Post("/admin/tiers/{id}", s.wrap(s.adminSaveTier))
+			// Appeals, their tiers, photos and funds, on their own pages (appeals.go).
+			r.Get("/admin/appeals", s.wrap(s.appealsPage))
+			r.Post("/admin/appeals", s.wrap(s.createAppeal))
+			r.Get("/admin/appeals/{id}", s.wrap(s.appealEditPage))
+			r.Post("/admin/appeals/{id}", s.wrap(s.saveAppeal))
+			r.Post("/admin/appeals/{id}/status", s.wrap(s.appealStatus))
+			r.Post("/admin/appeals/{id}/preselect", s.wrap(s.appealPreselect))
+			r.Post("/admin/appeals/{id}/photo", s.wrap(s.appealPhotoUpload))
+			r.Post("/admin/appeals/{id}/tiers/{tier}", s.wrap(s.appealTier))
 			r.Post("/admin/fundraisers/{id}/status", s.wrap(s.adminFundraiserStatus))
 			r.Post("/admin/fundraisers/{id}/sponsored", s.wrap(s.adminSponsored))
 			r.Post("/admin/offline/{id}/verify", s.wrap(s.adminVerifyOffline))

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -57,15 +58,18 @@ func (s *Server) defaultAppeal(r *http.Request) (appeals.Appeal, error) {
 // and the same figures in tables.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	a, err := s.defaultAppeal(r)
+	// One appeal at a time (?appeal=, the main appeal by default); the by-fund table
+	// covers every appeal.
+	chosen, list, err := s.appealChoice(r, "", false)
 	if err != nil {
 		return err
 	}
+	a := *chosen
 	p, form, err := periodFrom(r, s.store.Now())
 	if err == nil {
 		err = p.ValidateForDashboard()
 	}
-	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Appeal": a, "Form": form}
+	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Appeal": a, "Form": form, "AppealChoices": list}
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		data["Errors"] = ve.Fields
@@ -103,7 +107,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	funds, err := reports.ReadFunds(r.Context(), s.store, p)
+	if err != nil {
+		return err
+	}
 	data["D"] = d
+	data["Funds"] = funds
 	data["Cancels"] = cancels
 	data["MonthRows"] = monthRows
 	data["PeriodText"] = p.From.In(campaigns.London()).Format("2 Jan 2006") + " to " +
@@ -112,7 +121,8 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	data["TierChart"] = barChart("Gifts by tier", tiers)
 	deskDashboard(data, d)
 	data["Unreviewed"] = unmatched
-	data["Query"] = "from=" + form["from"] + "&to=" + form["to"]
+	data["Query"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=" + url.QueryEscape(a.Slug)
+	data["AllQuery"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=all"
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "dashboard.html", data)
 	return nil
@@ -121,10 +131,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 // exportGifts is GET /trustees/export/gifts.csv: every ledger entry of the period.
 func (s *Server) exportGifts(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	a, err := s.defaultAppeal(r)
+	// ?appeal= one appeal (the main appeal by default), or "all".
+	a, _, err := s.appealChoice(r, "", true)
 	if err != nil {
 		return err
 	}
+	appealID := appealIDOf(a)
 	p, _, err := periodFrom(r, s.store.Now())
 	if err != nil {
 		return err
@@ -134,7 +146,7 @@ func (s *Server) exportGifts(w http.ResponseWriter, r *http.Request) error {
 	// The file streams out row by row as the ledger is read (memory stays flat at any size);
 	// its audit row is written by the export itself (reports.ExportGifts).
 	out := &startedWriter{w: w}
-	if err := reports.ExportGifts(r.Context(), s.store, u, out, p.From, p.To, a.ID); err != nil {
+	if err := reports.ExportGifts(r.Context(), s.store, u, out, p.From, p.To, appealID); err != nil {
 		if !out.started {
 			// Nothing sent yet: a clean error page instead.
 			for _, h := range []string{"Content-Type", "Content-Disposition"} {
@@ -175,21 +187,43 @@ func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
 // giftAidPage is GET /trustees/gift-aid: a preview of the next HMRC claim.
 func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := giftaid.PrepareClaim(r.Context(), s.store, giftaid.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
+	a, list, err := s.appealChoice(r, "all", true)
 	if err != nil {
 		return err
 	}
+	c, err := giftaid.PrepareClaim(r.Context(), s.store, giftaid.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit,
+		AppealID: appealIDOf(a)})
+	if err != nil {
+		return err
+	}
+	chosen := "all"
+	if a != nil {
+		chosen = a.Slug
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "giftaid.html", map[string]any{"Title": "Gift Aid claim", "User": u, "Claim": c,
-		"Limit": s.deps.AggregationLimit})
+		"Limit": s.deps.AggregationLimit, "AppealChoices": list, "Chosen": chosen, "ChosenAppeal": a})
 	return nil
+}
+
+// appealIDOf is the id of a chosen appeal, 0 for all appeals.
+func appealIDOf(a *appeals.Appeal) int64 {
+	if a == nil {
+		return 0
+	}
+	return a.ID
 }
 
 // makeClaim is POST /trustees/gift-aid/claim: makes the claim (locking its gifts, so they
 // are never claimed twice) and downloads the schedule to upload to HMRC Charities Online.
 func (s *Server) makeClaim(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	c, err := giftaid.MakeClaim(r.Context(), s.store, giftaid.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit})
+	a, _, err := s.appealChoice(r, "all", true)
+	if err != nil {
+		return err
+	}
+	c, err := giftaid.MakeClaim(r.Context(), s.store, giftaid.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit,
+		AppealID: appealIDOf(a)})
 	if errors.Is(err, giftaid.ErrNothingToClaim) {
 		http.Redirect(w, r, "/trustees/gift-aid?nothing=1", http.StatusSeeOther)
 		return nil

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -44,8 +45,8 @@ func TestTrusteePagesAreGuarded(t *testing.T) {
 		}
 	}
 	writes := map[string]url.Values{
-		"/admin/appeal":               {"name": {"X"}, "target": {"1"}},
-		"/admin/tiers/new":            {"amount": {"5"}, "title": {"T"}, "impact": {"I"}},
+		"/admin/appeals/1":            {"name": {"X"}, "target": {"1"}},
+		"/admin/appeals/1/tiers/new":  {"amount": {"5"}, "title": {"T"}, "impact": {"I"}},
 		"/admin/fundraisers/1/status": {"status": {"hidden"}},
 		"/trustees/gift-aid/claim":    nil,
 		"/admin/unmatched/00000000-0000-0000-0000-000000000000/resolve": {"note": {"x"}},
@@ -116,16 +117,18 @@ func TestDashboardShowsTheLedgerAndExportsAreAudited(t *testing.T) {
 		t.Fatalf("gifts CSV: %d %s %q", csv.status, csv.header.Get("Content-Type"), csv.body)
 	}
 	admin := a.loggedIn("admin@example.org")
-	if got := a.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {"Fundraising for Freedom"}, "summary": {"s"},
-		"story": {"s"}, "target": {"£60,000"}}); got.status != http.StatusSeeOther {
+	editURL := fmt.Sprintf("/admin/appeals/%d", appeal.ID)
+	if got := a.send(admin, http.MethodPost, editURL, url.Values{"name": {"Fundraising for Freedom"}, "summary": {"s"},
+		"story": {"s"}, "target": {"£60,000"}, "fund_code": {"FREEDOM"}, "fund_restricted": {"restricted"},
+		"surplus_statement": {appeals.DefaultSurplusStatement}}); got.status != http.StatusSeeOther {
 		t.Fatalf("admin edits the target: %d %s", got.status, got.body)
-	} else if after := a.send(admin, http.MethodGet, got.header.Get("Location"), nil); textOf(byIDIn(after.doc, "admin-notice")) != "The appeal is saved." {
-		t.Errorf("after saving, %s says %q, want that the appeal is saved", got.header.Get("Location"), textOf(byIDIn(after.doc, "admin-notice")))
+	} else if after := a.send(admin, http.MethodGet, got.header.Get("Location"), nil); textOf(byIDIn(after.doc, "appeals-notice")) != "The appeal is saved." {
+		t.Errorf("after saving, %s says %q, want that the appeal is saved", got.header.Get("Location"), textOf(byIDIn(after.doc, "appeals-notice")))
 	}
 	if p := a.send(admin, http.MethodGet, "/admin?done=<script>", nil); byIDIn(p.doc, "admin-notice") != nil {
 		t.Error("an unknown ?done= shows a notice")
 	}
-	if bad := a.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {""}, "target": {"-5"}}); bad.status != http.StatusUnprocessableEntity {
+	if bad := a.send(admin, http.MethodPost, editURL, url.Values{"name": {""}, "target": {"-5"}}); bad.status != http.StatusUnprocessableEntity {
 		t.Errorf("an invalid edit: %d, want 422", bad.status)
 	}
 	log := a.send(trustee, http.MethodGet, "/trustees/audit", nil).body

@@ -194,7 +194,7 @@ func TestRequiredTwoFactorSendsToEnrolment(t *testing.T) {
 			t.Errorf("GET %s before enrolling: %d to %q", path, p.status, p.header.Get("Location"))
 		}
 	}
-	if p := a.send(admin, http.MethodPost, "/admin/appeal", url.Values{"name": {"x"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/account/two-factor" {
+	if p := a.send(admin, http.MethodPost, "/admin/appeals/1", url.Values{"name": {"x"}}); p.status != http.StatusSeeOther || p.header.Get("Location") != "/account/two-factor" {
 		t.Errorf("POST before enrolling: %d to %q", p.status, p.header.Get("Location"))
 	}
 	if p := a.send(admin, http.MethodGet, "/account/two-factor", nil); byID(p.doc, "tf-required") == nil {

@@ -27,7 +27,54 @@ type Appeal struct {
 	Target      decimal.Decimal
 	GiftAidRate decimal.Decimal
 	IsDefault   bool
-	Tiers       []Tier
+	// Open: the appeal takes gifts. A closed appeal's page says so and refuses the form.
+	Open bool
+	// Fund is the fund in the charity's books its money belongs to; every ledger entry
+	// carries it (migration 0032).
+	Fund Fund
+	// SurplusStatement says what happens if the appeal raises more than it needs; every
+	// appeal has one, shown beside the Give button.
+	SurplusStatement string
+	// PreselectedTierID is the tier a fresh form starts on (0: the middle tier).
+	PreselectedTierID int64
+	HasPhoto          bool
+	Tiers             []Tier
+}
+
+// Fund is a fund of the charity's books: a short code and whether it is restricted (may be
+// spent only on the appeal's purpose).
+type Fund struct {
+	Code       string
+	Restricted bool
+}
+
+// Kind is "restricted" or "unrestricted", as the books say it.
+func (f Fund) Kind() string {
+	if f.Restricted {
+		return "restricted"
+	}
+	return "unrestricted"
+}
+
+// Path is where the appeal's public page lives: / for the default appeal, /a/{slug} for
+// any other.
+func (a Appeal) Path() string {
+	if a.IsDefault {
+		return "/"
+	}
+	return "/a/" + a.Slug
+}
+
+// PreselectedTier is the tier a fresh donate form starts on: the admin's choice while it is
+// active, else the middle tier, so one press of Give makes a gift (0: no tiers).
+func (a Appeal) PreselectedTier() int64 {
+	if _, err := a.Tier(a.PreselectedTierID); a.PreselectedTierID != 0 && err == nil {
+		return a.PreselectedTierID
+	}
+	if len(a.Tiers) == 0 {
+		return 0
+	}
+	return a.Tiers[(len(a.Tiers)-1)/2].ID
 }
 
 // Tier is a suggested amount with the difference it makes, in words trustees can change.
@@ -54,7 +101,9 @@ func (a Appeal) Tier(id int64) (Tier, error) {
 // campaigns/queries/appeals.sql, which return the same columns.
 func appealFromRow(r dbq.AppealByIDRow) Appeal {
 	return Appeal{ID: r.ID, Slug: r.Slug, Name: r.Name, Summary: r.Summary, Story: r.Story, Currency: r.Currency,
-		Target: r.Target, GiftAidRate: r.GiftAidRate, IsDefault: r.IsDefault}
+		Target: r.Target, GiftAidRate: r.GiftAidRate, IsDefault: r.IsDefault, Open: r.Status == "open",
+		Fund: Fund{Code: r.FundCode, Restricted: r.FundRestricted}, SurplusStatement: r.SurplusStatement,
+		PreselectedTierID: r.PreselectedTierID, HasPhoto: r.HasPhoto}
 }
 
 // AppealBySlug returns the appeal with its active tiers, cheapest first.
@@ -113,6 +162,14 @@ type SeedOptions struct {
 	Target decimal.Decimal
 }
 
+// DefaultFund is the seeded appeal's fund: its money is for survivors only.
+var DefaultFund = Fund{Code: "FREEDOM", Restricted: true}
+
+// DefaultSurplusStatement is the seeded appeal's "if we raise more than we need" statement
+// (migration 0032 gives an existing appeal the same words).
+const DefaultSurplusStatement = "If we raise more than we need for Fundraising for Freedom, we will spend the rest on our " +
+	"other work with women who have survived modern slavery and trafficking."
+
 // DefaultTarget is the seeded appeal's target unless configured.
 var DefaultTarget = decimal.RequireFromString("50000.00")
 
@@ -147,7 +204,8 @@ func Seed(ctx context.Context, s *campaigns.Store, opt SeedOptions) (bool, error
 		q := dbq.New(tx)
 		id, err := q.SeedAppeal(ctx, dbq.SeedAppealParams{Slug: DefaultAppealSlug, Name: "Fundraising for Freedom",
 			Summary: "Safe houses, meals, counselling and legal help for women who have survived modern slavery and trafficking.",
-			Story:   seedStory, Target: target})
+			Story:   seedStory, Target: target, FundCode: DefaultFund.Code, FundRestricted: DefaultFund.Restricted,
+			SurplusStatement: DefaultSurplusStatement})
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil // already seeded: leave it exactly as trustees have it
 		}
@@ -177,4 +235,18 @@ func GiftAidRate(ctx context.Context, db dbq.DBTX, appealID int64) (decimal.Deci
 		return decimal.Decimal{}, fmt.Errorf("appeal %d gift aid rate: %w", appealID, err)
 	}
 	return rate, nil
+}
+
+// ListAppeals lists every appeal (without tiers): the default first, then open ones, newest
+// first.
+func ListAppeals(ctx context.Context, s *campaigns.Store) ([]Appeal, error) {
+	rows, err := dbq.New(s.Pool()).ListAppeals(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list appeals: %w", err)
+	}
+	out := make([]Appeal, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, appealFromRow(dbq.AppealByIDRow(r)))
+	}
+	return out, nil
 }

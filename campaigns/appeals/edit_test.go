@@ -26,7 +26,8 @@ func TestAdminActionsAreAuditedAndForbiddenToTrustees(t *testing.T) {
 	ctx := context.Background()
 	admin := accounts.User{ID: 0, Email: "admin@example.org", Role: accounts.RoleAdmin}
 	trustee := accounts.User{Email: "trustee@example.org", Role: accounts.RoleTrustee}
-	edit := appeals.AppealEdit{Name: a.Name, Summary: a.Summary, Story: a.Story, Target: d("75000")}
+	edit := appeals.AppealEdit{Name: a.Name, Summary: a.Summary, Story: a.Story, Target: d("75000"),
+		SurplusStatement: a.SurplusStatement, Fund: a.Fund}
 
 	if err := appeals.UpdateAppeal(ctx, s, trustee, a.ID, edit); !errors.Is(err, campaigns.ErrForbidden) {
 		t.Fatalf("a trustee edited the appeal: %v", err)

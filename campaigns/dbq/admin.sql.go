@@ -77,19 +77,6 @@ func (q *Queries) InsertTier(ctx context.Context, arg InsertTierParams) (pgconn.
 	)
 }
 
-const lockAppealTarget = `-- name: LockAppealTarget :one
-
-SELECT target FROM appeals WHERE id = $1 FOR UPDATE
-`
-
-// What admins change and review (campaigns/appeals/edit.go, campaigns/pages, campaigns/donations/unmatched.go).
-func (q *Queries) LockAppealTarget(ctx context.Context, id int64) (decimal.Decimal, error) {
-	row := q.db.QueryRow(ctx, lockAppealTarget, id)
-	var target decimal.Decimal
-	err := row.Scan(&target)
-	return target, err
-}
-
 const resolveUnmatched = `-- name: ResolveUnmatched :execresult
 UPDATE donations SET reviewed_at = now(), reviewed_by = $1, review_note = $2
 WHERE id = $3::uuid AND unmatched AND reviewed_at IS NULL
@@ -166,23 +153,32 @@ func (q *Queries) UnmatchedGifts(ctx context.Context, maxRows int64) ([]Unmatche
 }
 
 const updateAppeal = `-- name: UpdateAppeal :exec
-UPDATE appeals SET name = $1, summary = $2, story = $3, target = $4 WHERE id = $5
+
+UPDATE appeals SET name = $1, summary = $2, story = $3, target = $4,
+    surplus_statement = $5, fund_code = $6, fund_restricted = $7 WHERE id = $8
 `
 
 type UpdateAppealParams struct {
-	Name    string
-	Summary string
-	Story   string
-	Target  decimal.Decimal
-	ID      int64
+	Name             string
+	Summary          string
+	Story            string
+	Target           decimal.Decimal
+	SurplusStatement string
+	FundCode         string
+	FundRestricted   bool
+	ID               int64
 }
 
+// What admins change and review (campaigns/appeals/edit.go, campaigns/pages, campaigns/donations/unmatched.go).
 func (q *Queries) UpdateAppeal(ctx context.Context, arg UpdateAppealParams) error {
 	_, err := q.db.Exec(ctx, updateAppeal,
 		arg.Name,
 		arg.Summary,
 		arg.Story,
 		arg.Target,
+		arg.SurplusStatement,
+		arg.FundCode,
+		arg.FundRestricted,
 		arg.ID,
 	)
 	return err

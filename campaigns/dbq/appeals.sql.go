@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/shopspring/decimal"
 )
 
@@ -53,19 +54,28 @@ func (q *Queries) ActiveTiers(ctx context.Context, appealID int64) ([]ActiveTier
 }
 
 const appealByID = `-- name: AppealByID :one
-SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default FROM appeals WHERE id = $1
+SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default,
+       status, fund_code, fund_restricted, surplus_statement, COALESCE(preselected_tier_id, 0)::bigint AS preselected_tier_id,
+       EXISTS (SELECT 1 FROM appeal_photos p WHERE p.appeal_id = appeals.id) AS has_photo
+FROM appeals WHERE id = $1
 `
 
 type AppealByIDRow struct {
-	ID          int64
-	Slug        string
-	Name        string
-	Summary     string
-	Story       string
-	Currency    string
-	Target      decimal.Decimal
-	GiftAidRate decimal.Decimal
-	IsDefault   bool
+	ID                int64
+	Slug              string
+	Name              string
+	Summary           string
+	Story             string
+	Currency          string
+	Target            decimal.Decimal
+	GiftAidRate       decimal.Decimal
+	IsDefault         bool
+	Status            string
+	FundCode          string
+	FundRestricted    bool
+	SurplusStatement  string
+	PreselectedTierID int64
+	HasPhoto          bool
 }
 
 func (q *Queries) AppealByID(ctx context.Context, id int64) (AppealByIDRow, error) {
@@ -81,25 +91,40 @@ func (q *Queries) AppealByID(ctx context.Context, id int64) (AppealByIDRow, erro
 		&i.Target,
 		&i.GiftAidRate,
 		&i.IsDefault,
+		&i.Status,
+		&i.FundCode,
+		&i.FundRestricted,
+		&i.SurplusStatement,
+		&i.PreselectedTierID,
+		&i.HasPhoto,
 	)
 	return i, err
 }
 
 const appealBySlug = `-- name: AppealBySlug :one
 
-SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default FROM appeals WHERE slug = $1
+SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default,
+       status, fund_code, fund_restricted, surplus_statement, COALESCE(preselected_tier_id, 0)::bigint AS preselected_tier_id,
+       EXISTS (SELECT 1 FROM appeal_photos p WHERE p.appeal_id = appeals.id) AS has_photo
+FROM appeals WHERE slug = $1
 `
 
 type AppealBySlugRow struct {
-	ID          int64
-	Slug        string
-	Name        string
-	Summary     string
-	Story       string
-	Currency    string
-	Target      decimal.Decimal
-	GiftAidRate decimal.Decimal
-	IsDefault   bool
+	ID                int64
+	Slug              string
+	Name              string
+	Summary           string
+	Story             string
+	Currency          string
+	Target            decimal.Decimal
+	GiftAidRate       decimal.Decimal
+	IsDefault         bool
+	Status            string
+	FundCode          string
+	FundRestricted    bool
+	SurplusStatement  string
+	PreselectedTierID int64
+	HasPhoto          bool
 }
 
 // Appeals and their tiers (campaigns/appeals).
@@ -118,6 +143,12 @@ func (q *Queries) AppealBySlug(ctx context.Context, slug string) (AppealBySlugRo
 		&i.Target,
 		&i.GiftAidRate,
 		&i.IsDefault,
+		&i.Status,
+		&i.FundCode,
+		&i.FundRestricted,
+		&i.SurplusStatement,
+		&i.PreselectedTierID,
+		&i.HasPhoto,
 	)
 	return i, err
 }
@@ -132,6 +163,72 @@ func (q *Queries) AppealGiftAidRate(ctx context.Context, id int64) (decimal.Deci
 	var gift_aid_rate decimal.Decimal
 	err := row.Scan(&gift_aid_rate)
 	return gift_aid_rate, err
+}
+
+const appealPhoto = `-- name: AppealPhoto :one
+SELECT p.content_type, p.data, p.width, p.height, p.sha256, p.updated_at
+FROM appeal_photos p JOIN appeals a ON a.id = p.appeal_id
+WHERE a.slug = $1 AND ($2::int = 0 OR p.width = $2::int)
+ORDER BY p.width DESC LIMIT 1
+`
+
+type AppealPhotoParams struct {
+	Slug  string
+	Width int32
+}
+
+type AppealPhotoRow struct {
+	ContentType string
+	Data        []byte
+	Width       int32
+	Height      int32
+	Sha256      string
+	UpdatedAt   time.Time
+}
+
+// AppealPhoto is the copy of the appeal's photo that wide, or the widest for width 0.
+func (q *Queries) AppealPhoto(ctx context.Context, arg AppealPhotoParams) (AppealPhotoRow, error) {
+	row := q.db.QueryRow(ctx, appealPhoto, arg.Slug, arg.Width)
+	var i AppealPhotoRow
+	err := row.Scan(
+		&i.ContentType,
+		&i.Data,
+		&i.Width,
+		&i.Height,
+		&i.Sha256,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const appealPhotoWidths = `-- name: AppealPhotoWidths :many
+SELECT width, height FROM appeal_photos WHERE appeal_id = $1 ORDER BY width
+`
+
+type AppealPhotoWidthsRow struct {
+	Width  int32
+	Height int32
+}
+
+// AppealPhotoWidths lists the copies of an appeal's photo, narrowest first.
+func (q *Queries) AppealPhotoWidths(ctx context.Context, appealID int64) ([]AppealPhotoWidthsRow, error) {
+	rows, err := q.db.Query(ctx, appealPhotoWidths, appealID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []AppealPhotoWidthsRow
+	for rows.Next() {
+		var i AppealPhotoWidthsRow
+		if err := rows.Scan(&i.Width, &i.Height); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const appealWall = `-- name: AppealWall :many
@@ -188,19 +285,28 @@ func (q *Queries) AppealWall(ctx context.Context, arg AppealWallParams) ([]Appea
 }
 
 const defaultAppeal = `-- name: DefaultAppeal :one
-SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default FROM appeals WHERE is_default
+SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default,
+       status, fund_code, fund_restricted, surplus_statement, COALESCE(preselected_tier_id, 0)::bigint AS preselected_tier_id,
+       EXISTS (SELECT 1 FROM appeal_photos p WHERE p.appeal_id = appeals.id) AS has_photo
+FROM appeals WHERE is_default
 `
 
 type DefaultAppealRow struct {
-	ID          int64
-	Slug        string
-	Name        string
-	Summary     string
-	Story       string
-	Currency    string
-	Target      decimal.Decimal
-	GiftAidRate decimal.Decimal
-	IsDefault   bool
+	ID                int64
+	Slug              string
+	Name              string
+	Summary           string
+	Story             string
+	Currency          string
+	Target            decimal.Decimal
+	GiftAidRate       decimal.Decimal
+	IsDefault         bool
+	Status            string
+	FundCode          string
+	FundRestricted    bool
+	SurplusStatement  string
+	PreselectedTierID int64
+	HasPhoto          bool
 }
 
 func (q *Queries) DefaultAppeal(ctx context.Context) (DefaultAppealRow, error) {
@@ -216,22 +322,197 @@ func (q *Queries) DefaultAppeal(ctx context.Context) (DefaultAppealRow, error) {
 		&i.Target,
 		&i.GiftAidRate,
 		&i.IsDefault,
+		&i.Status,
+		&i.FundCode,
+		&i.FundRestricted,
+		&i.SurplusStatement,
+		&i.PreselectedTierID,
+		&i.HasPhoto,
 	)
 	return i, err
 }
 
+const deleteAppealPhotos = `-- name: DeleteAppealPhotos :exec
+DELETE FROM appeal_photos WHERE appeal_id = $1
+`
+
+// An appeal's photo, as copies at the widths pages show (campaigns/pages/photo.go makes them).
+func (q *Queries) DeleteAppealPhotos(ctx context.Context, appealID int64) error {
+	_, err := q.db.Exec(ctx, deleteAppealPhotos, appealID)
+	return err
+}
+
+const insertAppeal = `-- name: InsertAppeal :one
+INSERT INTO appeals (slug, name, summary, story, target, fund_code, fund_restricted, surplus_statement, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+RETURNING id
+`
+
+type InsertAppealParams struct {
+	Slug             string
+	Name             string
+	Summary          string
+	Story            string
+	Target           decimal.Decimal
+	FundCode         string
+	FundRestricted   bool
+	SurplusStatement string
+	CreatedAt        time.Time
+}
+
+// InsertAppeal creates an appeal (open, not the default); a slug already taken is a
+// unique violation.
+func (q *Queries) InsertAppeal(ctx context.Context, arg InsertAppealParams) (int64, error) {
+	row := q.db.QueryRow(ctx, insertAppeal,
+		arg.Slug,
+		arg.Name,
+		arg.Summary,
+		arg.Story,
+		arg.Target,
+		arg.FundCode,
+		arg.FundRestricted,
+		arg.SurplusStatement,
+		arg.CreatedAt,
+	)
+	var id int64
+	err := row.Scan(&id)
+	return id, err
+}
+
+const listAppeals = `-- name: ListAppeals :many
+SELECT id, slug, name, summary, story, currency, target, gift_aid_rate, is_default,
+       status, fund_code, fund_restricted, surplus_statement, COALESCE(preselected_tier_id, 0)::bigint AS preselected_tier_id,
+       EXISTS (SELECT 1 FROM appeal_photos p WHERE p.appeal_id = appeals.id) AS has_photo
+FROM appeals ORDER BY is_default DESC, status = 'open' DESC, created_at DESC, id DESC
+`
+
+type ListAppealsRow struct {
+	ID                int64
+	Slug              string
+	Name              string
+	Summary           string
+	Story             string
+	Currency          string
+	Target            decimal.Decimal
+	GiftAidRate       decimal.Decimal
+	IsDefault         bool
+	Status            string
+	FundCode          string
+	FundRestricted    bool
+	SurplusStatement  string
+	PreselectedTierID int64
+	HasPhoto          bool
+}
+
+// ListAppeals is every appeal, the default first, then open before closed, newest first.
+func (q *Queries) ListAppeals(ctx context.Context) ([]ListAppealsRow, error) {
+	rows, err := q.db.Query(ctx, listAppeals)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListAppealsRow
+	for rows.Next() {
+		var i ListAppealsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Slug,
+			&i.Name,
+			&i.Summary,
+			&i.Story,
+			&i.Currency,
+			&i.Target,
+			&i.GiftAidRate,
+			&i.IsDefault,
+			&i.Status,
+			&i.FundCode,
+			&i.FundRestricted,
+			&i.SurplusStatement,
+			&i.PreselectedTierID,
+			&i.HasPhoto,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockAppeal = `-- name: LockAppeal :one
+SELECT slug, target, status, fund_code, fund_restricted, is_default FROM appeals WHERE id = $1 FOR UPDATE
+`
+
+type LockAppealRow struct {
+	Slug           string
+	Target         decimal.Decimal
+	Status         string
+	FundCode       string
+	FundRestricted bool
+	IsDefault      bool
+}
+
+// LockAppeal reads what an edit's audit row names, locking the appeal.
+func (q *Queries) LockAppeal(ctx context.Context, id int64) (LockAppealRow, error) {
+	row := q.db.QueryRow(ctx, lockAppeal, id)
+	var i LockAppealRow
+	err := row.Scan(
+		&i.Slug,
+		&i.Target,
+		&i.Status,
+		&i.FundCode,
+		&i.FundRestricted,
+		&i.IsDefault,
+	)
+	return i, err
+}
+
+const saveAppealPhoto = `-- name: SaveAppealPhoto :exec
+INSERT INTO appeal_photos (appeal_id, width, height, content_type, data, sha256, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
+`
+
+type SaveAppealPhotoParams struct {
+	AppealID    int64
+	Width       int32
+	Height      int32
+	ContentType string
+	Data        []byte
+	Sha256      string
+	UpdatedAt   time.Time
+}
+
+func (q *Queries) SaveAppealPhoto(ctx context.Context, arg SaveAppealPhotoParams) error {
+	_, err := q.db.Exec(ctx, saveAppealPhoto,
+		arg.AppealID,
+		arg.Width,
+		arg.Height,
+		arg.ContentType,
+		arg.Data,
+		arg.Sha256,
+		arg.UpdatedAt,
+	)
+	return err
+}
+
 const seedAppeal = `-- name: SeedAppeal :one
-INSERT INTO appeals (slug, name, summary, story, target, is_default)
-VALUES ($1, $2, $3, $4, $5, NOT EXISTS (SELECT 1 FROM appeals WHERE is_default))
+INSERT INTO appeals (slug, name, summary, story, target, fund_code, fund_restricted, surplus_statement, is_default)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8,
+        NOT EXISTS (SELECT 1 FROM appeals WHERE is_default))
 ON CONFLICT (slug) DO NOTHING RETURNING id
 `
 
 type SeedAppealParams struct {
-	Slug    string
-	Name    string
-	Summary string
-	Story   string
-	Target  decimal.Decimal
+	Slug             string
+	Name             string
+	Summary          string
+	Story            string
+	Target           decimal.Decimal
+	FundCode         string
+	FundRestricted   bool
+	SurplusStatement string
 }
 
 // SeedAppeal creates the seeded appeal unless an appeal has its slug (then no row).
@@ -242,6 +523,9 @@ func (q *Queries) SeedAppeal(ctx context.Context, arg SeedAppealParams) (int64, 
 		arg.Summary,
 		arg.Story,
 		arg.Target,
+		arg.FundCode,
+		arg.FundRestricted,
+		arg.SurplusStatement,
 	)
 	var id int64
 	err := row.Scan(&id)
@@ -270,4 +554,34 @@ func (q *Queries) SeedTier(ctx context.Context, arg SeedTierParams) error {
 		arg.Position,
 	)
 	return err
+}
+
+const setAppealStatus = `-- name: SetAppealStatus :exec
+UPDATE appeals SET status = $1 WHERE id = $2
+`
+
+type SetAppealStatusParams struct {
+	Status string
+	ID     int64
+}
+
+func (q *Queries) SetAppealStatus(ctx context.Context, arg SetAppealStatusParams) error {
+	_, err := q.db.Exec(ctx, setAppealStatus, arg.Status, arg.ID)
+	return err
+}
+
+const setPreselectedTier = `-- name: SetPreselectedTier :execresult
+UPDATE appeals a SET preselected_tier_id = NULLIF($1::bigint, 0)
+WHERE a.id = $2 AND ($1::bigint = 0 OR EXISTS (SELECT 1 FROM tiers t WHERE t.id = $1::bigint AND t.appeal_id = a.id AND t.active))
+`
+
+type SetPreselectedTierParams struct {
+	TierID int64
+	ID     int64
+}
+
+// SetPreselectedTier sets the tier a fresh form starts on (0: the middle tier); only an
+// active tier of the same appeal (else no row).
+func (q *Queries) SetPreselectedTier(ctx context.Context, arg SetPreselectedTierParams) (pgconn.CommandTag, error) {
+	return q.db.Exec(ctx, setPreselectedTier, arg.TierID, arg.ID)
 }

@@ -68,9 +68,15 @@ CROSS JOIN LATERAL (
 ) r
 WHERE e.kind = 'gift' AND e.source = 'stripe' AND NOT d.unmatched
   AND ($1::timestamptz IS NULL OR e.occurred_at < $1)
+  AND ($2::bigint = 0 OR e.appeal_id = $2::bigint)
   AND NOT EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id)
 ORDER BY e.occurred_at, e.id
 `
+
+type ClaimableGiftsParams struct {
+	Upto     *time.Time
+	AppealID int64
+}
 
 type ClaimableGiftsRow struct {
 	ID            int64
@@ -103,8 +109,8 @@ type ClaimableGiftsRow struct {
 // its name and address fill the row. A gift made on a fundraiser page an admin checked as a
 // sponsored event is a sponsored gift. Refunds and disputes on the same charge or payment
 // intent are netted; an open dispute keeps the gift back until it is decided.
-func (q *Queries) ClaimableGifts(ctx context.Context, upto *time.Time) ([]ClaimableGiftsRow, error) {
-	rows, err := q.db.Query(ctx, claimableGifts, upto)
+func (q *Queries) ClaimableGifts(ctx context.Context, arg ClaimableGiftsParams) ([]ClaimableGiftsRow, error) {
+	rows, err := q.db.Query(ctx, claimableGifts, arg.Upto, arg.AppealID)
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +194,8 @@ func (q *Queries) LockClaims(ctx context.Context, key int64) error {
 const pendingAdjustments = `-- name: PendingAdjustments :many
 SELECT a.id, a.refund_entry_id, a.gift_entry_id, r.occurred_at AS refunded_at, a.tax_amount, a.note
 FROM gift_aid_adjustments a JOIN ledger_entries r ON r.id = a.refund_entry_id
-WHERE a.claim_id IS NULL ORDER BY a.created_at, a.id
+WHERE a.claim_id IS NULL AND ($1::bigint = 0 OR r.appeal_id = $1::bigint)
+ORDER BY a.created_at, a.id
 `
 
 type PendingAdjustmentsRow struct {
@@ -201,8 +208,8 @@ type PendingAdjustmentsRow struct {
 }
 
 // PendingAdjustments reads the queued adjustments, oldest first.
-func (q *Queries) PendingAdjustments(ctx context.Context) ([]PendingAdjustmentsRow, error) {
-	rows, err := q.db.Query(ctx, pendingAdjustments)
+func (q *Queries) PendingAdjustments(ctx context.Context, appealID int64) ([]PendingAdjustmentsRow, error) {
+	rows, err := q.db.Query(ctx, pendingAdjustments, appealID)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +238,8 @@ func (q *Queries) PendingAdjustments(ctx context.Context) ([]PendingAdjustmentsR
 const pendingAdjustmentsForUpdate = `-- name: PendingAdjustmentsForUpdate :many
 SELECT a.id, a.refund_entry_id, a.gift_entry_id, r.occurred_at AS refunded_at, a.tax_amount, a.note
 FROM gift_aid_adjustments a JOIN ledger_entries r ON r.id = a.refund_entry_id
-WHERE a.claim_id IS NULL ORDER BY a.created_at, a.id FOR UPDATE OF a
+WHERE a.claim_id IS NULL AND ($1::bigint = 0 OR r.appeal_id = $1::bigint)
+ORDER BY a.created_at, a.id FOR UPDATE OF a
 `
 
 type PendingAdjustmentsForUpdateRow struct {
@@ -244,8 +252,8 @@ type PendingAdjustmentsForUpdateRow struct {
 }
 
 // PendingAdjustmentsForUpdate is PendingAdjustments locking the adjustments (MakeClaim).
-func (q *Queries) PendingAdjustmentsForUpdate(ctx context.Context) ([]PendingAdjustmentsForUpdateRow, error) {
-	rows, err := q.db.Query(ctx, pendingAdjustmentsForUpdate)
+func (q *Queries) PendingAdjustmentsForUpdate(ctx context.Context, appealID int64) ([]PendingAdjustmentsForUpdateRow, error) {
+	rows, err := q.db.Query(ctx, pendingAdjustmentsForUpdate, appealID)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,79 @@ func (q *Queries) DashboardAppeal(ctx context.Context, appealID int64) (Dashboar
 	return i, err
 }
 
+const dashboardByFund = `-- name: DashboardByFund :many
+SELECT a.fund_code, a.fund_restricted,
+       string_agg(DISTINCT a.name, ', ' ORDER BY a.name)::text AS appeals,
+       COALESCE(sum(s.amount) FILTER (WHERE s.kind = 'gift'), 0)::numeric AS gross,
+       COALESCE(sum(s.amount), 0)::numeric AS raised,
+       COALESCE(sum(s.fee), 0)::numeric AS fees,
+       COALESCE(sum(s.entries) FILTER (WHERE s.kind = 'gift'), 0)::bigint AS gifts
+FROM ledger_summary s JOIN appeals a ON a.id = s.appeal_id
+WHERE s.dim = 'tier' AND (
+      (s.grain = 'month' AND s.starts >= $1::date AND s.starts < $2::date)
+   OR (s.grain = 'day' AND ((s.starts >= $3::date AND s.starts < $4::date)
+                         OR (s.starts >= $5::date AND s.starts < $6::date))))
+GROUP BY a.fund_code, a.fund_restricted
+ORDER BY a.fund_code
+`
+
+type DashboardByFundParams struct {
+	MonthsFrom pgtype.Date
+	MonthsTo   pgtype.Date
+	HeadFrom   pgtype.Date
+	HeadTo     pgtype.Date
+	TailFrom   pgtype.Date
+	TailTo     pgtype.Date
+}
+
+type DashboardByFundRow struct {
+	FundCode       string
+	FundRestricted bool
+	Appeals        string
+	Gross          decimal.Decimal
+	Raised         decimal.Decimal
+	Fees           decimal.Decimal
+	Gifts          int64
+}
+
+// DashboardByFund sums the period's summary rows of every appeal (the tier dimension, which
+// counts each entry once) by the appeal's fund: an appeal's fund is fixed once it has money
+// (migration 0032), so this is the ledger's total by each entry's own fund.
+func (q *Queries) DashboardByFund(ctx context.Context, arg DashboardByFundParams) ([]DashboardByFundRow, error) {
+	rows, err := q.db.Query(ctx, dashboardByFund,
+		arg.MonthsFrom,
+		arg.MonthsTo,
+		arg.HeadFrom,
+		arg.HeadTo,
+		arg.TailFrom,
+		arg.TailTo,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DashboardByFundRow
+	for rows.Next() {
+		var i DashboardByFundRow
+		if err := rows.Scan(
+			&i.FundCode,
+			&i.FundRestricted,
+			&i.Appeals,
+			&i.Gross,
+			&i.Raised,
+			&i.Fees,
+			&i.Gifts,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const dashboardMonthly = `-- name: DashboardMonthly :one
 SELECT count(*) FILTER (WHERE status IN ('active', 'past_due')) AS active,
        COALESCE(sum(amount + cover_fee) FILTER (WHERE status IN ('active', 'past_due')), 0)::numeric AS income,

@@ -153,9 +153,9 @@ WITH ledger AS (
            count(*) FILTER (WHERE kind = 'gift')                                              AS gifts,
            count(DISTINCT donor_key) FILTER (WHERE kind = 'gift' AND donor_key <> '')         AS donors
     FROM (
-        SELECT 'appeal' AS scope, appeal_id AS scope_id, id, appeal_id, fundraiser_id, donation_id, kind, source_ref, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id, source FROM ledger_entries
+        SELECT 'appeal' AS scope, appeal_id AS scope_id, id, appeal_id, fundraiser_id, donation_id, kind, source_ref, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id, source, fund_code FROM ledger_entries
         UNION ALL
-        SELECT 'fundraiser', fundraiser_id, id, appeal_id, fundraiser_id, donation_id, kind, source_ref, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id, source FROM ledger_entries WHERE fundraiser_id IS NOT NULL
+        SELECT 'fundraiser', fundraiser_id, id, appeal_id, fundraiser_id, donation_id, kind, source_ref, seq, charge_id, payment_intent, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, recorded_at, event_id, source, fund_code FROM ledger_entries WHERE fundraiser_id IS NOT NULL
     ) e
     GROUP BY scope, scope_id
 ), stored AS (

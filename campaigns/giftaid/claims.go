@@ -54,6 +54,9 @@ type ClaimOptions struct {
 	Actor accounts.User
 	// Now is when the claim is made, for HMRC's time limit (zero: the store's clock).
 	Now time.Time
+	// AppealID: only that appeal's gifts, and the adjustments for refunds on it. Zero:
+	// every appeal's.
+	AppealID int64
 }
 
 // ClaimTimeLimitYears: a gift can be claimed until this many years after the end of its
@@ -122,13 +125,13 @@ type claimGift struct {
 	related                             []int64 // refunds and disputes netted
 }
 
-func claimableGifts(ctx context.Context, db campaigns.DB, upto time.Time) ([]claimGift, error) {
+func claimableGifts(ctx context.Context, db campaigns.DB, upto time.Time, appealID int64) ([]claimGift, error) {
 	var bound *time.Time
 	if !upto.IsZero() {
 		bound = &upto
 	}
 	// The query (dbq.ClaimableGifts) says which gifts a claim may include and nets refunds and disputes.
-	rows, err := dbq.New(db).ClaimableGifts(ctx, bound)
+	rows, err := dbq.New(db).ClaimableGifts(ctx, dbq.ClaimableGiftsParams{Upto: bound, AppealID: appealID})
 	if err != nil {
 		return nil, fmt.Errorf("read claimable gifts: %w", err)
 	}
@@ -250,17 +253,17 @@ func buildClaim(gifts []claimGift, limit decimal.Decimal) Claim {
 // pendingAdjustments reads the queued adjustments, oldest first, and keeps those that fit
 // within tax: an adjustment never takes a claim below zero; one that does not fit waits
 // for a larger claim.
-func pendingAdjustments(ctx context.Context, db campaigns.DB, tax decimal.Decimal, forUpdate bool) ([]ClaimAdjustment, decimal.Decimal, error) {
+func pendingAdjustments(ctx context.Context, db campaigns.DB, tax decimal.Decimal, forUpdate bool, appealID int64) ([]ClaimAdjustment, decimal.Decimal, error) {
 	var rows []dbq.PendingAdjustmentsRow
 	var err error
 	if forUpdate {
 		var locked []dbq.PendingAdjustmentsForUpdateRow
-		locked, err = dbq.New(db).PendingAdjustmentsForUpdate(ctx)
+		locked, err = dbq.New(db).PendingAdjustmentsForUpdate(ctx, appealID)
 		for _, r := range locked {
 			rows = append(rows, dbq.PendingAdjustmentsRow(r))
 		}
 	} else {
-		rows, err = dbq.New(db).PendingAdjustments(ctx)
+		rows, err = dbq.New(db).PendingAdjustments(ctx, appealID)
 	}
 	if err != nil {
 		return nil, decimal.Zero, fmt.Errorf("read gift aid adjustments: %w", err)
@@ -288,7 +291,7 @@ func prepareClaim(ctx context.Context, db campaigns.DB, opt ClaimOptions, forUpd
 		return Claim{}, fmt.Errorf("gift aid claim: aggregation limit %s must be between 0 and 1000.00: %w", limit.StringFixed(2),
 			&campaigns.ValidationError{Fields: map[string]string{"aggregation_limit": "Enter an amount up to £1,000.00"}})
 	}
-	gifts, err := claimableGifts(ctx, db, opt.Upto)
+	gifts, err := claimableGifts(ctx, db, opt.Upto, opt.AppealID)
 	if err != nil {
 		return Claim{}, err
 	}
@@ -307,7 +310,7 @@ func prepareClaim(ctx context.Context, db campaigns.DB, opt ClaimOptions, forUpd
 	if len(c.Rows) == 0 {
 		return c, nil
 	}
-	c.Adjustments, c.AdjustmentTotal, err = pendingAdjustments(ctx, db, c.Tax, forUpdate)
+	c.Adjustments, c.AdjustmentTotal, err = pendingAdjustments(ctx, db, c.Tax, forUpdate, opt.AppealID)
 	return c, err
 }
 
@@ -386,8 +389,11 @@ func MakeClaim(ctx context.Context, s *campaigns.Store, opt ClaimOptions) (Claim
 		}
 		// The schedule carries donors' names and addresses: the claim and its audit row are
 		// committed together or not at all.
-		return audit.Write(ctx, tx, opt.Actor, "export gift aid claim",
-			fmt.Sprintf("claim %d: %d rows, total %s, tax %s", c.ID, len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2)))
+		detail := fmt.Sprintf("claim %d: %d rows, total %s, tax %s", c.ID, len(c.Rows), c.Total.StringFixed(2), c.Tax.StringFixed(2))
+		if opt.AppealID != 0 {
+			detail += fmt.Sprintf(", appeal %d only", opt.AppealID)
+		}
+		return audit.Write(ctx, tx, opt.Actor, "export gift aid claim", detail)
 	})
 	if err != nil {
 		return Claim{}, err

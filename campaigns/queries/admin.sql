@@ -1,10 +1,8 @@
 -- What admins change and review (campaigns/appeals/edit.go, campaigns/pages, campaigns/donations/unmatched.go).
 
--- name: LockAppealTarget :one
-SELECT target FROM appeals WHERE id = @id FOR UPDATE;
-
 -- name: UpdateAppeal :exec
-UPDATE appeals SET name = @name, summary = @summary, story = @story, target = @target WHERE id = @id;
+UPDATE appeals SET name = @name, summary = @summary, story = @story, target = @target,
+    surplus_statement = @surplus_statement, fund_code = @fund_code, fund_restricted = @fund_restricted WHERE id = @id;
 
 -- name: InsertTier :execresult
 INSERT INTO tiers (appeal_id, amount, title, impact, active, position)

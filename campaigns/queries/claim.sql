@@ -43,6 +43,7 @@ CROSS JOIN LATERAL (
 ) r
 WHERE e.kind = 'gift' AND e.source = 'stripe' AND NOT d.unmatched
   AND (sqlc.narg(upto)::timestamptz IS NULL OR e.occurred_at < sqlc.narg(upto))
+  AND (sqlc.arg(appeal_id)::bigint = 0 OR e.appeal_id = sqlc.arg(appeal_id)::bigint)
   AND NOT EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id)
 ORDER BY e.occurred_at, e.id;
 
@@ -50,13 +51,15 @@ ORDER BY e.occurred_at, e.id;
 -- name: PendingAdjustments :many
 SELECT a.id, a.refund_entry_id, a.gift_entry_id, r.occurred_at AS refunded_at, a.tax_amount, a.note
 FROM gift_aid_adjustments a JOIN ledger_entries r ON r.id = a.refund_entry_id
-WHERE a.claim_id IS NULL ORDER BY a.created_at, a.id;
+WHERE a.claim_id IS NULL AND (sqlc.arg(appeal_id)::bigint = 0 OR r.appeal_id = sqlc.arg(appeal_id)::bigint)
+ORDER BY a.created_at, a.id;
 
 -- PendingAdjustmentsForUpdate is PendingAdjustments locking the adjustments (MakeClaim).
 -- name: PendingAdjustmentsForUpdate :many
 SELECT a.id, a.refund_entry_id, a.gift_entry_id, r.occurred_at AS refunded_at, a.tax_amount, a.note
 FROM gift_aid_adjustments a JOIN ledger_entries r ON r.id = a.refund_entry_id
-WHERE a.claim_id IS NULL ORDER BY a.created_at, a.id FOR UPDATE OF a;
+WHERE a.claim_id IS NULL AND (sqlc.arg(appeal_id)::bigint = 0 OR r.appeal_id = sqlc.arg(appeal_id)::bigint)
+ORDER BY a.created_at, a.id FOR UPDATE OF a;
 
 -- LockClaims makes claims run one at a time (the exclusive side of claimLockKey).
 -- name: LockClaims :exec

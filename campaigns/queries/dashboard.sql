@@ -71,3 +71,21 @@ WHERE (l.amount, l.fee, l.gift_aid_base, l.claimed, l.entries)
   AND NOT (l.appeal_id IS NULL AND s.amount = 0 AND s.fee = 0 AND s.gift_aid_base = 0
            AND s.claimed = 0 AND s.entries = 0)
 ORDER BY 1;
+
+-- DashboardByFund sums the period's summary rows of every appeal (the tier dimension, which
+-- counts each entry once) by the appeal's fund: an appeal's fund is fixed once it has money
+-- (migration 0032), so this is the ledger's total by each entry's own fund.
+-- name: DashboardByFund :many
+SELECT a.fund_code, a.fund_restricted,
+       string_agg(DISTINCT a.name, ', ' ORDER BY a.name)::text AS appeals,
+       COALESCE(sum(s.amount) FILTER (WHERE s.kind = 'gift'), 0)::numeric AS gross,
+       COALESCE(sum(s.amount), 0)::numeric AS raised,
+       COALESCE(sum(s.fee), 0)::numeric AS fees,
+       COALESCE(sum(s.entries) FILTER (WHERE s.kind = 'gift'), 0)::bigint AS gifts
+FROM ledger_summary s JOIN appeals a ON a.id = s.appeal_id
+WHERE s.dim = 'tier' AND (
+      (s.grain = 'month' AND s.starts >= @months_from::date AND s.starts < @months_to::date)
+   OR (s.grain = 'day' AND ((s.starts >= @head_from::date AND s.starts < @head_to::date)
+                         OR (s.starts >= @tail_from::date AND s.starts < @tail_to::date))))
+GROUP BY a.fund_code, a.fund_restricted
+ORDER BY a.fund_code;

@@ -6,7 +6,7 @@ SELECT e.id, e.occurred_at, a.name AS appeal, COALESCE(f.title, '')::text AS pag
        (e.gift_aid_base <> 0)::boolean AS gift_aid_eligible,
        (CASE WHEN d.id IS NULL THEN '' WHEN d.hide_name THEN 'Anonymous' ELSE d.display_name END)::text AS donor_name,
        COALESCE(d.message, '')::text AS message, e.source, e.source_ref, COALESCE(d.id::text, '')::text AS donation_id,
-       COALESCE(d.unmatched, false)::boolean AS unmatched
+       COALESCE(d.unmatched, false)::boolean AS unmatched, e.fund_code, a.fund_restricted
 FROM ledger_entries e
 JOIN appeals a ON a.id = e.appeal_id
 LEFT JOIN fundraisers f ON f.id = e.fundraiser_id

@@ -93,7 +93,7 @@ func seedDashboard(t *testing.T, s *campaigns.Store, a appeals.Appeal) dashSeed 
 	if _, err := s.Pool().Exec(ctx, `UPDATE fundraisers SET title = 'A quiet page', target = 0 WHERE id = $1`, seed.quiet); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Pool().QueryRow(ctx, `INSERT INTO appeals (slug, name, target) VALUES ('other-dash', 'Other', 10) RETURNING id`).Scan(&seed.other); err != nil {
+	if err := s.Pool().QueryRow(ctx, `INSERT INTO appeals (slug, name, target, surplus_statement) VALUES ('other-dash', 'Other', 10, 'Any surplus goes to our other work.') RETURNING id`).Scan(&seed.other); err != nil {
 		t.Fatal(err)
 	}
 	meal, pack := a.Tiers[0].ID, a.Tiers[1].ID // £3 and £15

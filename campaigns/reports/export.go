@@ -18,7 +18,8 @@ import (
 
 // GiftsCSVHeader is the first row of the gifts export.
 var GiftsCSVHeader = []string{"Date", "Appeal", "Fundraiser page", "Kind", "Frequency", "Amount", "Fee",
-	"Gift Aid eligible", "Donor name", "Message", "Reference", "Donation id", "Unmatched"}
+	"Gift Aid eligible", "Donor name", "Message", "Reference", "Donation id", "Unmatched",
+	"Fund", "Restricted"}
 
 // exportPageSize is how many ledger rows the gifts export holds at once.
 const exportPageSize = 1000
@@ -85,7 +86,8 @@ func WriteGiftsCSV(ctx context.Context, db campaigns.DB, w io.Writer, from, to t
 		for _, r := range rows {
 			out.Row(campaigns.CSVText(r.OccurredAt.In(campaigns.London()).Format("02/01/2006")), campaigns.CSVText(r.Appeal), campaigns.CSVText(r.Page), campaigns.CSVText(r.Kind),
 				campaigns.CSVText(r.Frequency), campaigns.CSVAmount(r.Amount), campaigns.CSVAmount(r.Fee), campaigns.CSVText(campaigns.YesNo(r.GiftAidEligible)), campaigns.CSVText(r.DonorName),
-				campaigns.CSVText(r.Message), campaigns.CSVText(reference(r.Source, r.SourceRef)), campaigns.CSVText(r.DonationID), campaigns.CSVText(campaigns.YesNo(r.Unmatched)))
+				campaigns.CSVText(r.Message), campaigns.CSVText(reference(r.Source, r.SourceRef)), campaigns.CSVText(r.DonationID), campaigns.CSVText(campaigns.YesNo(r.Unmatched)),
+				campaigns.CSVText(r.FundCode), campaigns.CSVText(campaigns.YesNo(r.FundRestricted)))
 			if err := out.Err(); err != nil {
 				return fmt.Errorf("gifts export: write: %w", err)
 			}

@@ -13,7 +13,8 @@ import (
 )
 
 // e2eDeskPaths are the trustee and admin pages a phone must fit.
-var e2eDeskPaths = []string{"/trustees", "/trustees/gift-aid", "/trustees/reconcile", "/trustees/audit", "/admin", "/admin/donors"}
+var e2eDeskPaths = []string{"/trustees", "/trustees/gift-aid", "/trustees/reconcile", "/trustees/audit", "/admin", "/admin/donors",
+	"/admin/appeals", "/admin/appeals/1", "/admin/appeals/2", "/trustees?appeal=winter-emergency"}
 
 // e2eSideways lists what sticks out past the right edge of the screen, "" when the page
 // fits: the document is no wider than the window.
@@ -37,12 +38,37 @@ func TestE2EDesk(t *testing.T) {
 	e2eAddPage(t, site, "Ruby", "ruby-runs-10k", "Ruby runs the 10k", "I am running my first 10k for women rebuilding their lives after modern slavery.")
 	e2eAddPage(t, site, "Samantha", "sam-swims-the-solent", "Samantha swims the Solent for Freedom", "Three miles of cold water.")
 	e2eDeskSQL(t, site, `UPDATE fundraisers SET status = 'pending' WHERE slug = 'sam-swims-the-solent'`)
+	// A second appeal beside the main one (appeal 1), at /a/winter-emergency.
+	e2eDeskSQL(t, site, `WITH a AS (INSERT INTO appeals (slug, name, summary, story, target, fund_code, fund_restricted, surplus_statement)
+		VALUES ('winter-emergency', 'Winter emergency appeal', 'Warm beds tonight for women leaving exploitation.',
+			'Our shelters are full this winter. Every bed we add is a woman who does not go back.', 5000, 'EMERGENCY-27', true,
+			'If we raise more than we need, the rest goes to our safe houses.') RETURNING id)
+		INSERT INTO tiers (appeal_id, amount, title, impact) SELECT id, v.amount, v.title, v.impact FROM a,
+		(VALUES (10.00, 'A hot meal', 'A hot meal and a warm drink'), (25.00, 'A warm bed', 'A safe bed for a night'),
+			(100.00, 'A week', 'A week of shelter and support')) v (amount, title, impact)`)
 
 	donor := e2eNewTab(t, browserCtx, site, "donor")
 	donor.goTo("/")
 	e2eGive(t, donor, "£40.00", "", false, "Alice", nil, false)
 	donor.goTo("/f/ruby-runs-10k")
 	e2eGive(t, donor, "", "25", true, "Bea", nil, false)
+	for _, vp := range []struct {
+		name          string
+		width, height int64
+		mobile        bool
+	}{{"phone", 390, 844, true}, {"desktop", 1280, 800, false}} {
+		opts := []chromedp.EmulateViewportOption{}
+		if vp.mobile {
+			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+		}
+		donor.do("size the window", chromedp.EmulateViewport(vp.width, vp.height, opts...))
+		donor.goTo("/a/winter-emergency")
+		if got := donor.text("#surplus-statement"); !strings.Contains(got, "the rest goes to our safe houses") {
+			t.Errorf("the second appeal's statement reads %q", got)
+		}
+		donor.checkA11y(vp.name + "-second-appeal")
+	}
+	e2eGive(t, donor, "£25.00", "", false, "Cara", nil, false)
 	if r := donor.goTo("/f/sam-swims-the-solent"); r == nil || r.Status != 404 {
 		t.Errorf("a visitor opens the waiting page: %v, want 404", r)
 	}
@@ -77,7 +103,7 @@ func TestE2EDesk(t *testing.T) {
 				if wide := e2eRun(b, "measure "+path, chromedp.Evaluate[string](e2eSideways)); wide != "" {
 					t.Errorf("%s at %dx%d scrolls sideways: %s", path, vp.width, vp.height, wide)
 				}
-				name := strings.ReplaceAll(path, "/", "-")
+				name := strings.NewReplacer("/", "-", "?", "-", "=", "-").Replace(path)
 				if path == "/trustees" {
 					name = "-dashboard"
 				}
