@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -50,6 +51,21 @@ type donateForm struct {
 	OwnMoney bool
 	Consent  consentForm // the marketing consent fieldset (charity.go)
 	Errors   map[string]string
+}
+
+// submissionKey is what finds a second submission of the same form (a double click, or
+// Back and Give again): the form's token, with who sent it and what she sent. The public
+// appeal and fundraiser pages are served from one cached copy a second (pagecache.go), so
+// every visitor in that second is given the same token; the token alone would send a second
+// donor to the first donor's checkout. Two donors share a key only if they sent the very same
+// form, from the same address, with the same browser, within that second.
+func submissionKey(r *http.Request, token string) string {
+	h := sha256.New()
+	for _, part := range []string{token, clientKey(r), r.UserAgent(), r.PostForm.Encode()} {
+		h.Write([]byte(part))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 func newToken() string {
@@ -250,6 +266,7 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 		f.Errors = map[string]string{}
 	}
 	consents := f.Consent.answers(s.consentMode(r.Context()), s.deps.Charity.Name, f.Errors)
+	n.FormToken = submissionKey(r, f.Token)
 	if !page.appeal.Open {
 		// A closed appeal takes no gifts, through its own page or a fundraiser's.
 		f.Errors = map[string]string{"tier": closedMessage(page.appeal)}

@@ -92,3 +92,35 @@ func TestPublicPagesAreServedFromTheCache(t *testing.T) {
 			mine.status, mine.header.Get("ETag"), mine.header.Get("Cache-Control"))
 	}
 }
+
+// Every visitor in a second is sent the same cached page, with the same form token; two
+// donors who both give from it each get their own donation and checkout, and a double click
+// still finds the first submission's.
+func TestDonorsGivingFromOneCachedPageGetTheirOwnGifts(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 2, 19, 0, 0, 0, time.UTC)
+	s := newSite(t, siteOptions{pageCache: true, clock: func() time.Time { return at }}) // the cache never goes stale
+	fa, fb := donateForm(t, s.get("/").doc), donateForm(t, s.get("/").doc)
+	if fa.Get("token") != fb.Get("token") {
+		t.Fatalf("the two visitors were not sent the same cached page (tokens %q, %q)", fa.Get("token"), fb.Get("token"))
+	}
+	fa.Set("display_name", "Amira")
+	fb.Set("display_name", "Beth")
+	ra, rb := s.post("/donate", fa), s.post("/donate", fb)
+	if ra.status != http.StatusSeeOther || rb.status != http.StatusSeeOther {
+		t.Fatalf("POST /donate: %d and %d, want 303 each", ra.status, rb.status)
+	}
+	if ra.header.Get("Location") == rb.header.Get("Location") {
+		t.Fatalf("Beth was sent to Amira's checkout %s", ra.header.Get("Location"))
+	}
+	if n := s.count(`SELECT count(*) FROM donations`); n != 2 {
+		t.Fatalf("%d donations for two donors, want 2", n)
+	}
+	again := s.post("/donate", fa) // Amira's double click
+	if again.header.Get("Location") != ra.header.Get("Location") {
+		t.Fatalf("a second press of Give went to %s, not her checkout %s", again.header.Get("Location"), ra.header.Get("Location"))
+	}
+	if n := s.count(`SELECT count(*) FROM donations`); n != 2 {
+		t.Fatalf("%d donations after a double click, want 2", n)
+	}
+}

@@ -64,6 +64,9 @@ type siteOptions struct {
 	devOutbox  bool
 	require2FA []accounts.Role
 	clock      func() time.Time
+	// pageCache keeps the figures and public pages cached, as in production (they are
+	// otherwise read fresh on every request).
+	pageCache bool
 	// users get accounts with testPassword, in this order, once the site is up.
 	users []user
 	// donorMail, when set, writes donors' receipts and other emails (nil: none, as before).
@@ -127,7 +130,9 @@ func newSite(t *testing.T, opt siteOptions) *site {
 		if perMinute == 0 {
 			perMinute = 1e9 // tests post many forms from one address
 		}
-		deps.CacheTTL = -1 // every read sees the ledger as it is
+		if !opt.pageCache {
+			deps.CacheTTL = -1 // every read sees the ledger as it is
+		}
 		hooks := payments.NewWebhooks(store, []string{webhookSecret}, false, logger, payments.NewMetrics(nil))
 		hooks.DonorMail = opt.donorMail
 		deps.Webhooks = hooks
