@@ -133,7 +133,7 @@ func (s *Server) appealPage(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) renderAppeal(w http.ResponseWriter, r *http.Request, status int, v appealView, f donateForm, notice string) error {
 	a := v.Appeal
 	s.render(w, r, status, "appeal.html", map[string]any{
-		"Title": a.Name, "Description": a.Summary, "Appeal": a, "Form": s.formView(a, f, notice),
+		"Title": a.Name, "Description": a.Summary, "Appeal": a, "Form": s.formView(r.Context(), a, f, notice),
 		"Progress":   progress("Progress toward the appeal target", v.Totals, a.Target),
 		"Supporters": supportersView(s.store.Now(), v.Supporters),
 		"Share":      s.share("/", a.Name, a.Summary, "I've just supported "+a.Name+". Will you join me?"),

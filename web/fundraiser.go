@@ -64,7 +64,7 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 	}
 	s.render(w, r, status, "fundraiser.html", map[string]any{"Preview": preview, "Moderate": moderate, "Done": r.URL.Query().Get("done"),
 		"Title": fr.Title, "Description": description, "Fundraiser": fr, "Owner": owner, "By": by, "Photo": photo,
-		"Appeal": a, "Form": s.formView(a, f, notice), "Supporters": supportersView(s.store.Now(), entries),
+		"Appeal": a, "Form": s.formView(r.Context(), a, f, notice), "Supporters": supportersView(s.store.Now(), entries),
 		"Story":    storyView(fr.Story), // paragraphs and safe links, escaped by the template (pages.go)
 		"Share":    s.pageShare(fr, description, invite, photo),
 		"Progress": progress("Progress toward "+fr.Title+"'s target", t, fr.Target),
