@@ -25,27 +25,28 @@ import (
 // donateForm is the donate form as the donor filled it in: kept as typed so a page with
 // problems shows their own words back beside each problem.
 type donateForm struct {
-	Token      string
-	Fundraiser string // page slug, "" for the appeal itself
-	Tier       string // a tier id, or "custom"
-	Amount     string
-	Frequency  string
+	Token       string
+	Fundraiser  string // page slug, "" for the appeal itself
+	Tier        string // a tier id, or "custom"
+	Amount      string
+	Frequency   string
+	DisplayName string
+	Message     string
+	HideName    bool
+	HideAmount  bool
+	CoverFee    bool
+	GiftAid     bool
+	Title       string
+	FirstName   string
+	LastName    string
+	House       string
+	Postcode    string
+	Scope       string
+	Errors      map[string]string
+
 	// PaymentMethod is "card" or "bacs_debit" (Direct Debit); a form that offered no choice
 	// sends none, which is card.
 	PaymentMethod string
-	DisplayName   string
-	Message       string
-	HideName      bool
-	HideAmount    bool
-	CoverFee      bool
-	GiftAid       bool
-	Title         string
-	FirstName     string
-	LastName      string
-	House         string
-	Postcode      string
-	Scope         string
-	Errors        map[string]string
 }
 
 func newToken() string {
