@@ -20,7 +20,9 @@
 // donation id and the metadata donation_id, campaign (the appeal's slug) and fundraiser (the
 // page's slug, possibly empty), copied to payment_intent_data or subscription_data so that
 // invoices and charges can be placed. The idempotency key is checkout:<donation id>, so a
-// double click creates one session.
+// double click creates one session. payment_method_types is the one method the donor chose
+// on the donate form among those admins offer: card, or bacs_debit (Direct Debit), so the
+// fee she may have covered is that method's (FeeSchedule: card's, or Bacs's with its cap).
 //
 // # Webhooks
 //
@@ -39,7 +41,10 @@
 //     means an asynchronous method and the donation is processing.
 //   - checkout.session.async_payment_succeeded / _failed: processing becomes paid or failed.
 //   - checkout.session.completed (subscription): links the donation to its subscription and
-//     customer; no money is recorded here.
+//     customer; no money is recorded here. With payment_status "unpaid" (a Direct Debit
+//     whose first payment is on its way) the donation is processing until invoice.paid;
+//     async_payment_failed, or invoice.payment_failed while it is processing, leaves it
+//     failed or past due, never raised (directdebit.go).
 //   - invoice.paid: one gift per invoice id, placed by subscription id or
 //     subscription_details.metadata (invoice.payment_succeeded is ignored: it would double).
 //   - invoice.payment_failed: the monthly gift is past due; Stripe, not Giving, cancels it.
@@ -52,6 +57,8 @@
 //   - charge.refunded: amount_refunded is cumulative; refunded is true only when full.
 //   - charge.dispute.created / .closed: disputed money stops counting; lost, it stays out and
 //     the dispute fee is a cost; won, it counts again. A dispute cancels the monthly gift.
+//     A Bacs dispute (an indemnity claim) arrives already lost: a loss at once, and every
+//     trustee is told which donor's bank reclaimed what.
 //   - checkout.session.expired: a pending donation expires.
 //
 // The donor hears about her money by email, queued in the transaction of the fact (package
@@ -76,7 +83,9 @@
 // monthly page (/sandbox/monthly, sandbox_monthly.go) plays a gift's later months: the next
 // payment taken (invoice.paid, charge.succeeded), failed (invoice.payment_failed with
 // attempt_count and next_payment_attempt) or given up on (the last failure, then
-// customer.subscription.deleted for payment_failed).
+// customer.subscription.deleted for payment_failed). A Direct Debit is only set up at its
+// checkout (payment_status "unpaid"); its page (/sandbox/directdebit,
+// sandbox_directdebit.go) collects it or has the bank refuse it, with Stripe's events.
 //
 // # Changes to a monthly gift
 //

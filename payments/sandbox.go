@@ -27,6 +27,8 @@ type Sandbox struct {
 	secret     string
 	fees       FeeSchedule
 	client     *http.Client
+	// BacsFees is the fee Stripe's events state for a Direct Debit (zero: DefaultBacsFees).
+	BacsFees FeeSchedule
 }
 
 // NewSandbox returns the gateway. webhookURL is this service's own POST /webhooks/stripe;
@@ -62,8 +64,12 @@ func (s *Sandbox) Session(ctx context.Context, sessionID string) (donations.Dona
 }
 
 // Payer is who pays on the sandbox checkout page, which asks what Stripe Checkout asks: an
-// email address (the receipt goes there) and the name on the card.
-type Payer struct{ Email, Name string }
+// email address (the receipt goes there) and the name on the card, or for a Direct Debit
+// the account holder's name (Bank).
+type Payer struct {
+	Email, Name string
+	Bank        bool
+}
 
 // CheckPayer tidies p (spaces trimmed, the address lower-cased) and checks it as Stripe
 // Checkout would, with a ValidationError on "email" and "name" naming each problem.
@@ -82,10 +88,12 @@ func CheckPayer(p Payer) (Payer, error) {
 		problems["email"] = "An email address has at most 254 characters."
 	}
 	switch {
+	case p.Name == "" && p.Bank:
+		problems["name"] = "Enter the name of the account holder, as your bank knows it."
 	case p.Name == "":
 		problems["name"] = "Enter the name on your card."
 	case len([]rune(p.Name)) > 200:
-		problems["name"] = "The name on a card has at most 200 characters."
+		problems["name"] = "A name has at most 200 characters."
 	}
 	if len(problems) > 0 {
 		return p, &campaigns.ValidationError{Fields: problems}
@@ -113,7 +121,21 @@ func (s *Sandbox) Pay(ctx context.Context, sessionID string, p Payer) error {
 	b := EventBuilder{DonorEmail: p.Email, DonorName: p.Name}
 	pi, ch, cus := "pi_sandbox_"+key, "ch_sandbox_"+key, "cus_sandbox_"+key
 	var events [][]byte
-	if d.Monthly {
+	method, err := donations.PaymentMethodOf(ctx, s.store.Pool(), d.ID)
+	if err != nil {
+		return err
+	}
+	if method == donations.MethodBacs {
+		// A Direct Debit is only set up here: the money is collected days later, when the
+		// sandbox's Direct Debit page is asked to (sandbox_directdebit.go).
+		b.Method = method
+		if d.Monthly {
+			events = [][]byte{b.WithEventID("evt_sandbox_"+key+"_session").DirectDebitSubscriptionSession(
+				"checkout.session.completed", sessionID, "sub_sandbox_"+key, cus, pence, meta)}
+		} else {
+			events = [][]byte{b.WithEventID("evt_sandbox_"+key+"_session").CheckoutSessionCompleted(sessionID, pi, cus, pence, "unpaid", meta)}
+		}
+	} else if d.Monthly {
 		sub, in := "sub_sandbox_"+key, "in_sandbox_"+key+"_1"
 		events = [][]byte{
 			b.WithEventID("evt_sandbox_"+key+"_session").CheckoutSubscriptionCompleted(sessionID, sub, cus, pence, meta),
@@ -152,7 +174,16 @@ func (s *Sandbox) money(ctx context.Context, d donations.Donation) (m Meta, penc
 	if pence, err = ToPence(d.Total()); err != nil {
 		return m, 0, 0, err
 	}
-	if fee, err = ToPence(s.fees.Fee(d.Total())); err != nil {
+	fees := s.fees
+	if method, err := donations.PaymentMethodOf(ctx, s.store.Pool(), d.ID); err != nil {
+		return m, 0, 0, err
+	} else if method == donations.MethodBacs {
+		fees = s.BacsFees
+		if fees.Percent.IsZero() && fees.Fixed.IsZero() {
+			fees = DefaultBacsFees
+		}
+	}
+	if fee, err = ToPence(fees.Fee(d.Total())); err != nil {
 		return m, 0, 0, err
 	}
 	return m, pence, fee, nil

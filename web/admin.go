@@ -33,6 +33,7 @@ var adminDone = map[string]string{
 	"offline-rejected": "The offline money is rejected: it does not count.",
 	"offline-reversed": "The offline money is reversed: it no longer counts, and the fundraiser sees why.",
 	"monthly-cancel":   "The cancellation is asked of Stripe: the gift shows as cancelled once Stripe confirms it, and the donor is emailed.",
+	"payment-methods":  "The ways to pay are saved: the donate form offers them from now on.",
 	"giftaid-cancel":   "The Gift Aid declaration is cancelled from that date, and the donor is emailed a confirmation. Gifts already claimed are not affected.",
 	"sponsored":        "The sponsored event is checked: its gifts are marked sponsored on the Gift Aid schedule.",
 	"not-sponsored":    "The page is no longer marked a sponsored event.",
@@ -93,8 +94,12 @@ func (s *Server) renderAdmin(w http.ResponseWriter, r *http.Request, status int,
 	if err != nil {
 		return err
 	}
+	pay, err := donations.PaymentSettingsNow(r.Context(), s.store.Pool())
+	if err != nil {
+		return err
+	}
 	w.Header().Set("Cache-Control", "private, no-store")
-	s.render(w, r, status, "admin.html", map[string]any{"GiftAidEmail": giftAidEmail, "Declarations": declarations,
+	s.render(w, r, status, "admin.html", map[string]any{"Pay": pay, "BacsFees": s.deps.BacsFees, "CardFees": s.deps.Fees, "GiftAidEmail": giftAidEmail, "Declarations": declarations,
 		"Today": s.store.Now().In(campaigns.London()).Format(time.DateOnly), "Title": "Manage the appeal", "User": u, "Appeal": a,
 		"Pages": list, "Unmatched": unmatched, "Errors": errs, "Kept": kept, "Notice": notice, "Offline": offline, "Decided": decided,
 		"Monthly": monthly, "MonthlyEmail": monthlyEmail, "Waiting": waiting, "Sponsored": sponsored})

@@ -51,6 +51,10 @@ type donateForm struct {
 	OwnMoney bool
 	Consent  consentForm // the marketing consent fieldset (charity.go)
 	Errors   map[string]string
+
+	// PaymentMethod is "card" or "bacs_debit" (Direct Debit); a form that offered no choice
+	// sends none, which is card.
+	PaymentMethod string
 }
 
 // submissionKey is what finds a second submission of the same form (a double click, or
@@ -75,20 +79,23 @@ func newToken() string {
 }
 
 func blankForm(fundraiser string) donateForm {
-	return donateForm{Token: newToken(), Fundraiser: fundraiser, Frequency: "one_off", Scope: giftaid.ScopeThis}
+	return donateForm{Token: newToken(), Fundraiser: fundraiser, Frequency: "one_off", PaymentMethod: donations.MethodCard, Scope: giftaid.ScopeThis}
 }
 
 func parseDonateForm(r *http.Request) donateForm {
 	v := func(k string) string { return strings.TrimSpace(r.PostFormValue(k)) }
 	on := func(k string) bool { return r.PostFormValue(k) != "" }
 	f := donateForm{Token: v("token"), Fundraiser: v("fundraiser"), Appeal: v("appeal"), Tier: v("tier"), Amount: v("amount"),
-		Frequency: v("frequency"), DisplayName: v("display_name"), Message: v("message"),
+		Frequency: v("frequency"), PaymentMethod: v("payment_method"), DisplayName: v("display_name"), Message: v("message"),
 		HideName: on("hide_name"), HideAmount: on("hide_amount"), CoverFee: on("cover_fee"), GiftAid: on("gift_aid"),
 		Title: v("title"), FirstName: v("first_name"), LastName: v("last_name"), House: v("house"),
 		Postcode: v("postcode"), Scope: v("scope"), Overseas: on("overseas"), Address: v("address"), OwnMoney: on("own_money"),
 		Consent: parseConsent(r)}
 	if len(f.Token) != 32 {
 		f.Token = newToken()
+	}
+	if f.PaymentMethod == "" {
+		f.PaymentMethod = donations.MethodCard
 	}
 	return f
 }
@@ -102,9 +109,9 @@ func tooLong(s string, n int) bool { return utf8.RuneCountInString(s) > n }
 
 // validate decides the donation from the form. The amount comes from the chosen tier or
 // the typed amount, parsed here; anything else the browser sent about price is ignored.
-func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, fees payments.FeeSchedule, ga giftAidBox) (donations.NewDonation, error) {
+func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, pay payWays, ga giftAidBox) (donations.NewDonation, error) {
 	ve := &campaigns.ValidationError{}
-	n := donations.NewDonation{AppealID: a.ID, FundraiserID: fundraiserID, FormToken: f.Token}
+	n := donations.NewDonation{AppealID: a.ID, FundraiserID: fundraiserID, FormToken: f.Token, PaymentMethod: f.PaymentMethod}
 	switch {
 	case f.Tier != "" && f.Tier != "custom":
 		id, err := strconv.ParseInt(f.Tier, 10, 64)
@@ -135,6 +142,7 @@ func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, 
 	default:
 		ve.Add("frequency", "Choose one-off or monthly")
 	}
+	pay.checkMethod(ve, f.PaymentMethod, n.Monthly)
 	if tooLong(f.DisplayName, 60) {
 		ve.Add("display_name", "Use 60 characters or fewer")
 	}
@@ -143,7 +151,7 @@ func (f *donateForm) validate(a appeals.Appeal, fundraiserID int64, lim Limits, 
 	}
 	n.DisplayName, n.Message, n.HideName, n.HideAmount = f.DisplayName, f.Message, f.HideName, f.HideAmount
 	if f.CoverFee && n.Amount.Sign() > 0 {
-		n.CoverFee = fees.Cover(n.Amount)
+		n.CoverFee = pay.fees(f.PaymentMethod).Cover(n.Amount) // the chosen method's schedule
 	}
 	if f.GiftAid {
 		f.validateGiftAid(ve, ga)
@@ -209,7 +217,7 @@ func (f *donateForm) validateGiftAid(ve *campaigns.ValidationError, ga giftAidBo
 
 // formOrder is the donate form's fields from top to bottom: its error summary lists
 // problems in the order the donor meets the fields.
-var formOrder = []string{"form", "tier", "amount", "frequency", "gift_aid", "own_money", "scope", "title", "first_name",
+var formOrder = []string{"form", "tier", "amount", "frequency", "payment_method", "gift_aid", "own_money", "scope", "title", "first_name",
 	"last_name", "house", "postcode", "address", "consent_address", "consent_phone_number", "display_name", "message"}
 
 // errorList is the form's problems in form order (any field not listed comes last, by name).
@@ -261,7 +269,11 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, s.deps.Fees, ga)
+	pay, err := s.payWays(r.Context())
+	if err != nil {
+		return err
+	}
+	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, pay, ga)
 	if f.Errors == nil {
 		f.Errors = map[string]string{}
 	}
@@ -299,9 +311,9 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	// key derived from it makes Stripe return the same session.
 	sess, err := s.deps.Checkout.CreateSession(r.Context(), payments.CheckoutRequest{
 		DonationID: d.ID, Campaign: page.appeal.Slug, Fundraiser: page.fundraiserSlug, Amount: d.Total(), Monthly: d.Monthly,
-		Description: "Gift to " + page.appeal.Name,
-		SuccessURL:  s.baseURL.String() + "/thanks?session_id={CHECKOUT_SESSION_ID}",
-		CancelURL:   s.baseURL.String() + "/donate/cancelled?donation=" + d.ID,
+		Description: "Gift to " + page.appeal.Name, PaymentMethod: f.PaymentMethod,
+		SuccessURL: s.baseURL.String() + "/thanks?session_id={CHECKOUT_SESSION_ID}",
+		CancelURL:  s.baseURL.String() + "/donate/cancelled?donation=" + d.ID,
 	})
 	if err != nil {
 		// The donation stays pending; the donor gets a calm message and their choices back.
@@ -397,7 +409,13 @@ func (s *Server) formView(ctx context.Context, a appeals.Appeal, f donateForm, n
 	// The appeal's "if we raise more than we need" statement, under the Give button; it is
 	// introduced unless it says so itself.
 	label := !strings.HasPrefix(strings.ToLower(a.SurplusStatement), "if we raise more")
-	return map[string]any{"F": f, "Surplus": a.SurplusStatement, "SurplusLabel": label, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers,
+	pay, err := s.payWays(ctx)
+	if err != nil {
+		// The form still works: card only, as before Direct Debit was offered.
+		s.log.Error("read payment settings", "err", err)
+		pay.Offers = donations.PaymentSettings{}
+	}
+	return map[string]any{"F": f, "Pay": pay, "Surplus": a.SurplusStatement, "SurplusLabel": label, "Errors": f.errorList(), "Notice": notice, "Tiers": a.Tiers,
 		"Fees": s.deps.Fees, "Min": s.deps.Limits.Amount.Min, "Max": s.deps.Limits.Amount.Max,
 		// The declaration as shown, from the functions that make the wording stored.
 		"GiftAid": ga, "Scopes": giftaid.Scopes(ga.Charity), "Terms": giftaid.DeclarationTerms(ga.Charity),
@@ -435,8 +453,16 @@ func (s *Server) thanks(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	confirmed := d.Status != donations.StatusPending && d.Status != donations.StatusProcessing
+	method, err := donations.PaymentMethodOf(r.Context(), s.store.Pool(), d.ID)
+	if err != nil {
+		return err
+	}
 	data := map[string]any{
 		"Title": "Thank you", "Appeal": a, "Donation": d, "Impact": impact, "Confirmed": confirmed,
+		// A Direct Debit is collected days after it is set up: until then the gift is
+		// processing, and the page says when the money is collected.
+		"DirectDebit": method == donations.MethodBacs && !confirmed, "Processing": d.Status == donations.StatusProcessing,
+		"Collect":  donations.UKDate(donations.FirstCollection(d.CreatedAt)),
 		"Progress": progress("Progress toward the appeal target", t, a.Target),
 	}
 	if d.FundraiserID != 0 {
@@ -517,6 +543,9 @@ func (s *Server) cancelled(w http.ResponseWriter, r *http.Request) error {
 	}
 	if d.Monthly {
 		f.Frequency = "monthly"
+	}
+	if m, err := donations.PaymentMethodOf(r.Context(), s.store.Pool(), d.ID); err == nil && m != "" {
+		f.PaymentMethod = m
 	}
 	f.DisplayName, f.Message, f.HideName, f.HideAmount, f.CoverFee = d.DisplayName, d.Message, d.HideName, d.HideAmount, d.CoverFee.Sign() > 0
 	if d.DeclarationID != "" {

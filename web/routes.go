@@ -64,6 +64,9 @@ func (s *Server) Handler() http.Handler {
 			// A development page: play a monthly gift's next month as Stripe would (sandbox.go).
 			r.Get("/sandbox/monthly", s.wrap(s.sandboxMonthly))
 			r.Post("/sandbox/monthly/{donation}/{action}", s.wrap(s.sandboxMonth))
+			// Collect or refuse a Direct Debit set up at the sandbox checkout (directdebit.go).
+			r.Get("/sandbox/directdebit", s.wrap(s.sandboxDirectDebits))
+			r.Post("/sandbox/directdebit/{donation}/{action}", s.wrap(s.sandboxSettleDebit))
 		}
 
 		// A donor manages her monthly gift through an emailed link, with no account (manage.go).
@@ -171,6 +174,7 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/admin/monthly/{id}/cancel", s.wrap(s.adminCancelMonthly))
 			r.Post("/admin/giftaid", s.wrap(s.adminPage)) // find an address's Gift Aid declarations
 			r.Post("/admin/giftaid/cancel", s.wrap(s.adminCancelGiftAid))
+			r.Post("/admin/payment-methods", s.wrap(s.adminPaymentMethods)) // card, Direct Debit (directdebit.go)
 			// A donor's data rights (UK GDPR), as 'giving donor export|erase' (donors.go):
 			// the email is posted, never put in a URL; erasing shows the plan until confirmed.
 			r.Get("/admin/donors", s.wrap(s.donorsPage))

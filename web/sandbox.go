@@ -21,7 +21,11 @@ func (s *Server) sandboxData(r *http.Request) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]any{"Title": "Sandbox checkout", "SessionID": id, "Donation": d,
+	method, err := donations.PaymentMethodOf(r.Context(), s.store.Pool(), d.ID)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Title": "Sandbox checkout", "SessionID": id, "Donation": d, "DirectDebit": method == donations.MethodBacs,
 		"Paid":      d.Status != donations.StatusPending,
 		"CancelURL": s.baseURL.String() + "/donate/cancelled?donation=" + d.ID,
 		"Payer":     payments.Payer{}, "Errors": map[string]string{}}, nil
@@ -46,6 +50,13 @@ func (s *Server) sandboxPay(w http.ResponseWriter, r *http.Request) error {
 		return &campaigns.ValidationError{Fields: map[string]string{"form": "The form could not be read."}}
 	}
 	payer := payments.Payer{Email: r.PostForm.Get("email"), Name: r.PostForm.Get("name")}
+	if d, err := s.deps.Sandbox.Session(r.Context(), id); err == nil {
+		m, err := donations.PaymentMethodOf(r.Context(), s.store.Pool(), d.ID)
+		if err != nil {
+			return err
+		}
+		payer.Bank = m == donations.MethodBacs // the account holder, not the name on a card
+	}
 	err := s.deps.Sandbox.Pay(r.Context(), id, payer)
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {

@@ -40,7 +40,10 @@ type Deps struct {
 	// Reconciler compares the ledger with Stripe; nil in the sandbox.
 	Reconciler *payments.Reconciler
 	Fees       payments.FeeSchedule
-	Limits     Limits
+	// BacsFees is the Direct Debit fee schedule behind the "cover the fee" offer for a gift
+	// paid by Direct Debit (zero: payments.DefaultBacsFees).
+	BacsFees payments.FeeSchedule
+	Limits   Limits
 	// AggregationLimit: Gift Aid gifts at or under it share aggregated rows of the HMRC
 	// schedule (zero: campaigns.DefaultAggregationLimit).
 	AggregationLimit decimal.Decimal
@@ -94,6 +97,9 @@ func New(d Deps) (*Server, error) {
 	}
 	if d.Fees.Percent.IsZero() && d.Fees.Fixed.IsZero() {
 		d.Fees = payments.DefaultFees
+	}
+	if d.BacsFees.Percent.IsZero() && d.BacsFees.Fixed.IsZero() {
+		d.BacsFees = payments.DefaultBacsFees
 	}
 	if d.Limits.Amount.Max.IsZero() {
 		d.Limits.Amount = payments.DefaultLimits

@@ -7,6 +7,7 @@ package dbq
 
 import (
 	"context"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -97,6 +98,51 @@ func (q *Queries) TrusteeAddresses(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 		items = append(items, email)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const waitingDirectDebits = `-- name: WaitingDirectDebits :many
+SELECT id::text AS id, (amount + cover_fee)::numeric AS total, frequency = 'monthly' AS monthly, email,
+    COALESCE(status_event_at, created_at)::timestamptz AS since
+FROM donations
+WHERE status = 'processing' AND payment_method = 'bacs_debit'
+  AND checkout_session_id LIKE $1::text || '%'
+ORDER BY created_at DESC, id LIMIT 50
+`
+
+type WaitingDirectDebitsRow struct {
+	ID      string
+	Total   decimal.Decimal
+	Monthly bool
+	Email   string
+	Since   time.Time
+}
+
+// WaitingDirectDebits: Direct Debits set up and not yet collected, newest first, among
+// the sessions whose ids start with the prefix (the sandbox's own).
+func (q *Queries) WaitingDirectDebits(ctx context.Context, sessionPrefix string) ([]WaitingDirectDebitsRow, error) {
+	rows, err := q.db.Query(ctx, waitingDirectDebits, sessionPrefix)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []WaitingDirectDebitsRow
+	for rows.Next() {
+		var i WaitingDirectDebitsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Total,
+			&i.Monthly,
+			&i.Email,
+			&i.Since,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err

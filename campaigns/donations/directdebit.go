@@ -104,6 +104,32 @@ func Processing(ctx context.Context, db dbq.DBTX, appealID int64) (gifts int64, 
 	return r.Gifts, r.Amount, nil
 }
 
+// WaitingDirectDebit is a Direct Debit set up and not yet collected.
+type WaitingDirectDebit struct {
+	ID      string
+	Total   decimal.Decimal // what the donor pays, any fee she covered included
+	Monthly bool
+	Email   string
+	Since   time.Time // when it was set up
+}
+
+// SetUpOn is the day it was set up, as "5 January 2027".
+func (w WaitingDirectDebit) SetUpOn() string { return UKDate(w.Since) }
+
+// WaitingDirectDebits lists up to 50 Direct Debits waiting to be collected, newest first,
+// among the checkout sessions whose ids start with sessionPrefix (the sandbox's own).
+func WaitingDirectDebits(ctx context.Context, db dbq.DBTX, sessionPrefix string) ([]WaitingDirectDebit, error) {
+	rows, err := dbq.New(db).WaitingDirectDebits(ctx, sessionPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("waiting direct debits: %w", err)
+	}
+	out := make([]WaitingDirectDebit, len(rows))
+	for i, r := range rows {
+		out[i] = WaitingDirectDebit{ID: r.ID, Total: r.Total, Monthly: r.Monthly, Email: r.Email, Since: r.Since}
+	}
+	return out, nil
+}
+
 // FirstCollection is about when a Direct Debit set up at t is first collected: three
 // working days later, London days, skipping Saturdays and Sundays. Bank holidays are not
 // skipped (the date is "around", and Stripe's own advance notice gives the exact one).

@@ -9,7 +9,10 @@
 // records it, and a donor's own changes to her monthly gift through an emailed manage link,
 // with no account (manage.go: cancel, pause, resume, a new amount, a new card; each a
 // River job done once Stripe's event confirms it). Who the donor is, as a person, is
-// package donors' donor record.
+// package donors' donor record. Direct Debit (directdebit.go): the ways to pay admins
+// offer, the way each donation is paid, money processing (set up, not yet collected), when
+// a Direct Debit is first collected, its set-up email, and the email telling trustees of an
+// indemnity claim.
 //
 // A status tells the donor's and trustees' story; only the ledger says what money counts.
 package donations

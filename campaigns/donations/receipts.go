@@ -199,7 +199,11 @@ func (m *DonorMail) receipt(ctx context.Context, tx pgx.Tx, donationID string, v
 	b.WriteString("\n\nThis is your receipt. Please keep it for your records.\n\n")
 	rows := [][2]string{{"Amount", pounds(amount)}}
 	if v.CoverFee.IsPositive() && amount.Equal(v.Amount.Add(v.CoverFee)) {
-		rows[0][1] += fmt.Sprintf(" (your %s gift, and %s you added to cover the card fee)", pounds(v.Amount), pounds(v.CoverFee))
+		fee := "card fee"
+		if v.PaymentMethod == MethodBacs {
+			fee = "Direct Debit fee"
+		}
+		rows[0][1] += fmt.Sprintf(" (your %s gift, and %s you added to cover the %s)", pounds(v.Amount), pounds(v.CoverFee), fee)
 	}
 	rows = append(rows, [2]string{"Date", UKDate(at)}, [2]string{"Appeal", v.AppealName})
 	if v.PageTitle != "" {

@@ -21,3 +21,13 @@ FROM donations WHERE appeal_id = @appeal_id AND status = 'processing';
 -- TrusteeAddresses are the addresses of the enabled trustee and admin accounts.
 -- name: TrusteeAddresses :many
 SELECT email FROM users WHERE role IN ('trustee', 'admin') AND NOT disabled ORDER BY id;
+
+-- WaitingDirectDebits: Direct Debits set up and not yet collected, newest first, among
+-- the sessions whose ids start with the prefix (the sandbox's own).
+-- name: WaitingDirectDebits :many
+SELECT id::text AS id, (amount + cover_fee)::numeric AS total, frequency = 'monthly' AS monthly, email,
+    COALESCE(status_event_at, created_at)::timestamptz AS since
+FROM donations
+WHERE status = 'processing' AND payment_method = 'bacs_debit'
+  AND checkout_session_id LIKE sqlc.arg(session_prefix)::text || '%'
+ORDER BY created_at DESC, id LIMIT 50;

@@ -148,6 +148,10 @@ type Dashboard struct {
 	CancelledByDonor, CancelledByAdmin, CancelledByDispute, CancelledByPaymentFailure int64
 	// Monthly amounts donors changed, up or down, confirmed by Stripe in the period.
 	AmountsRaised, AmountsLowered int64
+	// Processing is money on its way now, whatever the period: gifts whose Direct Debit is
+	// set up and not yet collected, in number and amount. None of it is in Raised.
+	Processing       int64
+	ProcessingAmount decimal.Decimal
 
 	Unmatched UnmatchedFigures
 	Progress  Progress
@@ -382,6 +386,11 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Tim
 	if err := fillMonthlyChanges(ctx, q, dash, now); err != nil {
 		return err
 	}
+	processing, err := q.DashboardProcessing(ctx, id)
+	if err != nil {
+		return err
+	}
+	dash.Processing, dash.ProcessingAmount = processing.Gifts, processing.Amount
 	unmatched, err := q.DashboardUnmatched(ctx, dbq.DashboardUnmatchedParams{AppealID: id, FromAt: p.From, ToAt: p.To})
 	if err != nil {
 		return err

@@ -16,13 +16,14 @@ import (
 type moneySettings struct {
 	Limits           payments.AmountLimits
 	Fees             payments.FeeSchedule
+	BacsFees         payments.FeeSchedule // Direct Debit: a percentage plus a fixed fee, capped
 	AggregationLimit decimal.Decimal
 }
 
 // loadMoney reads the money settings. Each is parsed as an exact decimal (never a float);
 // a bad one stops the start with a line naming it, its range and an example.
 func loadMoney(getenv func(string) string) (moneySettings, error) {
-	m := moneySettings{Limits: payments.DefaultLimits, Fees: payments.DefaultFees, AggregationLimit: giftaid.DefaultAggregationLimit}
+	m := moneySettings{Limits: payments.DefaultLimits, Fees: payments.DefaultFees, BacsFees: payments.DefaultBacsFees, AggregationLimit: giftaid.DefaultAggregationLimit}
 	read := func(name string, into *decimal.Decimal, min, max decimal.Decimal, minIncluded, pence bool, example string) error {
 		v := strings.TrimSpace(getenv(name))
 		if v == "" {
@@ -75,6 +76,9 @@ func loadMoney(getenv func(string) string) (moneySettings, error) {
 		{"GIFT_MAX", &m.Limits.Max, pounds("0.30"), pounds("100000"), true, true, "10000.00"},
 		{"CARD_FEE_PERCENT", &m.Fees.Percent, zero, pounds("10"), true, false, "1.5"},
 		{"CARD_FEE_FIXED", &m.Fees.Fixed, zero, pounds("5"), true, true, "0.20"},
+		{"BACS_FEE_PERCENT", &m.BacsFees.Percent, zero, pounds("10"), true, false, "1"},
+		{"BACS_FEE_FIXED", &m.BacsFees.Fixed, zero, pounds("5"), true, true, "0.20"},
+		{"BACS_FEE_CAP", &m.BacsFees.Cap, zero, pounds("50"), true, true, "2.00 (0 for no cap)"},
 		{"GIFT_AID_AGGREGATION_LIMIT", &m.AggregationLimit, zero, pounds("1000"), false, true, "20 or 30.00"},
 	} {
 		if err := read(s.name, s.into, s.min, s.max, s.minIncluded, s.pence, s.example); err != nil {
@@ -85,6 +89,9 @@ func loadMoney(getenv func(string) string) (moneySettings, error) {
 	// silently become 1.5% + 20p; refuse it rather than surprise the charity.
 	if m.Fees.Percent.IsZero() && m.Fees.Fixed.IsZero() {
 		return m, fmt.Errorf("CARD_FEE_PERCENT and CARD_FEE_FIXED must not both be 0 (the fee offer would add nothing), such as 1.5 and 0.20")
+	}
+	if m.BacsFees.Percent.IsZero() && m.BacsFees.Fixed.IsZero() {
+		return m, fmt.Errorf("BACS_FEE_PERCENT and BACS_FEE_FIXED must not both be 0 (the fee offer would add nothing), such as 1 and 0.20")
 	}
 	if m.Limits.Min.GreaterThan(m.Limits.Max) {
 		return m, fmt.Errorf("GIFT_MIN (%s) must not be above GIFT_MAX (%s), such as GIFT_MIN=1.00 and GIFT_MAX=10000.00", m.Limits.Min.StringFixed(2), m.Limits.Max.StringFixed(2))

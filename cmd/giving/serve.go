@@ -77,6 +77,7 @@ func paymentDeps(cfg config, store *campaigns.Store, log *slog.Logger, reg prome
 		if err != nil {
 			return d, err
 		}
+		sb.BacsFees = cfg.Money.BacsFees
 		d.Sandbox, d.Checkout = sb, sb
 	}
 	hooks := payments.NewWebhooks(store, secrets, live, log, payments.NewMetrics(reg))
@@ -165,6 +166,7 @@ func serve(ctx context.Context, cfg config, lns listeners, store *campaigns.Stor
 	deps.Require2FA = cfg.Require2FA
 	deps.Charity = cfg.Charity
 	deps.Fees, deps.Limits.Amount, deps.AggregationLimit = cfg.Money.Fees, cfg.Money.Limits, cfg.Money.AggregationLimit
+	deps.BacsFees = cfg.Money.BacsFees
 	site, err := web.New(deps)
 	if err != nil {
 		return err
