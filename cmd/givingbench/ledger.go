@@ -24,8 +24,13 @@ type totalsResult struct {
 	Diffs              []ledger.Difference
 	Gifts              int64 // the appeal's gift count read back at the big size
 	// Dashboard holds the trustee dashboard's server times (the last 12 months) over the
-	// big ledger.
-	Dashboard []time.Duration
+	// big ledger; SmallDashboard the same over the small one.
+	Dashboard, SmallDashboard []time.Duration
+}
+
+// DashboardRatio is the big ledger's median dashboard time over the small one's.
+func (r totalsResult) DashboardRatio() float64 {
+	return ratio(float64(quantile(r.Dashboard, 0.5)), float64(quantile(r.SmallDashboard, 0.5)))
 }
 
 // P50Ratio is the big size's median read over the small size's.
@@ -207,8 +212,19 @@ func measureTotals(ctx context.Context, small, big ledgerDB, smallN, bigN, batch
 		return res, err
 	}
 	res.CompareTook = time.Since(t0)
-	res.Dashboard, err = timeDashboard(ctx, big, 20)
-	return res, err
+	// Alternating sizes, as the total reads do.
+	for range 4 {
+		s, err := timeDashboard(ctx, small, 5)
+		if err != nil {
+			return res, err
+		}
+		b, err := timeDashboard(ctx, big, 5)
+		if err != nil {
+			return res, err
+		}
+		res.SmallDashboard, res.Dashboard = append(res.SmallDashboard, s...), append(res.Dashboard, b...)
+	}
+	return res, nil
 }
 
 // timeDashboard reads the trustee dashboard for the last 12 months n times (after one
