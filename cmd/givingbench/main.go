@@ -27,7 +27,7 @@ figure, the baseline it is judged against, their ratio, the target and PASS or F
   1b. The appeal page GET / (HTML, as a visitor not logged in gets it: from the page
      cache, gzipped) against the same bare handler. Target: HTML >= 0.5 x bare.
   2. ledger.ReadTotals on a small and a large ledger (10,000 and 10,000,000 gifts, -ledger
-     to change the large size, each in its own database, bulk-inserted with SQL, totals
+     to change the large size, each in its own database, bulk-loaded with COPY, totals
      set to match and moved by a few real gifts), p50 and p99 of reads alternating between
      the two. Target: p50 within 20%. CompareTotals on the large ledger must then find no
      difference; the trustee dashboard for the last 12 months must take under 100 ms over

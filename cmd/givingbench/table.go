@@ -100,7 +100,7 @@ func buildRows(r results) []row {
 		row{Measure: fmt.Sprintf("total read p99 ms @%s / @%s", small, big),
 			Value: ms(quantile(t.Small, 0.99)) + " / " + ms(quantile(t.Big, 0.99)), Baseline: "@" + small,
 			Ratio: fmt.Sprintf("%.2f", ratio(float64(quantile(t.Big, 0.99)), float64(quantile(t.Small, 0.99))))},
-		row{Measure: fmt.Sprintf("ledger bulk insert %s rows (%s-row batches)", count(t.InsertRows), count(r.Targets.Batch)),
+		row{Measure: fmt.Sprintf("ledger bulk load (COPY) %s rows (%s-row batches)", count(t.InsertRows), count(r.Targets.Batch)),
 			Value:    fmt.Sprintf("%.1f s", t.InsertTook.Seconds()),
 			Baseline: perSec(ratio(float64(t.InsertRows), t.InsertTook.Seconds())) + " rows/s"},
 		row{Measure: fmt.Sprintf("CompareTotals @%s (%s gifts)", big, count(t.Gifts)),
