@@ -68,6 +68,12 @@
 // and one when customer.subscription.deleted says Stripe gave up (cancellation_details.reason
 // payment_failed). Each is written once per fact, however often the event is delivered.
 //
+// Under load the appliers (queue.go) apply the queued events in batches of up to BatchSize,
+// one transaction each: every payment lock the batch needs is taken first, in sorted order,
+// and the totals and dashboard summary rows once at the end, sorted (ledger.Batch), so two
+// appliers, on one instance or several, never deadlock. A batch one event spoils is rolled
+// back and its events applied one at a time, so that event alone is set aside.
+//
 // livemode is checked against the key's mode. Fees and net come from the charge's balance
 // transaction. Reconciliation lists Stripe's recent undelivered events (30 days), sessions,
 // invoices and charges, and applies them through the same idempotent path.

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/campaigns/testwait"
 	"giving/payments"
@@ -17,8 +18,19 @@ import (
 // BenchmarkWebhookNewGift is the whole webhook path for a new one-off gift: verify, parse,
 // store and answer, then apply (inline or by the appliers) and commit, over loopback HTTP
 // against real PostgreSQL, 16 at a time. The clock stops when the last event is applied.
-func BenchmarkWebhookNewGift(b *testing.B) {
-	w := newWorld(b, 1)
+func BenchmarkWebhookNewGift(b *testing.B) { benchmarkNewGift(b) }
+
+// BenchmarkWebhookNewGiftWithReceipts is the same with the donor's receipt written in each
+// gift's transaction, as 'giving serve' runs (BenchmarkWebhookNewGift runs without it):
+// the receipts' cost on the webhook path is the difference.
+func BenchmarkWebhookNewGiftWithReceipts(b *testing.B) {
+	benchmarkNewGift(b, func(h *payments.Webhooks) {
+		h.DonorMail = &donations.DonorMail{Charity: testCharity, BaseURL: "https://give.example.org"}
+	})
+}
+
+func benchmarkNewGift(b *testing.B, configure ...func(*payments.Webhooks)) {
+	w := newWorld(b, 1, configure...)
 	events := make([][]byte, b.N)
 	for i := range b.N {
 		d := w.donation("3.00", false, false, 0)

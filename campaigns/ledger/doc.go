@@ -22,7 +22,10 @@
 // The totals (raised, refunded, disputed, lost, fees, net, the Gift Aid base, gifts and
 // donors) of an appeal and of each fundraiser page are kept in the same transaction as the
 // entry that moves them (Record: one statement writes the entry and every total), so
-// reading a total costs the same at a hundred gifts or ten million. `giving replay` rebuilds
+// reading a total costs the same at a hundred gifts or ten million. A transaction that
+// records many entries (a batch of webhook events) begins a Batch instead: each entry is
+// written at once, and Flush moves the totals, distinct donors and dashboard summary rows
+// they touch once, sorted by key, so concurrent batches never deadlock. `giving replay` rebuilds
 // every total from the entries and the stored Stripe events into a scratch schema and
 // reports any difference; a difference is a bug.
 //

@@ -55,6 +55,9 @@ func TestTinyRun(t *testing.T) {
 		"paced p99":                float64(quantile(res.Hooks.Paced.FromSchedule, 0.99)),
 		"heap in use during load":  float64(res.Hooks.Mem.HeapInusePeak),
 		"webhook event body bytes": float64(res.Hooks.EventBytes),
+		"apply rate":               res.Hooks.ApplyRate(),
+		"delivery to total p99":    float64(quantile(res.Hooks.Lag, 0.99)),
+		"dashboard p50 small":      float64(quantile(res.Totals.SmallDashboard, 0.5)),
 	}
 	for name, v := range positive {
 		if !(v > 0) {

@@ -88,7 +88,7 @@ func buildRows(r results) []row {
 			Value: ms(a.JSON.P(0.5)) + " / " + ms(a.JSON.P(0.99)), Baseline: "bare " + ms(a.Bare.P(0.5)) + " / " + ms(a.Bare.P(0.99))},
 		row{Measure: fmt.Sprintf("appeal page (HTML) req/s (%d conc, %s req)", r.Targets.HTTP.Concurrency, count(int64(a.Page.Completed))) + capNote(a.Page),
 			Value: perSec(a.Page.PerSecond()), Baseline: "bare chi " + perSec(a.Bare.PerSecond()),
-			Ratio: fmt.Sprintf("%.2f", a.PageRatio())},
+			Ratio: fmt.Sprintf("%.2f", a.PageRatio()), Target: ">= 0.50", Result: passIf(a.PageRatio() >= 0.5)},
 	)
 
 	small, big := shortSize(t.SmallRows), shortSize(t.BigRows)
@@ -100,7 +100,7 @@ func buildRows(r results) []row {
 		row{Measure: fmt.Sprintf("total read p99 ms @%s / @%s", small, big),
 			Value: ms(quantile(t.Small, 0.99)) + " / " + ms(quantile(t.Big, 0.99)), Baseline: "@" + small,
 			Ratio: fmt.Sprintf("%.2f", ratio(float64(quantile(t.Big, 0.99)), float64(quantile(t.Small, 0.99))))},
-		row{Measure: fmt.Sprintf("ledger bulk insert %s rows (%s-row batches)", count(t.InsertRows), count(r.Targets.Batch)),
+		row{Measure: fmt.Sprintf("ledger bulk load (COPY) %s rows (%s-row batches)", count(t.InsertRows), count(r.Targets.Batch)),
 			Value:    fmt.Sprintf("%.1f s", t.InsertTook.Seconds()),
 			Baseline: perSec(ratio(float64(t.InsertRows), t.InsertTook.Seconds())) + " rows/s"},
 		row{Measure: fmt.Sprintf("CompareTotals @%s (%s gifts)", big, count(t.Gifts)),
@@ -109,6 +109,9 @@ func buildRows(r results) []row {
 		row{Measure: fmt.Sprintf("trustee dashboard ms @%s gifts, 12 months (p50 / max of %d)", big, len(t.Dashboard)),
 			Value:  ms(quantile(t.Dashboard, 0.5)) + " / " + ms(quantile(t.Dashboard, 1)),
 			Target: "p50 < 100 ms", Result: passIf(len(t.Dashboard) > 0 && quantile(t.Dashboard, 0.5) < 100*time.Millisecond)},
+		row{Measure: fmt.Sprintf("trustee dashboard p50 ms @%s / @%s", small, big),
+			Value: ms(quantile(t.SmallDashboard, 0.5)) + " / " + ms(quantile(t.Dashboard, 0.5)), Baseline: "@" + small,
+			Ratio: fmt.Sprintf("%.2f", t.DashboardRatio()), Target: "within 20%", Result: passIf(t.DashboardRatio() >= 0.8 && t.DashboardRatio() <= 1.2)},
 	)
 
 	hs := r.Targets.Hooks
@@ -116,6 +119,10 @@ func buildRows(r results) []row {
 		row{Measure: fmt.Sprintf("webhook events/s (%d conc, %s events)", hs.Load.Concurrency, count(int64(h.Real.Completed))) + capNote(h.Real),
 			Value: perSec(h.Real.PerSecond()), Baseline: "1-INSERT " + perSec(h.Ceiling.PerSecond()) + capNote(h.Ceiling),
 			Ratio: fmt.Sprintf("%.2f", h.Ratio()), Target: ">= 0.50", Result: passIf(h.Ratio() >= 0.5)},
+		row{Measure: "applying events/s, sustained (closed loop: first delivery to last applied)",
+			Value: perSec(h.ApplyRate()), Baseline: "1-INSERT " + perSec(h.Ceiling.PerSecond()),
+			Ratio: fmt.Sprintf("%.2f", ratio(h.ApplyRate(), h.Ceiling.PerSecond())), Target: ">= 0.50",
+			Result: passIf(ratio(h.ApplyRate(), h.Ceiling.PerSecond()) >= 0.5)},
 		row{Measure: "webhook p50 / p99 ms",
 			Value: ms(h.Real.P(0.5)) + " / " + ms(h.Real.P(0.99)), Baseline: "1-INSERT " + ms(h.Ceiling.P(0.5)) + " / " + ms(h.Ceiling.P(0.99))},
 		row{Measure: fmt.Sprintf("paced webhooks: achieved rate (%s sent%s)", count(int64(h.Paced.Sent)), droppedNote(h.Paced)),
@@ -128,8 +135,12 @@ func buildRows(r results) []row {
 			Value: count(int64(h.ClosedBacklog)) + " events", Baseline: fmt.Sprintf("%.1f s", h.ClosedSettle.Seconds()),
 			Ratio: fmt.Sprintf("%s/s", perSec(float64(h.ClosedBacklog)/max(h.ClosedSettle.Seconds(), 0.001)))},
 		row{Measure: "queued after the paced run, then applied in",
-			Value: count(int64(h.Backlog)) + " events", Baseline: fmt.Sprintf("%.1f s", h.Settle.Seconds()),
-			Ratio: fmt.Sprintf("%s/s", perSec(float64(h.Backlog)/max(h.Settle.Seconds(), 0.001)))},
+			Value: count(int64(h.Backlog)) + " events", Baseline: fmt.Sprintf("%.2f s", h.Settle.Seconds()),
+			Ratio:  fmt.Sprintf("%s/s", perSec(float64(h.Backlog)/max(h.Settle.Seconds(), 0.001))),
+			Target: "empty < 1 s", Result: passIf(h.Settle < time.Second)},
+		row{Measure: fmt.Sprintf("delivery to public total, p50 / p99 ms @%s/s (%s gifts)", count(int64(hs.PacedRate)), count(int64(len(h.Lag)))),
+			Value: ms(quantile(h.Lag, 0.5)) + " / " + ms(quantile(h.Lag, 0.99)), Baseline: "totals rows, polled every 2 ms",
+			Target: "p99 < 1 s", Result: passIf(len(h.Lag) > 0 && quantile(h.Lag, 0.99) < time.Second)},
 		row{Measure: "webhook 503s resent (Stripe would retry)",
 			Value: count(int64(h.Retries())), Baseline: fmt.Sprintf("of %s events", count(int64(h.Sent))),
 			Target: "0", Result: passIf(h.Retries() == 0)},
@@ -137,6 +148,28 @@ func buildRows(r results) []row {
 			Value: count(h.Gifts) + " = " + count(int64(h.Sent)), Baseline: fmt.Sprintf("%d differences", len(h.Diffs)),
 			Target: "equal, none", Result: passIf(h.Gifts == int64(h.Sent) && len(h.Diffs) == 0)},
 	)
+
+	var one instancesResult
+	for _, in := range r.Instances {
+		if in.N == 1 {
+			one = in
+		}
+	}
+	for _, in := range r.Instances {
+		rows = append(rows,
+			row{Measure: fmt.Sprintf("%d instance(s), one database: answered events/s (%s events)", in.N, count(int64(in.Answered.Completed))) + capNote(in.Answered),
+				Value: perSec(in.Answered.PerSecond()), Baseline: "1 instance " + perSec(one.Answered.PerSecond()),
+				Ratio: fmt.Sprintf("%.2f", ratio(in.Answered.PerSecond(), one.Answered.PerSecond()))},
+			row{Measure: fmt.Sprintf("%d instance(s): applied events/s (first delivery to last applied)", in.N),
+				Value: perSec(in.AppliedRate()), Baseline: "1 instance " + perSec(one.AppliedRate()),
+				Ratio: fmt.Sprintf("%.2f", ratio(in.AppliedRate(), one.AppliedRate()))})
+	}
+	if len(r.Instances) > 0 {
+		c := r.InstancesCheck
+		rows = append(rows, row{Measure: "appeal gifts added over the instances = events sent",
+			Value: count(c.GiftsAfter-c.GiftsBefore) + " = " + count(int64(c.Sent)), Baseline: fmt.Sprintf("%d differences", len(c.Diffs)),
+			Target: "equal, none", Result: passIf(c.GiftsAfter-c.GiftsBefore == int64(c.Sent) && len(c.Diffs) == 0)})
+	}
 
 	m := h.Mem
 	hwm := fmt.Sprintf("%.1f MiB", float64(m.HWMAfter)/mib)
@@ -168,6 +201,9 @@ func correctnessFailures(r results) []string {
 	}
 	if r.Hooks.Gifts != int64(r.Hooks.Sent) {
 		bad = append(bad, fmt.Sprintf("webhooks: totals count %d gifts, %d events were sent", r.Hooks.Gifts, r.Hooks.Sent))
+	}
+	if c := r.InstancesCheck; len(r.Instances) > 0 && (c.GiftsAfter-c.GiftsBefore != int64(c.Sent) || len(c.Diffs) > 0) {
+		bad = append(bad, fmt.Sprintf("instances: totals gained %d gifts for %d events sent, %d differences", c.GiftsAfter-c.GiftsBefore, c.Sent, len(c.Diffs)))
 	}
 	return bad
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,17 @@ type webhookResult struct {
 	ClosedSettle  time.Duration
 	Gifts         int64 // the appeal's gift count afterwards
 	Diffs         []ledger.Difference
+	// Lag is, for each gift of the paced run, the time from its delivery leaving the
+	// sender to the appeal's total (its totals rows, before the site's one-second cache)
+	// counting it. Gifts are taken as counted in the order they were sent: the appliers
+	// take the queue oldest first.
+	Lag []time.Duration
+}
+
+// ApplyRate is the closed loop's events over the time from its first delivery until the
+// last of them was applied: applying, sustained, whatever the answers left queued.
+func (r webhookResult) ApplyRate() float64 {
+	return ratio(float64(r.Real.Completed), (r.Real.Elapsed + r.ClosedSettle).Seconds())
 }
 
 // Retries is how many 503s the real endpoint answered (and the sender resent).
@@ -328,8 +340,19 @@ func measureWebhooks(ctx context.Context, store *campaigns.Store, dsn string, ap
 	pctx, cancel := context.WithTimeout(ctx, pacedCap+60*time.Second)
 	defer cancel()
 	senders := max(64, spec.PacedRate/10) // 100 ms of sends in flight before any queueing
-	res.Paced, err = runPaced(pctx, spec.PacedRate, len(paced), senders, spec.Load.Retry503, pacedCap, poster(siteURL+"/webhooks/stripe", secret, paced))
+	sentAt := make([]atomic.Int64, len(paced))
+	post := poster(siteURL+"/webhooks/stripe", secret, paced)
+	watch, err := watchTotal(ctx, store, appealID)
 	if err != nil {
+		stopHeap()
+		return res, err
+	}
+	res.Paced, err = runPaced(pctx, spec.PacedRate, len(paced), senders, spec.Load.Retry503, pacedCap, func(ctx context.Context, i int) (*http.Request, error) {
+		sentAt[i].CompareAndSwap(0, time.Now().UnixNano()) // the first try: a resend is still the same delivery
+		return post(ctx, i)
+	})
+	if err != nil {
+		watch.stop()
 		stopHeap()
 		return res, fmt.Errorf("paced POST /webhooks/stripe: %w", err)
 	}
@@ -342,8 +365,10 @@ func measureWebhooks(ctx context.Context, store *campaigns.Store, dsn string, ap
 
 	res.Sent = res.Real.Completed + res.Paced.Sent
 	if res.Backlog, res.Settle, err = settle(ctx, store.Pool()); err != nil {
+		watch.stop()
 		return res, err
 	}
+	res.Lag = watch.lags(sentAt)
 	t, err := appeals.AppealTotals(ctx, store, appealID)
 	if err != nil {
 		return res, err
@@ -389,4 +414,70 @@ func settle(ctx context.Context, pool *pgxpool.Pool) (backlog int, took time.Dur
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// totalWatch reads the appeal's gift count every few milliseconds, noting when each count
+// was first seen.
+type totalWatch struct {
+	base  int64
+	stop  func()
+	mu    sync.Mutex
+	seen  []time.Time // seen[k]: when the count first reached base+k+1
+	store *campaigns.Store
+}
+
+func watchTotal(ctx context.Context, store *campaigns.Store, appealID int64) (*totalWatch, error) {
+	t, err := ledger.ReadTotals(ctx, store.Pool(), ledger.AppealScope(appealID))
+	if err != nil {
+		return nil, err
+	}
+	w := &totalWatch{base: t.Gifts, store: store}
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-wctx.Done():
+				return
+			case <-tick.C:
+			}
+			t, err := ledger.ReadTotals(wctx, store.Pool(), ledger.AppealScope(appealID))
+			if err != nil {
+				continue
+			}
+			at := time.Now()
+			w.mu.Lock()
+			for int64(len(w.seen)) < t.Gifts-w.base {
+				w.seen = append(w.seen, at)
+			}
+			w.mu.Unlock()
+		}
+	}()
+	var once sync.Once
+	w.stop = func() { once.Do(func() { cancel(); <-done }) }
+	return w, nil
+}
+
+// lags stops the watch and pairs the k-th delivery sent with the k-th gift counted.
+func (w *totalWatch) lags(sentAt []atomic.Int64) []time.Duration {
+	w.stop()
+	var sent []int64
+	for i := range sentAt {
+		if t := sentAt[i].Load(); t != 0 {
+			sent = append(sent, t)
+		}
+	}
+	slices.Sort(sent)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []time.Duration
+	for k, t := range sent {
+		if k < len(w.seen) {
+			out = append(out, w.seen[k].Sub(time.Unix(0, t)))
+		}
+	}
+	return out
 }
