@@ -103,4 +103,8 @@
 // payment is the new amount). A new card is Checkout in setup mode, opened at once (the
 // donor is waiting); its completion queues the job that sets default_payment_method. Each
 // is shown done only once a subscription event shows it made.
+//
+// Payouts (payouts.go): the Reconciler's FetchPayouts lists Stripe's paid payouts and, for
+// each, the balance transactions it paid out (payout=po_..., sources expanded), and records
+// them through campaigns/payouts, which matches each line to the ledger by its charge.
 package payments

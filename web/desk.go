@@ -18,6 +18,7 @@ func deskDashboard(data map[string]any, d reports.Dashboard) {
 	for _, f := range d.Health.Forecast {
 		forecast = append(forecast, Bar{Label: f.Label(), Value: f.Income})
 	}
+	data["HealthRows"] = reports.FoldHealth(d.Health.Months)
 	data["ForecastChart"] = barChart("Monthly income forecast for the next 12 months", forecast)
 }
 

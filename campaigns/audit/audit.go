@@ -1,7 +1,8 @@
 // Package audit is the audit log: who did what, and when. The log is append-only (the
 // database refuses changes and deletions), and every row is written by the operation that
 // makes the change, in the same transaction, so a change and its row are committed together
-// or not at all; trustees and admins read it at /trustees/audit.
+// or not at all; trustees and admins read it at /trustees/audit, filtered by who and what,
+// with the pages, gifts and claims it mentions named as people know them (names.go).
 package audit
 
 import (

@@ -571,13 +571,32 @@ func (r MonthRow) Label() string {
 // quiet months folded into one row.
 func FoldMonths(months []MonthFigures) []MonthRow {
 	var rows []MonthRow
-	for i := 0; i < len(months); {
+	for _, r := range foldRuns(len(months), func(i int) bool { return months[i].Quiet() }) {
+		if r.quiet {
+			rows = append(rows, MonthRow{MonthFigures: months[r.from], Quiet: true, Months: r.to - r.from, through: months[r.to-1].Month})
+			continue
+		}
+		rows = append(rows, MonthRow{MonthFigures: months[r.from], Months: 1, through: months[r.from].Month})
+	}
+	return rows
+}
+
+// run is rows [from, to) of a table: one row, or a quiet run to fold into one.
+type run struct {
+	from, to int
+	quiet    bool
+}
+
+// foldRuns splits n rows into single rows and runs of MinQuietRun or more quiet rows.
+func foldRuns(n int, quiet func(i int) bool) []run {
+	var runs []run
+	for i := 0; i < n; {
 		j := i
-		for j < len(months) && months[j].Quiet() {
+		for j < n && quiet(j) {
 			j++
 		}
 		if j-i >= MinQuietRun {
-			rows = append(rows, MonthRow{MonthFigures: months[i], Quiet: true, Months: j - i, through: months[j-1].Month})
+			runs = append(runs, run{from: i, to: j, quiet: true})
 			i = j
 			continue
 		}
@@ -585,8 +604,8 @@ func FoldMonths(months []MonthFigures) []MonthRow {
 			j = i + 1
 		}
 		for ; i < j; i++ {
-			rows = append(rows, MonthRow{MonthFigures: months[i], Months: 1, through: months[i].Month})
+			runs = append(runs, run{from: i, to: i + 1})
 		}
 	}
-	return rows
+	return runs
 }

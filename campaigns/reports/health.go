@@ -302,3 +302,35 @@ func (h HealthMonth) CancelReasons() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Quiet reports a month in which no monthly gift was running, began, ended, paused or
+// failed.
+func (h HealthMonth) Quiet() bool {
+	return h.ActiveAtStart == 0 && h.New == 0 && h.Cancelled == 0 && h.Paused == 0 && h.Failed == 0 && h.Recovered == 0
+}
+
+// HealthRow is one row of the health table: a month, or a run of at least MinQuietRun
+// quiet months folded into one (Quiet, Months the run's length).
+type HealthRow struct {
+	HealthMonth
+	Quiet  bool
+	Months int
+	label  string
+}
+
+// Label is the row as a person reads it: "Jan 2026", or for a folded run "Feb–Oct 2026".
+func (r HealthRow) Label() string { return r.label }
+
+// FoldHealth is the health months as table rows, each run of MinQuietRun or more quiet
+// months folded into one, labelled as the month table labels them.
+func FoldHealth(months []HealthMonth) []HealthRow {
+	var rows []HealthRow
+	for _, r := range foldRuns(len(months), func(i int) bool { return months[i].Quiet() }) {
+		label := months[r.from].Label()
+		if r.quiet {
+			label = MonthRow{MonthFigures: MonthFigures{Month: months[r.from].Month}, Quiet: true, through: months[r.to-1].Month}.Label()
+		}
+		rows = append(rows, HealthRow{HealthMonth: months[r.from], Quiet: r.quiet, Months: r.to - r.from, label: label})
+	}
+	return rows
+}

@@ -13,7 +13,7 @@ import (
 )
 
 // e2eDeskPaths are the trustee and admin pages a phone must fit.
-var e2eDeskPaths = []string{"/trustees", "/trustees/gift-aid", "/trustees/reconcile", "/trustees/audit", "/admin", "/admin/donors",
+var e2eDeskPaths = []string{"/trustees", "/trustees/gift-aid", "/trustees/reconcile", "/trustees/payouts", "/trustees/audit", "/admin", "/admin/donors",
 	"/admin/appeals", "/admin/appeals/1", "/admin/appeals/2", "/trustees?appeal=winter-emergency"}
 
 // e2eSideways lists what sticks out past the right edge of the screen, "" when the page
@@ -83,6 +83,12 @@ func TestE2EDesk(t *testing.T) {
 		t.Fatalf("after logging in: %s, want the two-factor enrolment", p)
 	}
 	e2eEnrolTwoFactor(t, b)
+	// The sandbox pays the two gifts out, so the payouts page has a payout to break down.
+	b.goTo("/trustees/payouts")
+	b.navigate("pay out now", chromedp.Click(chromedp.CSS(`form[action="/trustees/payouts/sandbox"] button`)))
+	if got := b.text("#po-summary"); !strings.HasPrefix(got, "1 payout reached the bank") {
+		t.Errorf("after paying out in the sandbox: %q", got)
+	}
 
 	for _, vp := range []struct {
 		name          string
