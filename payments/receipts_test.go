@@ -201,8 +201,9 @@ func TestOneOffReceiptSaysWhatWasGivenAndWhere(t *testing.T) {
 		"This confirms the Gift Aid declaration you made to Freedom Trust UK on ",
 		"It covers your gift of £40.00 and every gift you make to us from ",
 		"For every £1 it covers, we can claim 25p from HMRC, at no cost to you.",
-		"I want\n  to Gift Aid my donation of £40.00 and any donations I make in the\n  future",
-		"Please tell us if you want to cancel this declaration",
+		"  I want to Gift Aid this donation and any donations I make in the future\n  to Freedom Trust UK.",
+		"To cancel your declaration, reply to this email saying \"cancel my Gift Aid declaration\" (or write to us at supporters@example.org)",
+		"Please tell us too if you change your name or home address",
 		"registered charity number 1234567",
 	}, "monthly")
 	t.Logf("%s\n\n%s", r.Subject, r.Body)
@@ -218,7 +219,7 @@ func TestOneOffReceiptSaysWhatWasGivenAndWhere(t *testing.T) {
 		"  Fundraiser page:  Ruby runs for freedom (https://give.example.org/f/ruby)\n",
 		"  Frequency:        One-off\n",
 		"  Gift Aid:         Yes. Thanks to your declaration we can claim £10.20 more from HMRC",
-		"I want\n  to Gift Aid my donation of £40.00 and any donations I make in the\n  future",
+		"  I want to Gift Aid this donation and any donations I make in the future\n  to Freedom Trust UK.",
 		"Everyone at Freedom Trust UK",
 		"registered charity number 1234567",
 	}, "monthly", "manage")
