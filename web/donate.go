@@ -210,6 +210,10 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A page past its end date takes no more gifts (teams.go).
+	if closed, err := s.refuseClosedPage(w, r, page, f); closed || err != nil {
+		return err
+	}
 	n, err := f.validate(page.appeal, page.fundraiserID, s.deps.Limits, s.deps.Fees)
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
