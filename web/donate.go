@@ -265,6 +265,10 @@ func (s *Server) donate(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	// A page past its end date takes no more gifts (teams.go).
+	if closed, err := s.refuseClosedPage(w, r, page, f); closed || err != nil {
+		return err
+	}
 	ga, err := s.giftAidBox(r, page.fundraiser)
 	if err != nil {
 		return err

@@ -66,13 +66,21 @@ func (s *Server) renderFundraiserPage(w http.ResponseWriter, r *http.Request, st
 		preview = pages.StatusLabel(fr.Status)
 		w.Header().Set("X-Robots-Tag", "noindex, nofollow")
 	}
-	s.render(w, r, status, "fundraiser.html", map[string]any{"Preview": preview, "Moderate": moderate, "Done": r.URL.Query().Get("done"),
+	// An end, a memorial, its team and her updates (teams.go).
+	data, err := s.pageExtras(r.Context(), fr, owner)
+	if err != nil {
+		return err
+	}
+	for k, v := range map[string]any{"Preview": preview, "Moderate": moderate, "Done": r.URL.Query().Get("done"),
 		"Title": fr.Title, "Description": description, "Fundraiser": fr, "Owner": owner, "By": by, "Photo": photo,
 		"Appeal": a, "Form": s.formView(r.Context(), a, f, notice, ga), "Supporters": supportersView(s.store.Now(), entries),
 		"Story":    storyView(fr.Story), // paragraphs and safe links, escaped by the template (pages.go)
 		"Share":    s.pageShare(fr, description, invite, photo),
 		"Progress": progress("Progress toward "+fr.Title+"'s target", t, fr.Target),
-	})
+	} {
+		data[k] = v
+	}
+	s.render(w, r, status, "fundraiser.html", data)
 	return nil
 }
 

@@ -52,6 +52,14 @@ func (s *Server) Handler() http.Handler {
 		r.Get("/qr.png", s.wrap(s.appealQR("png")))
 		r.Get("/f/{slug}/qr.svg", s.wrap(s.pageQR("svg")))
 		r.Get("/f/{slug}/qr.png", s.wrap(s.pageQR("png")))
+		// Teams of pages, and the progress widget other sites may frame (teams.go).
+		r.Get("/t/{slug}", s.wrap(s.teamPage))
+		r.Get("/t/{slug}/qr.svg", s.wrap(s.teamQR("svg")))
+		r.Get("/t/{slug}/qr.png", s.wrap(s.teamQR("png")))
+		r.Get("/embed", s.wrap(s.embed("", "html")))
+		r.Get("/embed/bar.svg", s.wrap(s.embed("", "svg")))
+		r.Get("/embed/{kind:[ft]}/{slug}", s.wrap(s.embedOf("html")))
+		r.Get("/embed/{kind:[ft]}/{slug}/bar.svg", s.wrap(s.embedOf("svg")))
 
 		// Giving: the form posts here, then the donor pays at Stripe (or the sandbox).
 		r.Post("/donate", s.wrap(s.donate))
@@ -131,6 +139,14 @@ func (s *Server) Handler() http.Handler {
 			r.Post("/fundraise/{id}/offline", s.wrap(s.submitOffline))
 			r.Post("/fundraise/gifts/{donation}/thank", s.wrap(s.thankGift))
 			r.Post("/fundraise/gifts/{donation}/message", s.wrap(s.hideMessage))
+			// Updates, an end date or a memorial, and teams (teams.go).
+			r.Get("/fundraise/{id}/more", s.wrap(s.pageMore))
+			r.Post("/fundraise/{id}/updates", s.wrap(s.postUpdate))
+			r.Post("/fundraise/{id}/updates/{update}/delete", s.wrap(s.deleteUpdate))
+			r.Post("/fundraise/{id}/lifecycle", s.wrap(s.setLifecycle))
+			r.Post("/fundraise/{id}/team", s.wrap(s.createTeam))
+			r.Get("/fundraise/teams/join/{code}", s.wrap(s.joinTeamPage))
+			r.Post("/fundraise/teams/join/{code}", s.wrap(s.joinTeam))
 		})
 
 		// Trustees read everything and export; every export is audited.

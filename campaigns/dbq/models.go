@@ -3,3 +3,20 @@
 //   sqlc v1.31.1
 
 package dbq
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+type Team struct {
+	ID        int64
+	AppealID  int64
+	Slug      string
+	Name      string
+	Target    decimal.Decimal
+	CaptainID int64
+	JoinCode  string
+	CreatedAt time.Time
+}

@@ -165,8 +165,15 @@ func trimSlug(s string, n int) string {
 
 // freeSlug is base if no page has it, else the first free base-2, base-3...
 func freeSlug(ctx context.Context, db campaigns.DB, base string) (string, error) {
-	taken, err := dbq.New(db).PageSlugsLike(ctx, dbq.PageSlugsLikeParams{Base: base,
-		Numbered: strings.ReplaceAll(trimSlug(base, maxSlugLen-4), "_", `\_`) + "-%"})
+	return freeSlugAmong(base, func(base, numbered string) ([]string, error) {
+		return dbq.New(db).PageSlugsLike(ctx, dbq.PageSlugsLikeParams{Base: base, Numbered: numbered})
+	})
+}
+
+// freeSlugAmong is base if slugsLike (the addresses equal to base or LIKE numbered) does
+// not list it, else the first free base-2, base-3...
+func freeSlugAmong(base string, slugsLike func(base, numbered string) ([]string, error)) (string, error) {
+	taken, err := slugsLike(base, strings.ReplaceAll(trimSlug(base, maxSlugLen-4), "_", `\_`)+"-%")
 	if err != nil {
 		return "", fmt.Errorf("suggest a page address: %w", err)
 	}
