@@ -66,7 +66,7 @@ func (q *Queries) StatementDonor(ctx context.Context, donorID string) (Statement
 
 const statementEntries = `-- name: StatementEntries :many
 SELECT e.id, e.occurred_at, e.kind, e.amount, e.gift_aid_base, e.frequency = 'monthly' AS monthly,
-    a.name AS appeal_name, COALESCE(f.title, '')::text AS fundraiser_title
+    a.name AS appeal_name, COALESCE(f.title, '')::text AS fundraiser_title, a.gift_aid_rate
 FROM ledger_entries e
 JOIN donations d ON d.id = e.donation_id
 JOIN appeals a ON a.id = e.appeal_id
@@ -91,6 +91,7 @@ type StatementEntriesRow struct {
 	Monthly         bool
 	AppealName      string
 	FundraiserTitle string
+	GiftAidRate     decimal.Decimal
 }
 
 // StatementEntries is every ledger entry of the donor's donations in the tax year, oldest
@@ -113,6 +114,7 @@ func (q *Queries) StatementEntries(ctx context.Context, arg StatementEntriesPara
 			&i.Monthly,
 			&i.AppealName,
 			&i.FundraiserTitle,
+			&i.GiftAidRate,
 		); err != nil {
 			return nil, err
 		}

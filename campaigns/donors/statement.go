@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,6 +14,7 @@ import (
 	"giving/campaigns"
 	"giving/campaigns/dbq"
 	"giving/campaigns/donations"
+	"giving/campaigns/ledger"
 )
 
 // Annual statements. A donor's statement for a UK tax year (6 April to the next 5 April,
@@ -107,6 +110,21 @@ type Statement struct {
 	Given, Refunded, Disputed, Net decimal.Decimal
 	// GiftAidable is the net amount on which Gift Aid may be claimed.
 	GiftAidable decimal.Decimal
+	// GiftAidRates are the Gift Aid rates (tax per pound) of the appeals her Gift Aid-able
+	// lines went to, lowest first (one, almost always); GiftAid is the Gift Aid the charity
+	// can claim on GiftAidable at those rates, rounded down once per rate (ledger.GiftAidTax).
+	GiftAidRates []decimal.Decimal
+	GiftAid      decimal.Decimal
+}
+
+// GiftAidPerPound is what Gift Aid adds to each pound, from the appeals' rates: "25p", or
+// "25p or 28p" when her gifts went to appeals with different rates; "" with no Gift Aid.
+func (s Statement) GiftAidPerPound() string {
+	var parts []string
+	for _, r := range s.GiftAidRates {
+		parts = append(parts, r.Shift(2).String()+"p")
+	}
+	return strings.Join(parts, " or ")
 }
 
 // Gifts is the number of gifts in the year.
@@ -150,7 +168,15 @@ func statementIn(ctx context.Context, db dbq.DBTX, donorID string, taxYear int) 
 		return Statement{}, fmt.Errorf("statement: %w", err)
 	}
 	st := Statement{DonorID: d.ID, Email: d.Email, Name: d.Name, TaxYear: taxYear, From: from, Until: until}
+	byRate := map[string]decimal.Decimal{} // Gift Aid-able amount by the appeal's rate
 	for _, r := range rows {
+		if !r.GiftAidBase.IsZero() {
+			k := r.GiftAidRate.String()
+			if _, seen := byRate[k]; !seen {
+				st.GiftAidRates = append(st.GiftAidRates, r.GiftAidRate)
+			}
+			byRate[k] = byRate[k].Add(r.GiftAidBase)
+		}
 		l := StatementLine{At: r.OccurredAt, Appeal: r.AppealName, Fundraiser: r.FundraiserTitle, Kind: r.Kind,
 			Monthly: r.Monthly, Amount: r.Amount, GiftAid: !r.GiftAidBase.IsZero()}
 		st.Lines = append(st.Lines, l)
@@ -164,6 +190,11 @@ func statementIn(ctx context.Context, db dbq.DBTX, donorID string, taxYear int) 
 		}
 		st.Net = st.Net.Add(r.Amount)
 		st.GiftAidable = st.GiftAidable.Add(r.GiftAidBase)
+	}
+	slices.SortFunc(st.GiftAidRates, func(a, b decimal.Decimal) int { return a.Cmp(b) })
+	st.GiftAid = decimal.Zero
+	for _, rate := range st.GiftAidRates {
+		st.GiftAid = st.GiftAid.Add(ledger.GiftAidTax(byRate[rate.String()], rate))
 	}
 	return st, nil
 }

@@ -161,9 +161,10 @@ func statementMailText(m *donations.DonorMail, st Statement, manage string) stri
 		}
 	}
 	if !st.GiftAidable.IsZero() {
-		b.WriteString("\nWhere a gift has Gift Aid, you made a declaration that covers it, so we can claim 25p from HMRC for every £1 you gave. " +
+		fmt.Fprintf(&b, "\nWhere a gift has Gift Aid, you made a declaration that covers it, so we can claim %s from HMRC for every £1 you gave. ", st.GiftAidPerPound())
+		b.WriteString(
 			"You must pay at least as much Income Tax or Capital Gains Tax in the tax year as all the charities you support claim on your gifts. " +
-			"If you pay tax at a higher rate, you can claim back the difference on your Self Assessment tax return.\n")
+				"If you pay tax at a higher rate, you can claim back the difference on your Self Assessment tax return.\n")
 	}
 	if m.Charity.Email != "" {
 		fmt.Fprintf(&b, "\nIf anything here looks wrong, write to us at %s.\n", m.Charity.Email)
@@ -183,7 +184,8 @@ func statementTotals(st Statement) string {
 	}
 	rows = append(rows, [2]string{"Total given", donations.Pounds(st.Net)})
 	if !st.GiftAidable.IsZero() {
-		rows = append(rows, [2]string{"With Gift Aid", donations.Pounds(st.GiftAidable)})
+		rows = append(rows, [2]string{"With Gift Aid", donations.Pounds(st.GiftAidable)},
+			[2]string{"Gift Aid we can claim", donations.Pounds(st.GiftAid)})
 	}
 	var b strings.Builder
 	for _, r := range rows {

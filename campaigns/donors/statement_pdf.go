@@ -138,6 +138,9 @@ func (st Statement) PDF(c donations.Charity, now time.Time) ([]byte, error) {
 	}
 	total("Total given", donations.Pounds(st.Net), true)
 	total("Of which Gift Aid can be claimed on", donations.Pounds(st.GiftAidable), false)
+	if !st.GiftAid.IsZero() {
+		total("Gift Aid we can claim on it", donations.Pounds(st.GiftAid), false)
+	}
 	p.Ln(6)
 
 	// What Gift Aid means for her, kept together.
@@ -149,8 +152,8 @@ func (st Statement) PDF(c donations.Charity, now time.Time) ([]byte, error) {
 	p.SetFont(font, "", 9)
 	p.SetTextColor(60, 60, 60)
 	p.MultiCell(width, 4.8, strings.Join([]string{
-		"\"Yes\" in the Gift Aid column means you made a Gift Aid declaration that covers that gift, so we can claim " +
-			"25p from HMRC for every £1 you gave, at no cost to you. A refund marked \"Yes\" reduces what we claim.",
+		"\"Yes\" in the Gift Aid column means you made a Gift Aid declaration that covers that gift, so we can claim from HMRC " +
+			claimPerPound(st) + ", at no cost to you. A refund marked \"Yes\" reduces what we claim.",
 		"You must pay at least as much Income Tax or Capital Gains Tax in the tax year as all the charities and " +
 			"community amateur sports clubs you support claim on your gifts; if you pay less, it is your responsibility " +
 			"to pay any difference. If you pay tax at a higher rate, you can claim the difference between the higher " +
@@ -175,4 +178,12 @@ func fit(p *fpdf.Fpdf, s string, w float64) string {
 		r = r[:len(r)-1]
 	}
 	return strings.TrimSpace(string(r)) + "..."
+}
+
+// claimPerPound is what the charity claims on her Gift Aid gifts, at their appeals' rates.
+func claimPerPound(st Statement) string {
+	if p := st.GiftAidPerPound(); p != "" {
+		return p + " for every £1 you gave"
+	}
+	return "Gift Aid on every £1 you gave"
 }

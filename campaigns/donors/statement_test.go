@@ -142,7 +142,8 @@ func TestStatementTotalsEqualTheLedgerForHerAndTheYear(t *testing.T) {
 		t.Fatalf("not a PDF: %q...", pdf[:min(len(pdf), 16)])
 	}
 	checkPDFText(t, pdf, "Fundraising for Freedom", "Registered charity number 1234567", "Your gifts in the tax year 2025 to 2026",
-		"ada@example.org", "Given (4 gifts)£55.00", "Refunded to you-£5.00", "Total given£50.00", "claimed on£30.00", "6 April 2025", "5 April 2026")
+		"ada@example.org", "Given (4 gifts)£55.00", "Refunded to you-£5.00", "Total given£50.00", "claimed on£30.00", "6 April 2025", "5 April 2026",
+		"Gift Aid we can claim on it£7.50", "HMRC 25p")
 
 	if _, err := donors.BuildStatement(ctx, w.S, "not-a-donor", 2025); err == nil {
 		t.Error("a statement for a donor that does not exist")
@@ -175,6 +176,29 @@ func outboxMail(t *testing.T, s *campaigns.Store) [][3]string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// The statement's Gift Aid is at the appeal's rate, not a fixed 25p: at 28p in the pound
+// (the old 22% basic rate) her £30.00 with Gift Aid is worth £8.40, and the PDF says 28p.
+func TestStatementGiftAidAtTheAppealsRate(t *testing.T) {
+	t.Parallel()
+	w := newStatementWorld(t)
+	ctx := context.Background()
+	if _, err := w.S.Pool().Exec(ctx, `UPDATE appeals SET gift_aid_rate = 0.28 WHERE id = $1`, w.Appeal.ID); err != nil {
+		t.Fatal(err)
+	}
+	st, err := donors.StatementByEmail(ctx, w.S, "ada@example.org", 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.GiftAid.StringFixed(2) != "8.40" || st.GiftAidPerPound() != "28p" {
+		t.Errorf("Gift Aid %s at %q, want 8.40 at 28p", st.GiftAid.StringFixed(2), st.GiftAidPerPound())
+	}
+	pdf, err := st.PDF(donations.Charity{Name: "Fundraising for Freedom", Number: "1234567"}, time.Date(2026, 4, 6, 9, 0, 0, 0, campaigns.London()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkPDFText(t, pdf, "Gift Aid we can claim on it£8.40", "HMRC 28p")
 }
 
 func TestStatementEmailsGoOutOnceFromSixthApril(t *testing.T) {

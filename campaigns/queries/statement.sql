@@ -12,7 +12,7 @@ FROM donors r WHERE r.id = sqlc.arg(donor_id)::uuid;
 -- first: gifts, refunds and dispute entries (a fee entry moves no money of hers: left out).
 -- name: StatementEntries :many
 SELECT e.id, e.occurred_at, e.kind, e.amount, e.gift_aid_base, e.frequency = 'monthly' AS monthly,
-    a.name AS appeal_name, COALESCE(f.title, '')::text AS fundraiser_title
+    a.name AS appeal_name, COALESCE(f.title, '')::text AS fundraiser_title, a.gift_aid_rate
 FROM ledger_entries e
 JOIN donations d ON d.id = e.donation_id
 JOIN appeals a ON a.id = e.appeal_id
