@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,12 +41,71 @@ var jobInserter = func() *river.Client[pgx.Tx] {
 	return c
 }()
 
-// InsertJob adds a job to tx: it is worked only if tx commits.
+// InsertJob adds a job to tx: it is worked only if tx commits. Under a JobBatch's context
+// the job is gathered instead and written with the batch's others when it is flushed.
 func InsertJob(ctx context.Context, tx pgx.Tx, args river.JobArgs) error {
+	if b, ok := ctx.Value(jobBatchKey{}).(*JobBatch); ok && !uniqueJob(args) {
+		b.jobs = append(b.jobs, river.InsertManyParams{Args: args})
+		return nil
+	}
 	if _, err := jobInserter.InsertTx(ctx, tx, args, nil); err != nil {
 		return fmt.Errorf("queue %s job: %w", args.Kind(), err)
 	}
 	return nil
+}
+
+// JobBatch gathers the jobs one transaction inserts while it applies many changes (the
+// webhook appliers' batches: a receipt's mail job for each gift) and writes them all with
+// one statement at its end, instead of an insert and a notification for each. Jobs with
+// uniqueness options are inserted at once all the same, so River can check them.
+type JobBatch struct{ jobs []river.InsertManyParams }
+
+type jobBatchKey struct{}
+
+// BeginJobBatch returns the context under which InsertJob gathers into a new batch.
+func BeginJobBatch(ctx context.Context) (context.Context, *JobBatch) {
+	b := &JobBatch{}
+	return context.WithValue(ctx, jobBatchKey{}, b), b
+}
+
+// JobBatchOf is the batch ctx gathers into, or nil.
+func JobBatchOf(ctx context.Context) *JobBatch {
+	b, _ := ctx.Value(jobBatchKey{}).(*JobBatch)
+	return b
+}
+
+// Len is how many jobs the batch holds; Truncate(n) forgets those gathered after it held n
+// (the work of a savepoint rolled back). Both are safe on a nil batch.
+func (b *JobBatch) Len() int {
+	if b == nil {
+		return 0
+	}
+	return len(b.jobs)
+}
+
+func (b *JobBatch) Truncate(n int) {
+	if b != nil && n < len(b.jobs) {
+		b.jobs = b.jobs[:n]
+	}
+}
+
+// Flush writes the gathered jobs into tx, in one statement; call it last, before commit.
+func (b *JobBatch) Flush(ctx context.Context, tx pgx.Tx) error {
+	if b.Len() == 0 {
+		return nil
+	}
+	if _, err := jobInserter.InsertManyFastTx(ctx, tx, b.jobs); err != nil {
+		return fmt.Errorf("queue %d jobs: %w", len(b.jobs), err)
+	}
+	b.jobs = nil
+	return nil
+}
+
+// uniqueJob reports whether args asks River for uniqueness, which only a lone insert checks
+// here.
+func uniqueJob(args river.JobArgs) bool {
+	o, ok := args.(river.JobArgsWithInsertOpts)
+	return ok && !reflect.ValueOf(o.InsertOpts().UniqueOpts).IsZero()
 }
 
 // RetryAfter is when a failed job's next attempt is due: RetryBackoff after now.

@@ -483,12 +483,44 @@ func withGift(ctx context.Context, tx pgx.Tx, ev event, pi, charge string, fn fu
 	return "applied", "", nil
 }
 
-// deferredFor reads, in Stripe's order, the events waiting for the gift on pi.
+// deferredFor reads, in Stripe's order, the events waiting for the gift on pi. In a batch
+// that has already asked which of its payments have events waiting (waitingPayments), a
+// payment it asked about with none waiting is answered without a statement.
 func deferredFor(ctx context.Context, tx pgx.Tx, pi string) ([][]byte, error) {
 	if pi == "" {
 		return nil, nil
 	}
+	if w, ok := ctx.Value(waitingKey{}).(*waitingPayments); ok && w.asked[pi] && !w.waiting[pi] {
+		return nil, nil
+	}
 	return dbq.New(tx).DeferredEvents(ctx, pi)
+}
+
+// waitingPayments is what a batch knows of the events waiting for their gifts, for the
+// payment intents whose locks it holds: none can start waiting on those but by the batch's
+// own events, which it marks as they are deferred.
+type waitingPayments struct {
+	asked, waiting map[string]bool
+}
+
+type waitingKey struct{}
+
+// askWaiting reads which of the locked payment intents pis have events waiting.
+func askWaiting(ctx context.Context, tx pgx.Tx, pis []string) (context.Context, *waitingPayments, error) {
+	w := &waitingPayments{asked: make(map[string]bool, len(pis)), waiting: map[string]bool{}}
+	keys, err := dbq.New(tx).WaitingPayments(ctx, pis)
+	if err != nil {
+		return ctx, nil, err
+	}
+	for _, pi := range pis {
+		w.asked[pi] = true
+	}
+	for _, k := range keys {
+		if k != nil {
+			w.waiting[*k] = true
+		}
+	}
+	return context.WithValue(ctx, waitingKey{}, w), w, nil
 }
 
 // applyDeferred applies the events that were waiting for a gift just recorded. Each is

@@ -11,6 +11,7 @@ import (
 
 	"giving/campaigns"
 	"giving/campaigns/appeals"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 	"giving/migrations/testdb"
 	"giving/payments"
@@ -215,5 +216,48 @@ func (w *world) noWaiting() {
 	_ = w.pool().QueryRow(context.Background(), `SELECT count(*) FROM stripe_events WHERE outcome = 'deferred'`).Scan(&waiting)
 	if waiting != 0 {
 		w.t.Fatalf("%d events still waiting after their gift arrived", waiting)
+	}
+}
+
+// Receipts written by a batch: every gift's receipt is in the outbox with one mail job
+// naming it, written with the batch (the jobs gathered and inserted together at its end),
+// and applying the same events again queues neither a receipt nor a job.
+func TestBatchReceiptsEachHaveTheirMailJob(t *testing.T) {
+	t.Parallel()
+	w, _ := newIdleWorld(t, 1)
+	w.insts[0].hooks.DonorMail = &donations.DonorMail{Charity: testCharity, BaseURL: "https://give.example.org"}
+	var ds []donations.Donation
+	gifts := func() [][]byte { // a new event id each time, as a redelivery under a new event has
+		var bodies [][]byte
+		for i, d := range ds {
+			bodies = append(bodies, b.CheckoutSessionCompleted(fmt.Sprintf("cs_r%d", i), fmt.Sprintf("pi_r%d", i),
+				fmt.Sprintf("cus_r%d", i), 1000, "paid", meta(w, d)))
+		}
+		return bodies
+	}
+	for range 5 {
+		ds = append(ds, w.donation("10.00", false, false, 0))
+	}
+	w.queue(gifts()...)
+	w.applyBatch(5)
+	jobsAndMails := func() (jobs, receipts, orphans int) {
+		t.Helper()
+		if err := w.pool().QueryRow(context.Background(), `SELECT
+			(SELECT count(*) FROM river_job WHERE kind = 'send_mail'),
+			(SELECT count(*) FROM mail_outbox WHERE subject LIKE '%receipt%' OR body LIKE '%This is your receipt%'),
+			(SELECT count(*) FROM river_job j WHERE j.kind = 'send_mail'
+				AND NOT EXISTS (SELECT 1 FROM mail_outbox m WHERE m.id = (j.args->>'mail_id')::bigint))`).Scan(&jobs, &receipts, &orphans); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	jobs, receipts, orphans := jobsAndMails()
+	if receipts != 5 || jobs != 5 || orphans != 0 {
+		t.Fatalf("after a batch of 5 gifts: %d receipts, %d mail jobs, %d jobs naming no mail; want 5, 5, 0", receipts, jobs, orphans)
+	}
+	w.queue(gifts()...)
+	w.applyBatch(5)
+	if j, r, o := jobsAndMails(); j != 5 || r != 5 || o != 0 {
+		t.Fatalf("after the same gifts again: %d receipts, %d mail jobs, %d orphans; want 5, 5, 0", r, j, o)
 	}
 }

@@ -227,6 +227,10 @@ func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Dura
 	if err := q.LockPayments(ctx, pis); err != nil {
 		return batch, nil, err
 	}
+	ctx, waits, err := askWaiting(ctx, tx, pis)
+	if err != nil {
+		return batch, nil, err
+	}
 	ctx, gathered, err := ledger.BeginBatch(context.WithValue(ctx, lockedPayment{}, locked), tx)
 	if err != nil {
 		return batch, nil, err
@@ -245,6 +249,7 @@ func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Dura
 			continue
 		}
 		// Stored as waiting at once: a gift later in the batch looks for it.
+		waits.waiting[deferKey] = true
 		lag, err := q.MarkQueuedEventDone(ctx, dbq.MarkQueuedEventDoneParams{ID: c.id, Outcome: c.outcome, DeferKey: deferKey})
 		if err != nil {
 			return batch, nil, err

@@ -137,3 +137,29 @@ func (q *Queries) MarkDeferredEventDone(ctx context.Context, arg MarkDeferredEve
 	_, err := q.db.Exec(ctx, markDeferredEventDone, arg.Outcome, arg.Detail, arg.ID)
 	return err
 }
+
+const waitingPayments = `-- name: WaitingPayments :many
+SELECT DISTINCT defer_key FROM stripe_events WHERE outcome = 'deferred' AND defer_key = ANY($1::text[])
+`
+
+// WaitingPayments are those of the payment intents given that have events waiting for
+// their gift (a batch of events asks once for all of its payments).
+func (q *Queries) WaitingPayments(ctx context.Context, paymentIntents []string) ([]*string, error) {
+	rows, err := q.db.Query(ctx, waitingPayments, paymentIntents)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []*string
+	for rows.Next() {
+		var defer_key *string
+		if err := rows.Scan(&defer_key); err != nil {
+			return nil, err
+		}
+		items = append(items, defer_key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

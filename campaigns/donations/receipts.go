@@ -62,29 +62,27 @@ const (
 // only for a ledger entry that is new.
 // With the first receipt of a donation that carries a Gift Aid declaration, it queues the
 // confirmation of the declaration, once.
+// Both are written from one read of the donation (on the webhook appliers' path, a
+// statement per gift saved).
 func (m *DonorMail) Receipt(ctx context.Context, tx pgx.Tx, donationID, object string, amount decimal.Decimal, at time.Time) error {
-	if err := m.send(ctx, tx, donationID, mailReceipt, object, at, func(v view) (string, string, error) {
+	if m == nil || donationID == "" {
+		return nil
+	}
+	v, err := details(ctx, tx, mailReceipt, donationID, at)
+	if err != nil {
+		return err
+	}
+	if err := m.sendTo(ctx, tx, v, donationID, mailReceipt, object, at, func(v view) (string, string, error) {
 		return m.receipt(ctx, tx, donationID, v, object, amount, at)
 	}); err != nil {
 		return err
 	}
-	return m.giftAidDeclared(ctx, tx, donationID, at)
-}
-
-// giftAidDeclared queues the confirmation of the declaration made with the donation, once
-// (its fact is the donation's one declaration), if it is still in force.
-func (m *DonorMail) giftAidDeclared(ctx context.Context, tx pgx.Tx, donationID string, at time.Time) error {
-	if m == nil || donationID == "" {
-		return nil
-	}
-	v, err := dbq.New(tx).DonorMailDetails(ctx, dbq.DonorMailDetailsParams{ID: donationID, At: at})
-	if err != nil {
-		return fmt.Errorf("%s email: read donation: %w", mailGiftAidDeclared, err)
-	}
+	// The confirmation of the declaration made with the donation, once (its fact is the
+	// donation's one declaration), if it is still in force.
 	if !covered(v, at) {
 		return nil
 	}
-	return m.send(ctx, tx, donationID, mailGiftAidDeclared, "declaration", at, func(v view) (string, string, error) {
+	return m.sendTo(ctx, tx, v, donationID, mailGiftAidDeclared, "declaration", at, func(v view) (string, string, error) {
 		return "Your Gift Aid declaration to " + m.charityName(), m.declarationBody(v), nil
 	})
 }
@@ -161,14 +159,32 @@ func (m *DonorMail) send(ctx context.Context, tx pgx.Tx, donationID, kind, fact 
 	if m == nil || donationID == "" || fact == "" {
 		return nil
 	}
-	q := dbq.New(tx)
-	v, err := q.DonorMailDetails(ctx, dbq.DonorMailDetailsParams{ID: donationID, At: at})
+	v, err := details(ctx, tx, kind, donationID, at)
 	if err != nil {
-		return fmt.Errorf("%s email: read donation: %w", kind, err)
+		return err
+	}
+	return m.sendTo(ctx, tx, v, donationID, kind, fact, at, write)
+}
+
+// details reads what a donor's emails about donationID say, as at the money's time.
+func details(ctx context.Context, tx pgx.Tx, kind, donationID string, at time.Time) (view, error) {
+	v, err := dbq.New(tx).DonorMailDetails(ctx, dbq.DonorMailDetailsParams{ID: donationID, At: at})
+	if err != nil {
+		return v, fmt.Errorf("%s email: read donation: %w", kind, err)
+	}
+	return v, nil
+}
+
+// sendTo is send with the donation already read (v).
+func (m *DonorMail) sendTo(ctx context.Context, tx pgx.Tx, v view, donationID, kind, fact string, at time.Time,
+	write func(view) (subject, body string, err error)) error {
+	if fact == "" {
+		return nil
 	}
 	if strings.TrimSpace(v.Email) == "" {
 		return nil // nobody to write to (an erased donor; money Stripe reported with no address)
 	}
+	q := dbq.New(tx)
 	n, err := q.ClaimDonorMail(ctx, dbq.ClaimDonorMailParams{DonationID: donationID, Kind: kind, Fact: fact, OccurredAt: at})
 	if err != nil {
 		return fmt.Errorf("%s email: %w", kind, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"giving/campaigns"
 	"giving/campaigns/dbq"
 )
 
@@ -22,7 +23,8 @@ import (
 // themselves are visible at once (a refund later in the batch finds its gift), the totals
 // only after Flush. A Batch is used by one goroutine.
 type Batch struct {
-	entries []batchEntry // in the order recorded
+	entries []batchEntry        // in the order recorded
+	jobs    *campaigns.JobBatch // the background jobs the batch's changes queue (a receipt's mail)
 }
 
 type batchEntry struct {
@@ -52,6 +54,7 @@ func BeginBatch(ctx context.Context, tx pgx.Tx) (context.Context, *Batch, error)
 		return ctx, nil, err
 	}
 	b := &Batch{}
+	ctx, b.jobs = campaigns.BeginJobBatch(ctx)
 	return context.WithValue(ctx, batchKey{}, b), b, nil
 }
 
@@ -79,14 +82,17 @@ func (b *Batch) record(ctx context.Context, tx pgx.Tx, p dbq.RecordEntryParams, 
 // Savepoint runs fn under a savepoint of tx: when fn fails, the rows it wrote are undone and
 // so is what it gathered into the context's batch, if any.
 func Savepoint(ctx context.Context, tx pgx.Tx, fn func(pgx.Tx) error) error {
-	b := batchOf(ctx)
-	n := 0
+	b, jobs := batchOf(ctx), campaigns.JobBatchOf(ctx)
+	n, j := 0, jobs.Len()
 	if b != nil {
 		n = len(b.entries)
 	}
 	err := pgx.BeginFunc(ctx, tx, fn)
-	if err != nil && b != nil {
-		b.entries = b.entries[:n]
+	if err != nil {
+		if b != nil {
+			b.entries = b.entries[:n]
+		}
+		jobs.Truncate(j)
 	}
 	return err
 }
@@ -99,6 +105,9 @@ func (d delta) add(o delta) delta {
 // Flush writes what the batch's entries move: the new distinct donors, then the totals
 // rows, then the dashboard summary rows, each in key order. Call it once, last.
 func (b *Batch) Flush(ctx context.Context, tx pgx.Tx) error {
+	if err := b.jobs.Flush(ctx, tx); err != nil {
+		return err
+	}
 	if len(b.entries) == 0 {
 		return nil
 	}

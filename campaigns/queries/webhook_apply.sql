@@ -25,6 +25,11 @@ ON CONFLICT (id) DO NOTHING;
 SELECT payload FROM stripe_events WHERE outcome = 'deferred' AND defer_key = @defer_key::text
 ORDER BY created, received_at;
 
+-- WaitingPayments are those of the payment intents given that have events waiting for
+-- their gift (a batch of events asks once for all of its payments).
+-- name: WaitingPayments :many
+SELECT DISTINCT defer_key FROM stripe_events WHERE outcome = 'deferred' AND defer_key = ANY(@payment_intents::text[]);
+
 -- MarkDeferredEventDone stores what applying a waiting event did.
 -- name: MarkDeferredEventDone :exec
 UPDATE stripe_events SET outcome = @outcome, detail = @detail,
