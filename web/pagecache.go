@@ -5,11 +5,13 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -35,6 +37,7 @@ type cachedPage struct {
 	gz      []byte
 	etag    string
 	expires time.Time
+	route   string // the route's pattern ("/f/{slug}"), for the request metrics of a hit served in front
 }
 
 func newPageCache(ttl time.Duration, now func() time.Time) *pageCache {
@@ -59,7 +62,7 @@ func (s *Server) cachedPage(h handler) handler {
 			if rec.status != http.StatusOK || rec.header.Get("Set-Cookie") != "" {
 				return nil, rec, nil // this visitor's own answer: not for anyone else
 			}
-			return s.pages.keep(r.URL.Path, rec), nil, nil
+			return s.pages.keep(r.URL.Path, chi.RouteContext(r.Context()).RoutePattern(), rec), nil, nil
 		})
 		switch {
 		case err != nil:
@@ -73,14 +76,45 @@ func (s *Server) cachedPage(h handler) handler {
 	}
 }
 
-// get returns the fresh page under key, or renders it with load (one render for every
-// visitor asking at once). load answers either a page to keep, or the recorded answer of a
-// request that must not be shared: only the visitor whose request made it is given it.
-func (c *pageCache) get(key string, load func() (*cachedPage, *pageRecorder, error)) (*cachedPage, *pageRecorder, error) {
+// front answers, ahead of the router and the middleware behind it (compression, sessions,
+// cross-origin checks, the request timeout), a request the cache can answer as it stands:
+// a GET or HEAD with no query and no session cookie, for a public page kept and still
+// fresh. Every other request goes on as before, and cachedPage decides as it always has;
+// a visitor with a session cookie is never answered here, logged in or not.
+func (s *Server) front(next http.Handler) http.Handler {
+	cookie := s.auth.sessions.Cookie.Name
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.pages.ttl > 0 && (r.Method == http.MethodGet || r.Method == http.MethodHead) && r.URL.RawQuery == "" {
+			if _, err := r.Cookie(cookie); errors.Is(err, http.ErrNoCookie) {
+				if p := s.pages.fresh(r.URL.Path); p != nil {
+					if rctx := chi.RouteContext(r.Context()); rctx != nil {
+						rctx.RoutePatterns = append(rctx.RoutePatterns, p.route)
+					}
+					_ = p.serve(w, r) // a client gone mid-answer is nothing to report
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// fresh is the page kept under key while it is fresh, else nil.
+func (c *pageCache) fresh(key string) *cachedPage {
 	c.mu.Lock()
 	p, ok := c.items[key]
 	c.mu.Unlock()
 	if ok && c.now().Before(p.expires) {
+		return p
+	}
+	return nil
+}
+
+// get returns the fresh page under key, or renders it with load (one render for every
+// visitor asking at once). load answers either a page to keep, or the recorded answer of a
+// request that must not be shared: only the visitor whose request made it is given it.
+func (c *pageCache) get(key string, load func() (*cachedPage, *pageRecorder, error)) (*cachedPage, *pageRecorder, error) {
+	if p := c.fresh(key); p != nil {
 		return p, nil, nil
 	}
 	type result struct {
@@ -105,7 +139,7 @@ func (c *pageCache) get(key string, load func() (*cachedPage, *pageRecorder, err
 
 // keep stores a rendered page; when its bytes are those already kept, the kept copy (and
 // its ETag) simply lives on.
-func (c *pageCache) keep(key string, rec *pageRecorder) *cachedPage {
+func (c *pageCache) keep(key, route string, rec *pageRecorder) *cachedPage {
 	plain := rec.body.Bytes()
 	sum := sha256.Sum256(plain)
 	etag := `"` + hex.EncodeToString(sum[:12]) + `"`
@@ -125,7 +159,7 @@ func (c *pageCache) keep(key string, rec *pageRecorder) *cachedPage {
 	_ = zw.Close()
 	header := rec.header.Clone()
 	header.Del("Cache-Control")
-	p := &cachedPage{header: header, plain: bytes.Clone(plain), gz: gz.Bytes(), etag: etag, expires: expires}
+	p := &cachedPage{header: header, plain: bytes.Clone(plain), gz: gz.Bytes(), etag: etag, expires: expires, route: route}
 	c.store(key, p)
 	return p
 }

@@ -15,6 +15,9 @@ func (s *Server) Handler() http.Handler {
 	r := chi.NewRouter()
 	// identify first: every later step, and the request's log line, knows the client.
 	r.Use(s.identify, s.metrics.instrument, middleware.Recoverer, s.securityHeaders, s.readableInput)
+	// A public page the cache holds, for a visitor with no session, is answered here, before
+	// anything else is done for the request (pagecache.go).
+	r.Use(s.front)
 	// HEAD is answered by the GET route (load balancers check health with HEAD).
 	r.Use(middleware.GetHead)
 	// Text answers are gzipped for browsers that accept it; images already compressed

@@ -32,6 +32,18 @@ func getter(url string) requestFunc {
 	}
 }
 
+// browserGetter asks for url as a browser does, accepting gzip (every browser sends
+// Accept-Encoding: gzip); the compressed body is read whole, not unpacked.
+func browserGetter(url string) requestFunc {
+	return func(ctx context.Context, _ int) (*http.Request, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err == nil {
+			req.Header.Set("Accept-Encoding", "gzip, deflate, br")
+		}
+		return req, err
+	}
+}
+
 // measureAppeal hits GET /api/campaigns/fundraising-for-freedom and the appeal page GET /
 // on the real site, and the bare route with the same concurrency and count, each after a short warm-up.
 func measureAppeal(ctx context.Context, siteURL, bareURL string, spec loadSpec) (appealResult, error) {
@@ -40,13 +52,14 @@ func measureAppeal(ctx context.Context, siteURL, bareURL string, spec loadSpec) 
 	var res appealResult
 	for _, run := range []struct {
 		name string
-		url  string
+		get  requestFunc
 		out  *loadResult
-	}{{"bare chi", bareURL + "/bare", &res.Bare}, {"appeal JSON", jsonURL, &res.JSON}, {"appeal page", siteURL + "/", &res.Page}} {
-		if _, err := runLoad(ctx, warm, getter(run.url)); err != nil {
+	}{{"bare chi", getter(bareURL + "/bare"), &res.Bare}, {"appeal JSON", getter(jsonURL), &res.JSON},
+		{"appeal page", browserGetter(siteURL + "/"), &res.Page}} {
+		if _, err := runLoad(ctx, warm, run.get); err != nil {
 			return res, fmt.Errorf("%s warm-up: %w", run.name, err)
 		}
-		r, err := runLoad(ctx, spec, getter(run.url))
+		r, err := runLoad(ctx, spec, run.get)
 		if err != nil {
 			return res, fmt.Errorf("%s: %w", run.name, err)
 		}

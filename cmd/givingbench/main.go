@@ -25,7 +25,8 @@ figure, the baseline it is judged against, their ratio, the target and PASS or F
      serve' wires it, sandbox payments) against a bare chi handler writing constant JSON:
      requests/s, p50 and p99 at the same concurrency. Target: JSON >= 0.5 x bare.
   1b. The appeal page GET / (HTML, as a visitor not logged in gets it: from the page
-     cache, gzipped) against the same bare handler. Target: HTML >= 0.5 x bare.
+     cache, gzipped, the request saying Accept-Encoding: gzip as every browser's does)
+     against the same bare handler. Target: HTML >= 0.5 x bare.
   2. ledger.ReadTotals on a small and a large ledger (10,000 and 10,000,000 gifts, -ledger
      to change the large size, each in its own database, bulk-loaded with COPY, totals
      set to match and moved by a few real gifts), p50 and p99 of reads alternating between

@@ -86,7 +86,7 @@ func buildRows(r results) []row {
 			Ratio: fmt.Sprintf("%.2f", a.Ratio()), Target: ">= 0.50", Result: passIf(a.Ratio() >= 0.5)},
 		row{Measure: "appeal JSON p50 / p99 ms",
 			Value: ms(a.JSON.P(0.5)) + " / " + ms(a.JSON.P(0.99)), Baseline: "bare " + ms(a.Bare.P(0.5)) + " / " + ms(a.Bare.P(0.99))},
-		row{Measure: fmt.Sprintf("appeal page (HTML) req/s (%d conc, %s req)", r.Targets.HTTP.Concurrency, count(int64(a.Page.Completed))) + capNote(a.Page),
+		row{Measure: fmt.Sprintf("appeal page (HTML, gzip) req/s (%d conc, %s req)", r.Targets.HTTP.Concurrency, count(int64(a.Page.Completed))) + capNote(a.Page),
 			Value: perSec(a.Page.PerSecond()), Baseline: "bare chi " + perSec(a.Bare.PerSecond()),
 			Ratio: fmt.Sprintf("%.2f", a.PageRatio()), Target: ">= 0.50", Result: passIf(a.PageRatio() >= 0.5)},
 	)
