@@ -24,8 +24,8 @@ const jobsMaxConns = 5
 
 // startJobs starts this instance's River client, which works the background jobs: mail
 // (mail.go), the cancellation at Stripe of disputed monthly gifts, the question to Stripe
-// about a refused webhook (is its event real?), the pruning of sent mail, and each April
-// the donors' statement emails. Jobs live in PostgreSQL, so any instance works them and
+// about a refused webhook (is its event real?), the recording of each payout Stripe
+// announces, the pruning of sent mail, and each April the donors' statement emails. Jobs live in PostgreSQL, so any instance works them and
 // one that stops leaves the rest waiting durably. stop lets the jobs in hand finish (up to 30 s).
 func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer, deps web.Deps) (stop func(), err error) {
 	workers := river.NewWorkers()
@@ -46,6 +46,9 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 		if w := hooks.ManageWorker(); w != nil { // a donor's changes to a monthly gift
 			river.AddWorker(workers, w)
 		}
+	}
+	if deps.Reconciler != nil { // the payouts Stripe announces (payout.paid), read back from Stripe
+		river.AddWorker(workers, deps.Reconciler.PayoutWorker(log.With("component", "payouts")))
 	}
 	// River's own pool: its listener holds a connection for good, and a burst of jobs must
 	// never take the connections that answer donors and Stripe.
