@@ -87,6 +87,9 @@ func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, 
 		return withGift(ctx, tx, ev, idOf(dp.PaymentIntent), idOf(dp.Charge), func(d donations.Donation, g donations.GiftEntry) error {
 			return applyDispute(ctx, tx, ev, &dp, d, g, at)
 		})
+	case "payout.paid":
+		outcome, err := applyPayout(ctx, tx, ev)
+		return outcome, "", err
 	default:
 		return "ignored", "", nil
 	}

@@ -60,6 +60,8 @@
 //     A Bacs dispute (an indemnity claim) arrives already lost: a loss at once, and every
 //     trustee is told which donor's bank reclaimed what.
 //   - checkout.session.expired: a pending donation expires.
+//   - payout.paid: no money moves in the ledger; a River job (payout_job.go) is queued to
+//     read the payout and its balance transactions back from Stripe and record them.
 //
 // The donor hears about her money by email, queued in the transaction of the fact (package
 // donations, receipts.go; Webhooks.DonorMail, nil in replay): a receipt for each new gift in
@@ -104,7 +106,11 @@
 // donor is waiting); its completion queues the job that sets default_payment_method. Each
 // is shown done only once a subscription event shows it made.
 //
-// Payouts (payouts.go): the Reconciler's FetchPayouts lists Stripe's paid payouts and, for
-// each, the balance transactions it paid out (payout=po_..., sources expanded), and records
-// them through campaigns/payouts, which matches each line to the ledger by its charge.
+// Payouts (payouts.go): each payout.paid queues a RecordPayoutJob (one per payout), whose
+// worker, with the Reconciler's client, reads the payout (GET /v1/payouts/{id}) and the
+// balance transactions it paid out (payout=po_..., sources expanded), and records them
+// through campaigns/payouts, which matches each line to the ledger by its charge; a
+// payout already recorded records nothing, and Stripe's error is retried by River. The
+// Reconciler's FetchPayouts does the same for every paid payout since a time: a trustee's
+// catch-up for an event that never came.
 package payments

@@ -871,3 +871,38 @@ func (b EventBuilder) DisputeClosed(disputeID, chargeID, paymentIntentID string,
 	d["balance_transactions"] = txns
 	return b.event("charge.dispute.closed", d)
 }
+
+// ---- Payouts ----
+
+// PayoutPaid builds payout.paid: Stripe paid amountPence in pounds into the charity's bank
+// (an automatic payout, arriving today). Giving records it by asking Stripe for the
+// balance transactions it paid out (payout_job.go).
+func (b EventBuilder) PayoutPaid(payoutID string, amountPence int64) []byte {
+	now := b.now()
+	id := orID(payoutID, "po_")
+	return b.event("payout.paid", obj{
+		"id":                          id,
+		"object":                      "payout",
+		"amount":                      amountPence,
+		"arrival_date":                now.Unix(),
+		"automatic":                   true,
+		"balance_transaction":         NewID("txn_"),
+		"created":                     now.Add(-48 * time.Hour).Unix(),
+		"currency":                    "gbp",
+		"description":                 "STRIPE PAYOUT",
+		"destination":                 NewID("ba_"),
+		"failure_balance_transaction": nil,
+		"failure_code":                nil,
+		"failure_message":             nil,
+		"livemode":                    false,
+		"metadata":                    obj{},
+		"method":                      "standard",
+		"original_payout":             nil,
+		"reconciliation_status":       "completed",
+		"reversed_by":                 nil,
+		"source_type":                 "card",
+		"statement_descriptor":        nil,
+		"status":                      "paid",
+		"type":                        "bank_account",
+	})
+}

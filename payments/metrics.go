@@ -78,6 +78,7 @@ var knownTypes = map[string]bool{
 	"invoice.paid": true, "invoice.payment_failed": true, "customer.subscription.updated": true,
 	"customer.subscription.deleted": true, "charge.refunded": true, "charge.succeeded": true,
 	"charge.updated": true, "charge.dispute.created": true, "charge.dispute.closed": true,
+	"payout.paid": true,
 }
 
 func (m *Metrics) received(typ, outcome string) {

@@ -28,14 +28,7 @@ func (r *Reconciler) FetchPayouts(ctx context.Context, by audit.Actor, since tim
 	}
 	added := 0
 	for _, po := range list {
-		p, err := r.payoutLines(ctx, po)
-		if err != nil {
-			return added, err
-		}
-		if CheckCurrency(string(po.Currency)) != nil {
-			continue // the appeal's books are in pounds; reconcile names other money
-		}
-		ok, err := payouts.Record(ctx, r.Store, by, p)
+		ok, err := r.recordPayout(ctx, by, po)
 		if err != nil {
 			return added, err
 		}
@@ -44,6 +37,35 @@ func (r *Reconciler) FetchPayouts(ctx context.Context, by audit.Actor, since tim
 		}
 	}
 	return added, nil
+}
+
+// RecordPayout records one payout Stripe says it paid (payout.paid), read back from Stripe
+// (GET /v1/payouts/{id}) with the balance transactions it paid out, as FetchPayouts does.
+// It reports whether the payout was new: a payout already recorded, one not in pounds,
+// or one that is not (or no longer) paid records nothing.
+func (r *Reconciler) RecordPayout(ctx context.Context, by audit.Actor, id string) (bool, error) {
+	p := &stripe.PayoutParams{}
+	p.Context = ctx
+	po, err := r.API.Payouts.Get(id, p)
+	if err != nil {
+		return false, fmt.Errorf("payouts: read %s: %w", id, err)
+	}
+	if po.Status != stripe.PayoutStatusPaid {
+		return false, nil // a payout that failed or was cancelled never reached the bank
+	}
+	return r.recordPayout(ctx, by, po)
+}
+
+// recordPayout reads po's lines and records it through campaigns/payouts, once.
+func (r *Reconciler) recordPayout(ctx context.Context, by audit.Actor, po *stripe.Payout) (bool, error) {
+	p, err := r.payoutLines(ctx, po)
+	if err != nil {
+		return false, err
+	}
+	if CheckCurrency(string(po.Currency)) != nil {
+		return false, nil // the appeal's books are in pounds; reconcile names other money
+	}
+	return payouts.Record(ctx, r.Store, by, p)
 }
 
 // payoutLines reads the balance transactions Stripe paid out in po.

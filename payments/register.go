@@ -18,6 +18,7 @@ var HandledEvents = []string{
 	"invoice.paid", "invoice.payment_failed",
 	"customer.subscription.updated", "customer.subscription.deleted",
 	"charge.succeeded", "charge.refunded", "charge.dispute.created", "charge.dispute.closed",
+	"payout.paid",
 }
 
 // WebhookEndpointParams is the exact registration request: pinned to our API version, or

@@ -88,7 +88,8 @@ func (s *Server) payoutsXero(w http.ResponseWriter, r *http.Request) error {
 }
 
 // payoutsSandbox is POST /trustees/payouts/sandbox (the sandbox only): pays out, as
-// Stripe would, the ledger's money no sandbox payout has paid yet.
+// Stripe would, the ledger's money no sandbox payout has paid yet, without waiting for the
+// sandbox's daily payout.
 func (s *Server) payoutsSandbox(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
 	_, err := payouts.Sandbox(r.Context(), s.store, u)
@@ -104,7 +105,8 @@ func (s *Server) payoutsSandbox(w http.ResponseWriter, r *http.Request) error {
 }
 
 // payoutsFetch is POST /trustees/payouts/fetch (with a Stripe key): records the payouts
-// Stripe paid in the last 60 days that are not recorded yet.
+// Stripe paid in the last 60 days that are not recorded yet. Each payout is recorded on its
+// own when Stripe sends payout.paid; this is the catch-up for one whose event never came.
 func (s *Server) payoutsFetch(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
 	if s.deps.Reconciler == nil {

@@ -19,9 +19,12 @@ func TestSandboxPayoutsPage(t *testing.T) {
 	p.give("/", "£15.00", nil)
 	trustee := p.as("trustee@example.org")
 
-	if r := p.send(trustee, http.MethodGet, "/trustees/payouts", nil); r.status != http.StatusOK ||
-		!strings.Contains(webtest.Text(t, r.body, "#po-summary"), "0 payouts") {
-		t.Fatalf("before any payout: %d %q", r.status, webtest.Text(t, r.body, "#po-summary"))
+	first := p.send(trustee, http.MethodGet, "/trustees/payouts", nil)
+	if first.status != http.StatusOK || !strings.Contains(webtest.Text(t, first.body, "#po-summary"), "0 payouts") {
+		t.Fatalf("before any payout: %d %q", first.status, webtest.Text(t, first.body, "#po-summary"))
+	}
+	if got := webtest.Text(t, first.body, "#po-arrive"); !strings.Contains(got, "pays out once a day, like Stripe") {
+		t.Errorf("the page says %q about how payouts arrive, want the sandbox's daily payout", got)
 	}
 	r := p.send(trustee, http.MethodPost, "/trustees/payouts/sandbox", nil)
 	if r.status != http.StatusSeeOther || r.header.Get("Location") != "/trustees/payouts?done=paid" {
@@ -62,4 +65,19 @@ func TestSandboxPayoutsPage(t *testing.T) {
 		webtest.Text(t, bad.body, "#month-error") == "" {
 		t.Errorf("a month that is not a month: %d", bad.status)
 	}
+}
+
+// With a Stripe key the page says payouts arrive on their own, as Stripe announces them,
+// and offers no sandbox payout.
+func TestStripePayoutsPageSaysPayoutsArriveOnTheirOwn(t *testing.T) {
+	p := &pagesSite{newSite(t, siteOptions{stripe: true, users: []user{trusteeUser}})}
+	r := p.send(p.as(trusteeUser.email), http.MethodGet, "/trustees/payouts", nil)
+	if r.status != http.StatusOK {
+		t.Fatalf("payouts page: %d", r.status)
+	}
+	if got := webtest.Text(t, r.body, "#po-arrive"); !strings.Contains(got, "Stripe tells Giving when it pays out") ||
+		!strings.Contains(got, "recorded within a minute") {
+		t.Errorf("the page says %q about how payouts arrive, want Stripe's announcement recorded within a minute", got)
+	}
+	webtest.None(t, r.body, `form[action="/trustees/payouts/sandbox"]`)
 }

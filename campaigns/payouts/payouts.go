@@ -2,8 +2,10 @@
 // out (charges, refunds, disputes, fees), matches every line to the ledger by its charge,
 // lists what is not matched, and writes a month's payouts as a Xero precoded bank
 // statement for a "Stripe clearing" account in which each payout nets to zero. Payouts
-// reach it from Stripe (payments.FetchPayouts) or, in the sandbox, from the ledger itself
-// (Sandbox). Recording is idempotent and audited in the same transaction.
+// reach it from Stripe (a job queued by each payout.paid event, or a trustee's catch-up,
+// payments.FetchPayouts) or, in the sandbox, from the ledger itself (Sandbox, run daily by
+// a River job as Stripe pays out daily, or by a trustee's button). Recording is idempotent
+// and audited in the same transaction.
 package payouts
 
 import (
@@ -15,6 +17,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/riverqueue/river"
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns"
@@ -237,6 +240,55 @@ func Sandbox(ctx context.Context, s *campaigns.Store, by audit.Actor) (Payout, e
 		}
 		return p, nil
 	})
+}
+
+// automatic is who records a payout nobody pressed a button for.
+type automatic string
+
+func (a automatic) AuditActor() (int64, string) { return 0, string(a) }
+
+// The audit log's names for payouts recorded on their own: as Stripe announced them
+// (payout.paid), and as the sandbox paid them out on its daily round.
+var (
+	StripeActor  audit.Actor = automatic("stripe (payout.paid)")
+	SandboxActor audit.Actor = automatic("sandbox (daily payout)")
+)
+
+// SandboxPayoutJob pays out the sandbox's ledger, as Stripe pays out on its own each day
+// (see SandboxPayouts). Its runs are unique by day, so restarting the service does not pay
+// out again the same day.
+type SandboxPayoutJob struct{}
+
+func (SandboxPayoutJob) Kind() string { return "sandbox_payout" }
+
+func (SandboxPayoutJob) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: campaigns.JobQueueStripe, UniqueOpts: river.UniqueOpts{ByArgs: true, ByPeriod: SandboxPayoutEvery}}
+}
+
+// SandboxPayoutEvery is how often the sandbox pays out: daily, like Stripe's automatic payouts.
+const SandboxPayoutEvery = 24 * time.Hour
+
+// SandboxPayoutWorker works SandboxPayoutJob: nothing waiting to be paid out is not an error.
+type SandboxPayoutWorker struct {
+	river.WorkerDefaults[SandboxPayoutJob]
+	Store *campaigns.Store
+}
+
+func (w *SandboxPayoutWorker) Work(ctx context.Context, _ *river.Job[SandboxPayoutJob]) error {
+	_, err := Sandbox(ctx, w.Store, SandboxActor)
+	if errors.Is(err, ErrNothingToPayOut) {
+		return nil
+	}
+	return err
+}
+
+// SandboxPayouts registers the worker that pays out the sandbox's ledger and returns its
+// daily schedule (first run at start), for the sandbox's job client only: with a Stripe
+// key, payouts come from Stripe.
+func SandboxPayouts(workers *river.Workers, s *campaigns.Store) *river.PeriodicJob {
+	river.AddWorker(workers, &SandboxPayoutWorker{Store: s})
+	return river.NewPeriodicJob(river.PeriodicInterval(SandboxPayoutEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return SandboxPayoutJob{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})
 }
 
 // ClearingAccount names the Xero bank account the export is for.

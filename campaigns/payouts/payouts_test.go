@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 	"github.com/shopspring/decimal"
 
 	"giving/campaigns/accounts"
+	"giving/campaigns/audit"
 	"giving/campaigns/campaignstest"
 	"giving/campaigns/donations"
 	"giving/campaigns/payouts"
@@ -138,5 +141,78 @@ func TestPayoutBreakdownAndXero(t *testing.T) {
 	}
 	if records[len(records)-1][0] != "20/03/2026" || records[len(records)-1][1] != "-17.68" {
 		t.Errorf("the last payout leaves for the bank as %v, want 20/03/2026 -17.68", records[len(records)-1])
+	}
+}
+
+// TestSandboxPaysOutDailyOnItsOwn: the sandbox's daily job pays out, as Stripe would, the
+// ledger's money no payout has paid yet, on the day it runs and named in the audit log as
+// the sandbox's; the next day's run, with nothing new, pays nothing and is no failure (so
+// River does not retry it); a gift given in between is paid out by the run after it.
+func TestSandboxPaysOutDailyOnItsOwn(t *testing.T) {
+	w := campaignstest.NewGiftWorld(t)
+	ctx := context.Background()
+	clock := campaignstest.NewClock(time.Date(2026, 5, 4, 6, 0, 0, 0, time.UTC))
+	s := w.S.WithClock(clock.Now)
+	job := &payouts.SandboxPayoutWorker{Store: s}
+	run := func() {
+		t.Helper()
+		if err := job.Work(ctx, &river.Job[payouts.SandboxPayoutJob]{JobRow: &rivertype.JobRow{Attempt: 1}}); err != nil {
+			t.Fatalf("the daily sandbox payout failed: %v", err)
+		}
+	}
+	may := func() []payouts.Payout {
+		t.Helper()
+		list, err := payouts.Month(ctx, s, 2026, time.May)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return list
+	}
+
+	run() // nothing given yet: nothing to pay out, and no error
+	if got := may(); len(got) != 0 {
+		t.Fatalf("%d payouts of an empty ledger, want none", len(got))
+	}
+
+	// 12.00 less its 0.38 fee, and 40.00 less 0.80: 50.82 reaches the bank.
+	a := w.Donation(donations.NewDonation{Amount: d("12.00")})
+	w.Gift(a, "cs_a", "ch_a", "pi_a", "12.00", "0.38", campaignstest.UTC(2026, 5, 3, 10, 0))
+	b := w.Donation(donations.NewDonation{Amount: d("40.00")})
+	w.Gift(b, "cs_b", "ch_b", "pi_b", "40.00", "0.80", campaignstest.UTC(2026, 5, 3, 11, 0))
+	clock.Advance(24 * time.Hour)
+	run()
+	got := may()
+	if len(got) != 1 {
+		t.Fatalf("%d payouts after the daily run, want 1", len(got))
+	}
+	p := got[0]
+	if p.Amount.StringFixed(2) != "50.82" || !p.Breakdown().Net.Equal(p.Amount) || len(p.Lines) != 2 || !p.Sandbox {
+		t.Errorf("the daily payout is %s over %d lines (lines net %s, sandbox %v), want 50.82 over the 2 gifts",
+			p.Amount.StringFixed(2), len(p.Lines), p.Breakdown().Net.StringFixed(2), p.Sandbox)
+	}
+	if p.ArrivalText() != "5 May 2026" {
+		t.Errorf("the daily payout arrives %s, want the day it ran, 5 May 2026", p.ArrivalText())
+	}
+	log, err := audit.Log(ctx, s.Pool(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) == 0 || log[0].Action != "payout recorded" || log[0].ActorEmail != "sandbox (daily payout)" {
+		t.Errorf("audit log %+v, want the payout recorded by the sandbox's daily payout", log)
+	}
+
+	clock.Advance(24 * time.Hour)
+	run() // nothing new since: nothing is paid twice
+	if got := may(); len(got) != 1 {
+		t.Fatalf("%d payouts after a day with no gifts, want still 1 (money is never paid out twice)", len(got))
+	}
+
+	c := w.Donation(donations.NewDonation{Amount: d("5.00")})
+	w.Gift(c, "cs_c", "ch_c", "pi_c", "5.00", "0.28", campaignstest.UTC(2026, 5, 6, 12, 0))
+	clock.Advance(24 * time.Hour)
+	run()
+	got = may()
+	if len(got) != 2 || got[1].Amount.StringFixed(2) != "4.72" || len(got[1].Lines) != 1 {
+		t.Fatalf("after a new gift, payouts %+v; want a second of 4.72 paying only the new gift", got)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"giving/campaigns/donations"
 	"giving/campaigns/donors"
 	"giving/campaigns/outbox"
+	"giving/campaigns/payouts"
 	"giving/payments"
 	"giving/web"
 )
@@ -24,8 +25,9 @@ const jobsMaxConns = 5
 
 // startJobs starts this instance's River client, which works the background jobs: mail
 // (mail.go), the cancellation at Stripe of disputed monthly gifts, the question to Stripe
-// about a refused webhook (is its event real?), the pruning of sent mail, and each April
-// the donors' statement emails. Jobs live in PostgreSQL, so any instance works them and
+// about a refused webhook (is its event real?), the recording of each payout Stripe
+// announces, the pruning of sent mail, each April the donors' statement emails, and in the
+// sandbox its daily payout. Jobs live in PostgreSQL, so any instance works them and
 // one that stops leaves the rest waiting durably. stop lets the jobs in hand finish (up to 30 s).
 func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slog.Logger, reg prometheus.Registerer, deps web.Deps) (stop func(), err error) {
 	workers := river.NewWorkers()
@@ -47,6 +49,9 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 			river.AddWorker(workers, w)
 		}
 	}
+	if deps.Reconciler != nil { // the payouts Stripe announces (payout.paid), read back from Stripe
+		river.AddWorker(workers, deps.Reconciler.PayoutWorker(log.With("component", "payouts")))
+	}
 	// River's own pool: its listener holds a connection for good, and a burst of jobs must
 	// never take the connections that answer donors and Stripe.
 	pc := store.Pool().Config().Copy()
@@ -56,6 +61,9 @@ func startJobs(ctx context.Context, cfg config, store *campaigns.Store, log *slo
 		return nil, fmt.Errorf("background jobs: open a pool: %w", err)
 	}
 	periodic := []*river.PeriodicJob{outbox.Prune(workers, store)}
+	if cfg.sandbox() { // the sandbox pays out daily, as Stripe does
+		periodic = append(periodic, payouts.SandboxPayouts(workers, store))
+	}
 	if dm := cfg.donorMail(store.Now); dm != nil { // each April, donors' statements for the tax year just ended
 		periodic = append(periodic, donors.StatementMails(workers, store, dm))
 	}
