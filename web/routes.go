@@ -159,6 +159,7 @@ func (s *Server) Handler() http.Handler {
 			r.Get("/trustees/export/gifts.csv", s.wrap(s.exportGifts))
 			r.Get("/trustees/gift-aid", s.wrap(s.giftAidPage))
 			r.Post("/trustees/gift-aid/claim", s.wrap(s.makeClaim))
+			r.Post("/trustees/gift-aid/claims/{id}/repayment", s.wrap(s.recordRepayment)) // giftaid_repay.go
 			r.Get("/trustees/reconcile", s.wrap(s.reconcilePage))
 			r.Post("/trustees/messages/{donation}", s.wrap(s.hideMessage))
 			// Payouts broken down and matched to the ledger, and their Xero statement (payouts.go).

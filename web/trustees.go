@@ -184,26 +184,10 @@ func sendFile(w http.ResponseWriter, name, contentType string, b []byte) {
 	_, _ = w.Write(b)
 }
 
-// giftAidPage is GET /trustees/gift-aid: a preview of the next HMRC claim.
+// giftAidPage is GET /trustees/gift-aid: a preview of the next HMRC claim, and the claims
+// made with HMRC's repayments (giftaid_repay.go).
 func (s *Server) giftAidPage(w http.ResponseWriter, r *http.Request) error {
-	u, _ := currentUser(r)
-	a, list, err := s.appealChoice(r, "all", true)
-	if err != nil {
-		return err
-	}
-	c, err := giftaid.PrepareClaim(r.Context(), s.store, giftaid.ClaimOptions{Actor: u, AggregationLimit: s.deps.AggregationLimit,
-		AppealID: appealIDOf(a)})
-	if err != nil {
-		return err
-	}
-	chosen := "all"
-	if a != nil {
-		chosen = a.Slug
-	}
-	w.Header().Set("Cache-Control", "private, no-store")
-	s.render(w, r, http.StatusOK, "giftaid.html", map[string]any{"Title": "Gift Aid claim", "User": u, "Claim": c,
-		"Limit": s.deps.AggregationLimit, "AppealChoices": list, "Chosen": chosen, "ChosenAppeal": a})
-	return nil
+	return s.renderGiftAid(w, r, http.StatusOK, repayForm{}, "")
 }
 
 // appealIDOf is the id of a chosen appeal, 0 for all appeals.

@@ -9,6 +9,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/shopspring/decimal"
 )
 
@@ -34,6 +35,37 @@ SELECT pg_advisory_xact_lock_shared($1::bigint)
 func (q *Queries) BlockClaims(ctx context.Context, key int64) error {
 	_, err := q.db.Exec(ctx, blockClaims, key)
 	return err
+}
+
+const claimForRepayment = `-- name: ClaimForRepayment :one
+SELECT c.id, c.created_at, (r.claim_id IS NOT NULL)::boolean AS repaid, r.paid_on,
+    COALESCE(r.amount, 0)::numeric AS repaid_amount
+FROM gift_aid_claims c LEFT JOIN gift_aid_repayments r ON r.claim_id = c.id
+WHERE c.id = $1
+FOR UPDATE OF c
+`
+
+type ClaimForRepaymentRow struct {
+	ID           int64
+	CreatedAt    time.Time
+	Repaid       bool
+	PaidOn       pgtype.Date
+	RepaidAmount decimal.Decimal
+}
+
+// ClaimForRepayment reads a claim and any repayment recorded for it, locking the claim so
+// two trustees recording HMRC's repayment at once are taken one after the other.
+func (q *Queries) ClaimForRepayment(ctx context.Context, id int64) (ClaimForRepaymentRow, error) {
+	row := q.db.QueryRow(ctx, claimForRepayment, id)
+	var i ClaimForRepaymentRow
+	err := row.Scan(
+		&i.ID,
+		&i.CreatedAt,
+		&i.Repaid,
+		&i.PaidOn,
+		&i.RepaidAmount,
+	)
+	return i, err
 }
 
 const claimableGifts = `-- name: ClaimableGifts :many
@@ -145,13 +177,81 @@ func (q *Queries) ClaimableGifts(ctx context.Context, arg ClaimableGiftsParams) 
 	return items, nil
 }
 
+const claimsMade = `-- name: ClaimsMade :many
+SELECT c.id, c.created_at, c.created_by, c.total, c.tax, c.adjustment_total,
+    COALESCE(g.gifts, 0)::bigint AS gifts,
+    (r.claim_id IS NOT NULL)::boolean AS repaid, r.paid_on,
+    COALESCE(r.amount, 0)::numeric AS repaid_amount, COALESCE(r.recorded_by, '')::text AS repaid_by
+FROM gift_aid_claims c
+LEFT JOIN (
+    SELECT i.claim_id, count(*) AS gifts
+    FROM gift_aid_claim_items i JOIN ledger_entries e ON e.id = i.ledger_entry_id
+    WHERE e.kind = 'gift'
+    GROUP BY i.claim_id
+) g ON g.claim_id = c.id
+LEFT JOIN gift_aid_repayments r ON r.claim_id = c.id
+ORDER BY c.id DESC
+`
+
+type ClaimsMadeRow struct {
+	ID              int64
+	CreatedAt       time.Time
+	CreatedBy       string
+	Total           decimal.Decimal
+	Tax             decimal.Decimal
+	AdjustmentTotal decimal.Decimal
+	Gifts           int64
+	Repaid          bool
+	PaidOn          pgtype.Date
+	RepaidAmount    decimal.Decimal
+	RepaidBy        string
+}
+
+// ClaimsMade lists every claim made, newest first: the gifts it claimed on (ledger gifts,
+// not schedule rows), what it asked HMRC for and HMRC's repayment where recorded.
+func (q *Queries) ClaimsMade(ctx context.Context) ([]ClaimsMadeRow, error) {
+	rows, err := q.db.Query(ctx, claimsMade)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ClaimsMadeRow
+	for rows.Next() {
+		var i ClaimsMadeRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.CreatedAt,
+			&i.CreatedBy,
+			&i.Total,
+			&i.Tax,
+			&i.AdjustmentTotal,
+			&i.Gifts,
+			&i.Repaid,
+			&i.PaidOn,
+			&i.RepaidAmount,
+			&i.RepaidBy,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertClaim = `-- name: InsertClaim :one
-INSERT INTO gift_aid_claims (created_by, total) VALUES ($1, $2) RETURNING id, created_at
+INSERT INTO gift_aid_claims (created_at, created_by, total, tax, adjustment_total)
+VALUES ($1, $2, $3, $4, $5) RETURNING id, created_at
 `
 
 type InsertClaimParams struct {
-	CreatedBy string
-	Total     decimal.Decimal
+	CreatedAt       time.Time
+	CreatedBy       string
+	Total           decimal.Decimal
+	Tax             decimal.Decimal
+	AdjustmentTotal decimal.Decimal
 }
 
 type InsertClaimRow struct {
@@ -159,8 +259,16 @@ type InsertClaimRow struct {
 	CreatedAt time.Time
 }
 
+// InsertClaim records a claim, made at created_at (the store's clock), with what it asks
+// HMRC for: the tax on its gifts less the adjustments it carries.
 func (q *Queries) InsertClaim(ctx context.Context, arg InsertClaimParams) (InsertClaimRow, error) {
-	row := q.db.QueryRow(ctx, insertClaim, arg.CreatedBy, arg.Total)
+	row := q.db.QueryRow(ctx, insertClaim,
+		arg.CreatedAt,
+		arg.CreatedBy,
+		arg.Total,
+		arg.Tax,
+		arg.AdjustmentTotal,
+	)
 	var i InsertClaimRow
 	err := row.Scan(&i.ID, &i.CreatedAt)
 	return i, err

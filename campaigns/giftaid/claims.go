@@ -372,7 +372,8 @@ func MakeClaim(ctx context.Context, s *campaigns.Store, opt ClaimOptions) (Claim
 		if len(c.Rows) == 0 {
 			return ErrNothingToClaim
 		}
-		row, err := q.InsertClaim(ctx, dbq.InsertClaimParams{CreatedBy: opt.Actor.Email, Total: c.Total})
+		row, err := q.InsertClaim(ctx, dbq.InsertClaimParams{CreatedAt: opt.Now, CreatedBy: opt.Actor.Email, Total: c.Total, Tax: c.Tax,
+			AdjustmentTotal: c.AdjustmentTotal})
 		if err != nil {
 			return fmt.Errorf("gift aid claim: record claim: %w", err)
 		}

@@ -1,6 +1,7 @@
 // Package giftaid is Gift Aid: the declaration a donor makes (declarations.go), its
-// cancellation (cancel.go), how long it is kept (retention.go), claims to HMRC with their schedule (claims.go), and the
-// adjustments a refund of a claimed gift queues for the next claim (adjustments.go).
+// cancellation (cancel.go), how long it is kept (retention.go), claims to HMRC with their
+// schedule (claims.go), HMRC's repayments of them (repayments.go), and the adjustments a
+// refund of a claimed gift queues for the next claim (adjustments.go).
 //
 // # HMRC's rules, as this package applies them
 //

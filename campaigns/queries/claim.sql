@@ -69,8 +69,11 @@ SELECT pg_advisory_xact_lock(sqlc.arg(key)::bigint);
 -- name: BlockClaims :exec
 SELECT pg_advisory_xact_lock_shared(sqlc.arg(key)::bigint);
 
+-- InsertClaim records a claim, made at created_at (the store's clock), with what it asks
+-- HMRC for: the tax on its gifts less the adjustments it carries.
 -- name: InsertClaim :one
-INSERT INTO gift_aid_claims (created_by, total) VALUES (@created_by, @total) RETURNING id, created_at;
+INSERT INTO gift_aid_claims (created_at, created_by, total, tax, adjustment_total)
+VALUES (@created_at, @created_by, @total, @tax, @adjustment_total) RETURNING id, created_at;
 
 -- name: InsertClaimItems :exec
 INSERT INTO gift_aid_claim_items (ledger_entry_id, claim_id)
@@ -78,3 +81,29 @@ SELECT DISTINCT unnest(sqlc.arg(entry_ids)::bigint[]), sqlc.arg(claim_id)::bigin
 
 -- name: AttachAdjustments :exec
 UPDATE gift_aid_adjustments SET claim_id = sqlc.arg(claim_id)::bigint WHERE id = ANY(sqlc.arg(ids)::bigint[]) AND claim_id IS NULL;
+
+-- ClaimForRepayment reads a claim and any repayment recorded for it, locking the claim so
+-- two trustees recording HMRC's repayment at once are taken one after the other.
+-- name: ClaimForRepayment :one
+SELECT c.id, c.created_at, (r.claim_id IS NOT NULL)::boolean AS repaid, r.paid_on,
+    COALESCE(r.amount, 0)::numeric AS repaid_amount
+FROM gift_aid_claims c LEFT JOIN gift_aid_repayments r ON r.claim_id = c.id
+WHERE c.id = @id
+FOR UPDATE OF c;
+
+-- ClaimsMade lists every claim made, newest first: the gifts it claimed on (ledger gifts,
+-- not schedule rows), what it asked HMRC for and HMRC's repayment where recorded.
+-- name: ClaimsMade :many
+SELECT c.id, c.created_at, c.created_by, c.total, c.tax, c.adjustment_total,
+    COALESCE(g.gifts, 0)::bigint AS gifts,
+    (r.claim_id IS NOT NULL)::boolean AS repaid, r.paid_on,
+    COALESCE(r.amount, 0)::numeric AS repaid_amount, COALESCE(r.recorded_by, '')::text AS repaid_by
+FROM gift_aid_claims c
+LEFT JOIN (
+    SELECT i.claim_id, count(*) AS gifts
+    FROM gift_aid_claim_items i JOIN ledger_entries e ON e.id = i.ledger_entry_id
+    WHERE e.kind = 'gift'
+    GROUP BY i.claim_id
+) g ON g.claim_id = c.id
+LEFT JOIN gift_aid_repayments r ON r.claim_id = c.id
+ORDER BY c.id DESC;

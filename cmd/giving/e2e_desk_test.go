@@ -68,7 +68,7 @@ func TestE2EDesk(t *testing.T) {
 		}
 		donor.checkA11y(vp.name + "-second-appeal")
 	}
-	e2eGive(t, donor, "£25.00", "", false, "Cara", nil, false)
+	e2eGive(t, donor, "£25.00", "", false, "Cara", &e2eGiftAid{"Cara", "Okafor", "7", "N1 9GU"}, false)
 	if r := donor.goTo("/f/sam-swims-the-solent"); r == nil || r.Status != 404 {
 		t.Errorf("a visitor opens the waiting page: %v, want 404", r)
 	}
@@ -89,6 +89,20 @@ func TestE2EDesk(t *testing.T) {
 	if got := b.text("#po-summary"); !strings.HasPrefix(got, "1 payout reached the bank") {
 		t.Errorf("after paying out in the sandbox: %q", got)
 	}
+
+	// Cara's £25 is claimed, and HMRC's repayment recorded: 25p short. A second claim, still
+	// awaiting HMRC, keeps its form on the page for the sizes below.
+	b.goTo("/trustees/gift-aid")
+	b.download("make the claim", chromedp.Click(chromedp.CSS(`form[action="/trustees/gift-aid/claim"] button`)))
+	b.goTo("/trustees/gift-aid")
+	// The day HMRC paid: today on the site's clock, the day field's latest.
+	today := e2eRun(b, "read today", chromedp.Evaluate[string](`document.getElementById("paid_on-1").max`))
+	b.do("fill in HMRC's repayment", chromedp.SendKeys(chromedp.ID("amount-1"), "6.00"), chromedp.SetValue(chromedp.ID("paid_on-1"), today))
+	b.navigate("record the repayment", chromedp.Click(chromedp.CSS(`#repay-1 button`)))
+	if got := b.text("#claim-1"); !strings.Contains(got, "£6.00 on") || !strings.Contains(got, "£0.25 less") {
+		t.Errorf("after recording HMRC's repayment the claim reads %q", got)
+	}
+	e2eDeskSQL(t, site, `INSERT INTO gift_aid_claims (created_by, total, tax) VALUES ('admin@example.org', 1234.56, 308.64)`)
 
 	for _, vp := range []struct {
 		name          string
