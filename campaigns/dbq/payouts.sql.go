@@ -13,55 +13,6 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-const giftAidClaimsWithRepayments = `-- name: GiftAidClaimsWithRepayments :many
-SELECT c.id, c.created_at, c.created_by, c.total, (r.claim_id IS NOT NULL)::boolean AS repaid, r.paid_on,
-    COALESCE(r.amount, 0)::numeric AS repaid_amount, COALESCE(r.recorded_by, '')::text AS repaid_recorded_by
-FROM gift_aid_claims c LEFT JOIN gift_aid_repayments r ON r.claim_id = c.id
-ORDER BY c.id DESC LIMIT 100
-`
-
-type GiftAidClaimsWithRepaymentsRow struct {
-	ID               int64
-	CreatedAt        time.Time
-	CreatedBy        string
-	Total            decimal.Decimal
-	Repaid           bool
-	PaidOn           pgtype.Date
-	RepaidAmount     decimal.Decimal
-	RepaidRecordedBy string
-}
-
-// GiftAidClaimsWithRepayments lists the claims made, newest first, with HMRC's repayment
-// where recorded.
-func (q *Queries) GiftAidClaimsWithRepayments(ctx context.Context) ([]GiftAidClaimsWithRepaymentsRow, error) {
-	rows, err := q.db.Query(ctx, giftAidClaimsWithRepayments)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []GiftAidClaimsWithRepaymentsRow
-	for rows.Next() {
-		var i GiftAidClaimsWithRepaymentsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.CreatedAt,
-			&i.CreatedBy,
-			&i.Total,
-			&i.Repaid,
-			&i.PaidOn,
-			&i.RepaidAmount,
-			&i.RepaidRecordedBy,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const insertGiftAidRepayment = `-- name: InsertGiftAidRepayment :execrows
 INSERT INTO gift_aid_repayments (claim_id, paid_on, amount, recorded_by, recorded_at)
 VALUES ($1, $2, $3, $4, $5)

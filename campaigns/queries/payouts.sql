@@ -52,11 +52,3 @@ LIMIT 5000;
 INSERT INTO gift_aid_repayments (claim_id, paid_on, amount, recorded_by, recorded_at)
 VALUES (@claim_id, @paid_on, @amount, @recorded_by, @recorded_at)
 ON CONFLICT (claim_id) DO NOTHING;
-
--- GiftAidClaimsWithRepayments lists the claims made, newest first, with HMRC's repayment
--- where recorded.
--- name: GiftAidClaimsWithRepayments :many
-SELECT c.id, c.created_at, c.created_by, c.total, (r.claim_id IS NOT NULL)::boolean AS repaid, r.paid_on,
-    COALESCE(r.amount, 0)::numeric AS repaid_amount, COALESCE(r.recorded_by, '')::text AS repaid_recorded_by
-FROM gift_aid_claims c LEFT JOIN gift_aid_repayments r ON r.claim_id = c.id
-ORDER BY c.id DESC LIMIT 100;
