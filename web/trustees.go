@@ -58,18 +58,22 @@ func (s *Server) defaultAppeal(r *http.Request) (appeals.Appeal, error) {
 // and the same figures in tables.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	// One appeal at a time (?appeal=, the main appeal by default); the by-fund table
-	// covers every appeal.
-	chosen, list, err := s.appealChoice(r, "", false)
+	// One appeal (?appeal=, the main appeal by default), or every appeal together
+	// (?appeal=all); the by-fund table covers every appeal either way.
+	chosen, list, err := s.appealChoice(r, "", true)
 	if err != nil {
 		return err
 	}
-	a := *chosen
+	slug, heading := "all", "All appeals"
+	if chosen != nil {
+		slug, heading = chosen.Slug, chosen.Name
+	}
 	p, form, err := periodFrom(r, s.store.Now())
 	if err == nil {
 		err = p.ValidateForDashboard()
 	}
-	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Appeal": a, "Form": form, "AppealChoices": list}
+	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Chosen": slug, "Heading": heading, "All": chosen == nil,
+		"Form": form, "AppealChoices": list}
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		data["Errors"] = ve.Fields
@@ -79,7 +83,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := reports.ReadDashboard(r.Context(), s.store, a.ID, p)
+	var d reports.Dashboard
+	if chosen == nil {
+		d, err = reports.ReadAllAppeals(r.Context(), s.store, p)
+	} else {
+		d, err = reports.ReadDashboard(r.Context(), s.store, chosen.ID, p)
+	}
 	if err != nil {
 		return err
 	}
@@ -90,14 +99,6 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		if !m.Quiet {
 			months = append(months, Bar{Label: m.Label(), Value: m.Raised})
 		}
-	}
-	tiers := make([]Bar, 0, len(d.ByTier))
-	for _, t := range d.ByTier {
-		label := t.Title
-		if t.Amount.Sign() > 0 {
-			label = payments.FormatPounds(t.Amount)
-		}
-		tiers = append(tiers, Bar{Label: label, Value: t.Gross})
 	}
 	unmatched, err := donations.ListUnmatched(r.Context(), s.store, 50)
 	if err != nil {
@@ -118,11 +119,30 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	data["PeriodText"] = p.From.In(campaigns.London()).Format("2 Jan 2006") + " to " +
 		p.To.In(campaigns.London()).AddDate(0, 0, -1).Format("2 Jan 2006")
 	data["MonthChart"] = barChart("Raised by month", months)
-	data["TierChart"] = barChart("Gifts by tier", tiers)
 	deskDashboard(data, d)
+	if chosen == nil {
+		// Each appeal has its own target and tiers: the line has no target, and the tiers
+		// are listed appeal by appeal with no chart.
+		points := make([]Point, 0, len(d.Cumulative))
+		for _, c := range d.Cumulative {
+			points = append(points, Point{Label: c.Label(), Value: c.Raised})
+		}
+		data["CumulativeChart"] = lineChart("Raised by every appeal since each began, at the end of each month", points, decimal.Zero)
+	} else {
+		tiers := make([]Bar, 0, len(d.ByTier))
+		for _, t := range d.ByTier {
+			label := t.Title
+			if t.Amount.Sign() > 0 {
+				label = payments.FormatPounds(t.Amount)
+			}
+			tiers = append(tiers, Bar{Label: label, Value: t.Gross})
+		}
+		data["TierChart"] = barChart("Gifts by tier", tiers)
+	}
 	data["Unreviewed"] = unmatched
-	data["Query"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=" + url.QueryEscape(a.Slug)
+	data["Query"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=" + url.QueryEscape(slug)
 	data["AllQuery"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=all"
+	data["PeriodQuery"] = "from=" + url.QueryEscape(form["from"]) + "&to=" + url.QueryEscape(form["to"])
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "dashboard.html", data)
 	return nil
