@@ -287,12 +287,21 @@ func reconcileSince(r *http.Request, now time.Time) (time.Time, string, error) {
 	return t, v, ve.OrNil()
 }
 
-// reconcilePage is GET /trustees/reconcile?since=YYYY-MM-DD: Stripe's records beside the
-// ledger from that day (read only; recovery is 'giving reconcile --recover').
+// reconcilePage is GET /trustees/reconcile?since=YYYY-MM-DD&appeal=: Stripe's records
+// beside the ledger from that day, for every appeal (the default) or one (read only;
+// recovery is 'giving reconcile --recover').
 func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
+	chosen, list, err := s.appealChoice(r, "all", true)
+	if err != nil {
+		return err
+	}
+	slug, name := "all", ""
+	if chosen != nil {
+		slug, name = chosen.Slug, chosen.Name
+	}
 	since, sinceText, err := reconcileSince(r, s.store.Now())
-	data := map[string]any{"Title": "Reconciliation", "User": u, "Since": sinceText}
+	data := map[string]any{"Title": "Reconciliation", "User": u, "Since": sinceText, "AppealChoices": list, "Chosen": slug, "AppealName": name}
 	w.Header().Set("Cache-Control", "private, no-store")
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
@@ -308,7 +317,8 @@ func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, http.StatusOK, "reconcile.html", data)
 		return nil
 	}
-	rep, err := s.deps.Reconciler.Run(r.Context(), since, false)
+	rep, err := s.deps.Reconciler.RunFor(r.Context(), since, false, appealIDOf(chosen))
+	rep.Appeal = name
 	if err != nil {
 		s.log.Error("reconcile", "err", err)
 		data["Failed"] = true
