@@ -79,8 +79,16 @@ type StripeTotals struct {
 }
 
 func (t StripeTotals) String() string {
-	return fmt.Sprintf("%d charges %s, %d refunds %s, %d disputes %s", t.Charges, FormatPounds(t.Charged),
-		t.Refunds, FormatPounds(t.Refunded), t.Disputes, FormatPounds(t.Disputed))
+	return fmt.Sprintf("%s %s, %s %s, %s %s", count(t.Charges, "charge"), FormatPounds(t.Charged),
+		count(t.Refunds, "refund"), FormatPounds(t.Refunded), count(t.Disputes, "dispute"), FormatPounds(t.Disputed))
+}
+
+// count is "1 charge", "2 charges".
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // LedgerTotals are the ledger's gifts from Stripe that occurred in the period.
@@ -766,7 +774,7 @@ func (rep Report) WriteText(w io.Writer) error {
 	if rep.NotMatched.Charges+rep.NotMatched.Refunds+rep.NotMatched.Disputes > 0 {
 		fmt.Fprintf(&b, "Stripe, not matched to any appeal: %s\n", rep.NotMatched)
 	}
-	fmt.Fprintf(&b, "Ledger: %d gifts from Stripe, %s\n", rep.Ledger.Gifts, FormatPounds(rep.Ledger.Amount))
+	fmt.Fprintf(&b, "Ledger: %s from Stripe, %s\n", count(rep.Ledger.Gifts, "gift"), FormatPounds(rep.Ledger.Amount))
 	if rep.NotGBP > 0 {
 		fmt.Fprintf(&b, "Not in GBP, so not compared: %d\n", rep.NotGBP)
 	}

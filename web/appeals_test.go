@@ -163,6 +163,14 @@ func TestTwoAppealsKeepTheirOwnMoney(t *testing.T) {
 			t.Errorf("by appeal %q lacks %q", byAppeal, want)
 		}
 	}
+	// Its links keep the period and the appeal: the export of every appeal, each appeal's own
+	// dashboard.
+	for sel, want := range map[string]string{"#export-all": "all", "#by-appeal tbody tr:nth-child(2) a": "winter-emergency"} {
+		u, err := url.Parse(webtest.Attr(t, all.body, sel, "href"))
+		if err != nil || u.Query().Get("appeal") != want || u.Query().Get("from") == "" || u.Query().Get("to") == "" {
+			t.Errorf("every appeal's dashboard: %s links to %v, want appeal=%s and the period", sel, u, want)
+		}
+	}
 	tiers := webtest.Text(t, all.body, "#by-tier-all")
 	if !strings.Contains(tiers, "Fundraising for Freedom") || !strings.Contains(tiers, "Winter emergency appeal") {
 		t.Errorf("every appeal's tiers are not grouped by appeal: %q", tiers)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -140,9 +141,16 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		data["TierChart"] = barChart("Gifts by tier", tiers)
 	}
 	data["Unreviewed"] = unmatched
-	data["Query"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=" + url.QueryEscape(slug)
-	data["AllQuery"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=all"
-	data["PeriodQuery"] = "from=" + url.QueryEscape(form["from"]) + "&to=" + url.QueryEscape(form["to"])
+	// Whole query strings, encoded here: html/template would escape a plain string's "&"
+	// and "=" inside a link's query, making it one meaningless parameter.
+	query := func(appeal string) template.URL {
+		v := url.Values{"from": {form["from"]}, "to": {form["to"]}}
+		if appeal != "" {
+			v.Set("appeal", appeal)
+		}
+		return template.URL(v.Encode())
+	}
+	data["Query"], data["AllQuery"], data["PeriodQuery"] = query(slug), query("all"), query("")
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "dashboard.html", data)
 	return nil
