@@ -43,6 +43,9 @@ type Difference struct {
 	Stripe string // what Stripe says, for people
 	Ledger string // what the ledger says, for people
 	Detail string
+	// NotMatched marks a Stripe record no ledger entry matches, so no appeal can be named
+	// for it: it is listed whichever appeal the report is for.
+	NotMatched bool
 }
 
 func (d Difference) String() string {
@@ -64,8 +67,44 @@ type RecoveredEvent struct {
 	ID, Type, Outcome string
 }
 
-// Report is what one reconciliation found.
+// StripeTotals are Stripe's GBP records of a period: the settled charges created in it,
+// and the refunds and disputes created in it that did not fail.
+type StripeTotals struct {
+	Charges  int
+	Charged  decimal.Decimal
+	Refunds  int
+	Refunded decimal.Decimal
+	Disputes int
+	Disputed decimal.Decimal
+}
+
+func (t StripeTotals) String() string {
+	return fmt.Sprintf("%s %s, %s %s, %s %s", count(t.Charges, "charge"), FormatPounds(t.Charged),
+		count(t.Refunds, "refund"), FormatPounds(t.Refunded), count(t.Disputes, "dispute"), FormatPounds(t.Disputed))
+}
+
+// count is "1 charge", "2 charges".
+func count(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
+
+// LedgerTotals are the ledger's gifts from Stripe that occurred in the period.
+type LedgerTotals struct {
+	Gifts  int
+	Amount decimal.Decimal
+}
+
+// Report is what one reconciliation found. For one appeal (AppealID not 0) everything
+// but the payouts and undelivered events, which are the whole account's, is limited to
+// that appeal: the ledger's entries of the appeal, and the Stripe records whose payment
+// the ledger matches to one of its gifts. Stripe records the ledger matches to no appeal
+// are in every report, counted in NotMatched and marked in Differences.
 type Report struct {
+	AppealID     int64  // 0: every appeal
+	Appeal       string // the appeal's name, for people ("" for every appeal)
 	Since, Until time.Time
 	Listed       Listed
 	NotGBP       int             // charges, refunds and disputes in another currency: never ours to count
@@ -73,6 +112,9 @@ type Report struct {
 	Recover      bool
 	Events       []RecoveredEvent
 	FeesRecorded int
+	Stripe       StripeTotals // Stripe's records the ledger matches to the appeal (to any appeal, for every appeal)
+	NotMatched   StripeTotals // Stripe's records the ledger matches to no appeal
+	Ledger       LedgerTotals
 	Differences  []Difference
 }
 
@@ -87,10 +129,17 @@ const reconcileMargin = 7 * 24 * time.Hour
 // the webhook's path, so duplicates change nothing and `giving replay` rebuilds them;
 // without it, Run writes nothing.
 func (r *Reconciler) Run(ctx context.Context, since time.Time, recover bool) (Report, error) {
+	return r.RunFor(ctx, since, recover, 0)
+}
+
+// RunFor is Run for one appeal (every appeal with appealID 0): recovery, when on, is for
+// the whole account as in Run, then the comparison is limited to the appeal's ledger
+// entries and the Stripe records that belong to it (see Report).
+func (r *Reconciler) RunFor(ctx context.Context, since time.Time, recover bool, appealID int64) (Report, error) {
 	if r.API == nil || r.Store == nil || r.Webhooks == nil {
 		return Report{}, errors.New("reconcile: needs a Stripe client, a store and the webhook handler")
 	}
-	rep := Report{Since: since, Recover: recover, PaidOut: decimal.Zero}
+	rep := Report{AppealID: appealID, Since: since, Recover: recover, PaidOut: decimal.Zero}
 
 	if err := r.events(ctx, &rep); err != nil {
 		return rep, err
@@ -115,7 +164,13 @@ func (r *Reconciler) Run(ctx context.Context, since time.Time, recover bool) (Re
 			}
 		}
 	}
+	s, l = forAppeal(s, l, appealID)
+	rep.Listed.Charges, rep.Listed.Refunds, rep.Listed.Disputes, rep.NotGBP = s.count(since)
+	rep.Stripe, rep.NotMatched, rep.Ledger = totals(s, l, since)
 	rep.Differences = compareWithStripe(s, l, since)
+	for i, d := range rep.Differences {
+		rep.Differences[i].NotMatched = s.notMatched[d.Object]
+	}
 	return rep, nil
 }
 
@@ -178,6 +233,138 @@ type stripeLists struct {
 	charges  []*stripe.Charge // created since the period began less the margin
 	refunds  []*stripe.Refund
 	disputes []*stripe.Dispute
+	// notMatched names the charges, refunds and disputes (and the charges refunded or
+	// disputed) that the ledger matches to no appeal; set by forAppeal.
+	notMatched map[string]bool
+}
+
+// count is what the lists hold: charges created since the period began, refunds and
+// disputes, and of those how many are not in GBP.
+func (s stripeLists) count(since time.Time) (charges, refunds, disputes, notGBP int) {
+	for _, ch := range s.charges {
+		if ch.Created >= since.Unix() {
+			charges++
+			if CheckCurrency(string(ch.Currency)) != nil {
+				notGBP++
+			}
+		}
+	}
+	for _, rf := range s.refunds {
+		if CheckCurrency(string(rf.Currency)) != nil {
+			notGBP++
+		}
+	}
+	for _, d := range s.disputes {
+		if CheckCurrency(string(d.Currency)) != nil {
+			notGBP++
+		}
+	}
+	return charges, len(s.refunds), len(s.disputes), notGBP
+}
+
+// appealOf is the appeal of the ledger's entries for a Stripe record: those of its payment
+// intent, its charge or invoice, or the record itself; 0 when the ledger has none. Every
+// entry of one payment belongs to the appeal of its donation.
+func (l recLedger) appealOf(pi, charge, invoice, object string) int64 {
+	for _, e := range l.entries {
+		if (pi != "" && e.pi == pi) || (charge != "" && (e.charge == charge || e.object == charge)) ||
+			(invoice != "" && e.object == invoice) || (object != "" && e.object == object) {
+			return e.appeal
+		}
+	}
+	return 0
+}
+
+// forAppeal limits the lists and the ledger to one appeal (none for appealID 0): its
+// ledger gifts, and the Stripe records whose payment the ledger matches to it. Records
+// the ledger matches to no appeal are kept whatever the appeal, and named in notMatched.
+func forAppeal(s stripeLists, l recLedger, appealID int64) (stripeLists, recLedger) {
+	out := stripeLists{notMatched: map[string]bool{}}
+	keep := func(appeal int64, ids ...string) bool {
+		if appeal == 0 {
+			for _, id := range ids {
+				if id != "" {
+					out.notMatched[id] = true
+				}
+			}
+		}
+		return appealID == 0 || appeal == 0 || appeal == appealID
+	}
+	for _, ch := range s.charges {
+		if keep(l.appealOf(idOf(ch.PaymentIntent), ch.ID, idOf(ch.Invoice), ""), ch.ID) {
+			out.charges = append(out.charges, ch)
+		}
+	}
+	for _, rf := range s.refunds {
+		pi, charge, invoice := idOf(rf.PaymentIntent), idOf(rf.Charge), ""
+		if ch := rf.Charge; ch != nil {
+			invoice = idOf(ch.Invoice)
+			if pi == "" {
+				pi = idOf(ch.PaymentIntent)
+			}
+		}
+		if keep(l.appealOf(pi, charge, invoice, ""), rf.ID, charge) {
+			out.refunds = append(out.refunds, rf)
+		}
+	}
+	for _, d := range s.disputes {
+		if keep(l.appealOf(idOf(d.PaymentIntent), idOf(d.Charge), "", d.ID), d.ID) {
+			out.disputes = append(out.disputes, d)
+		}
+	}
+	if appealID == 0 {
+		return out, l
+	}
+	mine := recLedger{entries: l.entries}
+	for _, g := range l.gifts {
+		if g.appeal == appealID {
+			mine.gifts = append(mine.gifts, g)
+		}
+	}
+	return out, mine
+}
+
+// totals adds up Stripe's GBP records of the period, matched to an appeal and not, and
+// the ledger's gifts.
+func totals(s stripeLists, l recLedger, since time.Time) (matched, notMatched StripeTotals, ledgerSide LedgerTotals) {
+	matched = StripeTotals{Charged: decimal.Zero, Refunded: decimal.Zero, Disputed: decimal.Zero}
+	notMatched = matched
+	side := func(id string) *StripeTotals {
+		if s.notMatched[id] {
+			return &notMatched
+		}
+		return &matched
+	}
+	for _, ch := range s.charges {
+		if ch.Created < since.Unix() || !chargeSettled(ch) || CheckCurrency(string(ch.Currency)) != nil {
+			continue
+		}
+		t := side(ch.ID)
+		t.Charges++
+		t.Charged = t.Charged.Add(FromPence(ch.Amount))
+	}
+	for _, rf := range s.refunds {
+		if CheckCurrency(string(rf.Currency)) != nil || rf.Status == stripe.RefundStatusFailed || rf.Status == stripe.RefundStatusCanceled {
+			continue
+		}
+		t := side(rf.ID)
+		t.Refunds++
+		t.Refunded = t.Refunded.Add(FromPence(rf.Amount))
+	}
+	for _, d := range s.disputes {
+		if CheckCurrency(string(d.Currency)) != nil {
+			continue
+		}
+		t := side(d.ID)
+		t.Disputes++
+		t.Disputed = t.Disputed.Add(FromPence(d.Amount))
+	}
+	ledgerSide.Amount = decimal.Zero
+	for _, g := range l.gifts {
+		ledgerSide.Gifts++
+		ledgerSide.Amount = ledgerSide.Amount.Add(g.amount)
+	}
+	return matched, notMatched, ledgerSide
 }
 
 func createdFrom(since time.Time) *stripe.RangeQueryParams {
@@ -192,11 +379,7 @@ func (r *Reconciler) list(ctx context.Context, since time.Time, rep *Report) (st
 	cp.AddExpand("data.balance_transaction")
 	ci := r.API.Charges.List(cp)
 	for ci.Next() {
-		ch := ci.Charge()
-		s.charges = append(s.charges, ch)
-		if ch.Created >= since.Unix() {
-			rep.Listed.Charges++
-		}
+		s.charges = append(s.charges, ci.Charge())
 	}
 	if err := ci.Err(); err != nil {
 		return s, fmt.Errorf("reconcile: list charges: %w", err)
@@ -214,7 +397,6 @@ func (r *Reconciler) list(ctx context.Context, since time.Time, rep *Report) (st
 	if err := ri.Err(); err != nil {
 		return s, fmt.Errorf("reconcile: list refunds: %w", err)
 	}
-	rep.Listed.Refunds = len(s.refunds)
 
 	dp := &stripe.DisputeListParams{CreatedRange: createdFrom(since)}
 	dp.Context, dp.Limit = ctx, stripe.Int64(100)
@@ -225,7 +407,6 @@ func (r *Reconciler) list(ctx context.Context, since time.Time, rep *Report) (st
 	if err := di.Err(); err != nil {
 		return s, fmt.Errorf("reconcile: list disputes: %w", err)
 	}
-	rep.Listed.Disputes = len(s.disputes)
 
 	pp := &stripe.PayoutListParams{CreatedRange: createdFrom(since)}
 	pp.Context, pp.Limit = ctx, stripe.Int64(100)
@@ -241,21 +422,6 @@ func (r *Reconciler) list(ctx context.Context, since time.Time, rep *Report) (st
 		return s, fmt.Errorf("reconcile: list payouts: %w", err)
 	}
 
-	for _, ch := range s.charges {
-		if ch.Created >= since.Unix() && CheckCurrency(string(ch.Currency)) != nil {
-			rep.NotGBP++
-		}
-	}
-	for _, rf := range s.refunds {
-		if CheckCurrency(string(rf.Currency)) != nil {
-			rep.NotGBP++
-		}
-	}
-	for _, d := range s.disputes {
-		if CheckCurrency(string(d.Currency)) != nil {
-			rep.NotGBP++
-		}
-	}
 	return s, nil
 }
 
@@ -265,6 +431,7 @@ type recEntry struct {
 	object, charge, pi string
 	amount, fee        decimal.Decimal
 	occurredAt         time.Time
+	appeal             int64
 }
 
 // recLedger is the ledger's side: every entry touching a listed object, and the gifts
@@ -287,15 +454,24 @@ func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until
 		add(&charges, ch.ID)
 		add(&objects, idOf(ch.Invoice))
 	}
+	// A refund or dispute may be of a charge from before the period: its payment's
+	// entries name the appeal it belongs to.
 	for _, rf := range s.refunds {
 		add(&charges, idOf(rf.Charge))
+		add(&pis, idOf(rf.PaymentIntent))
+		if ch := rf.Charge; ch != nil {
+			add(&pis, idOf(ch.PaymentIntent))
+			add(&objects, idOf(ch.Invoice))
+		}
 	}
 	for _, d := range s.disputes {
 		add(&objects, d.ID)
+		add(&charges, idOf(d.Charge))
+		add(&pis, idOf(d.PaymentIntent))
 	}
 	toEntry := func(e ledger.Entry) recEntry {
 		return recEntry{kind: e.Kind, object: e.SourceRef, charge: e.ChargeID, pi: e.PaymentIntent,
-			amount: e.Amount, fee: e.Fee, occurredAt: e.OccurredAt}
+			amount: e.Amount, fee: e.Fee, occurredAt: e.OccurredAt, appeal: e.AppealID}
 	}
 	// One snapshot, so an event applied meanwhile cannot make the two reads disagree.
 	err := pgx.BeginTxFunc(ctx, r.Store.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
@@ -581,8 +757,24 @@ func (h *Webhooks) RecordFee(ctx context.Context, ch *stripe.Charge) (string, er
 func (rep Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Reconciliation with Stripe from %s to %s (UTC)\n", rep.Since.UTC().Format("2006-01-02 15:04"), rep.Until.UTC().Format("2006-01-02 15:04"))
-	fmt.Fprintf(&b, "Listed at Stripe: %d charges, %d refunds, %d disputes, %d payouts (%s paid out), %d undelivered events\n",
-		rep.Listed.Charges, rep.Listed.Refunds, rep.Listed.Disputes, rep.Listed.Payouts, FormatPounds(rep.PaidOut), rep.Listed.Undelivered)
+	if rep.AppealID != 0 {
+		name := rep.Appeal
+		if name == "" {
+			name = fmt.Sprintf("appeal %d", rep.AppealID)
+		}
+		fmt.Fprintf(&b, "For %s only: its ledger entries, and the Stripe records whose payment the ledger matches to its gifts.\n", name)
+		fmt.Fprintf(&b, "Stripe records the ledger matches to no appeal are listed for every appeal, marked \"not matched\".\n")
+		fmt.Fprintf(&b, "Listed at Stripe: %d charges, %d refunds, %d disputes; for the whole account, %d payouts (%s paid out), %d undelivered events\n",
+			rep.Listed.Charges, rep.Listed.Refunds, rep.Listed.Disputes, rep.Listed.Payouts, FormatPounds(rep.PaidOut), rep.Listed.Undelivered)
+	} else {
+		fmt.Fprintf(&b, "Listed at Stripe: %d charges, %d refunds, %d disputes, %d payouts (%s paid out), %d undelivered events\n",
+			rep.Listed.Charges, rep.Listed.Refunds, rep.Listed.Disputes, rep.Listed.Payouts, FormatPounds(rep.PaidOut), rep.Listed.Undelivered)
+	}
+	fmt.Fprintf(&b, "Stripe, matched to the ledger's gifts: %s\n", rep.Stripe)
+	if rep.NotMatched.Charges+rep.NotMatched.Refunds+rep.NotMatched.Disputes > 0 {
+		fmt.Fprintf(&b, "Stripe, not matched to any appeal: %s\n", rep.NotMatched)
+	}
+	fmt.Fprintf(&b, "Ledger: %s from Stripe, %s\n", count(rep.Ledger.Gifts, "gift"), FormatPounds(rep.Ledger.Amount))
 	if rep.NotGBP > 0 {
 		fmt.Fprintf(&b, "Not in GBP, so not compared: %d\n", rep.NotGBP)
 	}
@@ -610,7 +802,11 @@ func (rep Report) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  KIND\tOBJECT\tSTRIPE\tLEDGER\tDETAIL")
 	for _, d := range rep.Differences {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", d.Kind, d.Object, d.Stripe, d.Ledger, d.Detail)
+		detail := d.Detail
+		if d.NotMatched {
+			detail += "; not matched to any appeal"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\n", d.Kind, d.Object, d.Stripe, d.Ledger, detail)
 	}
 	return tw.Flush()
 }

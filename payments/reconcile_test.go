@@ -409,3 +409,137 @@ func TestReconcileRequestsAreValidAtStripeMock(t *testing.T) {
 		t.Logf("event outcomes: %v", kinds)
 	}
 }
+
+// Reconciling one appeal: its ledger gifts and the Stripe records whose payment the ledger
+// matches to it, none of another appeal's; a charge the ledger matches to no appeal is in
+// every report, marked; every appeal's report is the sum of the two.
+func TestReconcileByAppeal(t *testing.T) {
+	t.Parallel()
+	w := newRecWorld(t)
+	fake, base := newRecFake(t)
+	ctx := context.Background()
+	var other int64
+	if err := w.store.Pool().QueryRow(ctx, `INSERT INTO appeals (slug, name, target, surplus_statement)
+		VALUES ('winter-rec', 'Winter', 1000, 'Any surplus goes to our other work.') RETURNING id`).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	metaFor := func(appeal int64, slug, amount string) payments.Meta {
+		d, err := donations.Create(ctx, w.store, donations.NewDonation{AppealID: appeal, Amount: decimal.RequireFromString(amount)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return payments.Meta{DonationID: d.ID, Campaign: slug}
+	}
+	// gift records a paid one-off gift, and returns its charge as Stripe lists it.
+	gift := func(appeal int64, slug, n string, pence int64) map[string]any {
+		m := metaFor(appeal, slug, decimal.New(pence, -2).StringFixed(2))
+		ch := recB.ChargeSucceeded("ch_"+n, "pi_"+n, "cus_"+n, pence, 50, "", m)
+		w.apply(recB.CheckoutSessionCompleted("cs_"+n, "pi_"+n, "cus_"+n, pence, "paid", m), ch)
+		return recObject(t, ch)
+	}
+	// The main appeal: £25 refunded £5, and £40 disputed (open).
+	a1 := gift(w.appeal.ID, w.appeal.Slug, "a1", 2500)
+	w.apply(recB.ChargeRefunded("ch_a1", "pi_a1", 2500, 500, payments.Meta{}))
+	a1["amount_refunded"] = 500
+	a2 := gift(w.appeal.ID, w.appeal.Slug, "a2", 4000)
+	dpA := recB.DisputeCreated("dp_a2", "ch_a2", "pi_a2", 4000)
+	w.apply(dpA)
+	// The other appeal: £60 refunded £10, £30 disputed, and a £12 gift Stripe never listed.
+	b1 := gift(other, "winter-rec", "b1", 6000)
+	w.apply(recB.ChargeRefunded("ch_b1", "pi_b1", 6000, 1000, payments.Meta{}))
+	b1["amount_refunded"] = 1000
+	b2 := gift(other, "winter-rec", "b2", 3000)
+	dpB := recB.DisputeCreated("dp_b2", "ch_b2", "pi_b2", 3000)
+	w.apply(dpB)
+	mGone := metaFor(other, "winter-rec", "12.00")
+	w.apply(recB.CheckoutSessionCompleted("cs_bgone", "pi_bgone", "cus_bgone", 1200, "paid", mGone))
+	// £7 the ledger has no gift for: no appeal can be named.
+	stray := recObject(t, recB.ChargeSucceeded("ch_x", "pi_x", "cus_x", 700, 31, "", payments.Meta{}))
+	fake.add("/v1/charges", a1, a2, b1, b2, stray)
+	fake.add("/v1/refunds", recRefund("re_a1", a1, 500), recRefund("re_b1", b1, 1000))
+	fake.add("/v1/disputes", recObject(t, dpA), recObject(t, dpB))
+
+	rec := w.reconciler(base)
+	run := func(appeal int64) (payments.Report, string) {
+		t.Helper()
+		rep, err := rec.RunFor(ctx, time.Now().Add(-time.Hour), false, appeal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out strings.Builder
+		if err := rep.WriteText(&out); err != nil {
+			t.Fatal(err)
+		}
+		return rep, out.String()
+	}
+	diffs := func(rep payments.Report) string {
+		var got []string
+		for _, d := range rep.Differences {
+			s := d.Kind + " " + d.Object
+			if d.NotMatched {
+				s += " (not matched)"
+			}
+			got = append(got, s)
+		}
+		sort.Strings(got)
+		return strings.Join(got, ", ")
+	}
+	pounds := func(s payments.StripeTotals) string {
+		return fmt.Sprintf("%d %s, %d %s, %d %s", s.Charges, s.Charged.StringFixed(2), s.Refunds, s.Refunded.StringFixed(2),
+			s.Disputes, s.Disputed.StringFixed(2))
+	}
+	ledgerOf := func(l payments.LedgerTotals) string { return fmt.Sprintf("%d %s", l.Gifts, l.Amount.StringFixed(2)) }
+
+	mine, mineText := run(w.appeal.ID)
+	theirs, theirsText := run(other)
+	all, _ := run(0)
+	for _, c := range []struct {
+		name          string
+		rep           payments.Report
+		diffs, stripe string
+		ledger        string
+		listed        payments.Listed
+	}{
+		{"the main appeal", mine, "missing_locally ch_x (not matched)", "2 65.00, 1 5.00, 1 40.00", "2 65.00",
+			payments.Listed{Charges: 3, Refunds: 1, Disputes: 1}},
+		{"the other appeal", theirs, "missing_at_stripe pi_bgone, missing_locally ch_x (not matched)", "2 90.00, 1 10.00, 1 30.00", "3 102.00",
+			payments.Listed{Charges: 3, Refunds: 1, Disputes: 1}},
+		{"every appeal", all, "missing_at_stripe pi_bgone, missing_locally ch_x (not matched)", "4 155.00, 2 15.00, 2 70.00", "5 167.00",
+			payments.Listed{Charges: 5, Refunds: 2, Disputes: 2}},
+	} {
+		if got := diffs(c.rep); got != c.diffs {
+			t.Errorf("%s: differences %s, want %s", c.name, got, c.diffs)
+		}
+		if got := pounds(c.rep.Stripe); got != c.stripe {
+			t.Errorf("%s: Stripe matched %s, want %s", c.name, got, c.stripe)
+		}
+		if got := pounds(c.rep.NotMatched); got != "1 7.00, 0 0.00, 0 0.00" {
+			t.Errorf("%s: Stripe not matched %s, want the £7 charge alone", c.name, got)
+		}
+		if got := ledgerOf(c.rep.Ledger); got != c.ledger {
+			t.Errorf("%s: ledger %s, want %s", c.name, got, c.ledger)
+		}
+		if c.rep.Listed.Charges != c.listed.Charges || c.rep.Listed.Refunds != c.listed.Refunds || c.rep.Listed.Disputes != c.listed.Disputes {
+			t.Errorf("%s: listed %+v, want %+v", c.name, c.rep.Listed, c.listed)
+		}
+	}
+	// Every appeal's totals are the sum of the two appeals'.
+	if !all.Stripe.Charged.Equal(mine.Stripe.Charged.Add(theirs.Stripe.Charged)) || !all.Ledger.Amount.Equal(mine.Ledger.Amount.Add(theirs.Ledger.Amount)) ||
+		!all.Stripe.Refunded.Equal(mine.Stripe.Refunded.Add(theirs.Stripe.Refunded)) || !all.Stripe.Disputed.Equal(mine.Stripe.Disputed.Add(theirs.Stripe.Disputed)) {
+		t.Errorf("every appeal %+v %+v is not the sum of %+v %+v and %+v %+v", all.Stripe, all.Ledger, mine.Stripe, mine.Ledger, theirs.Stripe, theirs.Ledger)
+	}
+	// The text names none of the other appeal's records, and marks the stray charge.
+	for _, id := range []string{"ch_b", "pi_b", "dp_b", "re_b"} {
+		if strings.Contains(mineText, id) {
+			t.Errorf("the main appeal's report names %s:\n%s", id, mineText)
+		}
+	}
+	for _, want := range []string{"not matched to any appeal", "Ledger: 2 gifts from Stripe, £65.00"} {
+		if !strings.Contains(mineText, want) {
+			t.Errorf("the main appeal's report lacks %q:\n%s", want, mineText)
+		}
+	}
+	if !strings.Contains(theirsText, "pi_bgone") {
+		t.Errorf("the other appeal's report lacks its gift missing at Stripe:\n%s", theirsText)
+	}
+}

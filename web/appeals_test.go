@@ -148,6 +148,33 @@ func TestTwoAppealsKeepTheirOwnMoney(t *testing.T) {
 	if got := webtest.Text(t, p.send(trustee, http.MethodGet, "/trustees", nil).body, "#fig-raised"); got != "£10.00" {
 		t.Errorf("the main appeal's dashboard shows %s raised", got)
 	}
+	// Every appeal together: the sum of the two, each appeal's own row and tiers, and the
+	// chooser on "All appeals".
+	all := p.send(trustee, http.MethodGet, "/trustees?appeal=all", nil)
+	for sel, want := range map[string]string{"#fig-raised": "£35.00", "#fig-gross": "£35.00", "#fig-all-raised": "£35.00",
+		"#appeal option[selected]": "All appeals", "h1": "All appeals: trustee dashboard"} {
+		if got := webtest.Text(t, all.body, sel); got != want {
+			t.Errorf("every appeal's dashboard: %s is %q, want %q", sel, got, want)
+		}
+	}
+	byAppeal := strings.Join(strings.Fields(webtest.Text(t, all.body, "#by-appeal tbody")), " ")
+	for _, want := range []string{"Fundraising for Freedom 1 £10.00", "Winter emergency appeal 1 £25.00"} {
+		if !strings.Contains(byAppeal, want) {
+			t.Errorf("by appeal %q lacks %q", byAppeal, want)
+		}
+	}
+	// Its links keep the period and the appeal: the export of every appeal, each appeal's own
+	// dashboard.
+	for sel, want := range map[string]string{"#export-all": "all", "#by-appeal tbody tr:nth-child(2) a": "winter-emergency"} {
+		u, err := url.Parse(webtest.Attr(t, all.body, sel, "href"))
+		if err != nil || u.Query().Get("appeal") != want || u.Query().Get("from") == "" || u.Query().Get("to") == "" {
+			t.Errorf("every appeal's dashboard: %s links to %v, want appeal=%s and the period", sel, u, want)
+		}
+	}
+	tiers := webtest.Text(t, all.body, "#by-tier-all")
+	if !strings.Contains(tiers, "Fundraising for Freedom") || !strings.Contains(tiers, "Winter emergency appeal") {
+		t.Errorf("every appeal's tiers are not grouped by appeal: %q", tiers)
+	}
 	byFund := webtest.Text(t, dash.body, "#by-fund tbody")
 	for _, want := range []string{"EMERGENCY-27 Restricted Winter emergency appeal 1 £25.00", "FREEDOM Restricted Fundraising for Freedom 1 £10.00"} {
 		if !strings.Contains(strings.Join(strings.Fields(byFund), " "), want) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
 	"net/url"
@@ -58,18 +59,22 @@ func (s *Server) defaultAppeal(r *http.Request) (appeals.Appeal, error) {
 // and the same figures in tables.
 func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
-	// One appeal at a time (?appeal=, the main appeal by default); the by-fund table
-	// covers every appeal.
-	chosen, list, err := s.appealChoice(r, "", false)
+	// One appeal (?appeal=, the main appeal by default), or every appeal together
+	// (?appeal=all); the by-fund table covers every appeal either way.
+	chosen, list, err := s.appealChoice(r, "", true)
 	if err != nil {
 		return err
 	}
-	a := *chosen
+	slug, heading := "all", "All appeals"
+	if chosen != nil {
+		slug, heading = chosen.Slug, chosen.Name
+	}
 	p, form, err := periodFrom(r, s.store.Now())
 	if err == nil {
 		err = p.ValidateForDashboard()
 	}
-	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Appeal": a, "Form": form, "AppealChoices": list}
+	data := map[string]any{"Title": "Trustee dashboard", "User": u, "Chosen": slug, "Heading": heading, "All": chosen == nil,
+		"Form": form, "AppealChoices": list}
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
 		data["Errors"] = ve.Fields
@@ -79,7 +84,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	d, err := reports.ReadDashboard(r.Context(), s.store, a.ID, p)
+	var d reports.Dashboard
+	if chosen == nil {
+		d, err = reports.ReadAllAppeals(r.Context(), s.store, p)
+	} else {
+		d, err = reports.ReadDashboard(r.Context(), s.store, chosen.ID, p)
+	}
 	if err != nil {
 		return err
 	}
@@ -90,14 +100,6 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 		if !m.Quiet {
 			months = append(months, Bar{Label: m.Label(), Value: m.Raised})
 		}
-	}
-	tiers := make([]Bar, 0, len(d.ByTier))
-	for _, t := range d.ByTier {
-		label := t.Title
-		if t.Amount.Sign() > 0 {
-			label = payments.FormatPounds(t.Amount)
-		}
-		tiers = append(tiers, Bar{Label: label, Value: t.Gross})
 	}
 	unmatched, err := donations.ListUnmatched(r.Context(), s.store, 50)
 	if err != nil {
@@ -118,11 +120,37 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) error {
 	data["PeriodText"] = p.From.In(campaigns.London()).Format("2 Jan 2006") + " to " +
 		p.To.In(campaigns.London()).AddDate(0, 0, -1).Format("2 Jan 2006")
 	data["MonthChart"] = barChart("Raised by month", months)
-	data["TierChart"] = barChart("Gifts by tier", tiers)
 	deskDashboard(data, d)
+	if chosen == nil {
+		// Each appeal has its own target and tiers: the line has no target, and the tiers
+		// are listed appeal by appeal with no chart.
+		points := make([]Point, 0, len(d.Cumulative))
+		for _, c := range d.Cumulative {
+			points = append(points, Point{Label: c.Label(), Value: c.Raised})
+		}
+		data["CumulativeChart"] = lineChart("Raised by every appeal since each began, at the end of each month", points, decimal.Zero)
+	} else {
+		tiers := make([]Bar, 0, len(d.ByTier))
+		for _, t := range d.ByTier {
+			label := t.Title
+			if t.Amount.Sign() > 0 {
+				label = payments.FormatPounds(t.Amount)
+			}
+			tiers = append(tiers, Bar{Label: label, Value: t.Gross})
+		}
+		data["TierChart"] = barChart("Gifts by tier", tiers)
+	}
 	data["Unreviewed"] = unmatched
-	data["Query"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=" + url.QueryEscape(a.Slug)
-	data["AllQuery"] = "from=" + form["from"] + "&to=" + form["to"] + "&appeal=all"
+	// Whole query strings, encoded here: html/template would escape a plain string's "&"
+	// and "=" inside a link's query, making it one meaningless parameter.
+	query := func(appeal string) template.URL {
+		v := url.Values{"from": {form["from"]}, "to": {form["to"]}}
+		if appeal != "" {
+			v.Set("appeal", appeal)
+		}
+		return template.URL(v.Encode())
+	}
+	data["Query"], data["AllQuery"], data["PeriodQuery"] = query(slug), query("all"), query("")
 	w.Header().Set("Cache-Control", "private, no-store")
 	s.render(w, r, http.StatusOK, "dashboard.html", data)
 	return nil
@@ -251,12 +279,21 @@ func reconcileSince(r *http.Request, now time.Time) (time.Time, string, error) {
 	return t, v, ve.OrNil()
 }
 
-// reconcilePage is GET /trustees/reconcile?since=YYYY-MM-DD: Stripe's records beside the
-// ledger from that day (read only; recovery is 'giving reconcile --recover').
+// reconcilePage is GET /trustees/reconcile?since=YYYY-MM-DD&appeal=: Stripe's records
+// beside the ledger from that day, for every appeal (the default) or one (read only;
+// recovery is 'giving reconcile --recover').
 func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 	u, _ := currentUser(r)
+	chosen, list, err := s.appealChoice(r, "all", true)
+	if err != nil {
+		return err
+	}
+	slug, name := "all", ""
+	if chosen != nil {
+		slug, name = chosen.Slug, chosen.Name
+	}
 	since, sinceText, err := reconcileSince(r, s.store.Now())
-	data := map[string]any{"Title": "Reconciliation", "User": u, "Since": sinceText}
+	data := map[string]any{"Title": "Reconciliation", "User": u, "Since": sinceText, "AppealChoices": list, "Chosen": slug, "AppealName": name}
 	w.Header().Set("Cache-Control", "private, no-store")
 	var ve *campaigns.ValidationError
 	if errors.As(err, &ve) {
@@ -272,7 +309,8 @@ func (s *Server) reconcilePage(w http.ResponseWriter, r *http.Request) error {
 		s.render(w, r, http.StatusOK, "reconcile.html", data)
 		return nil
 	}
-	rep, err := s.deps.Reconciler.Run(r.Context(), since, false)
+	rep, err := s.deps.Reconciler.RunFor(r.Context(), since, false, appealIDOf(chosen))
+	rep.Appeal = name
 	if err != nil {
 		s.log.Error("reconcile", "err", err)
 		data["Failed"] = true

@@ -71,6 +71,9 @@ type siteOptions struct {
 	users []user
 	// donorMail, when set, writes donors' receipts and other emails (nil: none, as before).
 	donorMail *donations.DonorMail
+	// reconcileAPI, when set, is the Stripe API the reconciliation page lists from (none:
+	// the page says there is no Stripe account, as in the sandbox).
+	reconcileAPI string
 }
 
 type user struct {
@@ -136,6 +139,9 @@ func newSite(t *testing.T, opt siteOptions) *site {
 		hooks := payments.NewWebhooks(store, []string{webhookSecret}, false, logger, payments.NewMetrics(nil))
 		hooks.DonorMail = opt.donorMail
 		deps.Webhooks = hooks
+		if opt.reconcileAPI != "" {
+			deps.Reconciler = &payments.Reconciler{API: payments.NewStripeClient("sk_test_123", opt.reconcileAPI, nil), Store: store, Webhooks: hooks}
+		}
 		deps.CheckoutPerMinute = perMinute
 		deps.Fees = opt.fees
 		deps.Limits = web.Limits{Amount: opt.limits}

@@ -413,7 +413,7 @@ func (q *Queries) RecordEntry(ctx context.Context, arg RecordEntryParams) (int64
 
 const stripeEntriesTouching = `-- name: StripeEntriesTouching :many
 SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
-    amount, fee, occurred_at FROM ledger_entries
+    amount, fee, occurred_at, appeal_id FROM ledger_entries
 WHERE source = 'stripe'
   AND (payment_intent = ANY($1::text[]) OR charge_id = ANY($2::text[]) OR source_ref = ANY($3::text[]))
 `
@@ -432,6 +432,7 @@ type StripeEntriesTouchingRow struct {
 	Amount        decimal.Decimal
 	Fee           decimal.Decimal
 	OccurredAt    time.Time
+	AppealID      int64
 }
 
 // StripeEntriesTouching (reconciliation) is every Stripe ledger entry touching a listed payment intent,
@@ -453,6 +454,7 @@ func (q *Queries) StripeEntriesTouching(ctx context.Context, arg StripeEntriesTo
 			&i.Amount,
 			&i.Fee,
 			&i.OccurredAt,
+			&i.AppealID,
 		); err != nil {
 			return nil, err
 		}
@@ -466,7 +468,7 @@ func (q *Queries) StripeEntriesTouching(ctx context.Context, arg StripeEntriesTo
 
 const stripeGiftsBetween = `-- name: StripeGiftsBetween :many
 SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
-    amount, fee, occurred_at FROM ledger_entries
+    amount, fee, occurred_at, appeal_id FROM ledger_entries
 WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= $1::timestamptz AND occurred_at < $2::timestamptz ORDER BY occurred_at, id
 `
 
@@ -483,6 +485,7 @@ type StripeGiftsBetweenRow struct {
 	Amount        decimal.Decimal
 	Fee           decimal.Decimal
 	OccurredAt    time.Time
+	AppealID      int64
 }
 
 // StripeGiftsBetween is the Stripe gifts that occurred in [since, until) (offline money
@@ -504,6 +507,7 @@ func (q *Queries) StripeGiftsBetween(ctx context.Context, arg StripeGiftsBetween
 			&i.Amount,
 			&i.Fee,
 			&i.OccurredAt,
+			&i.AppealID,
 		); err != nil {
 			return nil, err
 		}

@@ -40,5 +40,5 @@ func StripeGiftsBetween(ctx context.Context, db dbq.DBTX, since, until time.Time
 
 func stripeEntry(r dbq.StripeEntriesTouchingRow) Entry {
 	return Entry{Kind: Kind(r.Kind), Source: SourceStripe, SourceRef: r.SourceRef, ChargeID: r.ChargeID,
-		PaymentIntent: r.PaymentIntent, Amount: r.Amount, Fee: r.Fee, OccurredAt: r.OccurredAt}
+		PaymentIntent: r.PaymentIntent, Amount: r.Amount, Fee: r.Fee, OccurredAt: r.OccurredAt, AppealID: r.AppealID}
 }

@@ -89,7 +89,7 @@ ORDER BY 1, 2;
 -- charge or object.
 -- name: StripeEntriesTouching :many
 SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
-    amount, fee, occurred_at FROM ledger_entries
+    amount, fee, occurred_at, appeal_id FROM ledger_entries
 WHERE source = 'stripe'
   AND (payment_intent = ANY(@payment_intents::text[]) OR charge_id = ANY(@charges::text[]) OR source_ref = ANY(@objects::text[]));
 
@@ -97,7 +97,7 @@ WHERE source = 'stripe'
 -- is not Stripe's to confirm).
 -- name: StripeGiftsBetween :many
 SELECT kind, source_ref, COALESCE(charge_id, '')::text AS charge_id, COALESCE(payment_intent, '')::text AS payment_intent,
-    amount, fee, occurred_at FROM ledger_entries
+    amount, fee, occurred_at, appeal_id FROM ledger_entries
 WHERE source = 'stripe' AND kind = 'gift' AND occurred_at >= @since::timestamptz AND occurred_at < @until::timestamptz ORDER BY occurred_at, id;
 
 -- AllTotals sums each scope's totals over its shards, in the order of TotalFields

@@ -162,6 +162,10 @@ type Dashboard struct {
 	Cumulative   []CumulativePoint
 	// Health is monthly giving month by month, the churn rate and the income forecast.
 	Health Health
+
+	// Appeals is each appeal's own dashboard when this one is every appeal's together
+	// (ReadAllAppeals), the default appeal first; nil for one appeal's.
+	Appeals []AppealDashboard
 }
 
 // FrequencyFigures are the gifts of one frequency (one-off or monthly) in the period.
@@ -230,6 +234,8 @@ type UnmatchedFigures struct {
 }
 
 // Progress is the appeal's all-time progress toward its target, from the derived totals.
+// For every appeal together (ReadAllAppeals) Raised is all of theirs and Target and
+// Percent are zero: each appeal has its own target.
 type Progress struct {
 	Target  decimal.Decimal
 	Raised  decimal.Decimal
@@ -300,12 +306,122 @@ func ReadDashboard(ctx context.Context, s *campaigns.Store, appealID int64, p Pe
 	}
 	dash := Dashboard{AppealID: appealID, Period: p}
 	err := pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		return fillDashboard(ctx, tx, &dash, s.Now())
+		_, err := fillDashboard(ctx, tx, &dash, s.Now())
+		return err
 	})
 	if err != nil {
 		return Dashboard{}, fmt.Errorf("dashboard for appeal %d: %w", appealID, err)
 	}
 	return dash, nil
+}
+
+// AppealDashboard is one appeal's own dashboard, as part of every appeal's.
+type AppealDashboard struct {
+	Slug, Name string
+	Open       bool
+	Dashboard
+}
+
+// ReadAllAppeals gathers the trustee dashboard of every appeal together for a period: each
+// appeal's dashboard is read as ReadDashboard reads it (from the ledger summary, in one
+// snapshot for all of them), and every money figure and count is the sum of the appeals'
+// own, to the penny. Gift Aid is each appeal's tax at its own rate, added up; tiers belong
+// to one appeal, so ByTier is empty and each appeal's tiers are in Appeals. The appeals'
+// targets differ, so there is no single target: Progress.Target and Percent are zero, and
+// each appeal's own progress is in Appeals. Monthly giving health counts every appeal's
+// monthly gifts together (its churn is of them all, not an average of the appeals').
+func ReadAllAppeals(ctx context.Context, s *campaigns.Store, p Period) (Dashboard, error) {
+	if err := p.ValidateForDashboard(); err != nil {
+		return Dashboard{}, fmt.Errorf("dashboard: %w", err)
+	}
+	var all Dashboard
+	err := pgx.BeginTxFunc(ctx, s.Pool(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		list, err := dbq.New(tx).ListAppeals(ctx)
+		if err != nil {
+			return err
+		}
+		per := make([]AppealDashboard, 0, len(list))
+		var health healthInputs
+		for _, a := range list {
+			ad := AppealDashboard{Slug: a.Slug, Name: a.Name, Open: a.Status == "open", Dashboard: Dashboard{AppealID: a.ID, Period: p}}
+			in, err := fillDashboard(ctx, tx, &ad.Dashboard, s.Now())
+			if err != nil {
+				return fmt.Errorf("appeal %d: %w", a.ID, err)
+			}
+			health.add(in)
+			per = append(per, ad)
+		}
+		all = sumDashboards(p, per)
+		all.Health = health.count(p, s.Now())
+		return nil
+	})
+	if err != nil {
+		return Dashboard{}, fmt.Errorf("dashboard for every appeal: %w", err)
+	}
+	return all, nil
+}
+
+// sumDashboards adds up the appeals' dashboards of one period (all but Health).
+func sumDashboards(p Period, per []AppealDashboard) Dashboard {
+	z := decimal.Zero
+	all := Dashboard{Period: p, GiftAidRate: z, Gross: z, Refunds: z, Disputed: z, DisputesLost: z, Fees: z, Raised: z, Net: z,
+		GiftAidBase: z, GiftAidClaimable: z, GiftAidClaimedBase: z, GiftAidClaimed: z,
+		OneOff: FrequencyFigures{Gross: z}, Monthly: FrequencyFigures{Gross: z}, MonthlyRecurringIncome: z, PausedIncome: z,
+		ProcessingAmount: z, Unmatched: UnmatchedFigures{Amount: z}, Progress: Progress{Target: z, Raised: z, Percent: z},
+		RaisedBefore: z, Appeals: per}
+	for _, m := range p.Months() {
+		all.ByMonth = append(all.ByMonth, MonthFigures{Month: m, Gross: z, Refunds: z, Fees: z, Raised: z, Net: z})
+	}
+	for _, a := range per {
+		d := a.Dashboard
+		all.Gifts += d.Gifts
+		all.Gross = all.Gross.Add(d.Gross)
+		all.Refunds = all.Refunds.Add(d.Refunds)
+		all.Disputed = all.Disputed.Add(d.Disputed)
+		all.DisputesLost = all.DisputesLost.Add(d.DisputesLost)
+		all.Fees = all.Fees.Add(d.Fees)
+		all.Raised = all.Raised.Add(d.Raised)
+		all.Net = all.Net.Add(d.Net)
+		all.GiftAidBase = all.GiftAidBase.Add(d.GiftAidBase)
+		all.GiftAidClaimable = all.GiftAidClaimable.Add(d.GiftAidClaimable)
+		all.GiftAidClaimedBase = all.GiftAidClaimedBase.Add(d.GiftAidClaimedBase)
+		all.GiftAidClaimed = all.GiftAidClaimed.Add(d.GiftAidClaimed)
+		all.OneOff.Count += d.OneOff.Count
+		all.OneOff.Gross = all.OneOff.Gross.Add(d.OneOff.Gross)
+		all.Monthly.Count += d.Monthly.Count
+		all.Monthly.Gross = all.Monthly.Gross.Add(d.Monthly.Gross)
+		all.ByFundraiser = append(all.ByFundraiser, d.ByFundraiser...)
+		for i := range all.ByMonth {
+			if i >= len(d.ByMonth) {
+				break
+			}
+			m, o := &all.ByMonth[i], d.ByMonth[i]
+			m.Gifts += o.Gifts
+			m.Gross, m.Refunds, m.Fees = m.Gross.Add(o.Gross), m.Refunds.Add(o.Refunds), m.Fees.Add(o.Fees)
+			m.Raised, m.Net = m.Raised.Add(o.Raised), m.Net.Add(o.Net)
+		}
+		all.ActiveMonthlyDonors += d.ActiveMonthlyDonors
+		all.MonthlyRecurringIncome = all.MonthlyRecurringIncome.Add(d.MonthlyRecurringIncome)
+		all.FailedMonthly += d.FailedMonthly
+		all.CancelledMonthly += d.CancelledMonthly
+		all.PausedMonthly += d.PausedMonthly
+		all.PausedIncome = all.PausedIncome.Add(d.PausedIncome)
+		all.CancelledByDonor += d.CancelledByDonor
+		all.CancelledByAdmin += d.CancelledByAdmin
+		all.CancelledByDispute += d.CancelledByDispute
+		all.CancelledByPaymentFailure += d.CancelledByPaymentFailure
+		all.AmountsRaised += d.AmountsRaised
+		all.AmountsLowered += d.AmountsLowered
+		all.Processing += d.Processing
+		all.ProcessingAmount = all.ProcessingAmount.Add(d.ProcessingAmount)
+		all.Unmatched.Count += d.Unmatched.Count
+		all.Unmatched.Amount = all.Unmatched.Amount.Add(d.Unmatched.Amount)
+		all.Progress.Raised = all.Progress.Raised.Add(d.Progress.Raised)
+		all.RaisedBefore = all.RaisedBefore.Add(d.RaisedBefore)
+	}
+	sortFundraisers(all.ByFundraiser)
+	all.Cumulative = cumulative(all.RaisedBefore, all.ByMonth)
+	return all
 }
 
 type tierRow struct {
@@ -314,7 +430,9 @@ type tierRow struct {
 	position int
 }
 
-func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Time) error {
+// fillDashboard reads one appeal's dashboard in tx, and returns what its monthly giving
+// health was counted from.
+func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Time) (healthInputs, error) {
 	id, p := dash.AppealID, dash.Period
 	months, head, tail := summaryRanges(p)
 
@@ -330,14 +448,14 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Tim
 	q := dbq.New(tx)
 	appealRow, err := q.DashboardAppeal(ctx, id)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("appeal %d: %w", id, campaigns.ErrNotFound)
+		return healthInputs{}, fmt.Errorf("appeal %d: %w", id, campaigns.ErrNotFound)
 	} else if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	summary, err := q.DashboardSummary(ctx, dbq.DashboardSummaryParams{AppealID: id, MonthsFrom: months[0], MonthsTo: months[1],
 		HeadFrom: head[0], HeadTo: head[1], TailFrom: tail[0], TailTo: tail[1]})
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	for _, r := range summary {
 		k := ledger.Kind(r.Kind)
@@ -364,14 +482,14 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Tim
 	}
 	tierRows, err := q.DashboardTiers(ctx, id)
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	for _, t := range tierRows {
 		tiers = append(tiers, tierRow{TierFigures: TierFigures{TierID: t.ID, Title: t.Title, Amount: t.Amount}, active: t.Active, position: int(t.Position)})
 	}
 	pageRows, err := q.DashboardPages(ctx, id)
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	for _, f := range pageRows {
 		pages = append(pages, FundraiserFigures{FundraiserID: f.ID, Slug: f.Slug, Title: f.Title, Status: f.Status, Target: f.Target,
@@ -379,26 +497,26 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Tim
 	}
 	monthly, err := q.DashboardMonthly(ctx, id)
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	dash.ActiveMonthlyDonors, dash.MonthlyRecurringIncome, dash.FailedMonthly, dash.CancelledMonthly =
 		monthly.Active, monthly.Income, monthly.PastDue, monthly.Cancelled
 	if err := fillMonthlyChanges(ctx, q, dash, now); err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	processing, err := q.DashboardProcessing(ctx, id)
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	dash.Processing, dash.ProcessingAmount = processing.Gifts, processing.Amount
 	unmatched, err := q.DashboardUnmatched(ctx, dbq.DashboardUnmatchedParams{AppealID: id, FromAt: p.From, ToAt: p.To})
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	dash.Unmatched.Count, dash.Unmatched.Amount = unmatched.Gifts, unmatched.Amount
 	progress, err := ledger.ReadTotals(ctx, tx, ledger.AppealScope(id))
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 
 	dash.GiftAidRate = appealRow.GiftAidRate
@@ -454,16 +572,7 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Tim
 		f.Percent = percentOf(f.RaisedToDate, f.Target)
 		dash.ByFundraiser = append(dash.ByFundraiser, f)
 	}
-	sort.SliceStable(dash.ByFundraiser, func(i, j int) bool {
-		a, b := dash.ByFundraiser[i], dash.ByFundraiser[j]
-		if c := a.Raised.Cmp(b.Raised); c != 0 {
-			return c > 0
-		}
-		if a.Title != b.Title {
-			return strings.ToLower(a.Title) < strings.ToLower(b.Title)
-		}
-		return a.FundraiserID < b.FundraiserID
-	})
+	sortFundraisers(dash.ByFundraiser)
 
 	for _, m := range p.Months() {
 		g := byMonth[m]
@@ -480,11 +589,29 @@ func fillDashboard(ctx context.Context, tx pgx.Tx, dash *Dashboard, now time.Tim
 
 	before, err := q.RaisedBefore(ctx, dbq.RaisedBeforeParams{AppealID: id, Before: pgtype.Date{Time: p.From.In(campaigns.London()), Valid: true}})
 	if err != nil {
-		return err
+		return healthInputs{}, err
 	}
 	dash.RaisedBefore, dash.Cumulative = before, cumulative(before, dash.ByMonth)
-	dash.Health, err = readHealth(ctx, q, id, p, now)
-	return err
+	in, err := readHealthInputs(ctx, q, id, p)
+	if err != nil {
+		return healthInputs{}, err
+	}
+	dash.Health = in.count(p, now)
+	return in, nil
+}
+
+// sortFundraisers puts the pages that raised most in the period first, then by title.
+func sortFundraisers(pages []FundraiserFigures) {
+	sort.SliceStable(pages, func(i, j int) bool {
+		a, b := pages[i], pages[j]
+		if c := a.Raised.Cmp(b.Raised); c != 0 {
+			return c > 0
+		}
+		if a.Title != b.Title {
+			return strings.ToLower(a.Title) < strings.ToLower(b.Title)
+		}
+		return a.FundraiserID < b.FundraiserID
+	})
 }
 
 // CompareDashboardSummary recomputes the dashboard's summary from the ledger and reports an

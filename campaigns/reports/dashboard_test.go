@@ -626,3 +626,117 @@ func TestDashboardSummaryComparison(t *testing.T) {
 		t.Fatalf("tampered summary: err = %v, want one row named", err)
 	}
 }
+
+// Every appeal together is the sum of each appeal's own figures, to the penny, and reads
+// the same summary: two appeals with gifts, refunds and disputes in each.
+func TestDashboardOfEveryAppealIsTheSumOfEach(t *testing.T) {
+	t.Parallel()
+	s, a := campaignstest.Seeded(t, 8)
+	ctx := context.Background()
+	seed := seedDashboard(t, s, a)
+	// The other appeal already has a £500 gift in February ("elsewhere"): add another gift,
+	// a part refund of it and a dispute, still open, on the first.
+	for _, e := range []ledger.Entry{
+		{Kind: ledger.KindGift, SourceRef: "pi_other2", Amount: d("80.00"), Fee: d("1.20"), GiftAidBase: d("80.00"), DonorKey: "donor:other2", OccurredAt: mustTime(t, "2025-01-12T10:00:00Z")},
+		{Kind: ledger.KindRefund, SourceRef: "ch_other2", Seq: "2000", Amount: d("-20.00"), GiftAidBase: d("-20.00"), OccurredAt: mustTime(t, "2025-03-12T10:00:00Z")},
+		{Kind: ledger.KindDisputeHold, SourceRef: "dp_elsewhere", Amount: d("-500.00"), GiftAidBase: d("-500.00"), OccurredAt: mustTime(t, "2025-03-14T10:00:00Z")},
+	} {
+		e.AppealID, e.Source = seed.other, ledger.SourceStripe
+		campaignstest.Record(t, s, e)
+	}
+	if err := reports.CompareDashboardSummary(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	periods := map[string]reports.Period{
+		"January to March":      reports.MonthPeriod(2025, time.January, 3),
+		"15 January to 5 March": reports.DayPeriod(mustTime(t, "2025-01-15T12:00:00Z"), mustTime(t, "2025-03-05T12:00:00Z")),
+		"tax year 2024-25":      reports.DayPeriod(mustTime(t, "2024-04-06T12:00:00Z"), mustTime(t, "2025-04-06T12:00:00Z")),
+	}
+	for name, p := range periods {
+		all, err := reports.ReadAllAppeals(ctx, s, p)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		mine, err := reports.ReadDashboard(ctx, s, a.ID, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := reports.ReadDashboard(ctx, s, seed.other, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all.Appeals) != 2 || all.Appeals[0].AppealID != a.ID || all.Appeals[1].AppealID != seed.other || all.Appeals[1].Name != "Other" {
+			t.Fatalf("%s: appeals %+v, want the main appeal then Other", name, all.Appeals)
+		}
+		// Each appeal inside every appeal's dashboard is that appeal's own dashboard.
+		for i, own := range []reports.Dashboard{mine, other} {
+			compareFigures(t, name+": "+all.Appeals[i].Name, all.Appeals[i].Dashboard, own)
+		}
+		// Every figure that adds up is the sum of the two, field by field, so a figure
+		// added to the dashboard later cannot be left out of the sum unnoticed.
+		got, m, o := figures(all), figures(mine), figures(other)
+		checked := 0
+		for k, v := range got {
+			switch {
+			case strings.HasPrefix(k, ".Appeals"), strings.HasPrefix(k, ".ByTier"), strings.HasPrefix(k, ".ByFundraiser"),
+				strings.HasPrefix(k, ".Health"), strings.HasPrefix(k, ".Period"), strings.HasPrefix(k, ".Progress.Target"),
+				strings.HasPrefix(k, ".Progress.Percent"), k == ".AppealID", k == ".GiftAidRate", strings.HasSuffix(k, ".Month"),
+				strings.HasSuffix(k, ".len"):
+				continue
+			}
+			mv, mok := m[k]
+			ov, ook := o[k]
+			if !mok || !ook {
+				t.Errorf("%s: %s is in every appeal's dashboard but not in each appeal's", name, k)
+				continue
+			}
+			sum := d(mv).Add(d(ov))
+			if !d(v).Equal(sum) {
+				t.Errorf("%s: %s = %s for every appeal, want %s + %s = %s", name, k, v, mv, ov, sum.StringFixed(2))
+			}
+			checked++
+		}
+		if checked < 50 {
+			t.Errorf("%s: only %d figures compared", name, checked)
+		}
+		if len(all.ByTier) != 0 || !all.Progress.Target.IsZero() || len(all.ByFundraiser) != len(mine.ByFundraiser)+len(other.ByFundraiser) {
+			t.Errorf("%s: tiers %+v, target %s, %d pages: want no tiers (each appeal has its own), no single target, every page",
+				name, all.ByTier, all.Progress.Target, len(all.ByFundraiser))
+		}
+		var active int64
+		for _, h := range all.Health.Months {
+			active += h.ActiveAtStart
+		}
+		var activeEach int64
+		for _, h := range append(mine.Health.Months, other.Health.Months...) {
+			activeEach += h.ActiveAtStart
+		}
+		if active != activeEach {
+			t.Errorf("%s: monthly gifts running at the months' starts %d, want %d", name, active, activeEach)
+		}
+	}
+
+	// By hand, January to March 2025: the main appeal's figures (TestDashboardMatchesTheLedger)
+	// and the other appeal's gifts of 500 + 80, refund of 20 and open dispute of 500.
+	all, err := reports.ReadAllAppeals(ctx, s, reports.MonthPeriod(2025, time.January, 3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	byHand := map[string][2]string{
+		"Gifts":            {fmt.Sprint(all.Gifts), "17"},
+		"Gross":            {all.Gross.StringFixed(2), "911.12"},  // 331.12 + 500 + 80
+		"Refunds":          {all.Refunds.StringFixed(2), "24.00"}, // 4 + 20
+		"Disputed":         {all.Disputed.StringFixed(2), "550.00"},
+		"Raised":           {all.Raised.StringFixed(2), "322.12"}, // 262.12 + 580 - 20 - 500
+		"Fees":             {all.Fees.StringFixed(2), "35.81"},    // 27.61 + 7.00 + 1.20
+		"Net":              {all.Net.StringFixed(2), "286.31"},
+		"GiftAidClaimable": {all.GiftAidClaimable.StringFixed(2), "56.75"},      // 41.75 + 60 × 25%
+		"Progress.Raised":  {all.Progress.Raised.StringFixed(2), "2325.12"},     // 262.12 + 3 before + 2000 after, + 60 to the other
+		"Cumulative[2]":    {all.Cumulative[2].Raised.StringFixed(2), "325.12"}, // 3 before + 262.12 + 60
+	}
+	for k, v := range byHand {
+		if v[0] != v[1] {
+			t.Errorf("every appeal: %s = %s, want %s (by hand)", k, v[0], v[1])
+		}
+	}
+}

@@ -97,12 +97,33 @@ func inMonth(t, start time.Time) bool {
 	return !t.Before(start) && t.Before(start.AddDate(0, 1, 0))
 }
 
-// readHealth reads the monthly giving health of the appeal for the period, with the
-// forecast from now.
-func readHealth(ctx context.Context, q *dbq.Queries, appealID int64, p Period, now time.Time) (Health, error) {
+// healthInputs are what monthly giving health is counted from: one appeal's monthly
+// gifts, pauses, failed payments and recoveries, or several appeals' put together.
+type healthInputs struct {
+	gifts     []healthGift
+	pauses    []time.Time
+	failures  []dbq.HealthFailuresRow
+	recovered []time.Time
+}
+
+// add puts another appeal's inputs with these (each donation belongs to one appeal).
+func (in *healthInputs) add(o healthInputs) {
+	in.gifts = append(in.gifts, o.gifts...)
+	in.pauses = append(in.pauses, o.pauses...)
+	in.failures = append(in.failures, o.failures...)
+	in.recovered = append(in.recovered, o.recovered...)
+}
+
+// count is the health of the period, with the forecast from now.
+func (in healthInputs) count(p Period, now time.Time) Health {
+	return countHealth(in.gifts, in.pauses, in.failures, in.recovered, p, now)
+}
+
+// readHealthInputs reads what the monthly giving health of the appeal is counted from.
+func readHealthInputs(ctx context.Context, q *dbq.Queries, appealID int64, p Period) (healthInputs, error) {
 	rows, err := q.HealthMonthlyGifts(ctx, appealID)
 	if err != nil {
-		return Health{}, err
+		return healthInputs{}, err
 	}
 	gifts := make([]healthGift, 0, len(rows))
 	for _, r := range rows {
@@ -119,11 +140,11 @@ func readHealth(ctx context.Context, q *dbq.Queries, appealID int64, p Period, n
 	}
 	pauses, err := q.HealthPauses(ctx, dbq.HealthPausesParams{AppealID: appealID, ToAt: p.To})
 	if err != nil {
-		return Health{}, err
+		return healthInputs{}, err
 	}
 	failures, err := q.HealthFailures(ctx, dbq.HealthFailuresParams{AppealID: appealID, ToAt: p.To})
 	if err != nil {
-		return Health{}, err
+		return healthInputs{}, err
 	}
 	failedIDs := map[string]bool{}
 	for _, f := range failures {
@@ -137,11 +158,10 @@ func readHealth(ctx context.Context, q *dbq.Queries, appealID int64, p Period, n
 	var payments []dbq.HealthPaymentsOfRow
 	if len(ids) > 0 {
 		if payments, err = q.HealthPaymentsOf(ctx, dbq.HealthPaymentsOfParams{Ids: ids, ToAt: p.To}); err != nil {
-			return Health{}, err
+			return healthInputs{}, err
 		}
 	}
-	h := countHealth(gifts, pauses, failures, recoveries(failures, payments), p, now)
-	return h, nil
+	return healthInputs{gifts: gifts, pauses: pauses, failures: failures, recovered: recoveries(failures, payments)}, nil
 }
 
 // recoveries are the times of the payments that followed a failed payment of the same

@@ -14,7 +14,8 @@ import (
 
 // e2eDeskPaths are the trustee and admin pages a phone must fit.
 var e2eDeskPaths = []string{"/trustees", "/trustees/gift-aid", "/trustees/reconcile", "/trustees/payouts", "/trustees/audit", "/admin", "/admin/donors",
-	"/admin/appeals", "/admin/appeals/1", "/admin/appeals/2", "/trustees?appeal=winter-emergency"}
+	"/admin/appeals", "/admin/appeals/1", "/admin/appeals/2", "/trustees?appeal=winter-emergency", "/trustees?appeal=all",
+	"/trustees/reconcile?appeal=winter-emergency"}
 
 // e2eSideways lists what sticks out past the right edge of the screen, "" when the page
 // fits: the document is no wider than the window.

@@ -9,11 +9,12 @@ import (
 	"strings"
 	"time"
 
+	"giving/campaigns/appeals"
 	"giving/payments"
 )
 
 func cmdReconcile(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) error {
-	fs := newFlags("reconcile", "reconcile [--since 2026-11-01] [--recover]", `Compares the ledger with Stripe for the period since the given day (UTC; default 30 days
+	fs := newFlags("reconcile", "reconcile [--since 2026-11-01] [--appeal SLUG] [--recover]", `Compares the ledger with Stripe for the period since the given day (UTC; default 30 days
 ago) and prints what it finds, exiting with status 1 while any difference remains:
   missing_locally    Stripe has money the ledger lacks: a paid charge with no gift, a
                      refund, a dispute, its close, or a charge's fee
@@ -25,10 +26,14 @@ It lists charges, refunds, disputes, payouts, and the events of the last 30 days
 not deliver. Without --recover it changes nothing. With --recover it first applies those
 undelivered events, and records the fees the ledger lacks, through the same idempotent
 path as the webhook: an event already stored changes nothing, so running it twice is safe.
+With --appeal it compares one appeal only: its ledger entries, and the Stripe records whose
+payment the ledger matches to its gifts; records the ledger matches to no appeal are listed
+too, marked "not matched". Recovery, payouts and undelivered events are the whole account's.
 Needs DATABASE_URL and STRIPE_SECRET_KEY (honours STRIPE_API_BASE); it cannot run in
 sandbox mode, which has no Stripe account to compare with.`, stdout)
 	sinceFlag := fs.String("since", "", "first day of the period, YYYY-MM-DD in UTC (default 30 days ago)")
 	recover := fs.Bool("recover", false, "apply undelivered events and record missing fees before comparing")
+	appeal := fs.String("appeal", "", "only this appeal's slug (default: every appeal)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -56,6 +61,15 @@ sandbox mode, which has no Stripe account to compare with.`, stdout)
 		return err
 	}
 	defer store.Pool().Close()
+	var appealID int64
+	var appealName string
+	if *appeal != "" {
+		a, err := appeals.AppealBySlug(ctx, store, *appeal)
+		if err != nil {
+			return fmt.Errorf("reconcile: appeal %q: %w", *appeal, err)
+		}
+		appealID, appealName = a.ID, a.Name
+	}
 	live, _ := payments.KeyMode(key)
 	log := newLogger(stderr, true)
 	hooks := payments.NewWebhooks(store, cfg.WebhookSecrets, live, log, payments.NewMetrics(nil))
@@ -66,10 +80,11 @@ sandbox mode, which has no Stripe account to compare with.`, stdout)
 		Store:    store,
 		Webhooks: hooks,
 	}
-	rep, err := rec.Run(ctx, since, *recover)
+	rep, err := rec.RunFor(ctx, since, *recover, appealID)
 	if err != nil {
 		return err
 	}
+	rep.Appeal = appealName
 	if err := rep.WriteText(stdout); err != nil {
 		return err
 	}

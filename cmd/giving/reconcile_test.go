@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"giving/migrations/testdb"
 	"giving/payments/paymentstest"
@@ -58,5 +61,22 @@ func TestReconcileAgainstStripeMock(t *testing.T) {
 	}
 	if out, err := runCmd(t, env, "reconcile", "--recover"); err != nil || !strings.Contains(out, "Undelivered events applied") {
 		t.Fatalf("reconcile --recover: %v\n%s", err, out)
+	}
+	// One appeal, named in the report; an appeal that does not exist is refused.
+	conn, err := pgx.Connect(context.Background(), env["DATABASE_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `INSERT INTO appeals (slug, name, target, surplus_statement)
+		VALUES ('winter-rec', 'Winter', 1000, 'Any surplus goes to our other work.')`); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runCmd(t, env, "reconcile", "--since", "2026-11-01", "--appeal", "winter-rec"); err != nil ||
+		!strings.Contains(out, "For Winter only: its ledger entries") || !strings.Contains(out, "No differences") {
+		t.Fatalf("reconcile --appeal winter-rec: %v\n%s", err, out)
+	}
+	if out, err := runCmd(t, env, "reconcile", "--appeal", "no-such-appeal"); err == nil || !strings.Contains(err.Error(), `appeal "no-such-appeal"`) {
+		t.Fatalf("reconcile --appeal no-such-appeal: %v\n%s", err, out)
 	}
 }
