@@ -111,16 +111,21 @@ func (w *world) attemptCancel(sub string, n int) error {
 // cancelJobs lists the subscriptions that have a cancellation job.
 func (w *world) cancelJobs() []string {
 	w.t.Helper()
-	rows, err := w.pool().Query(context.Background(), `SELECT args->>'subscription_id' FROM river_job WHERE kind = $1 ORDER BY id`,
-		donations.SubscriptionCancelJob{}.Kind())
+	return w.jobArgs(donations.SubscriptionCancelJob{}.Kind(), "subscription_id")
+}
+
+// jobArgs lists one argument of every River job of a kind, oldest first.
+func (w *world) jobArgs(kind, arg string) []string {
+	w.t.Helper()
+	rows, err := w.pool().Query(context.Background(), `SELECT args->>$2 FROM river_job WHERE kind = $1 ORDER BY id`, kind, arg)
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	subs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	values, err := pgx.CollectRows(rows, pgx.RowTo[string])
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	return subs
+	return values
 }
 
 // A dispute ends a monthly gift here and at Stripe, so the card is not charged again: the

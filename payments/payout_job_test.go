@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
@@ -23,16 +22,7 @@ import (
 // payoutJobs lists the payouts that have a recording job.
 func (w *world) payoutJobs() []string {
 	w.t.Helper()
-	rows, err := w.pool().Query(context.Background(), `SELECT args->>'payout_id' FROM river_job WHERE kind = $1 ORDER BY id`,
-		payments.RecordPayoutJob{}.Kind())
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return ids
+	return w.jobArgs(payments.RecordPayoutJob{}.Kind(), "payout_id")
 }
 
 // A payout.paid delivery, signed and verified like any other, queues the job that records
