@@ -270,11 +270,26 @@ func countHealth(gifts []healthGift, pauses []time.Time, failures []dbq.HealthFa
 	keep := decimal.NewFromInt(1).Sub(churn)
 	factor := decimal.NewFromInt(1)
 	h.ForecastTotal = decimal.Zero
+	// Each month's base is the running gifts not paused at its start. A gift with no pause,
+	// or one over by the first forecast month, counts in every month: summed once. A
+	// paused one counts from the month its pause is over.
+	first := thisMonth.AddDate(0, 1, 0)
+	everyMonth := decimal.Zero
+	var paused []healthGift
+	for _, g := range gifts {
+		switch {
+		case !g.running:
+		case g.pausedUntil == nil || !g.pausedUntil.After(first):
+			everyMonth = everyMonth.Add(g.amount)
+		default:
+			paused = append(paused, g)
+		}
+	}
 	for k := 1; k <= ForecastMonths; k++ {
 		start := thisMonth.AddDate(0, k, 0)
-		base := decimal.Zero
-		for _, g := range gifts {
-			if g.running && (g.pausedUntil == nil || !g.pausedUntil.After(start)) {
+		base := everyMonth
+		for _, g := range paused {
+			if !g.pausedUntil.After(start) {
 				base = base.Add(g.amount)
 			}
 		}
