@@ -109,6 +109,17 @@ func (q *Queries) InsertPayoutLine(ctx context.Context, arg InsertPayoutLinePara
 	return err
 }
 
+const lockSandboxPayouts = `-- name: LockSandboxPayouts :exec
+SELECT pg_advisory_xact_lock(hashtextextended('giving:sandbox-payouts', 0))
+`
+
+// LockSandboxPayouts makes sandbox payouts (the daily one, a trustee's "pay out now") take
+// turns: the second reads what is left once the first has committed.
+func (q *Queries) LockSandboxPayouts(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, lockSandboxPayouts)
+	return err
+}
+
 const payoutLines = `-- name: PayoutLines :many
 SELECT l.txn_id, l.payout_id, l.type, l.source_ref, l.charge_id, l.description, l.amount, l.fee, l.created_at,
     (CASE WHEN l.ledger_entry_id IS NOT NULL THEN 1 ELSE COALESCE(m.entries, 0) END)::bigint AS matched_entries,

@@ -210,6 +210,10 @@ var ErrNothingToPayOut = errors.New("nothing to pay out")
 // a total that is not positive, is ErrNothingToPayOut (Stripe would not pay out either).
 func Sandbox(ctx context.Context, s *campaigns.Store, by audit.Actor) (Payout, error) {
 	return campaigns.InTxValue(ctx, s, func(tx pgx.Tx) (Payout, error) {
+		// One sandbox payout at a time: the daily one and a trustee's may meet.
+		if err := dbq.New(tx).LockSandboxPayouts(ctx); err != nil {
+			return Payout{}, err
+		}
 		now := s.Now()
 		rows, err := dbq.New(tx).SandboxUnpaid(ctx)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -214,5 +215,41 @@ func TestSandboxPaysOutDailyOnItsOwn(t *testing.T) {
 	got = may()
 	if len(got) != 2 || got[1].Amount.StringFixed(2) != "4.72" || len(got[1].Lines) != 1 {
 		t.Fatalf("after a new gift, payouts %+v; want a second of 4.72 paying only the new gift", got)
+	}
+}
+
+// The sandbox's daily payout and a trustee's "pay out now" may run at once: they take
+// turns, so one pays the ledger's money out and the other finds nothing left, and neither
+// fails. Several rounds, each with a new gift, both started together.
+func TestSandboxPayoutsAtOnceTakeTurns(t *testing.T) {
+	w := campaignstest.NewGiftWorld(t)
+	ctx := context.Background()
+	treasurer := campaignstest.AddUser(t, w.S, "treasurer@example.org", accounts.RoleTrustee)
+	for round := range 5 {
+		dn := w.Donation(donations.NewDonation{Amount: d("10.00")})
+		ref := fmt.Sprintf("%d", round)
+		w.Gift(dn, "cs_"+ref, "ch_"+ref, "pi_"+ref, "10.00", "0.35", campaignstest.UTC(2026, 3, 1+round, 10, 0))
+		errs := make(chan error, 2)
+		paid := make(chan decimal.Decimal, 2)
+		for _, by := range []audit.Actor{treasurer, payouts.SandboxActor} {
+			go func() {
+				p, err := payouts.Sandbox(ctx, w.S, by)
+				if errors.Is(err, payouts.ErrNothingToPayOut) {
+					err = nil
+				}
+				errs <- err
+				paid <- p.Amount
+			}()
+		}
+		total := decimal.Zero
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: two sandbox payouts at once: %v", round, err)
+			}
+			total = total.Add(<-paid)
+		}
+		if total.StringFixed(2) != "9.65" {
+			t.Fatalf("round %d: paid out %s in all, want the new gift's 9.65 once", round, total.StringFixed(2))
+		}
 	}
 }

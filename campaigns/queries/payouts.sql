@@ -38,6 +38,11 @@ LEFT JOIN LATERAL (
 WHERE l.payout_id = ANY(sqlc.arg(payout_ids)::text[])
 ORDER BY l.payout_id, l.created_at, l.txn_id;
 
+-- LockSandboxPayouts makes sandbox payouts (the daily one, a trustee's "pay out now") take
+-- turns: the second reads what is left once the first has committed.
+-- name: LockSandboxPayouts :exec
+SELECT pg_advisory_xact_lock(hashtextextended('giving:sandbox-payouts', 0));
+
 -- SandboxUnpaid lists the Stripe-sourced ledger entries the sandbox has not yet paid out:
 -- what a sandbox payout pays.
 -- name: SandboxUnpaid :many
