@@ -21,18 +21,10 @@ func TestE2EConsent(t *testing.T) {
 	site := e2eStart(t)
 	browserCtx := e2eBrowser(t, chromium)
 	var link string
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}} {
+	for _, vp := range []e2eViewport{e2eDesktop, e2ePhone} {
 		t.Run(vp.name, func(t *testing.T) {
 			b := e2eNewTab(t, browserCtx, site, vp.name)
-			opts := []chromedp.EmulateViewportOption{}
-			if vp.mobile {
-				opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-			}
-			b.do("size the window", chromedp.EmulateViewport(vp.width, vp.height, opts...))
+			b.size(vp)
 			fits := func(what string) {
 				t.Helper()
 				if out := e2eRun(b, "measure the width", chromedp.Evaluate[string](e2eSideways)); out != "" {

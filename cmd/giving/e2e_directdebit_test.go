@@ -26,9 +26,9 @@ func TestE2EDonorSetsUpADirectDebit(t *testing.T) {
 	trustee := e2eNewTab(t, browserCtx, site, "trustee")
 	both := func(b *e2eTab, name string) {
 		t.Helper()
-		b.do("size the window for a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+		b.size(e2ePhone)
 		b.screenshot(name + "-phone")
-		b.do("size the window for a laptop", chromedp.EmulateViewport(1280, 800))
+		b.size(e2eDesktop)
 		b.checkA11y(name + "-desktop")
 	}
 	raised := func() string {

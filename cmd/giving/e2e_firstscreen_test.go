@@ -24,18 +24,10 @@ func TestE2EFirstScreen(t *testing.T) {
 	const page = "/f/ruby-runs-10k"
 	e2eAddPage(t, site, "Ruby", "ruby-runs-10k", "Ruby runs the 10k", "I am running my first 10k for women rebuilding their lives after modern slavery.\n\nEvery pound helps.")
 
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"phone", 390, 844, true}, {"desktop", 1280, 800, false}} {
+	for _, vp := range []e2eViewport{e2ePhone, e2eDesktop} {
 		t.Run(vp.name, func(t *testing.T) {
 			b := e2eNewTab(t, browserCtx, site, vp.name)
-			opts := []chromedp.EmulateViewportOption{}
-			if vp.mobile {
-				opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-			}
-			b.do("size the window", chromedp.EmulateViewport(vp.width, vp.height, opts...))
+			b.size(vp)
 			for _, path := range []string{"/", page} {
 				b.goTo(path)
 				name := map[string]string{"/": "appeal", page: "fundraiser"}[path]

@@ -104,17 +104,9 @@ func TestE2EGiftAidWording(t *testing.T) {
 	}
 
 	// The form with the declaration open, on a laptop and on a phone.
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}} {
+	for _, vp := range []e2eViewport{e2eDesktop, e2ePhone} {
 		v := e2eNewTab(t, browserCtx, site, vp.name)
-		opts := []chromedp.EmulateViewportOption{}
-		if vp.mobile {
-			opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-		}
-		v.do("size the window", chromedp.EmulateViewport(vp.width, vp.height, opts...))
+		v.size(vp)
 		v.goTo("/")
 		v.do("tick Gift Aid", chromedp.Click(chromedp.ID("gift_aid")), chromedp.WaitVisible(chromedp.ID("giftaid-declaration")))
 		if wide := e2eRun(v, "measure the width", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`)); wide {
@@ -147,7 +139,7 @@ func TestE2EGiftAidWording(t *testing.T) {
 		t.Errorf("after saving, her page form says %q", got)
 	}
 	r.checkA11y("sponsored-setting")
-	r.do("size the window as a phone", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulateScale(2)))
+	r.size(e2ePhone)
 	r.goTo("/fundraise/" + id + "/edit")
 	r.screenshot("sponsored-setting-phone")
 	// On her own page she is asked to confirm that a gift with Gift Aid is her own money.

@@ -343,6 +343,29 @@ func e2eNewTab(t *testing.T, browserCtx context.Context, site *e2eSite, who stri
 	return &e2eTab{t: t, ctx: ctx, site: site, who: who, arts: e2eArtifactDir(t)}
 }
 
+// e2eViewport is a screen every page is looked at on: a phone (390x844 at twice the pixels,
+// as a touch device) and a laptop (1280x800).
+type e2eViewport struct {
+	name          string
+	width, height int64
+	mobile        bool
+}
+
+var (
+	e2ePhone   = e2eViewport{"phone", 390, 844, true}
+	e2eDesktop = e2eViewport{"desktop", 1280, 800, false}
+)
+
+// size makes the window vp's screen.
+func (b *e2eTab) size(vp e2eViewport) {
+	b.t.Helper()
+	var opts []chromedp.EmulateViewportOption
+	if vp.mobile {
+		opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+	}
+	b.do("size the window as a "+vp.name, chromedp.EmulateViewport(vp.width, vp.height, opts...))
+}
+
 // do runs browser steps with a time limit, failing the test with what was being done.
 func (b *e2eTab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 	b.t.Helper()

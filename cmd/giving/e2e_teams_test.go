@@ -44,18 +44,10 @@ func TestE2ETeams(t *testing.T) {
 	e2eGive(t, giver, "£15.00", "", false, "Jo", nil, false)
 	e2eExec(t, site, `UPDATE donations SET message = 'Thinking of you all. She was a wonderful woman.' WHERE display_name = 'Jo'`)
 
-	for _, vp := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"phone", 390, 844, true}, {"desktop", 1280, 800, false}} {
+	for _, vp := range []e2eViewport{e2ePhone, e2eDesktop} {
 		t.Run(vp.name, func(t *testing.T) {
 			b := e2eNewTab(t, browserCtx, site, vp.name)
-			opts := []chromedp.EmulateViewportOption{}
-			if vp.mobile {
-				opts = append(opts, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-			}
-			b.do("size the window", chromedp.EmulateViewport(vp.width, vp.height, opts...))
+			b.size(vp)
 			for _, pg := range []struct{ path, name, want string }{
 				{"/t/office-runners", "team", "£40.00"},
 				{"/f/jos-charity-ride", "completed", "This page has finished"},
