@@ -266,13 +266,9 @@ func (s stripeLists) count(since time.Time) (charges, refunds, disputes, notGBP 
 // intent, its charge or invoice, or the record itself; 0 when the ledger has none. Every
 // entry of one payment belongs to the appeal of its donation.
 func (l recLedger) appealOf(pi, charge, invoice, object string) int64 {
-	for _, e := range l.entries {
-		if (pi != "" && e.pi == pi) || (charge != "" && (e.charge == charge || e.object == charge)) ||
-			(invoice != "" && e.object == invoice) || (object != "" && e.object == object) {
-			return e.appeal
-		}
-	}
-	return 0
+	e, _ := l.first(anyEntry, at(l.byPI, pi), at(l.byCharge, charge), at(l.byObject, charge),
+		at(l.byObject, invoice), at(l.byObject, object))
+	return e.appeal
 }
 
 // forAppeal limits the lists and the ledger to one appeal (none for appealID 0): its
@@ -315,7 +311,8 @@ func forAppeal(s stripeLists, l recLedger, appealID int64) (stripeLists, recLedg
 	if appealID == 0 {
 		return out, l
 	}
-	mine := recLedger{entries: l.entries}
+	mine := l
+	mine.gifts = nil
 	for _, g := range l.gifts {
 		if g.appeal == appealID {
 			mine.gifts = append(mine.gifts, g)
@@ -435,14 +432,63 @@ type recEntry struct {
 }
 
 // recLedger is the ledger's side: every entry touching a listed object, and the gifts
-// recorded in the period.
+// recorded in the period. The entries are found by payment intent, charge and object
+// through maps of their positions (each list in the entries' order), so comparing a
+// period's Stripe records costs one lookup each, not a pass over every entry.
 type recLedger struct {
-	entries []recEntry
-	gifts   []recEntry // gifts that occurred in [since, until)
+	entries                  []recEntry
+	gifts                    []recEntry // gifts that occurred in [since, until)
+	byPI, byCharge, byObject map[string][]int
 }
 
+func newRecLedger(entries, gifts []recEntry) recLedger {
+	l := recLedger{entries: entries, gifts: gifts,
+		byPI: map[string][]int{}, byCharge: map[string][]int{}, byObject: map[string][]int{}}
+	for i, e := range entries {
+		for _, k := range []struct {
+			m   map[string][]int
+			key string
+		}{{l.byPI, e.pi}, {l.byCharge, e.charge}, {l.byObject, e.object}} {
+			if k.key != "" {
+				k.m[k.key] = append(k.m[k.key], i)
+			}
+		}
+	}
+	return l
+}
+
+// first is the earliest entry, among those at the positions listed, that want accepts.
+func (l recLedger) first(want func(recEntry) bool, lists ...[]int) (recEntry, bool) {
+	best := -1
+	for _, list := range lists {
+		for _, i := range list {
+			if best >= 0 && i >= best {
+				break
+			}
+			if want(l.entries[i]) {
+				best = i
+				break
+			}
+		}
+	}
+	if best < 0 {
+		return recEntry{}, false
+	}
+	return l.entries[best], true
+}
+
+// at is m's positions for key; none for an empty key.
+func at(m map[string][]int, key string) []int {
+	if key == "" {
+		return nil
+	}
+	return m[key]
+}
+
+func anyEntry(recEntry) bool { return true }
+
 func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until time.Time) (recLedger, error) {
-	var l recLedger
+	var entries, giftsIn []recEntry
 	var pis, charges, objects []string
 	add := func(list *[]string, v string) {
 		if v != "" {
@@ -480,39 +526,34 @@ func (r *Reconciler) readLedger(ctx context.Context, s stripeLists, since, until
 			return err
 		}
 		for _, e := range touching {
-			l.entries = append(l.entries, toEntry(e))
+			entries = append(entries, toEntry(e))
 		}
 		gifts, err := ledger.StripeGiftsBetween(ctx, tx, since, until)
 		if err != nil {
 			return err
 		}
 		for _, e := range gifts {
-			l.gifts = append(l.gifts, toEntry(e))
+			giftsIn = append(giftsIn, toEntry(e))
 		}
 		return nil
 	})
 	if err != nil {
-		return l, fmt.Errorf("reconcile: read the ledger: %w", err)
+		return recLedger{}, fmt.Errorf("reconcile: read the ledger: %w", err)
 	}
-	return l, nil
+	return newRecLedger(entries, giftsIn), nil
 }
 
 // gift is the ledger's gift for a charge: a one-off gift is keyed by its payment intent, a
 // monthly one by its invoice and carries the charge.
 func (l recLedger) gift(ch *stripe.Charge) (recEntry, bool) {
-	pi, in := idOf(ch.PaymentIntent), idOf(ch.Invoice)
-	for _, e := range l.entries {
-		if e.kind == ledger.KindGift && ((pi != "" && e.pi == pi) || e.charge == ch.ID || (in != "" && e.object == in)) {
-			return e, true
-		}
-	}
-	return recEntry{}, false
+	return l.first(func(e recEntry) bool { return e.kind == ledger.KindGift },
+		at(l.byPI, idOf(ch.PaymentIntent)), at(l.byCharge, ch.ID), at(l.byObject, idOf(ch.Invoice)))
 }
 
 func (l recLedger) refunded(chargeID string) (decimal.Decimal, bool) {
 	sum, found := decimal.Zero, false
-	for _, e := range l.entries {
-		if e.kind == ledger.KindRefund && e.charge == chargeID {
+	for _, i := range at(l.byCharge, chargeID) {
+		if e := l.entries[i]; e.kind == ledger.KindRefund {
 			sum, found = sum.Sub(e.amount), true
 		}
 	}
@@ -520,12 +561,7 @@ func (l recLedger) refunded(chargeID string) (decimal.Decimal, bool) {
 }
 
 func (l recLedger) entry(object string, kind ledger.Kind) (recEntry, bool) {
-	for _, e := range l.entries {
-		if e.kind == kind && e.object == object {
-			return e, true
-		}
-	}
-	return recEntry{}, false
+	return l.first(func(e recEntry) bool { return e.kind == kind }, at(l.byObject, object))
 }
 
 // settled is a charge that moved money: paid, captured and succeeded.
