@@ -70,7 +70,11 @@
 // and one when customer.subscription.deleted says Stripe gave up (cancellation_details.reason
 // payment_failed). Each is written once per fact, however often the event is delivered.
 //
-// Under load the appliers (queue.go) apply the queued events in batches of up to BatchSize,
+// Under load the deliveries that arrive while the instance is storing others are stored
+// together, with one INSERT and one commit for up to BatchSize of them (gather.go), each
+// still answered only once it is durable; one the database refuses is then stored on its
+// own, so it never costs the others theirs. The appliers (queue.go) apply the queued events
+// in batches of up to BatchSize,
 // one transaction each: every payment lock the batch needs is taken first, in sorted order,
 // and the totals and dashboard summary rows once at the end, sorted (ledger.Batch), so two
 // appliers, on one instance or several, never deadlock. A batch one event spoils is rolled

@@ -19,6 +19,9 @@ type Metrics struct {
 	// storing an event to applying it (inline: milliseconds; under load: the backlog).
 	Applied  *prometheus.CounterVec
 	ApplyLag prometheus.Histogram
+	// Gathered is how many deliveries each gathered INSERT stored together (gather.go):
+	// it grows with a burst.
+	Gathered prometheus.Histogram
 	// ApplyFailures counts failed applies by what became of the event: "later" (tried
 	// again after a backoff), "error" (set aside after its tries, or wrong in itself) and
 	// "review" (its data cannot be true for this charity).
@@ -43,6 +46,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "Failed applies of stored Stripe events, by result: later (tried again after a backoff), error or review (set aside for a person)."}, []string{"result"}),
 		ApplyLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_apply_lag_seconds",
 			Help: "Time from storing a Stripe event to applying it.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
+		Gathered: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_gathered_deliveries",
+			Help: "Webhook deliveries stored together with one INSERT while the service was busy.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64}}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_duplicates_total",
 			Help: "Stripe events delivered again after they were stored."}),
 		SignatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",
@@ -65,7 +70,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		m.SignatureFailures.WithLabelValues(r)
 	}
 	if reg != nil {
-		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag,
+		reg.MustRegister(m.Events, m.Latency, m.Duplicates, m.SignatureFailures, m.VersionMismatches, m.Retries, m.LastEvent, m.Applied, m.ApplyLag, m.Gathered,
 			m.SubscriptionCancels, m.ApplyFailures, m.SignatureFailuresFromStripe)
 	}
 	return m

@@ -27,10 +27,12 @@ import (
 const MaxWebhookBody = 1 << 20
 
 // Webhooks receives Stripe's events: it verifies the signature on the raw body, stores each
-// event once by id with one INSERT, and answers 2xx only once that has committed. The stored event is the durable
-// queue: it is applied (ledger, totals, donation) in a transaction of its own, inline
-// when the service is quiet and otherwise by the appliers Run starts, exactly once
-// whichever gets it first. A database it cannot reach gets 503, so Stripe retries.
+// event once by id, and answers 2xx only once that has committed: a lone delivery with one
+// INSERT, deliveries arriving together with one INSERT for them all (gather.go). The stored
+// event is the durable queue: it is applied (ledger, totals, donation) in a transaction of
+// its own, inline when the service is quiet and otherwise by the appliers Run starts,
+// exactly once whichever gets it first. A database it cannot reach gets 503, so Stripe
+// retries.
 type Webhooks struct {
 	store   *campaigns.Store
 	now     func() time.Time // the store's clock
@@ -58,6 +60,10 @@ type Webhooks struct {
 	// reason that is not transient (zero: DefaultApplyTries, DefaultApplyBackoff).
 	ApplyTries   int
 	ApplyBackoff time.Duration
+	// GatherWait bounds how long a delivery waits for a storer to take it while the
+	// service is busy (gather.go) before it is answered 503 (zero: as long as a request
+	// waits for a connection, campaigns.DefaultAcquireWait).
+	GatherWait time.Duration
 	// DonorMail writes the donor's receipts and other emails about her money, queued with
 	// each money fact (donormail.go); nil sends none (replay). Set it before Run.
 	DonorMail *donations.DonorMail
@@ -66,8 +72,9 @@ type Webhooks struct {
 	// whatever GIFT_MAX held then.
 	unbounded  bool
 	lastLookup atomic.Int64  // unix nanoseconds of the last refused delivery looked up at Stripe
-	inFlight   atomic.Int64  // webhook requests being served; above one, none applies inline
+	inFlight   atomic.Int64  // webhook requests being served
 	wake       chan struct{} // tells the appliers an event was left queued
+	gathering  gathering     // deliveries waiting to be stored together
 }
 
 // NewWebhooks builds the handler. secrets holds every accepted signing secret (two while
@@ -106,7 +113,12 @@ func (h *Webhooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev, parseErr := parseEvent(body)
-	outcome, err := h.ingest(r.Context(), ev, body, parseErr)
+	var outcome string
+	if h.inFlight.Load() > 1 {
+		outcome, err = h.storeGathered(r.Context(), ev, body, parseErr)
+	} else {
+		outcome, err = h.ingest(r.Context(), ev, body, parseErr)
+	}
 	if err != nil {
 		h.metrics.received(ev.typ(), "retry")
 		h.log.Error("webhook not stored: asking Stripe to retry", "event", ev.ID, "type", ev.typ(), "err", err)

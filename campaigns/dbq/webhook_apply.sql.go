@@ -75,6 +75,60 @@ func (q *Queries) InsertStripeEvent(ctx context.Context, arg InsertStripeEventPa
 	return result.RowsAffected(), nil
 }
 
+const insertStripeEvents = `-- name: InsertStripeEvents :many
+INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail)
+SELECT ($1::text[])[i], ($2::text[])[i], ($3::text[])[i], ($4::boolean[])[i],
+    CASE WHEN ($5::bigint[])[i] = 0 THEN now() ELSE to_timestamp(($5::bigint[])[i]) END,
+    ($6::bytea[])[i], ($7::text[])[i], ($8::text[])[i]
+FROM generate_subscripts($1::text[], 1) AS i
+ON CONFLICT (id) DO NOTHING
+RETURNING id
+`
+
+type InsertStripeEventsParams struct {
+	Ids         []string
+	Types       []string
+	ApiVersions []string
+	Livemodes   []bool
+	Created     []int64
+	Payloads    [][]byte
+	Outcomes    []string
+	Details     []string
+}
+
+// InsertStripeEvents stores, with one statement, the events of deliveries that arrived
+// together (payments/gather.go), each as InsertStripeEvent would (outcome 'queued', or
+// 'malformed' or 'wrong_mode' for review; created 0: none, dated by the statement), and
+// returns the ids it stored: an id not returned was already stored.
+func (q *Queries) InsertStripeEvents(ctx context.Context, arg InsertStripeEventsParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, insertStripeEvents,
+		arg.Ids,
+		arg.Types,
+		arg.ApiVersions,
+		arg.Livemodes,
+		arg.Created,
+		arg.Payloads,
+		arg.Outcomes,
+		arg.Details,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const lockPayment = `-- name: LockPayment :exec
 
 SELECT pg_advisory_xact_lock(hashtextextended($1::text, 0))

@@ -41,3 +41,16 @@ UPDATE stripe_events SET outcome = @outcome, detail = @detail,
 -- name: LockPayments :exec
 SELECT count(pg_advisory_xact_lock(hashtextextended(p, 0)))
 FROM unnest(@payment_intents::text[]) WITH ORDINALITY AS l (p, n);
+
+-- InsertStripeEvents stores, with one statement, the events of deliveries that arrived
+-- together (payments/gather.go), each as InsertStripeEvent would (outcome 'queued', or
+-- 'malformed' or 'wrong_mode' for review; created 0: none, dated by the statement), and
+-- returns the ids it stored: an id not returned was already stored.
+-- name: InsertStripeEvents :many
+INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail)
+SELECT (@ids::text[])[i], (@types::text[])[i], (@api_versions::text[])[i], (@livemodes::boolean[])[i],
+    CASE WHEN (@created::bigint[])[i] = 0 THEN now() ELSE to_timestamp((@created::bigint[])[i]) END,
+    (@payloads::bytea[])[i], (@outcomes::text[])[i], (@details::text[])[i]
+FROM generate_subscripts(@ids::text[], 1) AS i
+ON CONFLICT (id) DO NOTHING
+RETURNING id;
