@@ -69,7 +69,7 @@ sqlc-check: ## fail when campaigns/dbq is stale against campaigns/queries or the
 test: sqlc-check ## the generated queries are current; all tests with -race against PostgreSQL (TEST_DATABASE_URL), stripe-mock and Mailpit; 15 s of fuzzing
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
 	@$(MAILPIT_INSTALL)
-	.ci/with-stripe-mock go test -race -count=1 -timeout 12m ./...
+	.ci/with-stripe-mock go test -race -count=1 -timeout 20m ./...
 	go test -run='^$$' -fuzz=FuzzParseAmount -fuzztime=15s ./payments
 
 .PHONY: e2e
