@@ -18,3 +18,10 @@ func QueueEvent(ctx context.Context, db campaigns.DB, body []byte) error {
 
 // ApplyBatch applies one batch of the queued events, as an applier does.
 func (h *Webhooks) ApplyBatch(ctx context.Context) (int, error) { return h.applyBatch(ctx, 0) }
+
+// WaitingToBeStored is how many deliveries wait for a storer (gather.go).
+func (h *Webhooks) WaitingToBeStored() int {
+	h.gathering.mu.Lock()
+	defer h.gathering.mu.Unlock()
+	return len(h.gathering.pending)
+}
