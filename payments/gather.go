@@ -57,10 +57,7 @@ type gathering struct {
 // and returns its outcome as ingest does; on any failure of the gathered statement it is
 // stored on its own (ingest), so one delivery the database refuses never costs the others.
 func (h *Webhooks) storeGathered(ctx context.Context, ev event, body []byte, parseErr error) (string, error) {
-	outcome, detail := h.classify(ev, parseErr)
-	if outcome == "" {
-		outcome = "queued"
-	}
+	outcome, detail := h.storedAs(ev, parseErr)
 	d := &delivery{ev: ev, body: body, outcome: outcome, detail: detail, done: make(chan gatherResult, 1)}
 	g := &h.gathering
 	g.mu.Lock()

@@ -32,16 +32,23 @@ const orphanAge = time.Second
 // "queued"; one that is malformed or from the wrong mode is stored with that outcome for
 // review. A redelivery of a stored event is "duplicate".
 func (h *Webhooks) ingest(ctx context.Context, ev event, body []byte, parseErr error) (string, error) {
-	outcome, detail := h.classify(ev, parseErr)
-	if outcome == "" {
-		outcome = "queued"
-	}
+	outcome, detail := h.storedAs(ev, parseErr)
 	err := insertEvent(ctx, h.store.Pool(), ev, body, outcome, detail, "")
 	if errors.Is(err, errDuplicate) {
 		h.metrics.Duplicates.Inc()
 		return "duplicate", nil
 	}
 	return outcome, err
+}
+
+// storedAs is the outcome a verified delivery is stored with: "queued" for one to apply,
+// or "malformed" or "wrong_mode" (with the reason) for review.
+func (h *Webhooks) storedAs(ev event, parseErr error) (outcome, detail string) {
+	outcome, detail = h.classify(ev, parseErr)
+	if outcome == "" {
+		outcome = "queued"
+	}
+	return outcome, detail
 }
 
 // applyInline applies the event just stored when the service is quiet, and returns what

@@ -72,7 +72,7 @@ type Webhooks struct {
 	// whatever GIFT_MAX held then.
 	unbounded  bool
 	lastLookup atomic.Int64  // unix nanoseconds of the last refused delivery looked up at Stripe
-	inFlight   atomic.Int64  // webhook requests being served
+	inFlight   atomic.Int64  // webhook requests being served; above one, deliveries are stored together and none applies inline
 	wake       chan struct{} // tells the appliers an event was left queued
 	gathering  gathering     // deliveries waiting to be stored together
 }
