@@ -15,7 +15,6 @@ import (
 	"giving/campaigns/appeals"
 	"giving/campaigns/dbq"
 	"giving/campaigns/donations"
-	"giving/campaigns/donors"
 	"giving/campaigns/giftaid"
 	"giving/campaigns/ledger"
 )
@@ -240,7 +239,7 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	update := func(status string, from ...string) (string, error) {
 		_, err := donations.UpdateDonation(ctx, tx, d.ID, link, status, at, from...)
 		if err == nil && s.CustomerDetails != nil {
-			err = donors.NoteCardName(ctx, tx, d.ID, s.CustomerDetails.Name) // greets her in her emails
+			err = donations.NoteCardName(ctx, tx, d.ID, s.CustomerDetails.Name) // greets her in her emails
 		}
 		return outcome, err
 	}
@@ -368,7 +367,7 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 		if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusPastDue, at, donations.StatusActive, donations.StatusPending, donations.StatusProcessing); err != nil {
 			return "", err
 		}
-		if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil {
+		if err := donations.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil {
 			return "", err
 		}
 		if d.Status != donations.StatusActive && d.Status != donations.StatusPending && d.Status != donations.StatusPastDue ||
@@ -394,7 +393,7 @@ func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, 
 	if _, err := donations.UpdateDonation(ctx, tx, d.ID, link, donations.StatusActive, at, donations.StatusPending, donations.StatusProcessing, donations.StatusPastDue); err != nil {
 		return "", err
 	}
-	if err := donors.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil { // greets her in her emails
+	if err := donations.NoteCardName(ctx, tx, d.ID, in.CustomerName); err != nil { // greets her in her emails
 		return "", err
 	}
 	if err := recordGift(ctx, tx, ev, d, in.ID, charge, pi, FromPence(in.AmountPaid), true, at); err != nil {
@@ -537,6 +536,8 @@ func applyDeferred(ctx context.Context, tx pgx.Tx, payloads [][]byte) error {
 			continue // cannot happen: only parsed events are deferred
 		}
 		var outcome string
+		mails := donations.MailBatchOf(ctx)
+		mark := mails.Mark()
 		err = ledger.Savepoint(ctx, tx, func(sp pgx.Tx) error {
 			var err error
 			outcome, _, err = apply(ctx, sp, ev)
@@ -544,6 +545,7 @@ func applyDeferred(ctx context.Context, tx pgx.Tx, payloads [][]byte) error {
 		})
 		detail := ""
 		if err != nil {
+			mails.Reset(mark) // what the savepoint gathered was rolled back with it
 			if transient(ctx, err) {
 				return fmt.Errorf("apply deferred event %s: %w", ev.ID, err)
 			}

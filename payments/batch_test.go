@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -259,5 +260,50 @@ func TestBatchReceiptsEachHaveTheirMailJob(t *testing.T) {
 	w.applyBatch(5)
 	if j, r, o := jobsAndMails(); j != 5 || r != 5 || o != 0 {
 		t.Fatalf("after the same gifts again: %d receipts, %d mail jobs, %d orphans; want 5, 5, 0", r, j, o)
+	}
+}
+
+// A batch's emails are each donor's own, written once: Ada's two monthly payments in one
+// batch have a receipt each and her declaration is confirmed once; Grace's gift, delivered
+// twice under two event ids, has one receipt. Every email greets its donor by the name on
+// her card as the batch leaves it, and each has its mail job.
+func TestBatchWritesEachDonorsEmailsOnceByTheNameOnHerCard(t *testing.T) {
+	t.Parallel()
+	w, _ := newIdleWorld(t, 1)
+	w.insts[0].hooks.DonorMail = &donations.DonorMail{Charity: testCharity, BaseURL: "https://give.example.org"}
+	ada, grace := w.giftAidDonation("10.00", "0.00", true, w.ruby), w.giftAidDonation("40.00", "0.00", false, 0)
+	april := payments.EventBuilder{DonorEmail: "ada@example.org", DonorName: "Ada Lovelace", Now: func() time.Time { return lateMarch }}
+	may := payments.EventBuilder{DonorEmail: "ada@example.org", DonorName: "Ada King", Now: func() time.Time { return mayDay }}
+	g := payments.EventBuilder{DonorEmail: "grace@example.org", DonorName: "Grace Hopper", Now: func() time.Time { return lateMarch }}
+	w.queue(april.InvoicePaid("in_1", "sub_1", "cus_1", "ch_1", "pi_1", 1000, "subscription_create", meta(w, ada)),
+		g.CheckoutSessionCompleted("cs_g", "pi_g", "cus_g", 4000, "paid", meta(w, grace)),
+		may.InvoicePaid("in_2", "sub_1", "cus_1", "ch_2", "pi_2", 1000, "subscription_cycle", meta(w, ada)),
+		g.CheckoutSessionCompleted("cs_g", "pi_g", "cus_g", 4000, "paid", meta(w, grace)))
+	w.applyBatch(4)
+
+	adaMail := w.mailTo("ada@example.org")
+	receipts, declared := withSubject(adaMail, "Your receipt: "), withSubject(adaMail, "Your Gift Aid declaration to ")
+	if len(adaMail) != 3 || len(receipts) != 2 || len(declared) != 1 {
+		t.Fatalf("%d emails to Ada (%d receipts, %d declaration confirmations), want a receipt for each payment and one confirmation: %+v",
+			len(adaMail), len(receipts), len(declared), adaMail)
+	}
+	reads(t, receipts[0], []string{"Dear Ada King,", "  Reference:        in_1\n", "reached us on 1 April 2026"})
+	reads(t, receipts[1], []string{"Dear Ada King,", "  Reference:        in_2\n", "reached us on 1 May 2026"})
+	graceMail := w.mailTo("grace@example.org")
+	if len(graceMail) != 2 || len(withSubject(graceMail, "Your receipt: £40.00")) != 1 {
+		t.Fatalf("%d emails to Grace, want one receipt and one declaration confirmation: %+v", len(graceMail), graceMail)
+	}
+	for _, m := range graceMail {
+		reads(t, m, []string{"Dear Grace Hopper,"}, "Ada")
+	}
+	var mails, jobs, orphans int
+	if err := w.pool().QueryRow(context.Background(), `SELECT (SELECT count(*) FROM mail_outbox),
+		(SELECT count(*) FROM river_job WHERE kind = 'send_mail'),
+		(SELECT count(*) FROM river_job j WHERE j.kind = 'send_mail'
+			AND NOT EXISTS (SELECT 1 FROM mail_outbox m WHERE m.id = (j.args->>'mail_id')::bigint))`).Scan(&mails, &jobs, &orphans); err != nil {
+		t.Fatal(err)
+	}
+	if mails != 5 || jobs != 5 || orphans != 0 {
+		t.Errorf("%d emails, %d mail jobs, %d jobs naming no email; want 5, 5, 0", mails, jobs, orphans)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"giving/campaigns/accounts"
 	"giving/campaigns/audit"
 	"giving/campaigns/dbq"
+	"giving/campaigns/donations"
 	"giving/campaigns/ledger"
 )
 
@@ -242,6 +243,7 @@ func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Dura
 	if err != nil {
 		return batch, nil, err
 	}
+	ctx, mails := donations.BeginMailBatch(ctx)
 	ids := make([]string, 0, len(batch))
 	outcomes := make([]string, 0, len(batch))
 	var lags []float64
@@ -262,6 +264,10 @@ func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Dura
 			return batch, nil, err
 		}
 		lags = append(lags, lag)
+	}
+	// The receipts first: their messages' jobs are written with the batch's others.
+	if err := mails.Flush(ctx, tx); err != nil {
+		return batch, nil, err
 	}
 	if err := gathered.Flush(ctx, tx); err != nil {
 		return batch, nil, err

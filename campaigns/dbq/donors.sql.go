@@ -695,19 +695,25 @@ func (q *Queries) MarkDeclarationForErasure(ctx context.Context, arg MarkDeclara
 	return err
 }
 
-const setDonorName = `-- name: SetDonorName :exec
-UPDATE donors r SET name = $1::text, updated_at = now()
-FROM donations d WHERE d.id = $2::uuid AND r.id = d.donor_id
-    AND r.erased_at IS NULL AND r.name <> $1::text
+const setDonorNames = `-- name: SetDonorNames :exec
+UPDATE donors r SET name = n.name, updated_at = now()
+FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, ($1::text[])[i] AS name
+      FROM generate_subscripts($2::uuid[], 1) AS i
+      JOIN donations d ON d.id = ($2::uuid[])[i]
+      WHERE d.donor_id IS NOT NULL
+      ORDER BY d.donor_id, i DESC) n
+WHERE r.id = n.donor_id AND r.erased_at IS NULL AND r.name <> n.name
 `
 
-type SetDonorNameParams struct {
-	Name       string
-	DonationID string
+type SetDonorNamesParams struct {
+	Names       []string
+	DonationIds []string
 }
 
-// SetDonorName keeps the name on the card from a checkout on the donation's donor record.
-func (q *Queries) SetDonorName(ctx context.Context, arg SetDonorNameParams) error {
-	_, err := q.db.Exec(ctx, setDonorName, arg.Name, arg.DonationID)
+// SetDonorNames keeps the names on the cards from checkouts on the donations' donor records,
+// with one statement (one element of each array per checkout, in the order they were
+// noted): when two name the same record, the one noted last is kept.
+func (q *Queries) SetDonorNames(ctx context.Context, arg SetDonorNamesParams) error {
+	_, err := q.db.Exec(ctx, setDonorNames, arg.Names, arg.DonationIds)
 	return err
 }

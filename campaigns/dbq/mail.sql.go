@@ -189,31 +189,48 @@ func (q *Queries) PruneSentMail(ctx context.Context, arg PruneSentMailParams) er
 	return err
 }
 
-const queueMail = `-- name: QueueMail :one
+const queueMails = `-- name: QueueMails :many
 
-INSERT INTO mail_outbox (to_address, subject, body, html) VALUES ($1, $2, $3, $4)
+INSERT INTO mail_outbox (to_address, subject, body, html)
+SELECT ($1::text[])[i], ($2::text[])[i], ($3::text[])[i], ($4::text[])[i]
+FROM generate_subscripts($1::text[], 1) AS i
 RETURNING id
 `
 
-type QueueMailParams struct {
-	ToAddress string
-	Subject   string
-	Body      string
-	Html      string
+type QueueMailsParams struct {
+	ToAddresses []string
+	Subjects    []string
+	Bodies      []string
+	Htmls       []string
 }
 
 // The outbox: one row per message, queued with a River job (MailJob) in the transaction that
 // causes the email. River hands the job to one worker at a time and retries it; the row keeps
 // what the developer's /dev/outbox and the metrics show. The worker passes the time from its
 // store's clock, so tests move it instead of sleeping.
-func (q *Queries) QueueMail(ctx context.Context, arg QueueMailParams) (int64, error) {
-	row := q.db.QueryRow(ctx, queueMail,
-		arg.ToAddress,
-		arg.Subject,
-		arg.Body,
-		arg.Html,
+// QueueMails adds messages to the outbox with one statement (one element of each array per
+// message) and returns their ids.
+func (q *Queries) QueueMails(ctx context.Context, arg QueueMailsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, queueMails,
+		arg.ToAddresses,
+		arg.Subjects,
+		arg.Bodies,
+		arg.Htmls,
 	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -12,34 +12,56 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-const claimDonorMail = `-- name: ClaimDonorMail :execrows
+const claimDonorMails = `-- name: ClaimDonorMails :many
 
 INSERT INTO donor_mail_facts (donation_id, kind, fact, occurred_at)
-VALUES ($1::uuid, $2, $3, $4::timestamptz)
+SELECT ($1::uuid[])[i], ($2::text[])[i], ($3::text[])[i], ($4::timestamptz[])[i]
+FROM generate_subscripts($1::uuid[], 1) AS i
 ON CONFLICT DO NOTHING
+RETURNING donation_id::text, kind, fact
 `
 
-type ClaimDonorMailParams struct {
+type ClaimDonorMailsParams struct {
+	DonationIds []string
+	Kinds       []string
+	Facts       []string
+	OccurredAts []time.Time
+}
+
+type ClaimDonorMailsRow struct {
 	DonationID string
 	Kind       string
 	Fact       string
-	OccurredAt time.Time
 }
 
 // The emails a donor is sent about her money (campaigns/donations/receipts.go).
-// ClaimDonorMail records that the email about one fact is being queued: 1 the first time,
-// 0 when it already was (a duplicate delivery, a redelivery under a new event id).
-func (q *Queries) ClaimDonorMail(ctx context.Context, arg ClaimDonorMailParams) (int64, error) {
-	result, err := q.db.Exec(ctx, claimDonorMail,
-		arg.DonationID,
-		arg.Kind,
-		arg.Fact,
-		arg.OccurredAt,
+// ClaimDonorMails records that the emails about the given facts (donation, kind, fact, at:
+// one element of each array per fact) are being queued, with one statement, and returns
+// the facts claimed now; a fact already claimed (a duplicate delivery, a redelivery under
+// a new event id, a second copy in the same list) is not returned.
+func (q *Queries) ClaimDonorMails(ctx context.Context, arg ClaimDonorMailsParams) ([]ClaimDonorMailsRow, error) {
+	rows, err := q.db.Query(ctx, claimDonorMails,
+		arg.DonationIds,
+		arg.Kinds,
+		arg.Facts,
+		arg.OccurredAts,
 	)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected(), nil
+	defer rows.Close()
+	var items []ClaimDonorMailsRow
+	for rows.Next() {
+		var i ClaimDonorMailsRow
+		if err := rows.Scan(&i.DonationID, &i.Kind, &i.Fact); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const donationGifts = `-- name: DonationGifts :one
@@ -68,8 +90,8 @@ func (q *Queries) DonationGifts(ctx context.Context, arg DonationGiftsParams) (D
 	return i, err
 }
 
-const donorMailDetails = `-- name: DonorMailDetails :one
-SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee, d.frequency = 'monthly' AS monthly,
+const donorMailDetails = `-- name: DonorMailDetails :many
+SELECT x.i::integer AS i, d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee, d.frequency = 'monthly' AS monthly,
     a.name AS appeal_name, a.slug AS appeal_slug, a.gift_aid_rate,
     COALESCE(f.title, '')::text AS page_title, COALESCE(f.slug, '')::text AS page_slug,
     COALESCE(g.wording, '')::text AS gift_aid_wording, COALESCE(g.scope, '')::text AS gift_aid_scope,
@@ -78,23 +100,26 @@ SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee,
     -- covers it too (campaigns/giftaid/doc.go), though its donation carried none
     EXISTS (SELECT 1 FROM gift_aid_declarations o
         WHERE o.donor_id = d.donor_id AND o.scope <> 'this' AND o.id IS DISTINCT FROM d.gift_aid_declaration_id
-          AND o.effective_from <= $1::timestamptz
-          AND (o.cancelled_at IS NULL OR o.cancelled_at > $1::timestamptz))::boolean AS other_declaration_covers,
+          AND o.effective_from <= ($1::timestamptz[])[x.i]
+          AND (o.cancelled_at IS NULL OR o.cancelled_at > ($1::timestamptz[])[x.i]))::boolean AS other_declaration_covers,
     d.payment_method
-FROM donations d JOIN appeals a ON a.id = d.appeal_id
+FROM generate_subscripts($2::uuid[], 1) AS x(i)
+    JOIN donations d ON d.id = ($2::uuid[])[x.i]
+    JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
     LEFT JOIN donors r ON r.id = d.donor_id AND r.erased_at IS NULL
     LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
-WHERE d.id = $2::uuid
+ORDER BY x.i
 `
 
 type DonorMailDetailsParams struct {
-	At time.Time
-	ID string
+	Ats []time.Time
+	Ids []string
 }
 
 type DonorMailDetailsRow struct {
+	I                      int32
 	Email                  string
 	DonorName              string
 	Amount                 decimal.Decimal
@@ -114,30 +139,45 @@ type DonorMailDetailsRow struct {
 	PaymentMethod          string
 }
 
-// DonorMailDetails is what a donor's email says about her donation: where the address
-// came from (the donation, as Stripe last gave it), her name on the card, the appeal and
-// page, and the Gift Aid declaration she agreed to, word for word.
-func (q *Queries) DonorMailDetails(ctx context.Context, arg DonorMailDetailsParams) (DonorMailDetailsRow, error) {
-	row := q.db.QueryRow(ctx, donorMailDetails, arg.At, arg.ID)
-	var i DonorMailDetailsRow
-	err := row.Scan(
-		&i.Email,
-		&i.DonorName,
-		&i.Amount,
-		&i.CoverFee,
-		&i.Monthly,
-		&i.AppealName,
-		&i.AppealSlug,
-		&i.GiftAidRate,
-		&i.PageTitle,
-		&i.PageSlug,
-		&i.GiftAidWording,
-		&i.GiftAidScope,
-		&i.GiftAidDeclaredAt,
-		&i.GiftAidCancelledAt,
-		&i.Impact,
-		&i.OtherDeclarationCovers,
-		&i.PaymentMethod,
-	)
-	return i, err
+// DonorMailDetails is what a donor's email says about each of the donations ids, as at
+// the time of the same place in ats (i: that place, from 1; a donation not found is left
+// out): where the address came from (the donation, as Stripe last gave it), her name on
+// the card, the appeal and page, and the Gift Aid declaration she agreed to, word for word.
+func (q *Queries) DonorMailDetails(ctx context.Context, arg DonorMailDetailsParams) ([]DonorMailDetailsRow, error) {
+	rows, err := q.db.Query(ctx, donorMailDetails, arg.Ats, arg.Ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DonorMailDetailsRow
+	for rows.Next() {
+		var i DonorMailDetailsRow
+		if err := rows.Scan(
+			&i.I,
+			&i.Email,
+			&i.DonorName,
+			&i.Amount,
+			&i.CoverFee,
+			&i.Monthly,
+			&i.AppealName,
+			&i.AppealSlug,
+			&i.GiftAidRate,
+			&i.PageTitle,
+			&i.PageSlug,
+			&i.GiftAidWording,
+			&i.GiftAidScope,
+			&i.GiftAidDeclaredAt,
+			&i.GiftAidCancelledAt,
+			&i.Impact,
+			&i.OtherDeclarationCovers,
+			&i.PaymentMethod,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

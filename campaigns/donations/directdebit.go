@@ -182,10 +182,11 @@ type IndemnityClaim struct {
 // what, in the transaction that records the loss (call it once, for a new loss).
 func TellTrusteesOfIndemnityClaim(ctx context.Context, tx pgx.Tx, c IndemnityClaim) error {
 	q := dbq.New(tx)
-	v, err := q.DonorMailDetails(ctx, dbq.DonorMailDetailsParams{ID: c.DonationID, At: c.At})
+	vs, err := details(ctx, tx, "indemnity claim", []string{c.DonationID}, []time.Time{c.At})
 	if err != nil {
-		return fmt.Errorf("indemnity claim: read donation: %w", err)
+		return err
 	}
+	v := vs[0]
 	to, err := q.TrusteeAddresses(ctx)
 	if err != nil {
 		return fmt.Errorf("indemnity claim: trustee addresses: %w", err)

@@ -62,29 +62,63 @@ const (
 // only for a ledger entry that is new.
 // With the first receipt of a donation that carries a Gift Aid declaration, it queues the
 // confirmation of the declaration, once.
-// Both are written from one read of the donation (on the webhook appliers' path, a
-// statement per gift saved).
+// Both are written from one read of the donation. Under a MailBatch's context (the
+// webhook appliers' batches) the receipt is gathered instead, and written with the batch's
+// others when it is flushed: a statement for all their donations, one for all their facts
+// and one for all their messages, rather than three for each gift.
 func (m *DonorMail) Receipt(ctx context.Context, tx pgx.Tx, donationID, object string, amount decimal.Decimal, at time.Time) error {
 	if m == nil || donationID == "" {
 		return nil
 	}
-	v, err := details(ctx, tx, mailReceipt, donationID, at)
+	r := receiptOf{m: m, donationID: donationID, object: object, amount: amount, at: at}
+	if b := MailBatchOf(ctx); b != nil {
+		b.receipts = append(b.receipts, r)
+		return nil
+	}
+	return writeReceipts(ctx, tx, []receiptOf{r})
+}
+
+// receiptOf is a receipt to write: Receipt's arguments.
+type receiptOf struct {
+	m          *DonorMail
+	donationID string
+	object     string
+	amount     decimal.Decimal
+	at         time.Time
+}
+
+// writeReceipts writes the receipts rs, and the confirmations of the declarations they
+// bring, with one statement for their donations, one for their facts and one for their
+// messages, however many there are.
+func writeReceipts(ctx context.Context, tx pgx.Tx, rs []receiptOf) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	ids, ats := make([]string, len(rs)), make([]time.Time, len(rs))
+	for i, r := range rs {
+		ids[i], ats[i] = r.donationID, r.at
+	}
+	vs, err := details(ctx, tx, mailReceipt, ids, ats)
 	if err != nil {
 		return err
 	}
-	if err := m.sendTo(ctx, tx, v, donationID, mailReceipt, object, at, func(v view) (string, string, error) {
-		return m.receipt(ctx, tx, donationID, v, object, amount, at)
-	}); err != nil {
-		return err
+	ls := make([]letter, 0, len(rs))
+	for i, r := range rs {
+		v := vs[i]
+		ls = append(ls, letter{v: v, donationID: r.donationID, kind: mailReceipt, fact: r.object, at: r.at,
+			write: func(v view) (string, string, error) {
+				return r.m.receipt(ctx, tx, r.donationID, v, r.object, r.amount, r.at)
+			}})
+		// The confirmation of the declaration made with the donation, once (its fact is the
+		// donation's one declaration), if it is still in force.
+		if covered(v, r.at) {
+			ls = append(ls, letter{v: v, donationID: r.donationID, kind: mailGiftAidDeclared, fact: "declaration", at: r.at,
+				write: func(v view) (string, string, error) {
+					return "Your Gift Aid declaration to " + r.m.charityName(), r.m.declarationBody(v), nil
+				}})
+		}
 	}
-	// The confirmation of the declaration made with the donation, once (its fact is the
-	// donation's one declaration), if it is still in force.
-	if !covered(v, at) {
-		return nil
-	}
-	return m.sendTo(ctx, tx, v, donationID, mailGiftAidDeclared, "declaration", at, func(v view) (string, string, error) {
-		return "Your Gift Aid declaration to " + m.charityName(), m.declarationBody(v), nil
-	})
+	return post(ctx, tx, ls)
 }
 
 // charityName is who the declaration is made to.
@@ -159,44 +193,81 @@ func (m *DonorMail) send(ctx context.Context, tx pgx.Tx, donationID, kind, fact 
 	if m == nil || donationID == "" || fact == "" {
 		return nil
 	}
-	v, err := details(ctx, tx, kind, donationID, at)
+	vs, err := details(ctx, tx, kind, []string{donationID}, []time.Time{at})
 	if err != nil {
 		return err
 	}
-	return m.sendTo(ctx, tx, v, donationID, kind, fact, at, write)
+	return post(ctx, tx, []letter{{v: vs[0], donationID: donationID, kind: kind, fact: fact, at: at, write: write}})
 }
 
-// details reads what a donor's emails about donationID say, as at the money's time.
-func details(ctx context.Context, tx pgx.Tx, kind, donationID string, at time.Time) (view, error) {
-	v, err := dbq.New(tx).DonorMailDetails(ctx, dbq.DonorMailDetailsParams{ID: donationID, At: at})
-	if err != nil {
-		return v, fmt.Errorf("%s email: read donation: %w", kind, err)
+// details reads what a donor's emails about each of the donations ids say, as at the
+// money's time in the same place of ats (one statement). The names on cards a batch has
+// gathered are written first, so every email greets its donor by the name she gave.
+func details(ctx context.Context, tx pgx.Tx, kind string, ids []string, ats []time.Time) ([]view, error) {
+	if err := MailBatchOf(ctx).writeNames(ctx, tx); err != nil {
+		return nil, fmt.Errorf("%s email: %w", kind, err)
 	}
-	return v, nil
+	vs, err := dbq.New(tx).DonorMailDetails(ctx, dbq.DonorMailDetailsParams{Ids: ids, Ats: ats})
+	if err == nil && len(vs) != len(ids) {
+		err = pgx.ErrNoRows // a donation that is not there: cannot happen in the transaction of its money
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s email: read donation: %w", kind, err)
+	}
+	return vs, nil
 }
 
-// sendTo is send with the donation already read (v).
-func (m *DonorMail) sendTo(ctx context.Context, tx pgx.Tx, v view, donationID, kind, fact string, at time.Time,
-	write func(view) (subject, body string, err error)) error {
-	if fact == "" {
+// letter is one email about one fact (donationID, kind, fact), written by write from v
+// only the first time the fact is seen.
+type letter struct {
+	v          view
+	donationID string
+	kind, fact string
+	at         time.Time
+	write      func(view) (subject, body string, err error)
+}
+
+// post claims the letters' facts, with one statement, and queues those seen for the first
+// time, with one more: a letter with no fact, or to a donor who gave no address (an erased
+// donor; money Stripe reported with no address), is not sent. Of two letters about the
+// same fact, only the first is.
+func post(ctx context.Context, tx pgx.Tx, ls []letter) error {
+	type key struct{ donationID, kind, fact string }
+	var p dbq.ClaimDonorMailsParams
+	var sendable []letter
+	for _, l := range ls {
+		if l.fact == "" || strings.TrimSpace(l.v.Email) == "" {
+			continue
+		}
+		sendable = append(sendable, l)
+		p.DonationIds, p.Kinds, p.Facts, p.OccurredAts = append(p.DonationIds, l.donationID), append(p.Kinds, l.kind),
+			append(p.Facts, l.fact), append(p.OccurredAts, l.at)
+	}
+	if len(sendable) == 0 {
 		return nil
 	}
-	if strings.TrimSpace(v.Email) == "" {
-		return nil // nobody to write to (an erased donor; money Stripe reported with no address)
-	}
-	q := dbq.New(tx)
-	n, err := q.ClaimDonorMail(ctx, dbq.ClaimDonorMailParams{DonationID: donationID, Kind: kind, Fact: fact, OccurredAt: at})
+	rows, err := dbq.New(tx).ClaimDonorMails(ctx, p)
 	if err != nil {
-		return fmt.Errorf("%s email: %w", kind, err)
+		return fmt.Errorf("%s email: %w", sendable[0].kind, err)
 	}
-	if n == 0 {
-		return nil // already written about
+	claimed := make(map[key]bool, len(rows))
+	for _, r := range rows {
+		claimed[key{r.DonationID, r.Kind, r.Fact}] = true
 	}
-	subject, body, err := write(v)
-	if err != nil {
-		return fmt.Errorf("%s email: %w", kind, err)
+	var mails []outbox.Mail
+	for _, l := range sendable {
+		k := key{l.donationID, l.kind, l.fact}
+		if !claimed[k] {
+			continue // already written about
+		}
+		delete(claimed, k)
+		subject, body, err := l.write(l.v)
+		if err != nil {
+			return fmt.Errorf("%s email: %w", l.kind, err)
+		}
+		mails = append(mails, outbox.Mail{To: l.v.Email, Subject: subject, Body: body})
 	}
-	return outbox.QueueMail(ctx, tx, outbox.Mail{To: v.Email, Subject: subject, Body: body})
+	return outbox.QueueMails(ctx, tx, mails)
 }
 
 func (m *DonorMail) receipt(ctx context.Context, tx pgx.Tx, donationID string, v view, object string, amount decimal.Decimal, at time.Time) (string, string, error) {

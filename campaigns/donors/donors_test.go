@@ -189,7 +189,7 @@ func TestDonorRecordLinksHerDonationsAndErasureScrubsIt(t *testing.T) {
 		if err := donations.LinkDonation(ctx, tx, late.ID, donations.Link{Email: "GRACE@example.org"}); err != nil {
 			return err
 		}
-		return donors.NoteCardName(ctx, tx, late.ID, "  Grace   Hopper ")
+		return donations.NoteCardName(ctx, tx, late.ID, "  Grace   Hopper ")
 	}); err != nil {
 		t.Fatal(err)
 	}

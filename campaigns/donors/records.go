@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -81,22 +80,6 @@ func withLinks(ctx context.Context, db campaigns.DB, row dbq.DonorRecordByDonati
 	}
 	r.DeclarationIDs = cleanIDs(r.DeclarationIDs)
 	return r, nil
-}
-
-// NoteCardName keeps the name on the card from a checkout of donationID on its donor's
-// record, in tx. An empty name, or a donation with no record (no email yet), changes nothing.
-func NoteCardName(ctx context.Context, tx pgx.Tx, donationID, name string) error {
-	name = strings.Join(strings.Fields(name), " ") // one line, single spaces
-	if name == "" || donationID == "" {
-		return nil
-	}
-	if r := []rune(name); len(r) > 200 {
-		name = string(r[:200])
-	}
-	if err := dbq.New(tx).SetDonorName(ctx, dbq.SetDonorNameParams{DonationID: donations.UUIDOrNil(donationID), Name: name}); err != nil {
-		return fmt.Errorf("note the name on the card: %w", err)
-	}
-	return nil
 }
 
 // eraseRecords scrubs the records of a donor being erased (EraseDonorTx): the one with

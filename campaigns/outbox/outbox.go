@@ -24,22 +24,42 @@ type Mail struct{ To, Subject, Body, HTML string }
 // once at the SMTP level: a worker that dies after the server accepted a message, before
 // recording it, leaves River to try again).
 func QueueMail(ctx context.Context, tx pgx.Tx, m Mail) error {
-	to := strings.TrimSpace(m.To)
-	// A line break in an address or subject would let text become a mail header.
-	if at := strings.IndexByte(to, '@'); at < 1 || at == len(to)-1 || len(to) > 254 || strings.ContainsAny(to, " \t\r\n,<>") {
-		return fmt.Errorf("queue mail: %w", &campaigns.ValidationError{Fields: map[string]string{"to": "The recipient is not a single email address."}})
+	return QueueMails(ctx, tx, []Mail{m})
+}
+
+// QueueMails is QueueMail for many messages, with one statement (the webhook appliers'
+// receipts for a batch of gifts). One message that cannot be sent fails them all.
+func QueueMails(ctx context.Context, tx pgx.Tx, ms []Mail) error {
+	if len(ms) == 0 {
+		return nil
 	}
-	if strings.ContainsAny(m.Subject, "\r\n") || strings.TrimSpace(m.Subject) == "" {
-		return fmt.Errorf("queue mail: %w", &campaigns.ValidationError{Fields: map[string]string{"subject": "The subject must be one non-empty line."}})
+	p := dbq.QueueMailsParams{ToAddresses: make([]string, len(ms)), Subjects: make([]string, len(ms)),
+		Bodies: make([]string, len(ms)), Htmls: make([]string, len(ms))}
+	for i, m := range ms {
+		to := strings.TrimSpace(m.To)
+		// A line break in an address or subject would let text become a mail header.
+		if at := strings.IndexByte(to, '@'); at < 1 || at == len(to)-1 || len(to) > 254 || strings.ContainsAny(to, " \t\r\n,<>") {
+			return fmt.Errorf("queue mail: %w", &campaigns.ValidationError{Fields: map[string]string{"to": "The recipient is not a single email address."}})
+		}
+		if strings.ContainsAny(m.Subject, "\r\n") || strings.TrimSpace(m.Subject) == "" {
+			return fmt.Errorf("queue mail: %w", &campaigns.ValidationError{Fields: map[string]string{"subject": "The subject must be one non-empty line."}})
+		}
+		if m.HTML == "" {
+			m.HTML = RenderHTML(m.Subject, m.Body)
+		}
+		p.ToAddresses[i], p.Subjects[i], p.Bodies[i], p.Htmls[i] = to, m.Subject, m.Body, m.HTML
 	}
-	if m.HTML == "" {
-		m.HTML = RenderHTML(m.Subject, m.Body)
-	}
-	id, err := dbq.New(tx).QueueMail(ctx, dbq.QueueMailParams{ToAddress: to, Subject: m.Subject, Body: m.Body, Html: m.HTML})
+	ids, err := dbq.New(tx).QueueMails(ctx, p)
 	if err != nil {
 		return fmt.Errorf("queue mail: %w", err)
 	}
-	return campaigns.InsertJob(ctx, tx, MailJob{MailID: id})
+	// Each message has its job: which id came back in which place does not matter.
+	for _, id := range ids {
+		if err := campaigns.InsertJob(ctx, tx, MailJob{MailID: id}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // MailSender delivers one email. An error wrapping ErrPermanent (the server refused the

@@ -116,11 +116,17 @@ FROM donors r JOIN donations d ON d.donor_id = r.id WHERE d.id = sqlc.arg(donati
 SELECT d.id::text AS donation_id, COALESCE(d.gift_aid_declaration_id::text, '')::text AS declaration_id
 FROM donations d WHERE d.donor_id = sqlc.arg(donor_id)::uuid ORDER BY d.created_at, d.id;
 
--- SetDonorName keeps the name on the card from a checkout on the donation's donor record.
--- name: SetDonorName :exec
-UPDATE donors r SET name = sqlc.arg(name)::text, updated_at = now()
-FROM donations d WHERE d.id = sqlc.arg(donation_id)::uuid AND r.id = d.donor_id
-    AND r.erased_at IS NULL AND r.name <> sqlc.arg(name)::text;
+-- SetDonorNames keeps the names on the cards from checkouts on the donations' donor records,
+-- with one statement (one element of each array per checkout, in the order they were
+-- noted): when two name the same record, the one noted last is kept.
+-- name: SetDonorNames :exec
+UPDATE donors r SET name = n.name, updated_at = now()
+FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, (@names::text[])[i] AS name
+      FROM generate_subscripts(sqlc.arg(donation_ids)::uuid[], 1) AS i
+      JOIN donations d ON d.id = (sqlc.arg(donation_ids)::uuid[])[i]
+      WHERE d.donor_id IS NOT NULL
+      ORDER BY d.donor_id, i DESC) n
+WHERE r.id = n.donor_id AND r.erased_at IS NULL AND r.name <> n.name;
 
 -- EraseDonorRecords scrubs the records of a donor being erased: the one with her address
 -- and every one linking a donation erased with her. The rows stay, anonymous.

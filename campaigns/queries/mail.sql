@@ -3,8 +3,12 @@
 -- what the developer's /dev/outbox and the metrics show. The worker passes the time from its
 -- store's clock, so tests move it instead of sleeping.
 
--- name: QueueMail :one
-INSERT INTO mail_outbox (to_address, subject, body, html) VALUES (@to_address, @subject, @body, @html)
+-- QueueMails adds messages to the outbox with one statement (one element of each array per
+-- message) and returns their ids.
+-- name: QueueMails :many
+INSERT INTO mail_outbox (to_address, subject, body, html)
+SELECT (@to_addresses::text[])[i], (@subjects::text[])[i], (@bodies::text[])[i], (@htmls::text[])[i]
+FROM generate_subscripts(@to_addresses::text[], 1) AS i
 RETURNING id;
 
 -- MailToSend is the message of a job, while it is still to be sent.

@@ -1,17 +1,22 @@
 -- The emails a donor is sent about her money (campaigns/donations/receipts.go).
 
--- ClaimDonorMail records that the email about one fact is being queued: 1 the first time,
--- 0 when it already was (a duplicate delivery, a redelivery under a new event id).
--- name: ClaimDonorMail :execrows
+-- ClaimDonorMails records that the emails about the given facts (donation, kind, fact, at:
+-- one element of each array per fact) are being queued, with one statement, and returns
+-- the facts claimed now; a fact already claimed (a duplicate delivery, a redelivery under
+-- a new event id, a second copy in the same list) is not returned.
+-- name: ClaimDonorMails :many
 INSERT INTO donor_mail_facts (donation_id, kind, fact, occurred_at)
-VALUES (sqlc.arg(donation_id)::uuid, @kind, @fact, sqlc.arg(occurred_at)::timestamptz)
-ON CONFLICT DO NOTHING;
+SELECT (sqlc.arg(donation_ids)::uuid[])[i], (@kinds::text[])[i], (@facts::text[])[i], (sqlc.arg(occurred_ats)::timestamptz[])[i]
+FROM generate_subscripts(sqlc.arg(donation_ids)::uuid[], 1) AS i
+ON CONFLICT DO NOTHING
+RETURNING donation_id::text, kind, fact;
 
--- DonorMailDetails is what a donor's email says about her donation: where the address
--- came from (the donation, as Stripe last gave it), her name on the card, the appeal and
--- page, and the Gift Aid declaration she agreed to, word for word.
--- name: DonorMailDetails :one
-SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee, d.frequency = 'monthly' AS monthly,
+-- DonorMailDetails is what a donor's email says about each of the donations ids, as at
+-- the time of the same place in ats (i: that place, from 1; a donation not found is left
+-- out): where the address came from (the donation, as Stripe last gave it), her name on
+-- the card, the appeal and page, and the Gift Aid declaration she agreed to, word for word.
+-- name: DonorMailDetails :many
+SELECT x.i::integer AS i, d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee, d.frequency = 'monthly' AS monthly,
     a.name AS appeal_name, a.slug AS appeal_slug, a.gift_aid_rate,
     COALESCE(f.title, '')::text AS page_title, COALESCE(f.slug, '')::text AS page_slug,
     COALESCE(g.wording, '')::text AS gift_aid_wording, COALESCE(g.scope, '')::text AS gift_aid_scope,
@@ -20,15 +25,17 @@ SELECT d.email, COALESCE(r.name, '')::text AS donor_name, d.amount, d.cover_fee,
     -- covers it too (campaigns/giftaid/doc.go), though its donation carried none
     EXISTS (SELECT 1 FROM gift_aid_declarations o
         WHERE o.donor_id = d.donor_id AND o.scope <> 'this' AND o.id IS DISTINCT FROM d.gift_aid_declaration_id
-          AND o.effective_from <= sqlc.arg(at)::timestamptz
-          AND (o.cancelled_at IS NULL OR o.cancelled_at > sqlc.arg(at)::timestamptz))::boolean AS other_declaration_covers,
+          AND o.effective_from <= (sqlc.arg(ats)::timestamptz[])[x.i]
+          AND (o.cancelled_at IS NULL OR o.cancelled_at > (sqlc.arg(ats)::timestamptz[])[x.i]))::boolean AS other_declaration_covers,
     d.payment_method
-FROM donations d JOIN appeals a ON a.id = d.appeal_id
+FROM generate_subscripts(sqlc.arg(ids)::uuid[], 1) AS x(i)
+    JOIN donations d ON d.id = (sqlc.arg(ids)::uuid[])[x.i]
+    JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
     LEFT JOIN donors r ON r.id = d.donor_id AND r.erased_at IS NULL
     LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
-WHERE d.id = sqlc.arg(id)::uuid;
+ORDER BY x.i;
 
 -- DonationGifts is what a donation has given so far: its gifts, as paid, in number and sum,
 -- and when the first was paid (otherwise, when none has been yet).
