@@ -23,7 +23,7 @@ import (
 // Every path is idempotent by Stripe object as well as by event id: the ledger's unique
 // key makes a second copy of any money fact impossible.
 func apply(ctx context.Context, tx pgx.Tx, ev event) (outcome, deferKey string, err error) {
-	at := time.Unix(ev.Created, 0)
+	at := created(ev)
 	switch ev.Type {
 	case "checkout.session.completed", "checkout.session.async_payment_succeeded",
 		"checkout.session.async_payment_failed", "checkout.session.expired":
@@ -220,16 +220,8 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	if err != nil {
 		return "", err
 	}
-	link := donations.Link{SessionID: s.ID, PaymentIntent: pi, SubscriptionID: idOf(s.Subscription), CustomerID: idOf(s.Customer)}
-	if s.CustomerDetails != nil {
-		link.Email = s.CustomerDetails.Email
-	}
-	if link.CustomerID != "" {
-		d.CustomerID = link.CustomerID
-	}
-	if d.Email == "" {
-		d.Email = link.Email
-	}
+	link := sessionLink(s)
+	adopt(&d, link)
 	outcome := "applied"
 	if unmatched || d.Unmatched {
 		outcome = "unmatched"
@@ -283,28 +275,43 @@ func applySession(ctx context.Context, tx pgx.Tx, ev event, s *stripe.CheckoutSe
 	if s.AmountTotal <= 0 {
 		return "", badEvent("paid session %s has amount_total %d", s.ID, s.AmountTotal)
 	}
-	if _, err := update(donations.StatusPaid, donations.StatusPending, donations.StatusProcessing, donations.StatusExpired, donations.StatusFailed); err != nil {
+	if _, err := update(donations.StatusPaid, paidFrom...); err != nil {
 		return "", err
 	}
-	object := pi
-	if object == "" {
-		object = s.ID
-	}
-	if err := recordGift(ctx, tx, ev, d, object, "", pi, FromPence(s.AmountTotal), false, at); err != nil {
+	if err := recordGift(ctx, tx, ev, d, firstNonEmpty(pi, s.ID), "", pi, FromPence(s.AmountTotal), false, at); err != nil {
 		return "", err
 	}
 	return outcome, nil
 }
 
+// paidFrom are the statuses a one-off donation becomes paid from.
+var paidFrom = []string{donations.StatusPending, donations.StatusProcessing, donations.StatusExpired, donations.StatusFailed}
+
+// sessionLink is what a checkout session tells of its donation: its ids and the address
+// the donor gave.
+func sessionLink(s *stripe.CheckoutSession) donations.Link {
+	link := donations.Link{SessionID: s.ID, PaymentIntent: idOf(s.PaymentIntent), SubscriptionID: idOf(s.Subscription), CustomerID: idOf(s.Customer)}
+	if s.CustomerDetails != nil {
+		link.Email = s.CustomerDetails.Email
+	}
+	return link
+}
+
+// adopt gives d, as read before the update that links it, what link brings that the
+// ledger entry names: the donor's Stripe customer, and her address if it had none.
+func adopt(d *donations.Donation, link donations.Link) {
+	if link.CustomerID != "" {
+		d.CustomerID = link.CustomerID
+	}
+	if d.Email == "" {
+		d.Email = link.Email
+	}
+}
+
 // recordGift writes the gift and then applies any refund, dispute or fee event that
 // arrived before it and has been waiting on its payment intent.
 func recordGift(ctx context.Context, tx pgx.Tx, ev event, d donations.Donation, object, chargeID, pi string, amount decimal.Decimal, monthly bool, at time.Time) error {
-	e := ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
-		Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: object, ChargeID: chargeID, PaymentIntent: pi,
-		Amount: amount, Monthly: monthly, DonorKey: d.DonorKey(), OccurredAt: at, EventID: ev.ID}
-	if d.GiftAidCovers(at) {
-		e.GiftAidBase = amount
-	}
+	e := giftEntry(ev, d, object, chargeID, pi, amount, monthly, at)
 	// Read what waits for this gift before recording it, so the totals' rows are locked
 	// for as short a time as possible (we hold the payment's lock: nothing new can wait).
 	waiting, err := deferredFor(ctx, tx, pi)
@@ -321,6 +328,17 @@ func recordGift(ctx context.Context, tx pgx.Tx, ev event, d donations.Donation, 
 		}
 	}
 	return applyDeferred(ctx, tx, waiting)
+}
+
+// giftEntry is the ledger entry of a gift of amount on d at at, moved through object.
+func giftEntry(ev event, d donations.Donation, object, chargeID, pi string, amount decimal.Decimal, monthly bool, at time.Time) ledger.Entry {
+	e := ledger.Entry{AppealID: d.AppealID, FundraiserID: d.FundraiserID, DonationID: d.ID,
+		Kind: ledger.KindGift, Source: ledger.SourceStripe, SourceRef: object, ChargeID: chargeID, PaymentIntent: pi,
+		Amount: amount, Monthly: monthly, DonorKey: d.DonorKey(), OccurredAt: at, EventID: ev.ID}
+	if d.GiftAidCovers(at) {
+		e.GiftAidBase = amount
+	}
+	return e
 }
 
 func applyInvoice(ctx context.Context, tx pgx.Tx, ev event, in *stripe.Invoice, at time.Time) (string, error) {

@@ -307,3 +307,57 @@ func TestBatchWritesEachDonorsEmailsOnceByTheNameOnHerCard(t *testing.T) {
 		t.Errorf("%d emails, %d mail jobs, %d jobs naming no email; want 5, 5, 0", mails, jobs, orphans)
 	}
 }
+
+// A batch applies its plain paid checkouts together and every other event one by one,
+// beside them, and the result is what applying each on its own gives: the gifts of
+// donations made here, a gift delivered again (in the batch, or after an earlier batch),
+// a gift with its own partial refund waiting in the batch, and money for a donation this
+// service never made.
+func TestBatchPaidCheckoutsTogetherBesideTheRest(t *testing.T) {
+	t.Parallel()
+	w, _ := newIdleWorld(t, 1)
+	w.insts[0].hooks.DonorMail = &donations.DonorMail{Charity: testCharity, BaseURL: "https://give.example.org"}
+	d1, d2 := w.donation("10.00", false, true, w.ruby), w.donation("25.00", false, false, 0)
+	d3, d4, d5 := w.donation("5.00", false, false, 0), w.donation("7.00", false, false, 0), w.donation("3.00", false, false, 0)
+	paid := func(id string, d donations.Donation, pence int64) []byte {
+		return b.WithEventID(id).CheckoutSessionCompleted("cs_"+id, "pi_"+id[4:5], "cus_"+id, pence, "paid", meta(w, d))
+	}
+	w.queue(paid("evt_5", d5, 300))
+	w.applyBatch(1)
+	stranger := payments.Meta{DonationID: "0b9c3a5e-7a4e-4d1b-9a43-5d0c1f7e2b6a", Campaign: w.appeal.Slug}
+	w.queue(paid("evt_1", d1, 1000), paid("evt_2", d2, 2500),
+		b.WithEventID("evt_3r").ChargeRefunded("ch_3", "pi_3", 500, 200, payments.Meta{}), paid("evt_3", d3, 500),
+		paid("evt_4a", d4, 700), paid("evt_4b", d4, 700),
+		b.WithEventID("evt_9").CheckoutSessionCompleted("cs_9", "pi_9", "cus_9", 400, "paid", stranger),
+		b.WithEventID("evt_5again").CheckoutSessionCompleted("cs_evt_5", "pi_5", "cus_evt_5", 300, "paid", meta(w, d5)))
+	w.applyBatch(8)
+
+	for id, want := range map[string]string{"evt_1": "applied", "evt_2": "applied", "evt_3": "applied", "evt_3r": "applied",
+		"evt_4a": "applied", "evt_4b": "applied", "evt_9": "unmatched", "evt_5again": "applied"} {
+		if got, detail, _ := w.stored(id); got != want {
+			t.Errorf("%s is %q (%s), want %q", id, got, detail, want)
+		}
+	}
+	for _, d := range []donations.Donation{d1, d2, d3, d4, d5} {
+		if s := w.status(d.ID); s != donations.StatusPaid {
+			t.Errorf("donation of £%s is %q, want paid", d.Amount, s)
+		}
+	}
+	appeal, ruby := w.totals(ledger.AppealScope(w.appeal.ID)), w.totals(ledger.FundraiserScope(w.ruby))
+	if appeal.Raised().StringFixed(2) != "52.00" || appeal.Gifts != 6 || appeal.GiftAidBase.StringFixed(2) != "10.00" {
+		t.Errorf("appeal: raised £%s in %d gifts, Gift Aid base £%s; want £52.00 (£54 given, £2 refunded), 6, £10.00",
+			appeal.Raised().StringFixed(2), appeal.Gifts, appeal.GiftAidBase.StringFixed(2))
+	}
+	if ruby.Raised().StringFixed(2) != "10.00" || ruby.Gifts != 1 {
+		t.Errorf("Ruby's page: raised £%s in %d gifts, want £10.00 in 1", ruby.Raised().StringFixed(2), ruby.Gifts)
+	}
+	var receipts int
+	if err := w.pool().QueryRow(context.Background(), `SELECT count(*) FROM mail_outbox WHERE subject LIKE 'Your receipt:%'`).Scan(&receipts); err != nil {
+		t.Fatal(err)
+	}
+	if receipts != 6 { // the stranger's gift came with the builder's address, as Stripe sends it
+		t.Errorf("%d receipts, want one for each of the 6 gifts", receipts)
+	}
+	w.noWaiting()
+	w.noDifference()
+}

@@ -247,8 +247,15 @@ func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Dura
 	ids := make([]string, 0, len(batch))
 	outcomes := make([]string, 0, len(batch))
 	var lags []float64
+	if err := applyPaidCheckouts(ctx, tx, batch, waits); err != nil {
+		return batch, nil, err
+	}
 	for i := range batch {
 		c := &batch[i]
+		if c.outcome != "" { // applied with the batch's other paid checkouts
+			ids, outcomes = append(ids, c.id), append(outcomes, c.outcome)
+			continue
+		}
 		var deferKey string
 		if c.outcome, deferKey, err = apply(ctx, tx, c.ev); err != nil {
 			return batch, nil, fmt.Errorf("event %s: %w", c.id, err)

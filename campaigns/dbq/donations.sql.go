@@ -140,75 +140,6 @@ func (q *Queries) DonationByGiftPaymentIntentForUpdate(ctx context.Context, paym
 	return i, err
 }
 
-const donationByIDForUpdate = `-- name: DonationByIDForUpdate :one
-
-
-SELECT d.id::text AS id, d.appeal_id, COALESCE(d.fundraiser_id, 0)::bigint AS fundraiser_id, COALESCE(d.tier_id, 0)::bigint AS tier_id, d.amount,
-    d.cover_fee, d.frequency = 'monthly' AS monthly, d.status, d.display_name, d.message, d.hide_name, d.hide_amount,
-    COALESCE(d.gift_aid_declaration_id::text, '')::text AS declaration_id, d.email, COALESCE(d.checkout_session_id, '')::text AS session_id,
-    COALESCE(d.payment_intent_id, '')::text AS payment_intent, COALESCE(d.subscription_id, '')::text AS subscription_id, COALESCE(d.customer_id, '')::text AS customer_id,
-    d.unmatched, d.created_at, g.cancelled_at AS gift_aid_cancelled_at
-FROM donations d LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
-WHERE d.id = $1::uuid FOR UPDATE OF d
-`
-
-type DonationByIDForUpdateRow struct {
-	ID                 string
-	AppealID           int64
-	FundraiserID       int64
-	TierID             int64
-	Amount             decimal.Decimal
-	CoverFee           decimal.Decimal
-	Monthly            bool
-	Status             string
-	DisplayName        string
-	Message            string
-	HideName           bool
-	HideAmount         bool
-	DeclarationID      string
-	Email              string
-	SessionID          string
-	PaymentIntent      string
-	SubscriptionID     string
-	CustomerID         string
-	Unmatched          bool
-	CreatedAt          time.Time
-	GiftAidCancelledAt *time.Time
-}
-
-// Donations as Stripe events find and change them (campaigns/donations).
-// The lookups FindDonation tries in order, each locking the donation (FOR UPDATE). They
-// return the same columns, so their rows convert to one another (donationFromRow).
-// DonationByIDForUpdate finds a donation by its id.
-func (q *Queries) DonationByIDForUpdate(ctx context.Context, id string) (DonationByIDForUpdateRow, error) {
-	row := q.db.QueryRow(ctx, donationByIDForUpdate, id)
-	var i DonationByIDForUpdateRow
-	err := row.Scan(
-		&i.ID,
-		&i.AppealID,
-		&i.FundraiserID,
-		&i.TierID,
-		&i.Amount,
-		&i.CoverFee,
-		&i.Monthly,
-		&i.Status,
-		&i.DisplayName,
-		&i.Message,
-		&i.HideName,
-		&i.HideAmount,
-		&i.DeclarationID,
-		&i.Email,
-		&i.SessionID,
-		&i.PaymentIntent,
-		&i.SubscriptionID,
-		&i.CustomerID,
-		&i.Unmatched,
-		&i.CreatedAt,
-		&i.GiftAidCancelledAt,
-	)
-	return i, err
-}
-
 const donationByPaymentIntentForUpdate = `-- name: DonationByPaymentIntentForUpdate :one
 SELECT d.id::text AS id, d.appeal_id, COALESCE(d.fundraiser_id, 0)::bigint AS fundraiser_id, COALESCE(d.tier_id, 0)::bigint AS tier_id, d.amount,
     d.cover_fee, d.frequency = 'monthly' AS monthly, d.status, d.display_name, d.message, d.hide_name, d.hide_amount,
@@ -401,6 +332,89 @@ func (q *Queries) DonationBySubscriptionForUpdate(ctx context.Context, subscript
 	return i, err
 }
 
+const donationsByIDForUpdate = `-- name: DonationsByIDForUpdate :many
+
+
+SELECT d.id::text AS id, d.appeal_id, COALESCE(d.fundraiser_id, 0)::bigint AS fundraiser_id, COALESCE(d.tier_id, 0)::bigint AS tier_id, d.amount,
+    d.cover_fee, d.frequency = 'monthly' AS monthly, d.status, d.display_name, d.message, d.hide_name, d.hide_amount,
+    COALESCE(d.gift_aid_declaration_id::text, '')::text AS declaration_id, d.email, COALESCE(d.checkout_session_id, '')::text AS session_id,
+    COALESCE(d.payment_intent_id, '')::text AS payment_intent, COALESCE(d.subscription_id, '')::text AS subscription_id, COALESCE(d.customer_id, '')::text AS customer_id,
+    d.unmatched, d.created_at, g.cancelled_at AS gift_aid_cancelled_at
+FROM donations d LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
+WHERE d.id = ANY($1::uuid[]) ORDER BY d.id FOR UPDATE OF d
+`
+
+type DonationsByIDForUpdateRow struct {
+	ID                 string
+	AppealID           int64
+	FundraiserID       int64
+	TierID             int64
+	Amount             decimal.Decimal
+	CoverFee           decimal.Decimal
+	Monthly            bool
+	Status             string
+	DisplayName        string
+	Message            string
+	HideName           bool
+	HideAmount         bool
+	DeclarationID      string
+	Email              string
+	SessionID          string
+	PaymentIntent      string
+	SubscriptionID     string
+	CustomerID         string
+	Unmatched          bool
+	CreatedAt          time.Time
+	GiftAidCancelledAt *time.Time
+}
+
+// Donations as Stripe events find and change them (campaigns/donations).
+// The lookups FindDonation tries in order, each locking the donation (FOR UPDATE). They
+// return the same columns, so their rows convert to one another (donationFromRow).
+// DonationsByIDForUpdate finds donations by their ids, locked in the order of their ids (a
+// batch's, or one); an id not found is left out.
+func (q *Queries) DonationsByIDForUpdate(ctx context.Context, ids []string) ([]DonationsByIDForUpdateRow, error) {
+	rows, err := q.db.Query(ctx, donationsByIDForUpdate, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []DonationsByIDForUpdateRow
+	for rows.Next() {
+		var i DonationsByIDForUpdateRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.AppealID,
+			&i.FundraiserID,
+			&i.TierID,
+			&i.Amount,
+			&i.CoverFee,
+			&i.Monthly,
+			&i.Status,
+			&i.DisplayName,
+			&i.Message,
+			&i.HideName,
+			&i.HideAmount,
+			&i.DeclarationID,
+			&i.Email,
+			&i.SessionID,
+			&i.PaymentIntent,
+			&i.SubscriptionID,
+			&i.CustomerID,
+			&i.Unmatched,
+			&i.CreatedAt,
+			&i.GiftAidCancelledAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const findGift = `-- name: FindGift :one
 SELECT e.id, e.amount, e.gift_aid_base, EXISTS (SELECT 1 FROM gift_aid_claim_items c WHERE c.ledger_entry_id = e.id) AS claimed,
     e.occurred_at
@@ -491,53 +505,77 @@ func (q *Queries) SetCancelAtPeriodEnd(ctx context.Context, arg SetCancelAtPerio
 	return err
 }
 
-const updateDonation = `-- name: UpdateDonation :one
-UPDATE donations SET
-    checkout_session_id = COALESCE(NULLIF($1::text, ''), checkout_session_id),
-    payment_intent_id = COALESCE(NULLIF($2::text, ''), payment_intent_id),
-    subscription_id = COALESCE(NULLIF($3::text, ''), subscription_id),
-    customer_id = COALESCE(NULLIF($4::text, ''), customer_id),
-    email = CASE WHEN $5::text <> '' THEN $5::text ELSE email END,
-    status = CASE WHEN s.ok THEN $6::text ELSE status END,
-    status_event_at = CASE WHEN s.ok THEN $7::timestamptz ELSE status_event_at END,
+const updateDonations = `-- name: UpdateDonations :many
+UPDATE donations d SET
+    checkout_session_id = COALESCE(NULLIF(u.session_id, ''), d.checkout_session_id),
+    payment_intent_id = COALESCE(NULLIF(u.payment_intent, ''), d.payment_intent_id),
+    subscription_id = COALESCE(NULLIF(u.subscription_id, ''), d.subscription_id),
+    customer_id = COALESCE(NULLIF(u.customer_id, ''), d.customer_id),
+    email = CASE WHEN u.email <> '' THEN u.email ELSE d.email END,
+    status = CASE WHEN u.ok THEN u.status ELSE d.status END,
+    status_event_at = CASE WHEN u.ok THEN u.event_at ELSE d.status_event_at END,
     updated_at = now()
-FROM (SELECT $6::text <> '' AND (COALESCE(cardinality($9::text[]), 0) = 0 OR d.status = ANY($9::text[]))
-             AND (d.status_event_at IS NULL OR d.status_event_at <= $7::timestamptz) AS ok
-      FROM donations d WHERE d.id = $8::uuid) s
-WHERE id = $8::uuid RETURNING s.ok::boolean AS ok
+FROM (SELECT i, x.id, ($1::text[])[i] AS session_id, ($2::text[])[i] AS payment_intent,
+        ($3::text[])[i] AS subscription_id, ($4::text[])[i] AS customer_id,
+        ($5::text[])[i] AS email, ($6::text[])[i] AS status, ($7::timestamptz[])[i] AS event_at,
+        ($6::text[])[i] <> '' AND (($8::text[])[i] = '' OR x.status = ANY(string_to_array(($8::text[])[i], ',')))
+            AND (x.status_event_at IS NULL OR x.status_event_at <= ($7::timestamptz[])[i]) AS ok
+      FROM generate_subscripts($9::uuid[], 1) AS i JOIN donations x ON x.id = ($9::uuid[])[i]) u
+WHERE d.id = u.id
+RETURNING u.i::integer AS i, u.ok::boolean AS ok
 `
 
-type UpdateDonationParams struct {
-	SessionID      string
-	PaymentIntent  string
-	SubscriptionID string
-	CustomerID     string
-	Email          string
-	Status         string
-	EventAt        time.Time
-	ID             string
-	FromStatuses   []string
+type UpdateDonationsParams struct {
+	SessionIds      []string
+	PaymentIntents  []string
+	SubscriptionIds []string
+	CustomerIds     []string
+	Emails          []string
+	Statuses        []string
+	EventAts        []time.Time
+	FromStatuses    []string
+	Ids             []string
 }
 
-// UpdateDonation records the Stripe ids and contact details an event brings (empty fields
-// keep what is stored) and, when status is not empty, moves the donation to status if its
-// current status is one of from_statuses (any, when empty) and the event is not older than
-// the one that set the current status. It reports whether the status is now the one asked for.
-func (q *Queries) UpdateDonation(ctx context.Context, arg UpdateDonationParams) (bool, error) {
-	row := q.db.QueryRow(ctx, updateDonation,
-		arg.SessionID,
-		arg.PaymentIntent,
-		arg.SubscriptionID,
-		arg.CustomerID,
-		arg.Email,
-		arg.Status,
-		arg.EventAt,
-		arg.ID,
+type UpdateDonationsRow struct {
+	I  int32
+	Ok bool
+}
+
+// UpdateDonations records, for each donation of ids (one element of each array per
+// donation, a donation at most once), the Stripe ids and contact details an event brings
+// (empty fields keep what is stored) and, when its status is not empty, moves it to that
+// status if its current status is one of from_statuses (comma-separated; any, when empty)
+// and the event is not older than the one that set the current status. For each donation
+// found (i: its place, from 1) it reports whether the status is now the one asked for.
+func (q *Queries) UpdateDonations(ctx context.Context, arg UpdateDonationsParams) ([]UpdateDonationsRow, error) {
+	rows, err := q.db.Query(ctx, updateDonations,
+		arg.SessionIds,
+		arg.PaymentIntents,
+		arg.SubscriptionIds,
+		arg.CustomerIds,
+		arg.Emails,
+		arg.Statuses,
+		arg.EventAts,
 		arg.FromStatuses,
+		arg.Ids,
 	)
-	var ok bool
-	err := row.Scan(&ok)
-	return ok, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []UpdateDonationsRow
+	for rows.Next() {
+		var i UpdateDonationsRow
+		if err := rows.Scan(&i.I, &i.Ok); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const upsertUnmatchedMonthly = `-- name: UpsertUnmatchedMonthly :one

@@ -207,59 +207,92 @@ func (q *Queries) CompareTotals(ctx context.Context) ([]CompareTotalsRow, error)
 	return items, nil
 }
 
-const insertEntry = `-- name: InsertEntry :one
+const insertEntries = `-- name: InsertEntries :many
 INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
     charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
-VALUES ($1, NULLIF($2::bigint, 0), NULLIF($3::text, '')::uuid, $4, $5, $6, $7,
-    NULLIF($8::text, ''), $9, $10, $11,
-    $12, $13, $14, NULLIF($15::text, ''), NULLIF($16::text, ''))
+SELECT ($1::bigint[])[i], NULLIF(($2::bigint[])[i], 0), NULLIF(($3::text[])[i], '')::uuid,
+    ($4::text[])[i], ($5::text[])[i], ($6::text[])[i], ($7::text[])[i],
+    NULLIF(($8::text[])[i], ''), ($9::numeric[])[i], ($10::numeric[])[i], ($11::numeric[])[i],
+    ($12::text[])[i], ($13::text[])[i], ($14::timestamptz[])[i],
+    NULLIF(($15::text[])[i], ''), NULLIF(($16::text[])[i], '')
+FROM generate_subscripts($4::text[], 1) AS i
+ORDER BY i
 ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
-RETURNING id
+RETURNING id, source, source_ref, kind, seq
 `
 
-type InsertEntryParams struct {
-	AppealID      int64
-	FundraiserID  int64
-	DonationID    string
-	Kind          string
-	Source        string
-	SourceRef     string
-	Seq           string
-	ChargeID      string
-	Amount        decimal.Decimal
-	Fee           decimal.Decimal
-	GiftAidBase   decimal.Decimal
-	Frequency     string
-	DonorKey      string
-	OccurredAt    time.Time
-	EventID       string
-	PaymentIntent string
+type InsertEntriesParams struct {
+	AppealIds      []int64
+	FundraiserIds  []int64
+	DonationIds    []string
+	Kinds          []string
+	Sources        []string
+	SourceRefs     []string
+	Seqs           []string
+	ChargeIds      []string
+	Amounts        []decimal.Decimal
+	Fees           []decimal.Decimal
+	GiftAidBases   []decimal.Decimal
+	Frequencies    []string
+	DonorKeys      []string
+	OccurredAts    []time.Time
+	EventIds       []string
+	PaymentIntents []string
 }
 
-// InsertEntry inserts a ledger entry and nothing else; its id, or no row for a duplicate
-// (same source reference, kind and seq).
-func (q *Queries) InsertEntry(ctx context.Context, arg InsertEntryParams) (int64, error) {
-	row := q.db.QueryRow(ctx, insertEntry,
-		arg.AppealID,
-		arg.FundraiserID,
-		arg.DonationID,
-		arg.Kind,
-		arg.Source,
-		arg.SourceRef,
-		arg.Seq,
-		arg.ChargeID,
-		arg.Amount,
-		arg.Fee,
-		arg.GiftAidBase,
-		arg.Frequency,
-		arg.DonorKey,
-		arg.OccurredAt,
-		arg.EventID,
-		arg.PaymentIntent,
+type InsertEntriesRow struct {
+	ID        int64
+	Source    string
+	SourceRef string
+	Kind      string
+	Seq       string
+}
+
+// InsertEntries inserts ledger entries (a batch's: one element of each array per entry)
+// and nothing else, and returns the key of each new one with its id: an entry not returned
+// is a duplicate (same source reference, kind and seq) of one stored, or of one before it in
+// the arrays.
+func (q *Queries) InsertEntries(ctx context.Context, arg InsertEntriesParams) ([]InsertEntriesRow, error) {
+	rows, err := q.db.Query(ctx, insertEntries,
+		arg.AppealIds,
+		arg.FundraiserIds,
+		arg.DonationIds,
+		arg.Kinds,
+		arg.Sources,
+		arg.SourceRefs,
+		arg.Seqs,
+		arg.ChargeIds,
+		arg.Amounts,
+		arg.Fees,
+		arg.GiftAidBases,
+		arg.Frequencies,
+		arg.DonorKeys,
+		arg.OccurredAts,
+		arg.EventIds,
+		arg.PaymentIntents,
 	)
-	var id int64
-	err := row.Scan(&id)
-	return id, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []InsertEntriesRow
+	for rows.Next() {
+		var i InsertEntriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Source,
+			&i.SourceRef,
+			&i.Kind,
+			&i.Seq,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const readTotals = `-- name: ReadTotals :one

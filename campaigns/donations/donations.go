@@ -86,7 +86,7 @@ func (d Donation) DonorKey() string {
 
 // donationFromRow reads a donation from the row of any of the lookups in
 // campaigns/queries/donations.sql, which return the same columns.
-func donationFromRow(r dbq.DonationByIDForUpdateRow) Donation {
+func donationFromRow(r dbq.DonationsByIDForUpdateRow) Donation {
 	return Donation{ID: r.ID, AppealID: r.AppealID, FundraiserID: r.FundraiserID, TierID: r.TierID, Amount: r.Amount,
 		CoverFee: r.CoverFee, Monthly: r.Monthly, Status: r.Status, DisplayName: r.DisplayName, Message: r.Message,
 		HideName: r.HideName, HideAmount: r.HideAmount, DeclarationID: r.DeclarationID, Email: r.Email,
@@ -108,31 +108,40 @@ type DonationLookup struct {
 // gift apply one after another. ErrNotFound when none matches.
 func FindDonation(ctx context.Context, tx pgx.Tx, l DonationLookup) (Donation, error) {
 	q := dbq.New(tx)
-	type find func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error)
+	type find func(ctx context.Context, arg string) (dbq.DonationsByIDForUpdateRow, error)
 	tries := []struct {
 		find find
 		arg  string
 	}{
-		{q.DonationByIDForUpdate, uuidOrEmpty(l.ID)},
-		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+		{func(ctx context.Context, arg string) (dbq.DonationsByIDForUpdateRow, error) {
+			rs, err := q.DonationsByIDForUpdate(ctx, []string{arg})
+			if err == nil && len(rs) == 0 {
+				err = pgx.ErrNoRows
+			}
+			if err != nil {
+				return dbq.DonationsByIDForUpdateRow{}, err
+			}
+			return rs[0], nil
+		}, uuidOrEmpty(l.ID)},
+		{func(ctx context.Context, arg string) (dbq.DonationsByIDForUpdateRow, error) {
 			r, err := q.DonationBySessionForUpdate(ctx, arg)
-			return dbq.DonationByIDForUpdateRow(r), err
+			return dbq.DonationsByIDForUpdateRow(r), err
 		}, l.SessionID},
-		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+		{func(ctx context.Context, arg string) (dbq.DonationsByIDForUpdateRow, error) {
 			r, err := q.DonationByPaymentIntentForUpdate(ctx, arg)
-			return dbq.DonationByIDForUpdateRow(r), err
+			return dbq.DonationsByIDForUpdateRow(r), err
 		}, l.PaymentIntent},
-		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+		{func(ctx context.Context, arg string) (dbq.DonationsByIDForUpdateRow, error) {
 			r, err := q.DonationBySubscriptionForUpdate(ctx, arg)
-			return dbq.DonationByIDForUpdateRow(r), err
+			return dbq.DonationsByIDForUpdateRow(r), err
 		}, l.SubscriptionID},
-		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+		{func(ctx context.Context, arg string) (dbq.DonationsByIDForUpdateRow, error) {
 			r, err := q.DonationByGiftPaymentIntentForUpdate(ctx, arg)
-			return dbq.DonationByIDForUpdateRow(r), err
+			return dbq.DonationsByIDForUpdateRow(r), err
 		}, l.PaymentIntent},
-		{func(ctx context.Context, arg string) (dbq.DonationByIDForUpdateRow, error) {
+		{func(ctx context.Context, arg string) (dbq.DonationsByIDForUpdateRow, error) {
 			r, err := q.DonationByGiftChargeForUpdate(ctx, arg)
-			return dbq.DonationByIDForUpdateRow(r), err
+			return dbq.DonationsByIDForUpdateRow(r), err
 		}, l.ChargeID},
 	}
 	for _, t := range tries {
@@ -244,13 +253,60 @@ type Link struct {
 // older than the one that set the current status: an older event never overwrites a newer
 // state. One statement; it reports whether the status is now the one asked for at eventAt.
 func UpdateDonation(ctx context.Context, tx pgx.Tx, id string, l Link, status string, eventAt time.Time, from ...string) (bool, error) {
-	changed, err := dbq.New(tx).UpdateDonation(ctx, dbq.UpdateDonationParams{ID: id, SessionID: l.SessionID,
-		PaymentIntent: l.PaymentIntent, SubscriptionID: l.SubscriptionID, CustomerID: l.CustomerID, Email: l.Email,
-		Status: status, EventAt: eventAt, FromStatuses: from})
+	changed, err := UpdateDonations(ctx, tx, []DonationUpdate{{ID: id, Link: l, Status: status, EventAt: eventAt, From: from}})
 	if err != nil {
-		return false, fmt.Errorf("update donation %s: %w", id, err)
+		return false, err
+	}
+	return changed[0], nil
+}
+
+// DonationUpdate is UpdateDonation's arguments, for UpdateDonations.
+type DonationUpdate struct {
+	ID      string
+	Link    Link
+	Status  string
+	EventAt time.Time
+	From    []string
+}
+
+// UpdateDonations is UpdateDonation for many donations, each at most once, with one
+// statement (a batch's gifts); for each, whether its status is now the one asked for.
+func UpdateDonations(ctx context.Context, tx pgx.Tx, us []DonationUpdate) ([]bool, error) {
+	var p dbq.UpdateDonationsParams
+	for _, u := range us {
+		p.Ids, p.SessionIds, p.PaymentIntents = append(p.Ids, u.ID), append(p.SessionIds, u.Link.SessionID), append(p.PaymentIntents, u.Link.PaymentIntent)
+		p.SubscriptionIds, p.CustomerIds, p.Emails = append(p.SubscriptionIds, u.Link.SubscriptionID), append(p.CustomerIds, u.Link.CustomerID), append(p.Emails, u.Link.Email)
+		p.Statuses, p.EventAts, p.FromStatuses = append(p.Statuses, u.Status), append(p.EventAts, u.EventAt), append(p.FromStatuses, strings.Join(u.From, ","))
+	}
+	rows, err := dbq.New(tx).UpdateDonations(ctx, p)
+	if err == nil && len(rows) != len(us) {
+		err = pgx.ErrNoRows // a donation not there
+	}
+	if err != nil {
+		if len(us) == 1 {
+			return nil, fmt.Errorf("update donation %s: %w", us[0].ID, err)
+		}
+		return nil, fmt.Errorf("update %d donations: %w", len(us), err)
+	}
+	changed := make([]bool, len(us))
+	for _, r := range rows {
+		changed[r.I-1] = r.Ok
 	}
 	return changed, nil
+}
+
+// LockDonations finds and locks (FOR UPDATE, in the order of their ids) the donations ids,
+// with one statement (a batch's), keyed by id; an id not found is left out.
+func LockDonations(ctx context.Context, tx pgx.Tx, ids []string) (map[string]Donation, error) {
+	rows, err := dbq.New(tx).DonationsByIDForUpdate(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("find donations: %w", err)
+	}
+	found := make(map[string]Donation, len(rows))
+	for _, r := range rows {
+		found[r.ID] = donationFromRow(r)
+	}
+	return found, nil
 }
 
 // LinkDonation stores l on the donation.

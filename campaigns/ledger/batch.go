@@ -3,7 +3,6 @@ package ledger
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -63,20 +62,36 @@ func batchOf(ctx context.Context) *Batch {
 	return b
 }
 
-// record inserts e alone and gathers what it moves; 0 for a duplicate.
-func (b *Batch) record(ctx context.Context, tx pgx.Tx, p dbq.RecordEntryParams, e Entry) (int64, error) {
-	id, err := dbq.New(tx).InsertEntry(ctx, dbq.InsertEntryParams{
-		AppealID: p.AppealID, FundraiserID: p.FundraiserID, DonationID: p.DonationID, Kind: p.Kind,
-		Source: p.Source, SourceRef: p.SourceRef, Seq: p.Seq, ChargeID: p.ChargeID, Amount: p.Amount, Fee: p.Fee,
-		GiftAidBase: p.GiftAidBase, Frequency: p.Frequency, DonorKey: p.DonorKey, OccurredAt: p.OccurredAt,
-		EventID: p.EventID, PaymentIntent: p.PaymentIntent})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	} else if err != nil {
-		return 0, err
+// record inserts the entries es (ps: their parameters), with one statement, and gathers
+// what the new ones move; for each, its id or 0 for a duplicate.
+func (b *Batch) record(ctx context.Context, tx pgx.Tx, ps []dbq.RecordEntryParams, es []Entry) ([]int64, error) {
+	var a dbq.InsertEntriesParams
+	for _, p := range ps {
+		a.AppealIds, a.FundraiserIds, a.DonationIds = append(a.AppealIds, p.AppealID), append(a.FundraiserIds, p.FundraiserID), append(a.DonationIds, p.DonationID)
+		a.Kinds, a.Sources, a.SourceRefs, a.Seqs = append(a.Kinds, p.Kind), append(a.Sources, p.Source), append(a.SourceRefs, p.SourceRef), append(a.Seqs, p.Seq)
+		a.ChargeIds, a.Amounts, a.Fees, a.GiftAidBases = append(a.ChargeIds, p.ChargeID), append(a.Amounts, p.Amount), append(a.Fees, p.Fee), append(a.GiftAidBases, p.GiftAidBase)
+		a.Frequencies, a.DonorKeys, a.OccurredAts = append(a.Frequencies, p.Frequency), append(a.DonorKeys, p.DonorKey), append(a.OccurredAts, p.OccurredAt)
+		a.EventIds, a.PaymentIntents = append(a.EventIds, p.EventID), append(a.PaymentIntents, p.PaymentIntent)
 	}
-	b.entries = append(b.entries, batchEntry{id: id, e: e, shard: p.Shard})
-	return id, nil
+	rows, err := dbq.New(tx).InsertEntries(ctx, a)
+	if err != nil {
+		return nil, err
+	}
+	type key struct{ source, ref, kind, seq string }
+	stored := make(map[key]int64, len(rows))
+	for _, r := range rows {
+		stored[key{r.Source, r.SourceRef, r.Kind, r.Seq}] = r.ID
+	}
+	ids := make([]int64, len(ps))
+	for i, p := range ps {
+		k := key{p.Source, p.SourceRef, p.Kind, p.Seq}
+		if id := stored[k]; id != 0 {
+			delete(stored, k) // a second copy in the same statement is a duplicate
+			ids[i] = id
+			b.entries = append(b.entries, batchEntry{id: id, e: es[i], shard: p.Shard})
+		}
+	}
+	return ids, nil
 }
 
 // Savepoint runs fn under a savepoint of tx: when fn fails, the rows it wrote are undone and

@@ -144,35 +144,73 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) (bool, error) {
 
 // RecordID is Record returning the new entry's id, 0 for a duplicate.
 func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
-	if err := e.validate(); err != nil {
+	p, err := e.params()
+	if err != nil {
 		return 0, err
+	}
+	if b := batchOf(ctx); b != nil {
+		// In a batch (batch.go): the entry now, what it moves at the batch's end.
+		ids, err := b.record(ctx, tx, []dbq.RecordEntryParams{p}, []Entry{e})
+		if err != nil {
+			return 0, fmt.Errorf("record %s %s %s: %w", e.Kind, e.Source, e.SourceRef, err)
+		}
+		return ids[0], nil
+	}
+	// One statement (queries/ledger.sql): the entry and, only if it is new, every total it moves.
+	id, err := dbq.New(tx).RecordEntry(ctx, p)
+	if err != nil {
+		return 0, fmt.Errorf("record %s %s %s: %w", e.Kind, e.Source, e.SourceRef, err)
+	}
+	return id, nil
+}
+
+// RecordIDs is RecordID for many entries: in a batch, with one statement for all of them
+// (a batch's gifts); outside one, each with its own. Of two entries for the same money
+// fact, the first is recorded.
+func RecordIDs(ctx context.Context, tx pgx.Tx, es []Entry) ([]int64, error) {
+	b := batchOf(ctx)
+	if b == nil {
+		ids := make([]int64, len(es))
+		for i, e := range es {
+			var err error
+			if ids[i], err = RecordID(ctx, tx, e); err != nil {
+				return nil, err
+			}
+		}
+		return ids, nil
+	}
+	ps := make([]dbq.RecordEntryParams, len(es))
+	for i, e := range es {
+		var err error
+		if ps[i], err = e.params(); err != nil {
+			return nil, err
+		}
+	}
+	ids, err := b.record(ctx, tx, ps, es)
+	if err != nil {
+		return nil, fmt.Errorf("record %d entries: %w", len(es), err)
+	}
+	return ids, nil
+}
+
+// params is what recording e writes: the entry and what it moves.
+func (e Entry) params() (dbq.RecordEntryParams, error) {
+	if err := e.validate(); err != nil {
+		return dbq.RecordEntryParams{}, err
 	}
 	freq := "one_off"
 	if e.Monthly {
 		freq = "monthly"
 	}
 	d := e.delta()
-	p := dbq.RecordEntryParams{
+	return dbq.RecordEntryParams{
 		AppealID: e.AppealID, FundraiserID: e.FundraiserID, DonationID: e.DonationID, Kind: string(e.Kind),
 		Source: e.Source, SourceRef: e.SourceRef, Seq: e.Seq, ChargeID: e.ChargeID, Amount: e.Amount, Fee: e.Fee,
 		GiftAidBase: e.GiftAidBase, Frequency: freq, DonorKey: e.DonorKey, OccurredAt: e.OccurredAt,
 		EventID: e.EventID, PaymentIntent: e.PaymentIntent,
 		Shard: e.shard(), Gross: d.gross, Refunded: d.refunded, Disputed: d.disputed, Lost: d.lost, Fees: d.fees,
 		TotalGiftAidBase: d.giftAidBase, Gifts: d.gifts,
-	}
-	var id int64
-	var err error
-	if b := batchOf(ctx); b != nil {
-		// In a batch (batch.go): the entry now, what it moves at the batch's end.
-		id, err = b.record(ctx, tx, p, e)
-	} else {
-		// One statement (queries/ledger.sql): the entry and, only if it is new, every total it moves.
-		id, err = dbq.New(tx).RecordEntry(ctx, p)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("record %s %s %s: %w", e.Kind, e.Source, e.SourceRef, err)
-	}
-	return id, nil
+	}, nil
 }
 
 // Totals are the figures derived from the ledger for one appeal or fundraiser page.

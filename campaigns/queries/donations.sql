@@ -3,15 +3,16 @@
 -- The lookups FindDonation tries in order, each locking the donation (FOR UPDATE). They
 -- return the same columns, so their rows convert to one another (donationFromRow).
 
--- DonationByIDForUpdate finds a donation by its id.
--- name: DonationByIDForUpdate :one
+-- DonationsByIDForUpdate finds donations by their ids, locked in the order of their ids (a
+-- batch's, or one); an id not found is left out.
+-- name: DonationsByIDForUpdate :many
 SELECT d.id::text AS id, d.appeal_id, COALESCE(d.fundraiser_id, 0)::bigint AS fundraiser_id, COALESCE(d.tier_id, 0)::bigint AS tier_id, d.amount,
     d.cover_fee, d.frequency = 'monthly' AS monthly, d.status, d.display_name, d.message, d.hide_name, d.hide_amount,
     COALESCE(d.gift_aid_declaration_id::text, '')::text AS declaration_id, d.email, COALESCE(d.checkout_session_id, '')::text AS session_id,
     COALESCE(d.payment_intent_id, '')::text AS payment_intent, COALESCE(d.subscription_id, '')::text AS subscription_id, COALESCE(d.customer_id, '')::text AS customer_id,
     d.unmatched, d.created_at, g.cancelled_at AS gift_aid_cancelled_at
 FROM donations d LEFT JOIN gift_aid_declarations g ON g.id = d.gift_aid_declaration_id
-WHERE d.id = sqlc.arg(id)::uuid FOR UPDATE OF d;
+WHERE d.id = ANY(sqlc.arg(ids)::uuid[]) ORDER BY d.id FOR UPDATE OF d;
 
 -- DonationBySessionForUpdate finds a donation by its Checkout session.
 -- name: DonationBySessionForUpdate :one
@@ -87,24 +88,30 @@ VALUES (
 ON CONFLICT (subscription_id) DO UPDATE SET updated_at = now()
 RETURNING id::text;
 
--- UpdateDonation records the Stripe ids and contact details an event brings (empty fields
--- keep what is stored) and, when status is not empty, moves the donation to status if its
--- current status is one of from_statuses (any, when empty) and the event is not older than
--- the one that set the current status. It reports whether the status is now the one asked for.
--- name: UpdateDonation :one
-UPDATE donations SET
-    checkout_session_id = COALESCE(NULLIF(sqlc.arg(session_id)::text, ''), checkout_session_id),
-    payment_intent_id = COALESCE(NULLIF(sqlc.arg(payment_intent)::text, ''), payment_intent_id),
-    subscription_id = COALESCE(NULLIF(sqlc.arg(subscription_id)::text, ''), subscription_id),
-    customer_id = COALESCE(NULLIF(sqlc.arg(customer_id)::text, ''), customer_id),
-    email = CASE WHEN sqlc.arg(email)::text <> '' THEN sqlc.arg(email)::text ELSE email END,
-    status = CASE WHEN s.ok THEN sqlc.arg(status)::text ELSE status END,
-    status_event_at = CASE WHEN s.ok THEN sqlc.arg(event_at)::timestamptz ELSE status_event_at END,
+-- UpdateDonations records, for each donation of ids (one element of each array per
+-- donation, a donation at most once), the Stripe ids and contact details an event brings
+-- (empty fields keep what is stored) and, when its status is not empty, moves it to that
+-- status if its current status is one of from_statuses (comma-separated; any, when empty)
+-- and the event is not older than the one that set the current status. For each donation
+-- found (i: its place, from 1) it reports whether the status is now the one asked for.
+-- name: UpdateDonations :many
+UPDATE donations d SET
+    checkout_session_id = COALESCE(NULLIF(u.session_id, ''), d.checkout_session_id),
+    payment_intent_id = COALESCE(NULLIF(u.payment_intent, ''), d.payment_intent_id),
+    subscription_id = COALESCE(NULLIF(u.subscription_id, ''), d.subscription_id),
+    customer_id = COALESCE(NULLIF(u.customer_id, ''), d.customer_id),
+    email = CASE WHEN u.email <> '' THEN u.email ELSE d.email END,
+    status = CASE WHEN u.ok THEN u.status ELSE d.status END,
+    status_event_at = CASE WHEN u.ok THEN u.event_at ELSE d.status_event_at END,
     updated_at = now()
-FROM (SELECT sqlc.arg(status)::text <> '' AND (COALESCE(cardinality(sqlc.arg(from_statuses)::text[]), 0) = 0 OR d.status = ANY(sqlc.arg(from_statuses)::text[]))
-             AND (d.status_event_at IS NULL OR d.status_event_at <= sqlc.arg(event_at)::timestamptz) AS ok
-      FROM donations d WHERE d.id = sqlc.arg(id)::uuid) s
-WHERE id = sqlc.arg(id)::uuid RETURNING s.ok::boolean AS ok;
+FROM (SELECT i, x.id, (@session_ids::text[])[i] AS session_id, (@payment_intents::text[])[i] AS payment_intent,
+        (@subscription_ids::text[])[i] AS subscription_id, (@customer_ids::text[])[i] AS customer_id,
+        (@emails::text[])[i] AS email, (@statuses::text[])[i] AS status, (sqlc.arg(event_ats)::timestamptz[])[i] AS event_at,
+        (@statuses::text[])[i] <> '' AND ((@from_statuses::text[])[i] = '' OR x.status = ANY(string_to_array((@from_statuses::text[])[i], ',')))
+            AND (x.status_event_at IS NULL OR x.status_event_at <= (sqlc.arg(event_ats)::timestamptz[])[i]) AS ok
+      FROM generate_subscripts(sqlc.arg(ids)::uuid[], 1) AS i JOIN donations x ON x.id = (sqlc.arg(ids)::uuid[])[i]) u
+WHERE d.id = u.id
+RETURNING u.i::integer AS i, u.ok::boolean AS ok;
 
 -- name: SetCancelAtPeriodEnd :exec
 UPDATE donations SET cancel_at_period_end = sqlc.arg(cancel_at_period_end)::boolean, updated_at = now() WHERE id = sqlc.arg(id)::uuid;

@@ -115,16 +115,22 @@ SELECT scope, scope_id, ARRAY[sum(gross), sum(refunded), sum(disputed), sum(lost
 -- name: SummaryByBatch :exec
 SELECT set_config('giving.summary_by_batch', 'on', true);
 
--- InsertEntry inserts a ledger entry and nothing else; its id, or no row for a duplicate
--- (same source reference, kind and seq).
--- name: InsertEntry :one
+-- InsertEntries inserts ledger entries (a batch's: one element of each array per entry)
+-- and nothing else, and returns the key of each new one with its id: an entry not returned
+-- is a duplicate (same source reference, kind and seq) of one stored, or of one before it in
+-- the arrays.
+-- name: InsertEntries :many
 INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
     charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
-VALUES (@appeal_id, NULLIF(@fundraiser_id::bigint, 0), NULLIF(@donation_id::text, '')::uuid, @kind, @source, @source_ref, @seq,
-    NULLIF(@charge_id::text, ''), @amount, @fee, @gift_aid_base,
-    @frequency, @donor_key, @occurred_at, NULLIF(@event_id::text, ''), NULLIF(@payment_intent::text, ''))
+SELECT (@appeal_ids::bigint[])[i], NULLIF((@fundraiser_ids::bigint[])[i], 0), NULLIF((@donation_ids::text[])[i], '')::uuid,
+    (@kinds::text[])[i], (@sources::text[])[i], (@source_refs::text[])[i], (@seqs::text[])[i],
+    NULLIF((@charge_ids::text[])[i], ''), (@amounts::numeric[])[i], (@fees::numeric[])[i], (@gift_aid_bases::numeric[])[i],
+    (@frequencies::text[])[i], (@donor_keys::text[])[i], (sqlc.arg(occurred_ats)::timestamptz[])[i],
+    NULLIF((@event_ids::text[])[i], ''), NULLIF((@payment_intents::text[])[i], '')
+FROM generate_subscripts(@kinds::text[], 1) AS i
+ORDER BY i
 ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
-RETURNING id;
+RETURNING id, source, source_ref, kind, seq;
 
 -- AddTotals adds a batch's sums to the totals rows, given sorted by (scope, scope_id, shard),
 -- after counting its donors new to each scope (given sorted by scope, scope_id, key), in

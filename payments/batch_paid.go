@@ -1,0 +1,141 @@
+package payments
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stripe/stripe-go/v76"
+
+	"giving/campaigns/donations"
+	"giving/campaigns/ledger"
+)
+
+// A batch's common case, a one-off gift paid at checkout for a donation made here, is
+// applied set-wise: one statement locks all such gifts' donations, one moves them to paid,
+// one records their gifts in the ledger (their card names and receipts are written with
+// the batch's, donations.MailBatch), where applying them one by one takes three for each.
+// It is the same change applySession makes, with the same helpers (sessionLink, adopt,
+// paidFrom, giftEntry), for the events that cannot meet anything else in the batch: only
+// one event of the batch names the payment or the donation, and no refund or dispute is
+// waiting for the gift. Every other event, and any of these whose donation is not found
+// by its id, is applied one by one after them: events about different payments and
+// donations do not depend on their order.
+
+// paidCheckout is an event of the common case, decoded.
+type paidCheckout struct {
+	c          *claimedEvent
+	s          stripe.CheckoutSession
+	pi         string
+	donationID string
+}
+
+// asPaidCheckout returns ev as the common case, if it is one: a checkout session paid, in
+// pounds, within the amount bounds, for a donation named by its id, with a payment intent.
+// Anything that would not be applied as a plain gift (or not at all) is left to apply.
+func asPaidCheckout(ctx context.Context, c *claimedEvent) (paidCheckout, bool) {
+	p := paidCheckout{c: c}
+	ev := c.ev
+	if ev.Type != "checkout.session.completed" && ev.Type != "checkout.session.async_payment_succeeded" {
+		return p, false
+	}
+	if decode(ev, &p.s) != nil || p.s.Mode != stripe.CheckoutSessionModePayment ||
+		p.s.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid || p.s.AmountTotal <= 0 ||
+		checkAmount(ctx, "amount_total", p.s.AmountTotal) != nil || checkGBP(p.s.Currency) != nil {
+		return p, false
+	}
+	p.pi = idOf(p.s.PaymentIntent)
+	p.donationID = strings.ToLower(donationOf(ev))
+	return p, p.pi != "" && p.donationID != "" && donations.UUIDOrNil(p.donationID) == p.donationID
+}
+
+// donationOf peeks at the donation an event's object names by id (a session's
+// client_reference_id, else the donation_id in its metadata).
+func donationOf(ev event) string {
+	if ev.Data == nil {
+		return ""
+	}
+	var o struct {
+		ClientReferenceID string            `json:"client_reference_id"`
+		Metadata          map[string]string `json:"metadata"`
+	}
+	if json.Unmarshal(ev.Data.Raw, &o) != nil {
+		return ""
+	}
+	return firstNonEmpty(o.ClientReferenceID, o.Metadata["donation_id"])
+}
+
+// applyPaidCheckouts applies the batch's events of the common case set-wise, inside its
+// transaction, and gives each its outcome; the others keep outcome "". waits is what the
+// batch knows of the events waiting for their gifts.
+func applyPaidCheckouts(ctx context.Context, tx pgx.Tx, batch []claimedEvent, waits *waitingPayments) error {
+	pis, ids := map[string]int{}, map[string]int{}
+	for _, c := range batch {
+		pis[paymentOf(c.ev)]++
+		ids[strings.ToLower(donationOf(c.ev))]++
+	}
+	var ps []paidCheckout
+	var want []string
+	for i := range batch {
+		p, ok := asPaidCheckout(ctx, &batch[i])
+		if ok && pis[p.pi] == 1 && ids[p.donationID] == 1 && !waits.waiting[p.pi] {
+			ps, want = append(ps, p), append(want, p.donationID)
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	found, err := donations.LockDonations(ctx, tx, want)
+	if err != nil {
+		return err
+	}
+	var ds []donations.Donation
+	var us []donations.DonationUpdate
+	kept := ps[:0]
+	for _, p := range ps {
+		d, ok := found[p.donationID]
+		if !ok {
+			continue // found some other way, or unmatched: applySession's
+		}
+		link := sessionLink(&p.s)
+		adopt(&d, link)
+		ds, kept = append(ds, d), append(kept, p)
+		us = append(us, donations.DonationUpdate{ID: d.ID, Link: link, Status: donations.StatusPaid, EventAt: created(p.c.ev), From: paidFrom})
+	}
+	if len(kept) == 0 {
+		return nil
+	}
+	if _, err := donations.UpdateDonations(ctx, tx, us); err != nil {
+		return err
+	}
+	es := make([]ledger.Entry, len(kept))
+	for i, p := range kept {
+		if p.s.CustomerDetails != nil {
+			if err := donations.NoteCardName(ctx, tx, ds[i].ID, p.s.CustomerDetails.Name); err != nil { // greets her in her emails
+				return err
+			}
+		}
+		es[i] = giftEntry(p.c.ev, ds[i], p.pi, "", p.pi, FromPence(p.s.AmountTotal), false, created(p.c.ev))
+	}
+	entries, err := ledger.RecordIDs(ctx, tx, es)
+	if err != nil {
+		return err
+	}
+	for i, p := range kept {
+		if entries[i] != 0 { // a new gift: its receipt, once
+			if err := donorMail(ctx).Receipt(ctx, tx, ds[i].ID, p.pi, es[i].Amount, es[i].OccurredAt); err != nil {
+				return err
+			}
+		}
+		p.c.outcome = "applied"
+		if ds[i].Unmatched {
+			p.c.outcome = "unmatched"
+		}
+	}
+	return nil
+}
+
+// created is when Stripe says an event happened.
+func created(ev event) time.Time { return time.Unix(ev.Created, 0) }
