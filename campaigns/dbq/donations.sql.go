@@ -515,12 +515,13 @@ UPDATE donations d SET
     status = CASE WHEN u.ok THEN u.status ELSE d.status END,
     status_event_at = CASE WHEN u.ok THEN u.event_at ELSE d.status_event_at END,
     updated_at = now()
-FROM (SELECT i, x.id, ($1::text[])[i] AS session_id, ($2::text[])[i] AS payment_intent,
+FROM (SELECT a.i, x.id, ($1::text[])[i] AS session_id, ($2::text[])[i] AS payment_intent,
         ($3::text[])[i] AS subscription_id, ($4::text[])[i] AS customer_id,
         ($5::text[])[i] AS email, ($6::text[])[i] AS status, ($7::timestamptz[])[i] AS event_at,
         ($6::text[])[i] <> '' AND (($8::text[])[i] = '' OR x.status = ANY(string_to_array(($8::text[])[i], ',')))
             AND (x.status_event_at IS NULL OR x.status_event_at <= ($7::timestamptz[])[i]) AS ok
-      FROM generate_subscripts($9::uuid[], 1) AS i JOIN donations x ON x.id = ($9::uuid[])[i]) u
+      -- unnest, not generate_subscripts: its estimate of a few rows keeps the join on the key
+      FROM unnest($9::uuid[]) WITH ORDINALITY AS a (id, i) JOIN donations x ON x.id = a.id) u
 WHERE d.id = u.id
 RETURNING u.i::integer AS i, u.ok::boolean AS ok
 `

@@ -697,11 +697,11 @@ func (q *Queries) MarkDeclarationForErasure(ctx context.Context, arg MarkDeclara
 
 const setDonorNames = `-- name: SetDonorNames :exec
 UPDATE donors r SET name = n.name, updated_at = now()
-FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, ($1::text[])[i] AS name
-      FROM generate_subscripts($2::uuid[], 1) AS i
-      JOIN donations d ON d.id = ($2::uuid[])[i]
+FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, ($1::text[])[a.i] AS name
+      FROM unnest($2::uuid[]) WITH ORDINALITY AS a (id, i)
+      JOIN donations d ON d.id = a.id
       WHERE d.donor_id IS NOT NULL
-      ORDER BY d.donor_id, i DESC) n
+      ORDER BY d.donor_id, a.i DESC) n
 WHERE r.id = n.donor_id AND r.erased_at IS NULL AND r.name <> n.name
 `
 

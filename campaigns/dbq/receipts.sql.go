@@ -103,8 +103,8 @@ SELECT x.i::integer AS i, d.email, COALESCE(r.name, '')::text AS donor_name, d.a
           AND o.effective_from <= ($1::timestamptz[])[x.i]
           AND (o.cancelled_at IS NULL OR o.cancelled_at > ($1::timestamptz[])[x.i]))::boolean AS other_declaration_covers,
     d.payment_method
-FROM generate_subscripts($2::uuid[], 1) AS x(i)
-    JOIN donations d ON d.id = ($2::uuid[])[x.i]
+FROM unnest($2::uuid[]) WITH ORDINALITY AS x (id, i)
+    JOIN donations d ON d.id = x.id
     JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id

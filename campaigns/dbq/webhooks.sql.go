@@ -199,20 +199,20 @@ func (q *Queries) MarkQueuedEventDone(ctx context.Context, arg MarkQueuedEventDo
 const markQueuedEventsDone = `-- name: MarkQueuedEventsDone :many
 UPDATE stripe_events e SET outcome = d.outcome, defer_key = NULL, detail = '', next_attempt_at = NULL,
     applied_at = CASE WHEN d.outcome IN ('applied', 'unmatched', 'ignored') THEN now() END
-FROM (SELECT ($1::text[])[i] AS id, ($2::text[])[i] AS outcome FROM generate_subscripts($1::text[], 1) AS i) d
+FROM (SELECT a.id, ($1::text[])[a.i] AS outcome FROM unnest($2::text[]) WITH ORDINALITY AS a (id, i)) d
 WHERE e.id = d.id
 RETURNING extract(epoch FROM clock_timestamp() - e.received_at)::float8 AS lag_seconds
 `
 
 type MarkQueuedEventsDoneParams struct {
-	Ids      []string
 	Outcomes []string
+	Ids      []string
 }
 
 // MarkQueuedEventsDone stores what applying each event of a batch did (as
 // MarkQueuedEventDone) and returns how long each waited since it was received, in seconds.
 func (q *Queries) MarkQueuedEventsDone(ctx context.Context, arg MarkQueuedEventsDoneParams) ([]float64, error) {
-	rows, err := q.db.Query(ctx, markQueuedEventsDone, arg.Ids, arg.Outcomes)
+	rows, err := q.db.Query(ctx, markQueuedEventsDone, arg.Outcomes, arg.Ids)
 	if err != nil {
 		return nil, err
 	}

@@ -104,12 +104,13 @@ UPDATE donations d SET
     status = CASE WHEN u.ok THEN u.status ELSE d.status END,
     status_event_at = CASE WHEN u.ok THEN u.event_at ELSE d.status_event_at END,
     updated_at = now()
-FROM (SELECT i, x.id, (@session_ids::text[])[i] AS session_id, (@payment_intents::text[])[i] AS payment_intent,
+FROM (SELECT a.i, x.id, (@session_ids::text[])[i] AS session_id, (@payment_intents::text[])[i] AS payment_intent,
         (@subscription_ids::text[])[i] AS subscription_id, (@customer_ids::text[])[i] AS customer_id,
         (@emails::text[])[i] AS email, (@statuses::text[])[i] AS status, (sqlc.arg(event_ats)::timestamptz[])[i] AS event_at,
         (@statuses::text[])[i] <> '' AND ((@from_statuses::text[])[i] = '' OR x.status = ANY(string_to_array((@from_statuses::text[])[i], ',')))
             AND (x.status_event_at IS NULL OR x.status_event_at <= (sqlc.arg(event_ats)::timestamptz[])[i]) AS ok
-      FROM generate_subscripts(sqlc.arg(ids)::uuid[], 1) AS i JOIN donations x ON x.id = (sqlc.arg(ids)::uuid[])[i]) u
+      -- unnest, not generate_subscripts: its estimate of a few rows keeps the join on the key
+      FROM unnest(sqlc.arg(ids)::uuid[]) WITH ORDINALITY AS a (id, i) JOIN donations x ON x.id = a.id) u
 WHERE d.id = u.id
 RETURNING u.i::integer AS i, u.ok::boolean AS ok;
 

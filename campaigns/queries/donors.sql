@@ -121,11 +121,11 @@ FROM donations d WHERE d.donor_id = sqlc.arg(donor_id)::uuid ORDER BY d.created_
 -- noted): when two name the same record, the one noted last is kept.
 -- name: SetDonorNames :exec
 UPDATE donors r SET name = n.name, updated_at = now()
-FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, (@names::text[])[i] AS name
-      FROM generate_subscripts(sqlc.arg(donation_ids)::uuid[], 1) AS i
-      JOIN donations d ON d.id = (sqlc.arg(donation_ids)::uuid[])[i]
+FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, (@names::text[])[a.i] AS name
+      FROM unnest(sqlc.arg(donation_ids)::uuid[]) WITH ORDINALITY AS a (id, i)
+      JOIN donations d ON d.id = a.id
       WHERE d.donor_id IS NOT NULL
-      ORDER BY d.donor_id, i DESC) n
+      ORDER BY d.donor_id, a.i DESC) n
 WHERE r.id = n.donor_id AND r.erased_at IS NULL AND r.name <> n.name;
 
 -- EraseDonorRecords scrubs the records of a donor being erased: the one with her address

@@ -28,8 +28,8 @@ SELECT x.i::integer AS i, d.email, COALESCE(r.name, '')::text AS donor_name, d.a
           AND o.effective_from <= (sqlc.arg(ats)::timestamptz[])[x.i]
           AND (o.cancelled_at IS NULL OR o.cancelled_at > (sqlc.arg(ats)::timestamptz[])[x.i]))::boolean AS other_declaration_covers,
     d.payment_method
-FROM generate_subscripts(sqlc.arg(ids)::uuid[], 1) AS x(i)
-    JOIN donations d ON d.id = (sqlc.arg(ids)::uuid[])[x.i]
+FROM unnest(sqlc.arg(ids)::uuid[]) WITH ORDINALITY AS x (id, i)
+    JOIN donations d ON d.id = x.id
     JOIN appeals a ON a.id = d.appeal_id
     LEFT JOIN tiers t ON t.id = d.tier_id
     LEFT JOIN fundraisers f ON f.id = d.fundraiser_id
