@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -152,25 +153,38 @@ type lockedPayment struct{}
 
 // paymentOf peeks at the payment intent an event's object names (sessions, invoices,
 // charges and disputes all carry one), so its lock can be taken with the first statement.
-func paymentOf(ev event) string {
+func paymentOf(ev event) string { return namesOf(ev).payment }
+
+// names are the ids an event's object names that say what it can meet in a batch: its
+// payment intent, and the donation it names by id (a session's client_reference_id, else
+// the donation_id in its metadata, lower case).
+type names struct{ payment, donation string }
+
+// namesOf peeks at an event's names, with one pass over its object.
+func namesOf(ev event) names {
 	if ev.Data == nil {
-		return ""
+		return names{}
 	}
 	var o struct {
-		PaymentIntent json.RawMessage `json:"payment_intent"`
+		PaymentIntent     json.RawMessage `json:"payment_intent"`
+		ClientReferenceID string          `json:"client_reference_id"`
+		Metadata          struct {
+			DonationID string `json:"donation_id"`
+		} `json:"metadata"`
 	}
-	if json.Unmarshal(ev.Data.Raw, &o) != nil || len(o.PaymentIntent) == 0 {
-		return ""
+	if json.Unmarshal(ev.Data.Raw, &o) != nil {
+		return names{}
 	}
-	var id string
-	if json.Unmarshal(o.PaymentIntent, &id) == nil {
-		return id
+	n := names{donation: strings.ToLower(firstNonEmpty(o.ClientReferenceID, o.Metadata.DonationID))}
+	if len(o.PaymentIntent) == 0 || json.Unmarshal(o.PaymentIntent, &n.payment) == nil {
+		return n
 	}
 	var obj struct {
 		ID string `json:"id"`
 	}
 	_ = json.Unmarshal(o.PaymentIntent, &obj)
-	return obj.ID
+	n.payment = obj.ID
+	return n
 }
 
 func checkGBP(c stripe.Currency) error {

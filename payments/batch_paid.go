@@ -2,8 +2,6 @@ package payments
 
 import (
 	"context"
-	"encoding/json"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -46,25 +44,8 @@ func asPaidCheckout(ctx context.Context, c *claimedEvent) (paidCheckout, bool) {
 		checkAmount(ctx, "amount_total", p.s.AmountTotal) != nil || checkGBP(p.s.Currency) != nil {
 		return p, false
 	}
-	p.pi = idOf(p.s.PaymentIntent)
-	p.donationID = strings.ToLower(donationOf(ev))
+	p.pi, p.donationID = c.names.payment, c.names.donation
 	return p, p.pi != "" && p.donationID != "" && donations.UUIDOrNil(p.donationID) == p.donationID
-}
-
-// donationOf peeks at the donation an event's object names by id (a session's
-// client_reference_id, else the donation_id in its metadata).
-func donationOf(ev event) string {
-	if ev.Data == nil {
-		return ""
-	}
-	var o struct {
-		ClientReferenceID string            `json:"client_reference_id"`
-		Metadata          map[string]string `json:"metadata"`
-	}
-	if json.Unmarshal(ev.Data.Raw, &o) != nil {
-		return ""
-	}
-	return firstNonEmpty(o.ClientReferenceID, o.Metadata["donation_id"])
 }
 
 // applyPaidCheckouts applies the batch's events of the common case set-wise, inside its
@@ -73,8 +54,8 @@ func donationOf(ev event) string {
 func applyPaidCheckouts(ctx context.Context, tx pgx.Tx, batch []claimedEvent, waits *waitingPayments) error {
 	pis, ids := map[string]int{}, map[string]int{}
 	for _, c := range batch {
-		pis[paymentOf(c.ev)]++
-		ids[strings.ToLower(donationOf(c.ev))]++
+		pis[c.names.payment]++
+		ids[c.names.donation]++
 	}
 	var ps []paidCheckout
 	var want []string

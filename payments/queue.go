@@ -140,6 +140,7 @@ type claimedEvent struct {
 	id       string
 	attempts int32
 	ev       event
+	names    names // what in ev says which other events it can meet
 	outcome  string
 }
 
@@ -222,8 +223,8 @@ func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Dura
 		if err != nil {
 			return batch, nil, badEvent("stored event %s no longer parses: %v", r.ID, err)
 		}
-		batch[i].ev = ev
-		if pi := paymentOf(ev); pi != "" {
+		batch[i].ev, batch[i].names = ev, namesOf(ev)
+		if pi := batch[i].names.payment; pi != "" {
 			locked[pi] = true
 		}
 	}
