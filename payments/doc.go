@@ -77,8 +77,13 @@
 // in batches of up to BatchSize,
 // one transaction each: every payment lock the batch needs is taken first, in sorted order,
 // and the totals and dashboard summary rows once at the end, sorted (ledger.Batch), so two
-// appliers, on one instance or several, never deadlock. A batch one event spoils is rolled
-// back and its events applied one at a time, so that event alone is set aside.
+// appliers, on one instance or several, never deadlock. A batch's plain paid checkouts (a
+// one-off gift for a donation made here, meeting no other event of the batch and no refund
+// waiting for it) are applied together, a statement for all their donations' locks, one
+// for their updates and one for their ledger entries (batch_paid.go); its other events one
+// by one, beside them. The receipts and card names of the whole batch are written at its
+// end, a statement each for all of them (donations.MailBatch). A batch one event spoils is
+// rolled back and its events applied one at a time, so that event alone is set aside.
 //
 // livemode is checked against the key's mode. Fees and net come from the charge's balance
 // transaction. Reconciliation lists Stripe's recent undelivered events (30 days), sessions,

@@ -21,8 +21,13 @@ import (
 	"giving/campaigns/ledger"
 )
 
-// Appliers is how many goroutines Run uses to apply the events left queued.
-const Appliers = 2
+// Appliers is how many goroutines Run uses to apply the events left queued. One is enough:
+// a batch applies its gifts set-wise, so a second applier mostly waits for the first's
+// totals rows and takes the CPU the answers need. In full givingbench runs on two cores,
+// one applier answered 0.60 and 0.64 of the one-INSERT ceiling against 0.51 and 0.41 with
+// two, applied as fast (2,362 and 2,353 events/s against 2,310 and 2,640), and three
+// instances applied 0.87 and 0.66 of one's rate against 0.73 and 0.77.
+const Appliers = 1
 
 // orphanAge is how old a queued event must be before the pollers take it without being
 // woken: older than any inline apply still in progress, so a request that stored an event
