@@ -47,7 +47,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		ApplyLag: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_apply_lag_seconds",
 			Help: "Time from storing a Stripe event to applying it.", Buckets: prometheus.ExponentialBuckets(0.001, 2, 16)}),
 		Gathered: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "giving_webhook_gathered_deliveries",
-			Help: "Webhook deliveries stored together with one INSERT while the service was busy.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64}}),
+			Help: "Webhook deliveries stored together with one INSERT while the service was busy.", Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}}),
 		Duplicates: prometheus.NewCounter(prometheus.CounterOpts{Name: "giving_webhook_duplicates_total",
 			Help: "Stripe events delivered again after they were stored."}),
 		SignatureFailures: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "giving_webhook_signature_failures_total",

@@ -137,8 +137,12 @@ func (h *Webhooks) drain(ctx context.Context, minAge time.Duration) (int, error)
 	return n, ctx.Err()
 }
 
-// BatchSize is the most queued events one applier's transaction applies.
-const BatchSize = 64
+// BatchSize is the most queued events one applier's transaction applies (and the most
+// deliveries one statement stores, gather.go). A batch's statements and its commit cost
+// about the same for 64 gifts as for 512, so a burst's backlog drains faster in large
+// batches: in full givingbench runs, alternating, applying sustained 0.50 and 0.50 of the
+// one-INSERT ceiling at 512, 0.45 to 0.49 at 256 and 0.37 at 64.
+const BatchSize = 512
 
 // claimedEvent is one event of a batch: as claimed, and what applying it did.
 type claimedEvent struct {
