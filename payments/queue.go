@@ -130,7 +130,7 @@ func (h *Webhooks) drain(ctx context.Context, minAge time.Duration) (int, error)
 		if err != nil || k == 0 {
 			return n, err
 		}
-		if k == BatchSize {
+		if k == h.maxBatch() {
 			h.poke() // share a long queue with the other appliers
 		}
 	}
@@ -143,6 +143,14 @@ func (h *Webhooks) drain(ctx context.Context, minAge time.Duration) (int, error)
 // batches: in full givingbench runs, alternating, applying sustained 0.50 and 0.50 of the
 // one-INSERT ceiling at 512, 0.45 to 0.49 at 256 and 0.37 at 64.
 const BatchSize = 512
+
+// maxBatch is MaxBatch, or BatchSize when it is not set.
+func (h *Webhooks) maxBatch() int {
+	if h.MaxBatch > 0 {
+		return h.MaxBatch
+	}
+	return BatchSize
+}
 
 // claimedEvent is one event of a batch: as claimed, and what applying it did.
 type claimedEvent struct {
@@ -218,7 +226,7 @@ func (h *Webhooks) applyBatch(ctx context.Context, minAge time.Duration) (int, e
 // applying one of them fails, and how long each waited since it was received.
 func (h *Webhooks) applyClaimed(ctx context.Context, tx pgx.Tx, minAge time.Duration) ([]claimedEvent, []float64, error) {
 	q := dbq.New(tx)
-	rows, err := q.ClaimQueuedEvents(ctx, dbq.ClaimQueuedEventsParams{MinAge: minAge, Now: h.store.Now(), N: BatchSize})
+	rows, err := q.ClaimQueuedEvents(ctx, dbq.ClaimQueuedEventsParams{MinAge: minAge, Now: h.store.Now(), N: int32(h.maxBatch())})
 	if err != nil || len(rows) == 0 {
 		return nil, nil, err
 	}

@@ -64,6 +64,9 @@ type Webhooks struct {
 	// service is busy (gather.go) before it is answered 503 (zero: as long as a request
 	// waits for a connection, campaigns.DefaultAcquireWait).
 	GatherWait time.Duration
+	// MaxBatch is the most events an applier's transaction applies (zero: BatchSize); a
+	// test sets it lower to have many batches meet.
+	MaxBatch int
 	// DonorMail writes the donor's receipts and other emails about her money, queued with
 	// each money fact (donormail.go); nil sends none (replay). Set it before Run.
 	DonorMail *donations.DonorMail
