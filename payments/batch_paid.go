@@ -24,10 +24,8 @@ import (
 
 // paidCheckout is an event of the common case, decoded.
 type paidCheckout struct {
-	c          *claimedEvent
-	s          stripe.CheckoutSession
-	pi         string
-	donationID string
+	c *claimedEvent
+	s stripe.CheckoutSession
 }
 
 // asPaidCheckout returns ev as the common case, if it is one: a checkout session paid, in
@@ -36,16 +34,14 @@ type paidCheckout struct {
 func asPaidCheckout(ctx context.Context, c *claimedEvent) (paidCheckout, bool) {
 	p := paidCheckout{c: c}
 	ev := c.ev
-	if ev.Type != "checkout.session.completed" && ev.Type != "checkout.session.async_payment_succeeded" {
+	if ev.Type != "checkout.session.completed" && ev.Type != "checkout.session.async_payment_succeeded" ||
+		c.names.payment == "" || donations.UUIDOrNil(c.names.donation) != c.names.donation {
 		return p, false
 	}
-	if decode(ev, &p.s) != nil || p.s.Mode != stripe.CheckoutSessionModePayment ||
-		p.s.PaymentStatus != stripe.CheckoutSessionPaymentStatusPaid || p.s.AmountTotal <= 0 ||
-		checkAmount(ctx, "amount_total", p.s.AmountTotal) != nil || checkGBP(p.s.Currency) != nil {
-		return p, false
-	}
-	p.pi, p.donationID = c.names.payment, c.names.donation
-	return p, p.pi != "" && p.donationID != "" && donations.UUIDOrNil(p.donationID) == p.donationID
+	ok := decode(ev, &p.s) == nil && p.s.Mode == stripe.CheckoutSessionModePayment &&
+		p.s.PaymentStatus == stripe.CheckoutSessionPaymentStatusPaid && p.s.AmountTotal > 0 &&
+		checkAmount(ctx, "amount_total", p.s.AmountTotal) == nil && checkGBP(p.s.Currency) == nil
+	return p, ok
 }
 
 // applyPaidCheckouts applies the batch's events of the common case set-wise, inside its
@@ -60,9 +56,12 @@ func applyPaidCheckouts(ctx context.Context, tx pgx.Tx, batch []claimedEvent, wa
 	var ps []paidCheckout
 	var want []string
 	for i := range batch {
-		p, ok := asPaidCheckout(ctx, &batch[i])
-		if ok && pis[p.pi] == 1 && ids[p.donationID] == 1 && !waits.waiting[p.pi] {
-			ps, want = append(ps, p), append(want, p.donationID)
+		n := batch[i].names
+		if pis[n.payment] != 1 || ids[n.donation] != 1 || waits.waiting[n.payment] {
+			continue // it can meet another event of the batch, or a refund waits for it
+		}
+		if p, ok := asPaidCheckout(ctx, &batch[i]); ok {
+			ps, want = append(ps, p), append(want, n.donation)
 		}
 	}
 	if len(ps) == 0 {
@@ -76,7 +75,7 @@ func applyPaidCheckouts(ctx context.Context, tx pgx.Tx, batch []claimedEvent, wa
 	var us []donations.DonationUpdate
 	kept := ps[:0]
 	for _, p := range ps {
-		d, ok := found[p.donationID]
+		d, ok := found[p.c.names.donation]
 		if !ok {
 			continue // found some other way, or unmatched: applySession's
 		}
@@ -98,7 +97,8 @@ func applyPaidCheckouts(ctx context.Context, tx pgx.Tx, batch []claimedEvent, wa
 				return err
 			}
 		}
-		es[i] = giftEntry(p.c.ev, ds[i], p.pi, "", p.pi, FromPence(p.s.AmountTotal), false, created(p.c.ev))
+		pi := p.c.names.payment
+		es[i] = giftEntry(p.c.ev, ds[i], pi, "", pi, FromPence(p.s.AmountTotal), false, created(p.c.ev))
 	}
 	entries, err := ledger.RecordIDs(ctx, tx, es)
 	if err != nil {
@@ -106,7 +106,7 @@ func applyPaidCheckouts(ctx context.Context, tx pgx.Tx, batch []claimedEvent, wa
 	}
 	for i, p := range kept {
 		if entries[i] != 0 { // a new gift: its receipt, once
-			if err := donorMail(ctx).Receipt(ctx, tx, ds[i].ID, p.pi, es[i].Amount, es[i].OccurredAt); err != nil {
+			if err := donorMail(ctx).Receipt(ctx, tx, ds[i].ID, es[i].SourceRef, es[i].Amount, es[i].OccurredAt); err != nil {
 				return err
 			}
 		}

@@ -144,17 +144,17 @@ func Record(ctx context.Context, tx pgx.Tx, e Entry) (bool, error) {
 
 // RecordID is Record returning the new entry's id, 0 for a duplicate.
 func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
+	if batchOf(ctx) != nil {
+		// In a batch (batch.go): the entry now, what it moves at the batch's end.
+		ids, err := RecordIDs(ctx, tx, []Entry{e})
+		if err != nil {
+			return 0, err
+		}
+		return ids[0], nil
+	}
 	p, err := e.params()
 	if err != nil {
 		return 0, err
-	}
-	if b := batchOf(ctx); b != nil {
-		// In a batch (batch.go): the entry now, what it moves at the batch's end.
-		ids, err := b.record(ctx, tx, []dbq.RecordEntryParams{p}, []Entry{e})
-		if err != nil {
-			return 0, fmt.Errorf("record %s %s %s: %w", e.Kind, e.Source, e.SourceRef, err)
-		}
-		return ids[0], nil
 	}
 	// One statement (queries/ledger.sql): the entry and, only if it is new, every total it moves.
 	id, err := dbq.New(tx).RecordEntry(ctx, p)
@@ -164,20 +164,13 @@ func RecordID(ctx context.Context, tx pgx.Tx, e Entry) (int64, error) {
 	return id, nil
 }
 
-// RecordIDs is RecordID for many entries: in a batch, with one statement for all of them
-// (a batch's gifts); outside one, each with its own. Of two entries for the same money
-// fact, the first is recorded.
+// RecordIDs is RecordID for many entries in a batch (BeginBatch), with one statement for
+// all of them (a batch's gifts). Of two entries for the same money fact, the first is
+// recorded.
 func RecordIDs(ctx context.Context, tx pgx.Tx, es []Entry) ([]int64, error) {
 	b := batchOf(ctx)
 	if b == nil {
-		ids := make([]int64, len(es))
-		for i, e := range es {
-			var err error
-			if ids[i], err = RecordID(ctx, tx, e); err != nil {
-				return nil, err
-			}
-		}
-		return ids, nil
+		return nil, errors.New("ledger.RecordIDs outside a batch: record each entry with RecordID")
 	}
 	ps := make([]dbq.RecordEntryParams, len(es))
 	for i, e := range es {
@@ -188,6 +181,9 @@ func RecordIDs(ctx context.Context, tx pgx.Tx, es []Entry) ([]int64, error) {
 	}
 	ids, err := b.record(ctx, tx, ps, es)
 	if err != nil {
+		if len(es) == 1 {
+			return nil, fmt.Errorf("record %s %s %s: %w", es[0].Kind, es[0].Source, es[0].SourceRef, err)
+		}
 		return nil, fmt.Errorf("record %d entries: %w", len(es), err)
 	}
 	return ids, nil
