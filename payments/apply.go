@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 	"github.com/stripe/stripe-go/v76"
+	"github.com/tidwall/gjson"
 
 	"giving/campaigns"
 	"giving/campaigns/appeals"
@@ -160,31 +161,47 @@ func paymentOf(ev event) string { return namesOf(ev).payment }
 // the donation_id in its metadata, lower case).
 type names struct{ payment, donation string }
 
-// namesOf peeks at an event's names, with one pass over its object.
+// namesOf peeks at an event's names, with one pass over its object (gjson). A field
+// of the wrong type leaves the names empty, as reading them into strings would fail; a
+// payment intent may be its id or the expanded object.
 func namesOf(ev event) names {
 	if ev.Data == nil {
 		return names{}
 	}
-	var o struct {
-		PaymentIntent     json.RawMessage `json:"payment_intent"`
-		ClientReferenceID string          `json:"client_reference_id"`
-		Metadata          struct {
-			DonationID string `json:"donation_id"`
-		} `json:"metadata"`
+	var ref, meta, donation, payment, paymentID gjson.Result
+	gjson.ParseBytes(ev.Data.Raw).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "client_reference_id":
+			ref = v
+		case "metadata":
+			meta = v
+		case "payment_intent":
+			payment = v
+		}
+		return true
+	})
+	if meta.IsObject() {
+		donation = meta.Get("donation_id")
 	}
-	if json.Unmarshal(ev.Data.Raw, &o) != nil {
+	if payment.IsObject() {
+		paymentID = payment.Get("id")
+	}
+	if !stringOrNull(ref) || !stringOrNull(donation) || (meta.Exists() && meta.Type != gjson.Null && !meta.IsObject()) {
 		return names{}
 	}
-	n := names{donation: strings.ToLower(firstNonEmpty(o.ClientReferenceID, o.Metadata.DonationID))}
-	if len(o.PaymentIntent) == 0 || json.Unmarshal(o.PaymentIntent, &n.payment) == nil {
-		return n
+	n := names{donation: strings.ToLower(firstNonEmpty(ref.Str, donation.Str))}
+	switch {
+	case payment.Type == gjson.String:
+		n.payment = payment.Str
+	case paymentID.Type == gjson.String:
+		n.payment = paymentID.Str
 	}
-	var obj struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(o.PaymentIntent, &obj)
-	n.payment = obj.ID
 	return n
+}
+
+// stringOrNull is whether a field is absent, null or a string: what reads into a string.
+func stringOrNull(r gjson.Result) bool {
+	return !r.Exists() || r.Type == gjson.String || r.Type == gjson.Null
 }
 
 func checkGBP(c stripe.Currency) error {

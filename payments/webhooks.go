@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
+	"github.com/tidwall/gjson"
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
@@ -196,7 +198,21 @@ type eventHead struct {
 	} `json:"data"`
 }
 
+// parseEvent reads an event's head, leaving its object as raw JSON. Every delivery is read
+// when it arrives and again when it is applied, so a well-formed event is read with gjson:
+// one check that the body is JSON, then one pass over its head and one over its data, in
+// about a fifth of encoding/json's time (BenchmarkParseEvent). Anything the fast reading is not sure of (a field of an
+// unexpected type, a missing one, a body that is not JSON) is read again by encoding/json,
+// whose verdict, and error, stand.
 func parseEvent(body []byte) (event, error) {
+	if ev, ok := parseEventFast(body); ok {
+		return ev, nil
+	}
+	return parseEventStd(body)
+}
+
+// parseEventStd reads an event's head with encoding/json.
+func parseEventStd(body []byte) (event, error) {
 	var env eventHead
 	err := json.Unmarshal(body, &env)
 	if err == nil && (env.ID == "" || env.Type == "" || env.Data == nil) {
@@ -211,6 +227,59 @@ func parseEvent(body []byte) (event, error) {
 	}
 	return event{Event: stripe.Event{ID: env.ID, Type: stripe.EventType(env.Type), APIVersion: env.APIVersion,
 		Created: env.Created, Livemode: env.Livemode, Data: &stripe.EventData{Raw: env.Data.Object}}}, nil
+}
+
+// parseEventFast reads a well-formed event's head as encoding/json would, and reports
+// false for anything else.
+func parseEventFast(body []byte) (event, bool) {
+	if !gjson.ValidBytes(body) {
+		return event{}, false
+	}
+	root := gjson.ParseBytes(body)
+	if !root.IsObject() {
+		return event{}, false
+	}
+	// One pass over the head, and one over data; a key given twice counts the last time.
+	var id, typ, version, created, live, data, object gjson.Result
+	root.ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "id":
+			id = v
+		case "type":
+			typ = v
+		case "api_version":
+			version = v
+		case "created":
+			created = v
+		case "livemode":
+			live = v
+		case "data":
+			data = v
+		}
+		return true
+	})
+	data.ForEach(func(k, v gjson.Result) bool {
+		if k.Str == "object" {
+			object = v
+		}
+		return true
+	})
+	if id.Type != gjson.String || id.Str == "" || typ.Type != gjson.String || typ.Str == "" ||
+		(version.Exists() && version.Type != gjson.String && version.Type != gjson.Null) ||
+		(live.Exists() && live.Type != gjson.True && live.Type != gjson.False && live.Type != gjson.Null) ||
+		!data.IsObject() || !isJSONObject([]byte(object.Raw)) {
+		return event{}, false
+	}
+	var at int64
+	if created.Exists() && created.Type != gjson.Null {
+		n, err := strconv.ParseInt(created.Raw, 10, 64) // a whole number, as int64 takes it
+		if created.Type != gjson.Number || err != nil {
+			return event{}, false
+		}
+		at = n
+	}
+	return event{Event: stripe.Event{ID: id.Str, Type: stripe.EventType(typ.Str), APIVersion: version.Str,
+		Created: at, Livemode: live.Type == gjson.True, Data: &stripe.EventData{Raw: json.RawMessage(object.Raw)}}}, true
 }
 
 // isJSONObject reports whether raw, already known to be valid JSON, is an object.

@@ -1,0 +1,112 @@
+package payments
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// namesStd is namesOf as encoding/json reads it: the reference the fast reading must match.
+func namesStd(ev event) names {
+	var o struct {
+		PaymentIntent     json.RawMessage `json:"payment_intent"`
+		ClientReferenceID string          `json:"client_reference_id"`
+		Metadata          struct {
+			DonationID string `json:"donation_id"`
+		} `json:"metadata"`
+	}
+	if ev.Data == nil || json.Unmarshal(ev.Data.Raw, &o) != nil {
+		return names{}
+	}
+	n := names{donation: strings.ToLower(firstNonEmpty(o.ClientReferenceID, o.Metadata.DonationID))}
+	if len(o.PaymentIntent) == 0 || json.Unmarshal(o.PaymentIntent, &n.payment) == nil {
+		return n
+	}
+	var obj struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(o.PaymentIntent, &obj)
+	n.payment = obj.ID
+	return n
+}
+
+// TestParseEventReadsAsEncodingJSONDoes: every event we build, and bodies shaped to trip a
+// hand-rolled reader, read the same through parseEvent (gjson where it is sure) as through
+// encoding/json alone: the same head, object, names and verdict.
+func TestParseEventReadsAsEncodingJSONDoes(t *testing.T) {
+	t.Parallel()
+	b := EventBuilder{}
+	m := Meta{DonationID: "0B6A0D1E-1111-4222-8333-444455556666", Campaign: "fundraising-for-freedom"}
+	bodies := map[string][]byte{
+		"session paid":        b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 300, "paid", m),
+		"session async":       b.CheckoutSessionAsync(true, "cs_2", "pi_2", "cus_2", 300, m),
+		"session expired":     b.CheckoutSessionExpired("cs_3", 300, m),
+		"subscription set up": b.CheckoutSubscriptionCompleted("cs_4", "sub_4", "cus_4", 1000, m),
+		"direct debit":        b.DirectDebitSubscriptionSession("checkout.session.completed", "cs_5", "sub_5", "cus_5", 1000, m),
+		"invoice paid":        b.InvoicePaid("in_6", "sub_6", "cus_6", "ch_6", "pi_6", 1000, "subscription_cycle", m),
+		"invoice failed":      b.InvoicePaymentFailed("in_7", "sub_7", "cus_7", 1000, m),
+		"subscription moved":  b.SubscriptionUpdated("sub_8", "cus_8", 1000, "active", true, m),
+		"subscription ended":  b.SubscriptionDeleted("sub_9", "cus_9", 1000, m),
+		"charge":              b.ChargeSucceeded("ch_10", "pi_10", "cus_10", 300, 26, "", m),
+		"refund":              b.ChargeRefunded("ch_11", "pi_11", 300, 100, m),
+		"dispute":             b.DisputeCreated("dp_12", "ch_12", "pi_12", 300),
+		"dispute closed":      b.DisputeClosed("dp_13", "ch_13", "pi_13", 300, true, 1500),
+		"payout":              b.PayoutPaid("po_14", 10000),
+	}
+	for name, body := range map[string]string{
+		"key given twice":           `{"id":"evt_1","id":"evt_2","type":"charge.refunded","data":{"object":{"payment_intent":"pi_1","payment_intent":"pi_2"}}}`,
+		"escaped id":                `{"id":"evt_\u0031","type":"charge.refunded","data":{"object":{"client_reference_id":"A\u00e9"}}}`,
+		"expanded payment intent":   `{"id":"evt_1","type":"charge.refunded","data":{"object":{"payment_intent":{"id":"pi_x","object":"payment_intent"}}}}`,
+		"payment intent a number":   `{"id":"evt_1","type":"charge.refunded","data":{"object":{"payment_intent":5,"client_reference_id":"d"}}}`,
+		"reference a number":        `{"id":"evt_1","type":"charge.refunded","data":{"object":{"payment_intent":"pi_1","client_reference_id":5}}}`,
+		"metadata a string":         `{"id":"evt_1","type":"charge.refunded","data":{"object":{"payment_intent":"pi_1","metadata":"x"}}}`,
+		"donation id a number":      `{"id":"evt_1","type":"charge.refunded","data":{"object":{"payment_intent":"pi_1","metadata":{"donation_id":7}}}}`,
+		"nulls":                     `{"id":"evt_1","type":"charge.refunded","api_version":null,"created":null,"livemode":null,"data":{"object":{"payment_intent":null,"metadata":null}}}`,
+		"created with exponent":     `{"id":"evt_1","type":"charge.refunded","created":1e9,"data":{"object":{}}}`,
+		"created with a fraction":   `{"id":"evt_1","type":"charge.refunded","created":1.5,"data":{"object":{}}}`,
+		"created too large":         `{"id":"evt_1","type":"charge.refunded","created":99999999999999999999,"data":{"object":{}}}`,
+		"created negative":          `{"id":"evt_1","type":"charge.refunded","created":-5,"data":{"object":{}}}`,
+		"livemode a string":         `{"id":"evt_1","type":"charge.refunded","livemode":"yes","data":{"object":{}}}`,
+		"api version a number":      `{"id":"evt_1","type":"charge.refunded","api_version":2023,"data":{"object":{}}}`,
+		"id a number":               `{"id":1,"type":"charge.refunded","data":{"object":{}}}`,
+		"empty type":                `{"id":"evt_1","type":"","data":{"object":{}}}`,
+		"data an array":             `{"id":"evt_1","type":"charge.refunded","data":[{"object":{}}]}`,
+		"object an array":           `{"id":"evt_1","type":"charge.refunded","data":{"object":[]}}`,
+		"object given twice":        `{"id":"evt_1","type":"charge.refunded","data":{"object":"ch_1","object":{"id":"ch_1"}}}`,
+		"a key in upper case":       `{"ID":"evt_1","type":"charge.refunded","data":{"object":{}}}`,
+		"white space everywhere":    " {\n\t\"id\" : \"evt_1\" ,\"type\":\"charge.refunded\", \"data\" : { \"object\" :\n {\"id\":\"ch_1\"} } }\n",
+		"an array":                  `[{"id":"evt_1","type":"charge.refunded","data":{"object":{}}}]`,
+		"not JSON":                  `{"id":"evt_1",`,
+		"trailing garbage":          `{"id":"evt_1","type":"charge.refunded","data":{"object":{}}} x`,
+		"a NUL escaped in a string": `{"id":"evt_1","type":"charge.refunded","data":{"object":{"receipt_email":"a\u0000b"}}}`,
+	} {
+		bodies[name] = []byte(body)
+	}
+	fast := 0
+	for name, body := range bodies {
+		got, gotErr := parseEvent(body)
+		want, wantErr := parseEventStd(body)
+		if (gotErr == nil) != (wantErr == nil) || got.ID != want.ID || got.Type != want.Type || got.APIVersion != want.APIVersion ||
+			got.Created != want.Created || got.Livemode != want.Livemode || (got.Data == nil) != (want.Data == nil) {
+			t.Errorf("%s: read as %+v (%v), encoding/json reads %+v (%v)", name, got.Event, gotErr, want.Event, wantErr)
+			continue
+		}
+		if want.Data == nil {
+			continue
+		}
+		if !reflect.DeepEqual(namesOf(got), namesStd(want)) {
+			t.Errorf("%s: names %+v, encoding/json reads %+v", name, namesOf(got), namesStd(want))
+		}
+		var g, w any
+		if json.Unmarshal(got.Data.Raw, &g) != nil || json.Unmarshal(want.Data.Raw, &w) != nil || !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: object %s, encoding/json reads %s", name, got.Data.Raw, want.Data.Raw)
+		}
+		if _, ok := parseEventFast(body); ok {
+			fast++
+		}
+	}
+	if fast < 14 {
+		t.Errorf("only %d bodies took the fast reading: every event we build should", fast)
+	}
+}
