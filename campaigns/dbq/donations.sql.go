@@ -515,18 +515,23 @@ UPDATE donations d SET
     status = CASE WHEN u.ok THEN u.status ELSE d.status END,
     status_event_at = CASE WHEN u.ok THEN u.event_at ELSE d.status_event_at END,
     updated_at = now()
-FROM (SELECT a.i, x.id, ($1::text[])[i] AS session_id, ($2::text[])[i] AS payment_intent,
-        ($3::text[])[i] AS subscription_id, ($4::text[])[i] AS customer_id,
-        ($5::text[])[i] AS email, ($6::text[])[i] AS status, ($7::timestamptz[])[i] AS event_at,
-        ($6::text[])[i] <> '' AND (($8::text[])[i] = '' OR x.status = ANY(string_to_array(($8::text[])[i], ',')))
-            AND (x.status_event_at IS NULL OR x.status_event_at <= ($7::timestamptz[])[i]) AS ok
-      -- unnest, not generate_subscripts: its estimate of a few rows keeps the join on the key
-      FROM unnest($9::uuid[]) WITH ORDINALITY AS a (id, i) JOIN donations x ON x.id = a.id) u
+FROM (SELECT a.i, x.id, a.session_id, a.payment_intent, a.subscription_id, a.customer_id, a.email, a.status, a.event_at,
+        a.status <> '' AND (a.from_status = '' OR x.status = ANY(string_to_array(a.from_status, ',')))
+            AND (x.status_event_at IS NULL OR x.status_event_at <= a.event_at) AS ok
+      -- unnest, not generate_subscripts: its estimate of a few rows keeps the join on the key;
+      -- and the arrays side by side, not subscripted, which walks a text array from its start
+      FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]),
+              unnest($3::text[]), unnest($4::text[]), unnest($5::text[]),
+              unnest($6::text[]), unnest($7::text[]), unnest($8::timestamptz[]),
+              unnest($9::text[]))
+          WITH ORDINALITY AS a (id, session_id, payment_intent, subscription_id, customer_id, email, status, event_at, from_status, i)
+        JOIN donations x ON x.id = a.id) u
 WHERE d.id = u.id
 RETURNING u.i::integer AS i, u.ok::boolean AS ok
 `
 
 type UpdateDonationsParams struct {
+	Ids             []string
 	SessionIds      []string
 	PaymentIntents  []string
 	SubscriptionIds []string
@@ -535,7 +540,6 @@ type UpdateDonationsParams struct {
 	Statuses        []string
 	EventAts        []time.Time
 	FromStatuses    []string
-	Ids             []string
 }
 
 type UpdateDonationsRow struct {
@@ -551,6 +555,7 @@ type UpdateDonationsRow struct {
 // found (i: its place, from 1) it reports whether the status is now the one asked for.
 func (q *Queries) UpdateDonations(ctx context.Context, arg UpdateDonationsParams) ([]UpdateDonationsRow, error) {
 	rows, err := q.db.Query(ctx, updateDonations,
+		arg.Ids,
 		arg.SessionIds,
 		arg.PaymentIntents,
 		arg.SubscriptionIds,
@@ -559,7 +564,6 @@ func (q *Queries) UpdateDonations(ctx context.Context, arg UpdateDonationsParams
 		arg.Statuses,
 		arg.EventAts,
 		arg.FromStatuses,
-		arg.Ids,
 	)
 	if err != nil {
 		return nil, err

@@ -697,8 +697,9 @@ func (q *Queries) MarkDeclarationForErasure(ctx context.Context, arg MarkDeclara
 
 const setDonorNames = `-- name: SetDonorNames :exec
 UPDATE donors r SET name = n.name, updated_at = now()
-FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, ($1::text[])[a.i] AS name
-      FROM unnest($2::uuid[]) WITH ORDINALITY AS a (id, i)
+FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, a.name
+      FROM ROWS FROM (unnest($1::uuid[]),
+              unnest($2::text[])) WITH ORDINALITY AS a (id, name, i)
       JOIN donations d ON d.id = a.id
       WHERE d.donor_id IS NOT NULL
       ORDER BY d.donor_id, a.i DESC) n
@@ -706,14 +707,14 @@ WHERE r.id = n.donor_id AND r.erased_at IS NULL AND r.name <> n.name
 `
 
 type SetDonorNamesParams struct {
-	Names       []string
 	DonationIds []string
+	Names       []string
 }
 
 // SetDonorNames keeps the names on the cards from checkouts on the donations' donor records,
 // with one statement (one element of each array per checkout, in the order they were
 // noted): when two name the same record, the one noted last is kept.
 func (q *Queries) SetDonorNames(ctx context.Context, arg SetDonorNamesParams) error {
-	_, err := q.db.Exec(ctx, setDonorNames, arg.Names, arg.DonationIds)
+	_, err := q.db.Exec(ctx, setDonorNames, arg.DonationIds, arg.Names)
 	return err
 }

@@ -38,9 +38,10 @@ func (q *Queries) AddSummary(ctx context.Context, entryIds []int64) error {
 const addTotals = `-- name: AddTotals :exec
 WITH new_donors AS (
     INSERT INTO total_donors (scope, scope_id, donor_key)
-    SELECT ($12::text[])[i], ($13::bigint[])[i], ($14::text[])[i]
-    FROM generate_subscripts($12::text[], 1) AS i
-    ORDER BY i
+    SELECT u.scope, u.scope_id, u.donor_key
+    FROM ROWS FROM (unnest($12::text[]), unnest($13::bigint[]),
+            unnest($14::text[])) WITH ORDINALITY AS u (scope, scope_id, donor_key, i)
+    ORDER BY u.i
     ON CONFLICT DO NOTHING
     RETURNING scope, scope_id
 ), counts AS (
@@ -49,13 +50,11 @@ WITH new_donors AS (
 INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees, gift_aid_base, gifts, donors)
 SELECT r.scope, r.scope_id, r.shard, r.gross, r.refunded, r.disputed, r.lost, r.fees, r.gift_aid_base, r.gifts,
     CASE WHEN r.donors_here THEN COALESCE((SELECT c.n FROM counts c WHERE c.scope = r.scope AND c.scope_id = r.scope_id), 0) ELSE 0 END
-FROM (
-    SELECT i, ($1::text[])[i] AS scope, ($2::bigint[])[i] AS scope_id, ($3::smallint[])[i] AS shard,
-        ($4::numeric[])[i] AS gross, ($5::numeric[])[i] AS refunded, ($6::numeric[])[i] AS disputed,
-        ($7::numeric[])[i] AS lost, ($8::numeric[])[i] AS fees, ($9::numeric[])[i] AS gift_aid_base,
-        ($10::bigint[])[i] AS gifts, ($11::boolean[])[i] AS donors_here
-    FROM generate_subscripts($1::text[], 1) AS i
-) r
+FROM ROWS FROM (unnest($1::text[]), unnest($2::bigint[]), unnest($3::smallint[]),
+        unnest($4::numeric[]), unnest($5::numeric[]), unnest($6::numeric[]),
+        unnest($7::numeric[]), unnest($8::numeric[]), unnest($9::numeric[]),
+        unnest($10::bigint[]), unnest($11::boolean[]))
+    WITH ORDINALITY AS r (scope, scope_id, shard, gross, refunded, disputed, lost, fees, gift_aid_base, gifts, donors_here, i)
 ORDER BY r.i
 ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
     gross = t.gross + EXCLUDED.gross,
@@ -210,13 +209,18 @@ func (q *Queries) CompareTotals(ctx context.Context) ([]CompareTotalsRow, error)
 const insertEntries = `-- name: InsertEntries :many
 INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
     charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
-SELECT ($1::bigint[])[i], NULLIF(($2::bigint[])[i], 0), NULLIF(($3::text[])[i], '')::uuid,
-    ($4::text[])[i], ($5::text[])[i], ($6::text[])[i], ($7::text[])[i],
-    NULLIF(($8::text[])[i], ''), ($9::numeric[])[i], ($10::numeric[])[i], ($11::numeric[])[i],
-    ($12::text[])[i], ($13::text[])[i], ($14::timestamptz[])[i],
-    NULLIF(($15::text[])[i], ''), NULLIF(($16::text[])[i], '')
-FROM generate_subscripts($4::text[], 1) AS i
-ORDER BY i
+SELECT u.appeal_id, NULLIF(u.fundraiser_id, 0), NULLIF(u.donation_id, '')::uuid, u.kind, u.source, u.source_ref, u.seq,
+    NULLIF(u.charge_id, ''), u.amount, u.fee, u.gift_aid_base, u.frequency, u.donor_key, u.occurred_at,
+    NULLIF(u.event_id, ''), NULLIF(u.payment_intent, '')
+FROM ROWS FROM (unnest($1::bigint[]), unnest($2::bigint[]), unnest($3::text[]),
+        unnest($4::text[]), unnest($5::text[]), unnest($6::text[]), unnest($7::text[]),
+        unnest($8::text[]), unnest($9::numeric[]), unnest($10::numeric[]),
+        unnest($11::numeric[]), unnest($12::text[]), unnest($13::text[]),
+        unnest($14::timestamptz[]), unnest($15::text[]),
+        unnest($16::text[]))
+    WITH ORDINALITY AS u (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq, charge_id, amount, fee,
+        gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent, i)
+ORDER BY u.i
 ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
 RETURNING id, source, source_ref, kind, seq
 `
@@ -252,6 +256,8 @@ type InsertEntriesRow struct {
 // and nothing else, and returns the key of each new one with its id: an entry not returned
 // is a duplicate (same source reference, kind and seq) of one stored, or of one before it in
 // the arrays.
+// The arrays unnested side by side: a subscript (kinds[i]) walks a text array
+// from its start, so reading every element that way costs the square of the batch.
 func (q *Queries) InsertEntries(ctx context.Context, arg InsertEntriesParams) ([]InsertEntriesRow, error) {
 	rows, err := q.db.Query(ctx, insertEntries,
 		arg.AppealIds,

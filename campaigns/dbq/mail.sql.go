@@ -192,8 +192,10 @@ func (q *Queries) PruneSentMail(ctx context.Context, arg PruneSentMailParams) er
 const queueMails = `-- name: QueueMails :many
 
 INSERT INTO mail_outbox (to_address, subject, body, html)
-SELECT ($1::text[])[i], ($2::text[])[i], ($3::text[])[i], ($4::text[])[i]
-FROM generate_subscripts($1::text[], 1) AS i
+SELECT u.to_address, u.subject, u.body, u.html
+FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
+        unnest($4::text[])) WITH ORDINALITY AS u (to_address, subject, body, html, i)
+ORDER BY u.i
 RETURNING id
 `
 

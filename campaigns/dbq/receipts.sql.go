@@ -15,8 +15,11 @@ import (
 const claimDonorMails = `-- name: ClaimDonorMails :many
 
 INSERT INTO donor_mail_facts (donation_id, kind, fact, occurred_at)
-SELECT ($1::uuid[])[i], ($2::text[])[i], ($3::text[])[i], ($4::timestamptz[])[i]
-FROM generate_subscripts($1::uuid[], 1) AS i
+SELECT u.donation_id, u.kind, u.fact, u.occurred_at
+FROM ROWS FROM (unnest($1::uuid[]), unnest($2::text[]), unnest($3::text[]),
+        unnest($4::timestamptz[]))
+    WITH ORDINALITY AS u (donation_id, kind, fact, occurred_at, i)
+ORDER BY u.i
 ON CONFLICT DO NOTHING
 RETURNING donation_id::text, kind, fact
 `

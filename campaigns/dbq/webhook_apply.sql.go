@@ -77,10 +77,13 @@ func (q *Queries) InsertStripeEvent(ctx context.Context, arg InsertStripeEventPa
 
 const insertStripeEvents = `-- name: InsertStripeEvents :many
 INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail)
-SELECT ($1::text[])[i], ($2::text[])[i], ($3::text[])[i], ($4::boolean[])[i],
-    CASE WHEN ($5::bigint[])[i] = 0 THEN now() ELSE to_timestamp(($5::bigint[])[i]) END,
-    ($6::bytea[])[i], ($7::text[])[i], ($8::text[])[i]
-FROM generate_subscripts($1::text[], 1) AS i
+SELECT u.id, u.type, u.api_version, u.livemode, CASE WHEN u.created = 0 THEN now() ELSE to_timestamp(u.created) END,
+    u.payload, u.outcome, u.detail
+FROM ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::text[]),
+        unnest($4::boolean[]), unnest($5::bigint[]), unnest($6::bytea[]),
+        unnest($7::text[]), unnest($8::text[]))
+    WITH ORDINALITY AS u (id, type, api_version, livemode, created, payload, outcome, detail, i)
+ORDER BY u.i
 ON CONFLICT (id) DO NOTHING
 RETURNING id
 `

@@ -199,20 +199,20 @@ func (q *Queries) MarkQueuedEventDone(ctx context.Context, arg MarkQueuedEventDo
 const markQueuedEventsDone = `-- name: MarkQueuedEventsDone :many
 UPDATE stripe_events e SET outcome = d.outcome, defer_key = NULL, detail = '', next_attempt_at = NULL,
     applied_at = CASE WHEN d.outcome IN ('applied', 'unmatched', 'ignored') THEN now() END
-FROM (SELECT a.id, ($1::text[])[a.i] AS outcome FROM unnest($2::text[]) WITH ORDINALITY AS a (id, i)) d
+FROM ROWS FROM (unnest($1::text[]), unnest($2::text[])) AS d (id, outcome)
 WHERE e.id = d.id
 RETURNING extract(epoch FROM clock_timestamp() - e.received_at)::float8 AS lag_seconds
 `
 
 type MarkQueuedEventsDoneParams struct {
-	Outcomes []string
 	Ids      []string
+	Outcomes []string
 }
 
 // MarkQueuedEventsDone stores what applying each event of a batch did (as
 // MarkQueuedEventDone) and returns how long each waited since it was received, in seconds.
 func (q *Queries) MarkQueuedEventsDone(ctx context.Context, arg MarkQueuedEventsDoneParams) ([]float64, error) {
-	rows, err := q.db.Query(ctx, markQueuedEventsDone, arg.Outcomes, arg.Ids)
+	rows, err := q.db.Query(ctx, markQueuedEventsDone, arg.Ids, arg.Outcomes)
 	if err != nil {
 		return nil, err
 	}

@@ -104,13 +104,17 @@ UPDATE donations d SET
     status = CASE WHEN u.ok THEN u.status ELSE d.status END,
     status_event_at = CASE WHEN u.ok THEN u.event_at ELSE d.status_event_at END,
     updated_at = now()
-FROM (SELECT a.i, x.id, (@session_ids::text[])[i] AS session_id, (@payment_intents::text[])[i] AS payment_intent,
-        (@subscription_ids::text[])[i] AS subscription_id, (@customer_ids::text[])[i] AS customer_id,
-        (@emails::text[])[i] AS email, (@statuses::text[])[i] AS status, (sqlc.arg(event_ats)::timestamptz[])[i] AS event_at,
-        (@statuses::text[])[i] <> '' AND ((@from_statuses::text[])[i] = '' OR x.status = ANY(string_to_array((@from_statuses::text[])[i], ',')))
-            AND (x.status_event_at IS NULL OR x.status_event_at <= (sqlc.arg(event_ats)::timestamptz[])[i]) AS ok
-      -- unnest, not generate_subscripts: its estimate of a few rows keeps the join on the key
-      FROM unnest(sqlc.arg(ids)::uuid[]) WITH ORDINALITY AS a (id, i) JOIN donations x ON x.id = a.id) u
+FROM (SELECT a.i, x.id, a.session_id, a.payment_intent, a.subscription_id, a.customer_id, a.email, a.status, a.event_at,
+        a.status <> '' AND (a.from_status = '' OR x.status = ANY(string_to_array(a.from_status, ',')))
+            AND (x.status_event_at IS NULL OR x.status_event_at <= a.event_at) AS ok
+      -- unnest, not generate_subscripts: its estimate of a few rows keeps the join on the key;
+      -- and the arrays side by side, not subscripted, which walks a text array from its start
+      FROM ROWS FROM (unnest(sqlc.arg(ids)::uuid[]), unnest(@session_ids::text[]),
+              unnest(@payment_intents::text[]), unnest(@subscription_ids::text[]), unnest(@customer_ids::text[]),
+              unnest(@emails::text[]), unnest(@statuses::text[]), unnest(sqlc.arg(event_ats)::timestamptz[]),
+              unnest(@from_statuses::text[]))
+          WITH ORDINALITY AS a (id, session_id, payment_intent, subscription_id, customer_id, email, status, event_at, from_status, i)
+        JOIN donations x ON x.id = a.id) u
 WHERE d.id = u.id
 RETURNING u.i::integer AS i, u.ok::boolean AS ok;
 

@@ -121,8 +121,9 @@ FROM donations d WHERE d.donor_id = sqlc.arg(donor_id)::uuid ORDER BY d.created_
 -- noted): when two name the same record, the one noted last is kept.
 -- name: SetDonorNames :exec
 UPDATE donors r SET name = n.name, updated_at = now()
-FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, (@names::text[])[a.i] AS name
-      FROM unnest(sqlc.arg(donation_ids)::uuid[]) WITH ORDINALITY AS a (id, i)
+FROM (SELECT DISTINCT ON (d.donor_id) d.donor_id, a.name
+      FROM ROWS FROM (unnest(sqlc.arg(donation_ids)::uuid[]),
+              unnest(@names::text[])) WITH ORDINALITY AS a (id, name, i)
       JOIN donations d ON d.id = a.id
       WHERE d.donor_id IS NOT NULL
       ORDER BY d.donor_id, a.i DESC) n

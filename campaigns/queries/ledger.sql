@@ -122,13 +122,20 @@ SELECT set_config('giving.summary_by_batch', 'on', true);
 -- name: InsertEntries :many
 INSERT INTO ledger_entries (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq,
     charge_id, amount, fee, gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent)
-SELECT (@appeal_ids::bigint[])[i], NULLIF((@fundraiser_ids::bigint[])[i], 0), NULLIF((@donation_ids::text[])[i], '')::uuid,
-    (@kinds::text[])[i], (@sources::text[])[i], (@source_refs::text[])[i], (@seqs::text[])[i],
-    NULLIF((@charge_ids::text[])[i], ''), (@amounts::numeric[])[i], (@fees::numeric[])[i], (@gift_aid_bases::numeric[])[i],
-    (@frequencies::text[])[i], (@donor_keys::text[])[i], (sqlc.arg(occurred_ats)::timestamptz[])[i],
-    NULLIF((@event_ids::text[])[i], ''), NULLIF((@payment_intents::text[])[i], '')
-FROM generate_subscripts(@kinds::text[], 1) AS i
-ORDER BY i
+SELECT u.appeal_id, NULLIF(u.fundraiser_id, 0), NULLIF(u.donation_id, '')::uuid, u.kind, u.source, u.source_ref, u.seq,
+    NULLIF(u.charge_id, ''), u.amount, u.fee, u.gift_aid_base, u.frequency, u.donor_key, u.occurred_at,
+    NULLIF(u.event_id, ''), NULLIF(u.payment_intent, '')
+-- The arrays unnested side by side: a subscript (kinds[i]) walks a text array
+-- from its start, so reading every element that way costs the square of the batch.
+FROM ROWS FROM (unnest(@appeal_ids::bigint[]), unnest(@fundraiser_ids::bigint[]), unnest(@donation_ids::text[]),
+        unnest(@kinds::text[]), unnest(@sources::text[]), unnest(@source_refs::text[]), unnest(@seqs::text[]),
+        unnest(@charge_ids::text[]), unnest(@amounts::numeric[]), unnest(@fees::numeric[]),
+        unnest(@gift_aid_bases::numeric[]), unnest(@frequencies::text[]), unnest(@donor_keys::text[]),
+        unnest(sqlc.arg(occurred_ats)::timestamptz[]), unnest(@event_ids::text[]),
+        unnest(@payment_intents::text[]))
+    WITH ORDINALITY AS u (appeal_id, fundraiser_id, donation_id, kind, source, source_ref, seq, charge_id, amount, fee,
+        gift_aid_base, frequency, donor_key, occurred_at, event_id, payment_intent, i)
+ORDER BY u.i
 ON CONFLICT (source, source_ref, kind, seq) DO NOTHING
 RETURNING id, source, source_ref, kind, seq;
 
@@ -138,9 +145,10 @@ RETURNING id, source, source_ref, kind, seq;
 -- name: AddTotals :exec
 WITH new_donors AS (
     INSERT INTO total_donors (scope, scope_id, donor_key)
-    SELECT (@donor_scopes::text[])[i], (@donor_scope_ids::bigint[])[i], (@donor_keys::text[])[i]
-    FROM generate_subscripts(@donor_scopes::text[], 1) AS i
-    ORDER BY i
+    SELECT u.scope, u.scope_id, u.donor_key
+    FROM ROWS FROM (unnest(@donor_scopes::text[]), unnest(@donor_scope_ids::bigint[]),
+            unnest(@donor_keys::text[])) WITH ORDINALITY AS u (scope, scope_id, donor_key, i)
+    ORDER BY u.i
     ON CONFLICT DO NOTHING
     RETURNING scope, scope_id
 ), counts AS (
@@ -149,13 +157,11 @@ WITH new_donors AS (
 INSERT INTO totals AS t (scope, scope_id, shard, gross, refunded, disputed, lost, fees, gift_aid_base, gifts, donors)
 SELECT r.scope, r.scope_id, r.shard, r.gross, r.refunded, r.disputed, r.lost, r.fees, r.gift_aid_base, r.gifts,
     CASE WHEN r.donors_here THEN COALESCE((SELECT c.n FROM counts c WHERE c.scope = r.scope AND c.scope_id = r.scope_id), 0) ELSE 0 END
-FROM (
-    SELECT i, (@scopes::text[])[i] AS scope, (@scope_ids::bigint[])[i] AS scope_id, (@shards::smallint[])[i] AS shard,
-        (@gross::numeric[])[i] AS gross, (@refunded::numeric[])[i] AS refunded, (@disputed::numeric[])[i] AS disputed,
-        (@lost::numeric[])[i] AS lost, (@fees::numeric[])[i] AS fees, (@gift_aid_bases::numeric[])[i] AS gift_aid_base,
-        (@gifts::bigint[])[i] AS gifts, (@donors_here::boolean[])[i] AS donors_here
-    FROM generate_subscripts(@scopes::text[], 1) AS i
-) r
+FROM ROWS FROM (unnest(@scopes::text[]), unnest(@scope_ids::bigint[]), unnest(@shards::smallint[]),
+        unnest(@gross::numeric[]), unnest(@refunded::numeric[]), unnest(@disputed::numeric[]),
+        unnest(@lost::numeric[]), unnest(@fees::numeric[]), unnest(@gift_aid_bases::numeric[]),
+        unnest(@gifts::bigint[]), unnest(@donors_here::boolean[]))
+    WITH ORDINALITY AS r (scope, scope_id, shard, gross, refunded, disputed, lost, fees, gift_aid_base, gifts, donors_here, i)
 ORDER BY r.i
 ON CONFLICT (scope, scope_id, shard) DO UPDATE SET
     gross = t.gross + EXCLUDED.gross,

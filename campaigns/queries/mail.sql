@@ -7,8 +7,10 @@
 -- message) and returns their ids.
 -- name: QueueMails :many
 INSERT INTO mail_outbox (to_address, subject, body, html)
-SELECT (@to_addresses::text[])[i], (@subjects::text[])[i], (@bodies::text[])[i], (@htmls::text[])[i]
-FROM generate_subscripts(@to_addresses::text[], 1) AS i
+SELECT u.to_address, u.subject, u.body, u.html
+FROM ROWS FROM (unnest(@to_addresses::text[]), unnest(@subjects::text[]), unnest(@bodies::text[]),
+        unnest(@htmls::text[])) WITH ORDINALITY AS u (to_address, subject, body, html, i)
+ORDER BY u.i
 RETURNING id;
 
 -- MailToSend is the message of a job, while it is still to be sent.

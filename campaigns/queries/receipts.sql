@@ -6,8 +6,11 @@
 -- a new event id, a second copy in the same list) is not returned.
 -- name: ClaimDonorMails :many
 INSERT INTO donor_mail_facts (donation_id, kind, fact, occurred_at)
-SELECT (sqlc.arg(donation_ids)::uuid[])[i], (@kinds::text[])[i], (@facts::text[])[i], (sqlc.arg(occurred_ats)::timestamptz[])[i]
-FROM generate_subscripts(sqlc.arg(donation_ids)::uuid[], 1) AS i
+SELECT u.donation_id, u.kind, u.fact, u.occurred_at
+FROM ROWS FROM (unnest(sqlc.arg(donation_ids)::uuid[]), unnest(@kinds::text[]), unnest(@facts::text[]),
+        unnest(sqlc.arg(occurred_ats)::timestamptz[]))
+    WITH ORDINALITY AS u (donation_id, kind, fact, occurred_at, i)
+ORDER BY u.i
 ON CONFLICT DO NOTHING
 RETURNING donation_id::text, kind, fact;
 

@@ -48,9 +48,12 @@ FROM unnest(@payment_intents::text[]) WITH ORDINALITY AS l (p, n);
 -- returns the ids it stored: an id not returned was already stored.
 -- name: InsertStripeEvents :many
 INSERT INTO stripe_events (id, type, api_version, livemode, created, payload, outcome, detail)
-SELECT (@ids::text[])[i], (@types::text[])[i], (@api_versions::text[])[i], (@livemodes::boolean[])[i],
-    CASE WHEN (@created::bigint[])[i] = 0 THEN now() ELSE to_timestamp((@created::bigint[])[i]) END,
-    (@payloads::bytea[])[i], (@outcomes::text[])[i], (@details::text[])[i]
-FROM generate_subscripts(@ids::text[], 1) AS i
+SELECT u.id, u.type, u.api_version, u.livemode, CASE WHEN u.created = 0 THEN now() ELSE to_timestamp(u.created) END,
+    u.payload, u.outcome, u.detail
+FROM ROWS FROM (unnest(@ids::text[]), unnest(@types::text[]), unnest(@api_versions::text[]),
+        unnest(@livemodes::boolean[]), unnest(@created::bigint[]), unnest(@payloads::bytea[]),
+        unnest(@outcomes::text[]), unnest(@details::text[]))
+    WITH ORDINALITY AS u (id, type, api_version, livemode, created, payload, outcome, detail, i)
+ORDER BY u.i
 ON CONFLICT (id) DO NOTHING
 RETURNING id;

@@ -79,6 +79,6 @@ FOR UPDATE SKIP LOCKED;
 -- name: MarkQueuedEventsDone :many
 UPDATE stripe_events e SET outcome = d.outcome, defer_key = NULL, detail = '', next_attempt_at = NULL,
     applied_at = CASE WHEN d.outcome IN ('applied', 'unmatched', 'ignored') THEN now() END
-FROM (SELECT a.id, (@outcomes::text[])[a.i] AS outcome FROM unnest(@ids::text[]) WITH ORDINALITY AS a (id, i)) d
+FROM ROWS FROM (unnest(@ids::text[]), unnest(@outcomes::text[])) AS d (id, outcome)
 WHERE e.id = d.id
 RETURNING extract(epoch FROM clock_timestamp() - e.received_at)::float8 AS lag_seconds;
