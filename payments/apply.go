@@ -169,7 +169,7 @@ func namesOf(ev event) names {
 		return names{}
 	}
 	var ref, meta, donation, payment, paymentID gjson.Result
-	gjson.ParseBytes(ev.Data.Raw).ForEach(func(k, v gjson.Result) bool {
+	gjson.Parse(view(ev.Data.Raw)).ForEach(func(k, v gjson.Result) bool {
 		switch k.Str {
 		case "client_reference_id":
 			ref = v
@@ -189,12 +189,12 @@ func namesOf(ev event) names {
 	if !stringOrNull(ref) || !stringOrNull(donation) || (meta.Exists() && meta.Type != gjson.Null && !meta.IsObject()) {
 		return names{}
 	}
-	n := names{donation: strings.ToLower(firstNonEmpty(ref.Str, donation.Str))}
+	n := names{donation: strings.Clone(strings.ToLower(firstNonEmpty(ref.Str, donation.Str)))}
 	switch {
 	case payment.Type == gjson.String:
-		n.payment = payment.Str
+		n.payment = strings.Clone(payment.Str)
 	case paymentID.Type == gjson.String:
-		n.payment = paymentID.Str
+		n.payment = strings.Clone(paymentID.Str)
 	}
 	return n
 }

@@ -110,3 +110,30 @@ func TestParseEventReadsAsEncodingJSONDoes(t *testing.T) {
 		t.Errorf("only %d bodies took the fast reading: every event we build should", fast)
 	}
 }
+
+// TestParseEventKeepsNothingOfTheBody: gjson reads the body in place (view), so what an
+// event keeps must be copies: the body's buffer overwritten afterwards changes nothing.
+func TestParseEventKeepsNothingOfTheBody(t *testing.T) {
+	t.Parallel()
+	body := EventBuilder{}.WithEventID("evt_kept").CheckoutSessionCompleted("cs_k", "pi_k", "cus_k", 300, "paid",
+		Meta{DonationID: "0b6a0d1e-1111-4222-8333-444455556666", Campaign: "fundraising-for-freedom"})
+	ev, err := parseEvent(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := namesOf(ev)
+	object := string(ev.Data.Raw)
+	for i := range body {
+		body[i] = 'x'
+	}
+	if string(ev.Data.Raw) != object {
+		t.Error("the event's object changed with the body it was read from")
+	}
+	for i := range ev.Data.Raw {
+		ev.Data.Raw[i] = 'y' // the names are read from the object: they must not change with it either
+	}
+	if ev.ID != "evt_kept" || ev.Type != "checkout.session.completed" || ev.APIVersion != "2023-10-16" ||
+		n.payment != "pi_k" || n.donation != "0b6a0d1e-1111-4222-8333-444455556666" {
+		t.Errorf("the event changed with the body it was read from: %+v %+v", ev.Event, n)
+	}
+}

@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
@@ -235,7 +237,7 @@ func parseEventFast(body []byte) (event, bool) {
 	if !gjson.ValidBytes(body) {
 		return event{}, false
 	}
-	root := gjson.ParseBytes(body)
+	root := gjson.Parse(view(body))
 	if !root.IsObject() {
 		return event{}, false
 	}
@@ -278,9 +280,15 @@ func parseEventFast(body []byte) (event, bool) {
 		}
 		at = n
 	}
-	return event{Event: stripe.Event{ID: id.Str, Type: stripe.EventType(typ.Str), APIVersion: version.Str,
-		Created: at, Livemode: live.Type == gjson.True, Data: &stripe.EventData{Raw: json.RawMessage(object.Raw)}}}, true
+	return event{Event: stripe.Event{ID: strings.Clone(id.Str), Type: stripe.EventType(strings.Clone(typ.Str)),
+		APIVersion: strings.Clone(version.Str), Created: at, Livemode: live.Type == gjson.True,
+		Data: &stripe.EventData{Raw: json.RawMessage(object.Raw)}}}, true
 }
+
+// view is b read as a string without copying it, for gjson to read: what gjson returns
+// from it points into b, so whatever is kept is copied (strings.Clone, a conversion to
+// []byte) and nothing read from it outlives b's bytes as they were.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
 
 // isJSONObject reports whether raw, already known to be valid JSON, is an object.
 func isJSONObject(raw json.RawMessage) bool {
