@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -191,6 +192,9 @@ func (p *cachedPage) serve(w http.ResponseWriter, r *http.Request) error {
 		h.Set("Content-Encoding", "gzip") // the compression middleware leaves it as it is
 		body = p.gz
 	}
+	// Its length, so the page goes as one body rather than in chunks: net/http counts a body
+	// only up to 2 KB, and a page is more even gzipped.
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
 	_, err := w.Write(body)
 	return err

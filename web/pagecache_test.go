@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -58,6 +59,12 @@ func TestPublicPagesAreServedFromTheCache(t *testing.T) {
 		second := s.send(s.browser(), http.MethodGet, path, nil, "Accept-Encoding", "identity")
 		if second.status != http.StatusOK || second.header.Get("ETag") != etag || second.body != page {
 			t.Fatalf("%s: a second visitor got %d, ETag %q (want %q), same page %v", path, second.status, second.header.Get("ETag"), etag, second.body == page)
+		}
+		// Each goes as one body of a stated length, not in chunks.
+		for _, r := range []response{first, second} {
+			if got := r.header.Get("Content-Length"); got != strconv.Itoa(len(r.body)) {
+				t.Errorf("%s: Content-Length %q for a body of %d bytes", path, got, len(r.body))
+			}
 		}
 		// A returning browser: 304, nothing sent again.
 		again := s.send(s.browser(), http.MethodGet, path, nil, "If-None-Match", etag)
