@@ -26,7 +26,8 @@ figure, the baseline it is judged against, their ratio, the target and PASS or F
      requests/s, p50 and p99 at the same concurrency. Target: JSON >= 0.5 x bare.
   1b. The appeal page GET / (HTML, as a visitor not logged in gets it: from the page
      cache, gzipped, the request saying Accept-Encoding: gzip as every browser's does)
-     against the same bare handler. Target: HTML >= 0.5 x bare.
+     against the same bare handler. Target: HTML >= 0.5 x bare. The bare handler, the
+     JSON and the page take turns, four times, each a quarter of the requests.
   2. ledger.ReadTotals on a small and a large ledger (10,000 and 10,000,000 gifts, -ledger
      to change the large size, each in its own database, bulk-loaded with COPY and
      spread over the same last year, totals set to match and moved by a few real gifts),
