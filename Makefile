@@ -66,11 +66,12 @@ sqlc-check: ## fail when campaigns/dbq is stale against campaigns/queries or the
 	sqlc vet
 
 .PHONY: test
-test: sqlc-check ## the generated queries are current; all tests with -race against PostgreSQL (TEST_DATABASE_URL), stripe-mock and Mailpit; 15 s of fuzzing
+test: sqlc-check ## the generated queries are current; all tests with -race against PostgreSQL (TEST_DATABASE_URL), stripe-mock and Mailpit; 25 s of fuzzing
 	@command -v stripe-mock >/dev/null || { echo "installing stripe-mock $(STRIPE_MOCK_VERSION)"; go install github.com/stripe/stripe-mock@$(STRIPE_MOCK_VERSION); }
 	@$(MAILPIT_INSTALL)
 	.ci/with-stripe-mock go test -race -count=1 -timeout 20m ./...
 	go test -run='^$$' -fuzz=FuzzParseAmount -fuzztime=15s ./payments
+	go test -run='^$$' -fuzz=FuzzParseEvent -fuzztime=10s ./payments
 
 .PHONY: e2e
 e2e: ## only the browser tests: the built binary in headless Chromium, with axe-core, and Lighthouse (see .ci/run)

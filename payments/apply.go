@@ -5,13 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/shopspring/decimal"
 	"github.com/stripe/stripe-go/v76"
-	"github.com/tidwall/gjson"
 
 	"giving/campaigns"
 	"giving/campaigns/appeals"
@@ -161,47 +159,18 @@ func paymentOf(ev event) string { return namesOf(ev).payment }
 // the donation_id in its metadata, lower case).
 type names struct{ payment, donation string }
 
-// namesOf peeks at an event's names, with one pass over its object (gjson). A field
-// of the wrong type leaves the names empty, as reading them into strings would fail; a
-// payment intent may be its id or the expanded object.
+// namesOf peeks at an event's names, with one pass over its object where gjson is sure
+// (namesFast), else with encoding/json (namesStd). A field of the wrong type leaves the names
+// empty, as reading them into strings fails; a payment intent may be its id or the expanded
+// object.
 func namesOf(ev event) names {
 	if ev.Data == nil {
 		return names{}
 	}
-	var ref, meta, donation, payment, paymentID gjson.Result
-	gjson.Parse(view(ev.Data.Raw)).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "client_reference_id":
-			ref = v
-		case "metadata":
-			meta = v
-		case "payment_intent":
-			payment = v
-		}
-		return true
-	})
-	if meta.IsObject() {
-		donation = meta.Get("donation_id")
+	if n, ok := namesFast(ev.Data.Raw); ok {
+		return n
 	}
-	if payment.IsObject() {
-		paymentID = payment.Get("id")
-	}
-	if !stringOrNull(ref) || !stringOrNull(donation) || (meta.Exists() && meta.Type != gjson.Null && !meta.IsObject()) {
-		return names{}
-	}
-	n := names{donation: strings.Clone(strings.ToLower(firstNonEmpty(ref.Str, donation.Str)))}
-	switch {
-	case payment.Type == gjson.String:
-		n.payment = strings.Clone(payment.Str)
-	case paymentID.Type == gjson.String:
-		n.payment = strings.Clone(paymentID.Str)
-	}
-	return n
-}
-
-// stringOrNull is whether a field is absent, null or a string: what reads into a string.
-func stringOrNull(r gjson.Result) bool {
-	return !r.Exists() || r.Type == gjson.String || r.Type == gjson.Null
+	return namesStd(ev.Data.Raw)
 }
 
 func checkGBP(c stripe.Currency) error {

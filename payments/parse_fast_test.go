@@ -1,35 +1,12 @@
 package payments
 
 import (
-	"encoding/json"
-	"reflect"
+	"bytes"
+	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 )
-
-// namesStd is namesOf as encoding/json reads it: the reference the fast reading must match.
-func namesStd(ev event) names {
-	var o struct {
-		PaymentIntent     json.RawMessage `json:"payment_intent"`
-		ClientReferenceID string          `json:"client_reference_id"`
-		Metadata          struct {
-			DonationID string `json:"donation_id"`
-		} `json:"metadata"`
-	}
-	if ev.Data == nil || json.Unmarshal(ev.Data.Raw, &o) != nil {
-		return names{}
-	}
-	n := names{donation: strings.ToLower(firstNonEmpty(o.ClientReferenceID, o.Metadata.DonationID))}
-	if len(o.PaymentIntent) == 0 || json.Unmarshal(o.PaymentIntent, &n.payment) == nil {
-		return n
-	}
-	var obj struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(o.PaymentIntent, &obj)
-	n.payment = obj.ID
-	return n
-}
 
 // TestParseEventReadsAsEncodingJSONDoes: every event we build, and bodies shaped to trip a
 // hand-rolled reader, read the same through parseEvent (gjson where it is sure) as through
@@ -75,6 +52,11 @@ func TestParseEventReadsAsEncodingJSONDoes(t *testing.T) {
 		"object an array":           `{"id":"evt_1","type":"charge.refunded","data":{"object":[]}}`,
 		"object given twice":        `{"id":"evt_1","type":"charge.refunded","data":{"object":"ch_1","object":{"id":"ch_1"}}}`,
 		"a key in upper case":       `{"ID":"evt_1","type":"charge.refunded","data":{"object":{}}}`,
+		"a key in two cases":        `{"id":"evt_1","ID":"evt_2","type":"charge.refunded","data":{"object":{}}}`,
+		"a name key in two cases":   `{"id":"evt_1","type":"charge.refunded","data":{"object":{"payment_intent":"pi_1","Payment_Intent":"pi_2"}}}`,
+		"an id with an escape":      `{"id":"evt_\u00e9","type":"charge.refunded","data":{"object":{}}}`,
+		"invalid UTF-8 in a name":   "{\"id\":\"evt_1\",\"type\":\"charge.refunded\",\"data\":{\"object\":{\"payment_intent\":\"pi_\xff\"}}}",
+		"a lone surrogate":          `{"id":"evt_1","type":"charge.refunded","data":{"object":{"client_reference_id":"\ud800"}}}`,
 		"white space everywhere":    " {\n\t\"id\" : \"evt_1\" ,\"type\":\"charge.refunded\", \"data\" : { \"object\" :\n {\"id\":\"ch_1\"} } }\n",
 		"an array":                  `[{"id":"evt_1","type":"charge.refunded","data":{"object":{}}}]`,
 		"not JSON":                  `{"id":"evt_1",`,
@@ -85,22 +67,8 @@ func TestParseEventReadsAsEncodingJSONDoes(t *testing.T) {
 	}
 	fast := 0
 	for name, body := range bodies {
-		got, gotErr := parseEvent(body)
-		want, wantErr := parseEventStd(body)
-		if (gotErr == nil) != (wantErr == nil) || got.ID != want.ID || got.Type != want.Type || got.APIVersion != want.APIVersion ||
-			got.Created != want.Created || got.Livemode != want.Livemode || (got.Data == nil) != (want.Data == nil) {
-			t.Errorf("%s: read as %+v (%v), encoding/json reads %+v (%v)", name, got.Event, gotErr, want.Event, wantErr)
-			continue
-		}
-		if want.Data == nil {
-			continue
-		}
-		if !reflect.DeepEqual(namesOf(got), namesStd(want)) {
-			t.Errorf("%s: names %+v, encoding/json reads %+v", name, namesOf(got), namesStd(want))
-		}
-		var g, w any
-		if json.Unmarshal(got.Data.Raw, &g) != nil || json.Unmarshal(want.Data.Raw, &w) != nil || !reflect.DeepEqual(g, w) {
-			t.Errorf("%s: object %s, encoding/json reads %s", name, got.Data.Raw, want.Data.Raw)
+		if why := readingsDiffer(body); why != "" {
+			t.Errorf("%s: %s", name, why)
 		}
 		if _, ok := parseEventFast(body); ok {
 			fast++
@@ -135,5 +103,65 @@ func TestParseEventKeepsNothingOfTheBody(t *testing.T) {
 	if ev.ID != "evt_kept" || ev.Type != "checkout.session.completed" || ev.APIVersion != "2023-10-16" ||
 		n.payment != "pi_k" || n.donation != "0b6a0d1e-1111-4222-8333-444455556666" {
 		t.Errorf("the event changed with the body it was read from: %+v %+v", ev.Event, n)
+	}
+}
+
+// readingsDiffer says how parseEvent and namesOf read body otherwise than encoding/json alone
+// does (parseEventStd, namesStd), or "" when they agree.
+func readingsDiffer(body []byte) string {
+	got, gotErr := parseEvent(body)
+	want, wantErr := parseEventStd(body)
+	if (gotErr == nil) != (wantErr == nil) || got.ID != want.ID || got.Type != want.Type || got.APIVersion != want.APIVersion ||
+		got.Created != want.Created || got.Livemode != want.Livemode || (got.Data == nil) != (want.Data == nil) {
+		return fmt.Sprintf("read as %+v (%v), encoding/json reads %+v (%v)", got.Event, gotErr, want.Event, wantErr)
+	}
+	if want.Data == nil {
+		return ""
+	}
+	if !bytes.Equal(got.Data.Raw, want.Data.Raw) {
+		return fmt.Sprintf("object %s, encoding/json reads %s", got.Data.Raw, want.Data.Raw)
+	}
+	if n, w := namesOf(got), namesStd(want.Data.Raw); n != w {
+		return fmt.Sprintf("names %+v, encoding/json reads %+v", n, w)
+	}
+	return ""
+}
+
+// FuzzParseEvent holds the fast reading of events to encoding/json's, from the events we
+// build and the bodies above.
+func FuzzParseEvent(f *testing.F) {
+	b := EventBuilder{}
+	m := Meta{DonationID: "0b6a0d1e-1111-4222-8333-444455556666", Campaign: "fundraising-for-freedom"}
+	for _, body := range [][]byte{
+		b.CheckoutSessionCompleted("cs_1", "pi_1", "cus_1", 300, "paid", m),
+		b.ChargeRefunded("ch_11", "pi_11", 300, 100, m),
+		b.InvoicePaid("in_6", "sub_6", "cus_6", "ch_6", "pi_6", 1000, "subscription_cycle", m),
+		[]byte(`{"id":"evt_1","type":"charge.refunded","data":{"object":{"payment_intent":{"id":"pi_x"},"metadata":{"donation_id":"D"}}}}`),
+		[]byte(`{"id":"evt_1","ID":"evt_2","type":"t","created":1e3,"livemode":null,"data":{"object":{"client_reference_id":"\u00e9"}}}`),
+	} {
+		f.Add(body)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if why := readingsDiffer(body); why != "" {
+			t.Errorf("%q: %s", body, why)
+		}
+	})
+}
+
+// TestParseEventOfADeepBodyStaysShallow: a body nested half a million deep (a megabyte of
+// brackets, as a stranger may post) is refused by encoding/json at its depth limit, without
+// the fast reading's recursion growing the stack by 64 MB first.
+func TestParseEventOfADeepBodyStaysShallow(t *testing.T) {
+	n := (MaxWebhookBody - 100) / 2
+	body := []byte(`{"id":"evt_1","type":"charge.refunded","data":{"object":` + strings.Repeat("[", n) + strings.Repeat("]", n) + `}}`)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ev, err := parseEvent(body)
+	runtime.ReadMemStats(&after)
+	if err == nil || !strings.HasPrefix(ev.ID, "malformed_") {
+		t.Errorf("a body nested %d deep read as %q, %v", n, ev.ID, err)
+	}
+	if grown := int64(after.StackSys) - int64(before.StackSys); grown > 4<<20 {
+		t.Errorf("reading it grew the stacks by %d MiB", grown>>20)
 	}
 }
