@@ -2,9 +2,11 @@ package payments
 
 import (
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unsafe"
 
+	"github.com/stripe/stripe-go/v76"
 	"github.com/tidwall/gjson"
 )
 
@@ -69,12 +71,44 @@ func plainString(r gjson.Result) bool {
 func absent(r gjson.Result) bool { return !r.Exists() || r.Type == gjson.Null }
 
 var (
-	headMembers   = []string{"id", "type", "api_version", "created", "livemode", "data"}
-	objectMember  = []string{"object"}
-	namesMembers  = []string{"client_reference_id", "metadata", "payment_intent"}
-	donationIDKey = []string{"donation_id"}
-	idKey         = []string{"id"}
+	headMembers      = []string{"id", "type", "api_version", "created", "livemode", "data"}
+	objectMember     = []string{"object"}
+	namesMembers     = []string{"client_reference_id", "metadata", "payment_intent"}
+	donationIDMember = []string{"donation_id"}
+	idMember         = []string{"id"}
 )
+
+// parseEventFast reads a well-formed event's head as parseEventStd would, and reports
+// false for anything else.
+func parseEventFast(body []byte) (event, bool) {
+	if len(body) > maxFastBody || !gjson.ValidBytes(body) {
+		return event{}, false
+	}
+	root := gjson.Parse(view(body))
+	var f [6]gjson.Result
+	var o [1]gjson.Result
+	if !root.IsObject() || !members(root, headMembers, f[:]) {
+		return event{}, false
+	}
+	id, typ, version, created, live, data := f[0], f[1], f[2], f[3], f[4], f[5]
+	if !data.IsObject() || !members(data, objectMember, o[:]) || !o[0].IsObject() ||
+		!plainString(id) || id.Str == "" || !plainString(typ) || typ.Str == "" ||
+		!(absent(version) || plainString(version)) ||
+		!(absent(live) || live.Type == gjson.True || live.Type == gjson.False) {
+		return event{}, false
+	}
+	var at int64
+	if !absent(created) {
+		n, err := strconv.ParseInt(created.Raw, 10, 64) // a whole number, as int64 takes it
+		if created.Type != gjson.Number || err != nil {
+			return event{}, false
+		}
+		at = n
+	}
+	return event{Event: stripe.Event{ID: strings.Clone(id.Str), Type: stripe.EventType(strings.Clone(typ.Str)),
+		APIVersion: strings.Clone(version.Str), Created: at, Livemode: live.Type == gjson.True,
+		Data: &stripe.EventData{Raw: json.RawMessage(o[0].Raw)}}}, true
+}
 
 // namesFast reads an object's names as namesStd would, and reports false when it is not
 // sure it reads them alike.
@@ -87,7 +121,7 @@ func namesFast(raw []byte) (names, bool) {
 	var donation, paymentID [1]gjson.Result
 	switch {
 	case meta.IsObject():
-		if !members(meta, donationIDKey, donation[:]) {
+		if !members(meta, donationIDMember, donation[:]) {
 			return names{}, false
 		}
 	case !absent(meta):
@@ -110,7 +144,7 @@ func namesFast(raw []byte) (names, bool) {
 		}
 		n.payment = strings.Clone(payment.Str)
 	case payment.IsObject():
-		if !members(payment, idKey, paymentID[:]) {
+		if !members(payment, idMember, paymentID[:]) {
 			return names{}, false
 		}
 		switch id := paymentID[0]; {

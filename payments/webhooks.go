@@ -10,8 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -19,7 +17,6 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
-	"github.com/tidwall/gjson"
 
 	"giving/campaigns"
 	"giving/campaigns/dbq"
@@ -227,38 +224,6 @@ func parseEventStd(body []byte) (event, error) {
 	}
 	return event{Event: stripe.Event{ID: env.ID, Type: stripe.EventType(env.Type), APIVersion: env.APIVersion,
 		Created: env.Created, Livemode: env.Livemode, Data: &stripe.EventData{Raw: env.Data.Object}}}, nil
-}
-
-// parseEventFast reads a well-formed event's head as encoding/json would, and reports
-// false for anything else (fastjson.go).
-func parseEventFast(body []byte) (event, bool) {
-	if len(body) > maxFastBody || !gjson.ValidBytes(body) {
-		return event{}, false
-	}
-	root := gjson.Parse(view(body))
-	var f [6]gjson.Result
-	var o [1]gjson.Result
-	if !root.IsObject() || !members(root, headMembers, f[:]) {
-		return event{}, false
-	}
-	id, typ, version, created, live, data := f[0], f[1], f[2], f[3], f[4], f[5]
-	if !data.IsObject() || !members(data, objectMember, o[:]) || !isJSONObject([]byte(o[0].Raw)) ||
-		!plainString(id) || id.Str == "" || !plainString(typ) || typ.Str == "" ||
-		!(absent(version) || plainString(version)) ||
-		!(absent(live) || live.Type == gjson.True || live.Type == gjson.False) {
-		return event{}, false
-	}
-	var at int64
-	if !absent(created) {
-		n, err := strconv.ParseInt(created.Raw, 10, 64) // a whole number, as int64 takes it
-		if created.Type != gjson.Number || err != nil {
-			return event{}, false
-		}
-		at = n
-	}
-	return event{Event: stripe.Event{ID: strings.Clone(id.Str), Type: stripe.EventType(strings.Clone(typ.Str)),
-		APIVersion: strings.Clone(version.Str), Created: at, Livemode: live.Type == gjson.True,
-		Data: &stripe.EventData{Raw: json.RawMessage(o[0].Raw)}}}, true
 }
 
 // isJSONObject reports whether raw, already known to be valid JSON, is an object.
